@@ -1,0 +1,21 @@
+# The two commands of the README. Each runs the idempotent set-up first.
+SHELL := /bin/bash
+VENV := .venv/bin
+export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup demo test gas fuzz
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/sec demo
+
+test: setup
+	$(VENV)/python -m pytest -q -p no:cacheprovider tests
+
+gas: setup
+	$(VENV)/python scripts/gas_report.py
+
+fuzz: setup
+	SEC_FUZZ_EXAMPLES=400 $(VENV)/python -m pytest -q -m fuzz tests

@@ -1,0 +1,788 @@
+# pragma version 0.4.3
+"""
+@title Escrow
+@notice Escrow auto-contracts. A seller lists a product (`create_listing`) with a
+        price in ETH or an allow-listed ERC-20, an auto-complete delay and a ship
+        window; a buyer pays (`buy`); the seller ships (`ship`, which starts the
+        auto-complete clock); the buyer confirms (`confirm`) or anyone completes
+        the order once the clock has run out (`finalize`). Before shipping the
+        seller may cancel; after the ship window anyone may cancel an unshipped
+        order for the buyer. A buyer who got fake goods disputes (`dispute`, with
+        a deposit) and the arbiter rules (`rule`).
+@dev Storage is packed so a steady-state trade touches few slots:
+     listing word  = seller (bits 0-159) | price (160-255, < 2**96)
+     terms word    = token (0-159) | auto_complete (160-191) | ship_window (192-223)
+                     | closed (224); zero for an open ETH listing with default
+                     windows, so the common listing costs one new slot
+     order word    = buyer (0-159) | listing_id (160-207) | status (208-215)
+                     | time (216-255): the ship-by time while paid, the
+                     auto-complete deadline once shipped, the dispute timeout
+                     while disputed
+     Descriptive data (metadata, tracking, evidence) lives in events only.
+     Time boundaries are half-open: `ship` needs now < ship_by, the buyer's
+     `cancel` now >= ship_by; `dispute` needs now < deadline, `finalize`
+     now >= deadline.
+@custom:security Payouts are pushed with a bounded gas stipend and credited to
+                 `owed` (for `withdraw`) when the receiver refuses, so no receiver
+                 can block an order. Every value-moving function is @nonreentrant.
+                 Only `arbiter` (governance-set; the Court once it exists) can
+                 rule. TrustIndex and ShareRewards failures never block a payment.
+                 Invariant: per token, open orders' escrow plus `owed` equals the
+                 contract's holdings (donations aside).
+@license AGPL-3.0-only
+"""
+
+from snekmate.auth import ownable
+initializes: ownable
+
+# `renounce_ownership` is left out: governance must always be able to set the
+# arbiter and the token allow-list.
+exports: (ownable.owner, ownable.transfer_ownership)
+
+from .interfaces import ITrustIndex
+from .modules import payouts
+
+
+# ---------------------------------------------------------------- #
+#                            constants                             #
+# ---------------------------------------------------------------- #
+
+STATUS_NONE: constant(uint256) = 0
+STATUS_PAID: constant(uint256) = 1
+STATUS_SHIPPED: constant(uint256) = 2
+STATUS_COMPLETED: constant(uint256) = 3
+STATUS_CANCELLED: constant(uint256) = 4
+STATUS_DISPUTED: constant(uint256) = 5
+STATUS_RULED: constant(uint256) = 6
+
+RULING_NONE: constant(uint8) = 0
+RULING_BUYER: constant(uint8) = 1
+RULING_SELLER: constant(uint8) = 2
+
+REASON_CANCELLED: constant(uint8) = 1
+REASON_MISSED_SHIP_WINDOW: constant(uint8) = 2
+REASON_FAKE_GOODS: constant(uint8) = 3
+REASON_MALICIOUS_COMPLAINT: constant(uint8) = 4
+
+DEFAULT_AUTO_COMPLETE: public(constant(uint256)) = 7 * 86400
+MIN_AUTO_COMPLETE: public(constant(uint256)) = 3600
+MAX_AUTO_COMPLETE: public(constant(uint256)) = 90 * 86400
+MIN_SHIP_WINDOW: public(constant(uint256)) = 3600
+MAX_SHIP_WINDOW: public(constant(uint256)) = 60 * 86400
+MAX_PRICE: public(constant(uint256)) = 2**96 - 1
+BPS: constant(uint256) = 10_000
+
+_ADDR: constant(uint256) = 2**160 - 1
+_MASK_32: constant(uint256) = 2**32 - 1
+_MASK_48: constant(uint256) = 2**48 - 1
+_MASK_8: constant(uint256) = 255
+_LOW_208: constant(uint256) = 2**208 - 1
+_CLOSED_BIT: constant(uint256) = 1 << 224
+
+
+# ---------------------------------------------------------------- #
+#                            immutables                            #
+# ---------------------------------------------------------------- #
+
+TRUST_INDEX: public(immutable(ITrustIndex))
+DEFAULT_SHIP_WINDOW: public(immutable(uint256))
+DISPUTE_DEPOSIT_BPS: public(immutable(uint256))
+BUYER_REFUND_BPS: public(immutable(uint256))
+JUDGE_FEE_BPS: public(immutable(uint256))
+DISPUTE_TIMEOUT: public(immutable(uint256))
+PENALTY_CANCELLED: public(immutable(uint256))
+PENALTY_MISSED_SHIP_WINDOW: public(immutable(uint256))
+PENALTY_FAKE_GOODS: public(immutable(uint256))
+PENALTY_MALICIOUS_COMPLAINT: public(immutable(uint256))
+
+
+# ---------------------------------------------------------------- #
+#                             storage                              #
+# ---------------------------------------------------------------- #
+
+listing_count: public(uint256)
+order_count: public(uint256)
+arbiter: public(address)
+share_rewards: public(address)
+allowed_token: public(HashMap[address, bool])
+owed: public(HashMap[address, HashMap[address, uint256]])
+
+_listings: HashMap[uint256, uint256]
+_terms: HashMap[uint256, uint256]
+_orders: HashMap[uint256, uint256]
+_order_share: HashMap[uint256, uint256]
+_dispute_deposits: HashMap[uint256, uint256]
+
+
+# ---------------------------------------------------------------- #
+#                              structs                             #
+# ---------------------------------------------------------------- #
+
+struct Listing:
+    seller: address
+    price: uint256
+    token: address
+    auto_complete: uint256
+    ship_window: uint256
+    closed: bool
+
+struct Order:
+    buyer: address
+    seller: address
+    listing_id: uint256
+    price: uint256
+    token: address
+    status: uint8
+    ship_by: uint256
+    deadline: uint256
+    share_id: uint256
+    dispute_deposit: uint256
+
+
+# ---------------------------------------------------------------- #
+#                              events                              #
+# ---------------------------------------------------------------- #
+
+event ListingCreated:
+    listing_id: indexed(uint256)
+    seller: indexed(address)
+    token: indexed(address)
+    price: uint256
+    auto_complete: uint256
+    ship_window: uint256
+    metadata: bytes32
+
+event ListingClosed:
+    listing_id: indexed(uint256)
+    seller: indexed(address)
+
+event OrderPaid:
+    order_id: indexed(uint256)
+    listing_id: indexed(uint256)
+    buyer: indexed(address)
+    seller: address
+    token: address
+    price: uint256
+    share_id: uint256
+    ship_by: uint256
+
+event OrderShipped:
+    order_id: indexed(uint256)
+    tracking: bytes32
+    deadline: uint256
+
+event OrderCompleted:
+    order_id: indexed(uint256)
+    seller: indexed(address)
+    buyer: indexed(address)
+    token: address
+    price: uint256
+    paid_out: bool
+
+event OrderCancelled:
+    order_id: indexed(uint256)
+    by: indexed(address)
+    missed_ship_window: bool
+    refund: uint256
+
+event OrderDisputed:
+    order_id: indexed(uint256)
+    buyer: indexed(address)
+    evidence: bytes32
+    deposit: uint256
+    timeout_at: uint256
+
+event OrderRuled:
+    order_id: indexed(uint256)
+    ruling: uint8
+    to_buyer: uint256
+    to_seller: uint256
+    judge_fee: uint256
+
+event PaymentCredited:
+    account: indexed(address)
+    token: indexed(address)
+    amount: uint256
+
+event Withdrawn:
+    account: indexed(address)
+    token: indexed(address)
+    amount: uint256
+
+event TrustUpdateFailed:
+    order_id: indexed(uint256)
+
+event ArbiterChanged:
+    old: indexed(address)
+    new: indexed(address)
+
+event ShareRewardsChanged:
+    old: indexed(address)
+    new: indexed(address)
+
+event TokenAllowed:
+    token: indexed(address)
+    allowed: bool
+
+
+@deploy
+def __init__(
+    trust_index: ITrustIndex,
+    sec_token: address,
+    arbiter: address,
+    default_ship_window: uint256,
+    dispute_deposit_bps: uint256,
+    buyer_refund_bps: uint256,
+    judge_fee_bps: uint256,
+    dispute_timeout: uint256,
+    penalties: uint256[4],
+):
+    """
+    @param trust_index The TrustIndex this escrow writes (it needs WRITER_ROLE there).
+    @param sec_token The SEC token, allow-listed from the start.
+    @param arbiter Who may `rule` (governance until the Court exists).
+    @param default_ship_window Ship window for listings that pass 0.
+    @param dispute_deposit_bps The buyer's dispute deposit, share of the price.
+    @param buyer_refund_bps Share of the price refunded on a fake-goods ruling.
+    @param judge_fee_bps Share of the dispute deposit paid to the arbiter on a ruling.
+    @param dispute_timeout After this long without a ruling a dispute ends with ruling 0.
+    @param penalties Trust penalties: cancelled, missed ship window, fake goods, malicious complaint.
+    """
+    assert default_ship_window >= MIN_SHIP_WINDOW and default_ship_window <= MAX_SHIP_WINDOW, "escrow: bad ship window"
+    assert dispute_deposit_bps <= BPS and buyer_refund_bps <= BPS and judge_fee_bps <= BPS, "escrow: bad bps"
+    assert dispute_timeout > 0, "escrow: bad dispute timeout"
+    ownable.__init__()
+    TRUST_INDEX = trust_index
+    DEFAULT_SHIP_WINDOW = default_ship_window
+    DISPUTE_DEPOSIT_BPS = dispute_deposit_bps
+    BUYER_REFUND_BPS = buyer_refund_bps
+    JUDGE_FEE_BPS = judge_fee_bps
+    DISPUTE_TIMEOUT = dispute_timeout
+    PENALTY_CANCELLED = penalties[0]
+    PENALTY_MISSED_SHIP_WINDOW = penalties[1]
+    PENALTY_FAKE_GOODS = penalties[2]
+    PENALTY_MALICIOUS_COMPLAINT = penalties[3]
+    self.arbiter = arbiter
+    log ArbiterChanged(old=empty(address), new=arbiter)
+    if sec_token != empty(address):
+        assert sec_token.is_contract, "escrow: token is not a contract"
+        self.allowed_token[sec_token] = True
+        log TokenAllowed(token=sec_token, allowed=True)
+
+
+# ---------------------------------------------------------------- #
+#                            governance                            #
+# ---------------------------------------------------------------- #
+
+@external
+def set_arbiter(arbiter: address):
+    """
+    @notice Sets who may `rule` disputes (the Court).
+    @custom:security Owner only.
+    """
+    ownable._check_owner()
+    log ArbiterChanged(old=self.arbiter, new=arbiter)
+    self.arbiter = arbiter
+
+
+@external
+def set_share_rewards(share_rewards: address):
+    """
+    @notice Sets the ShareRewards contract notified of shared purchases.
+    @custom:security Owner only.
+    """
+    ownable._check_owner()
+    log ShareRewardsChanged(old=self.share_rewards, new=share_rewards)
+    self.share_rewards = share_rewards
+
+
+@external
+def set_token_allowed(token: address, allowed: bool):
+    """
+    @notice Allow-lists an ERC-20 for new listings (existing orders are unaffected).
+    @dev Fee-on-transfer tokens are refused at `buy` (exact amount received is checked).
+    @custom:security Owner only.
+    """
+    ownable._check_owner()
+    assert token.is_contract, "escrow: token is not a contract"
+    self.allowed_token[token] = allowed
+    log TokenAllowed(token=token, allowed=allowed)
+
+
+# ---------------------------------------------------------------- #
+#                             listings                             #
+# ---------------------------------------------------------------- #
+
+@external
+def create_listing(
+    price: uint256, token: address, auto_complete: uint256, ship_window: uint256, metadata: bytes32
+) -> uint256:
+    """
+    @notice Creates an auto-contract for a product.
+    @param price Price in wei of `token` (ETH when `token` is the zero address).
+    @param token The zero address for ETH, or an allow-listed ERC-20.
+    @param auto_complete Seconds after shipping until anyone may finalize (0: 7 days).
+    @param ship_window Seconds after payment the seller has to ship (0: the default).
+    @param metadata Hash of the off-chain product description.
+    @return The new listing's id (from 1).
+    """
+    assert price > 0 and price <= MAX_PRICE, "escrow: price out of range"
+    assert token == empty(address) or self.allowed_token[token], "escrow: token not allowed"
+    complete_after: uint256 = auto_complete
+    if complete_after == DEFAULT_AUTO_COMPLETE:
+        complete_after = 0
+    assert complete_after == 0 or (complete_after >= MIN_AUTO_COMPLETE and complete_after <= MAX_AUTO_COMPLETE), "escrow: auto-complete out of range"
+    window: uint256 = ship_window
+    if window == DEFAULT_SHIP_WINDOW:
+        window = 0
+    assert window == 0 or (window >= MIN_SHIP_WINDOW and window <= MAX_SHIP_WINDOW), "escrow: ship window out of range"
+    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "escrow: seller is disabled"
+
+    listing_id: uint256 = self.listing_count + 1
+    assert listing_id <= _MASK_48, "escrow: too many listings"
+    self.listing_count = listing_id
+    self._listings[listing_id] = (price << 160) | convert(msg.sender, uint256)
+    if token != empty(address) or complete_after != 0 or window != 0:
+        self._terms[listing_id] = convert(token, uint256) | (complete_after << 160) | (window << 192)
+
+    log ListingCreated(
+        listing_id=listing_id,
+        seller=msg.sender,
+        token=token,
+        price=price,
+        auto_complete=complete_after if complete_after != 0 else DEFAULT_AUTO_COMPLETE,
+        ship_window=window if window != 0 else DEFAULT_SHIP_WINDOW,
+        metadata=metadata,
+    )
+    return listing_id
+
+
+@external
+def close_listing(listing_id: uint256):
+    """
+    @notice Stops new purchases of a listing; open orders are unaffected.
+    @custom:security The listing's seller only.
+    """
+    listing: uint256 = self._listings[listing_id]
+    assert listing != 0, "escrow: unknown listing"
+    assert convert(convert(listing & _ADDR, uint160), address) == msg.sender, "escrow: caller is not the seller"
+    terms: uint256 = self._terms[listing_id]
+    assert terms & _CLOSED_BIT == 0, "escrow: listing closed"
+    self._terms[listing_id] = terms | _CLOSED_BIT
+    log ListingClosed(listing_id=listing_id, seller=msg.sender)
+
+
+# ---------------------------------------------------------------- #
+#                              orders                              #
+# ---------------------------------------------------------------- #
+
+@external
+@payable
+@nonreentrant
+def buy(listing_id: uint256, share_id: uint256) -> uint256:
+    """
+    @notice Pays for a listing. ETH listings take exactly the price as msg.value;
+            ERC-20 listings pull exactly the price with `transferFrom` (approve first).
+    @param listing_id The listing.
+    @param share_id A share of that listing this purchase came through, or 0.
+    @return The new order's id (from 1).
+    """
+    listing: uint256 = self._listings[listing_id]
+    assert listing != 0, "escrow: unknown listing"
+    terms: uint256 = self._terms[listing_id]
+    assert terms & _CLOSED_BIT == 0, "escrow: listing closed"
+    seller: address = convert(convert(listing & _ADDR, uint160), address)
+    assert msg.sender != seller, "escrow: seller cannot buy own listing"
+    mask: uint256 = staticcall TRUST_INDEX.disabled_mask(msg.sender, seller)
+    assert mask & 1 == 0, "escrow: buyer is disabled"
+    assert mask & 2 == 0, "escrow: seller is disabled"
+    price: uint256 = listing >> 160
+    token: address = convert(convert(terms & _ADDR, uint160), address)
+
+    if share_id != 0:
+        assert self.share_rewards != empty(address), "escrow: shares are not enabled"
+
+    window: uint256 = (terms >> 192) & _MASK_32
+    if window == 0:
+        window = DEFAULT_SHIP_WINDOW
+    ship_by: uint256 = block.timestamp + window
+
+    order_id: uint256 = self.order_count + 1
+    self.order_count = order_id
+    self._orders[order_id] = (ship_by << 216) | (STATUS_PAID << 208) | (listing_id << 160) | convert(msg.sender, uint256)
+    if share_id != 0:
+        self._order_share[order_id] = share_id
+
+    log OrderPaid(
+        order_id=order_id,
+        listing_id=listing_id,
+        buyer=msg.sender,
+        seller=seller,
+        token=token,
+        price=price,
+        share_id=share_id,
+        ship_by=ship_by,
+    )
+
+    if token == empty(address):
+        assert msg.value == price, "escrow: wrong payment amount"
+    else:
+        assert msg.value == 0, "escrow: ETH sent to a token listing"
+        self._pull(token, msg.sender, price)
+    return order_id
+
+
+@external
+def ship(order_id: uint256, tracking: bytes32):
+    """
+    @notice Marks an order shipped and starts its auto-complete clock.
+    @param tracking Hash of (or reference to) the shipment tracking data.
+    @custom:security The seller only, while now < ship_by.
+    """
+    order: uint256 = self._orders[order_id]
+    assert (order >> 208) & _MASK_8 == STATUS_PAID, "escrow: order is not paid"
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    seller: address = convert(convert(self._listings[listing_id] & _ADDR, uint160), address)
+    assert msg.sender == seller, "escrow: caller is not the seller"
+    assert block.timestamp < order >> 216, "escrow: ship window has passed"
+    complete_after: uint256 = (self._terms[listing_id] >> 160) & _MASK_32
+    if complete_after == 0:
+        complete_after = DEFAULT_AUTO_COMPLETE
+    deadline: uint256 = block.timestamp + complete_after
+    self._orders[order_id] = (deadline << 216) | (STATUS_SHIPPED << 208) | (order & _LOW_208)
+    log OrderShipped(order_id=order_id, tracking=tracking, deadline=deadline)
+
+
+@external
+@nonreentrant
+def confirm(order_id: uint256):
+    """
+    @notice The buyer confirms receipt; the seller is paid and the trade recorded.
+    @dev Also accepted before shipping (goods handed over in person).
+    @custom:security The buyer only.
+    """
+    order: uint256 = self._orders[order_id]
+    status: uint256 = (order >> 208) & _MASK_8
+    assert status == STATUS_PAID or status == STATUS_SHIPPED, "escrow: order is not open"
+    assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
+    self._complete(order_id, order)
+
+
+@external
+@nonreentrant
+def finalize(order_id: uint256):
+    """
+    @notice Completes a shipped order once its auto-complete deadline has passed
+            (now >= deadline), or ends a dispute nobody ruled on by its timeout
+            with ruling 0 (split, nobody penalized, deposit returned).
+    @custom:security Anyone.
+    """
+    order: uint256 = self._orders[order_id]
+    status: uint256 = (order >> 208) & _MASK_8
+    if status == STATUS_DISPUTED:
+        assert block.timestamp >= order >> 216, "escrow: dispute still open"
+        self._rule(order_id, order, RULING_NONE, False)
+        return
+    assert status == STATUS_SHIPPED, "escrow: order is not shipped"
+    assert block.timestamp >= order >> 216, "escrow: auto-complete time not reached"
+    self._complete(order_id, order)
+
+
+@external
+@nonreentrant
+def cancel(order_id: uint256):
+    """
+    @notice Cancels an unshipped order with a full refund to the buyer. The seller
+            may cancel at any time before shipping (a failed trade, small penalty);
+            once the ship window has passed (now >= ship_by) anyone may cancel,
+            and the seller is penalized for missing it.
+    """
+    order: uint256 = self._orders[order_id]
+    assert (order >> 208) & _MASK_8 == STATUS_PAID, "escrow: order is not cancellable"
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    listing: uint256 = self._listings[listing_id]
+    seller: address = convert(convert(listing & _ADDR, uint160), address)
+    buyer: address = convert(convert(order & _ADDR, uint160), address)
+    missed: bool = block.timestamp >= order >> 216
+    if msg.sender != seller:
+        assert missed, "escrow: ship window still open"
+
+    self._set_status(order_id, order, STATUS_CANCELLED)
+    price: uint256 = listing >> 160
+    log OrderCancelled(order_id=order_id, by=msg.sender, missed_ship_window=missed, refund=price)
+
+    if missed:
+        self._penalize(order_id, seller, PENALTY_MISSED_SHIP_WINDOW, REASON_MISSED_SHIP_WINDOW)
+    else:
+        self._penalize(order_id, seller, PENALTY_CANCELLED, REASON_CANCELLED)
+    self._pay(buyer, self._token_of(listing_id), price)
+
+
+@external
+@payable
+@nonreentrant
+def dispute(order_id: uint256, evidence: bytes32):
+    """
+    @notice The buyer disputes a shipped order before its auto-complete deadline
+            (now < deadline), posting the dispute deposit (`dispute_deposit`) in
+            the listing's currency: msg.value for ETH, `transferFrom` for ERC-20.
+    @param evidence Hash of the off-chain evidence.
+    @custom:security The buyer only. The deposit pays the judges' fee; the rest is
+                     forfeited to the seller when the complaint is judged malicious.
+    """
+    order: uint256 = self._orders[order_id]
+    assert (order >> 208) & _MASK_8 == STATUS_SHIPPED, "escrow: order is not shipped"
+    assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
+    assert block.timestamp < order >> 216, "escrow: dispute window has passed"
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    deposit: uint256 = (self._listings[listing_id] >> 160) * DISPUTE_DEPOSIT_BPS // BPS
+    timeout_at: uint256 = block.timestamp + DISPUTE_TIMEOUT
+    self._orders[order_id] = (timeout_at << 216) | (STATUS_DISPUTED << 208) | (order & _LOW_208)
+    self._dispute_deposits[order_id] = deposit
+    log OrderDisputed(order_id=order_id, buyer=msg.sender, evidence=evidence, deposit=deposit, timeout_at=timeout_at)
+
+    token: address = self._token_of(listing_id)
+    if token == empty(address):
+        assert msg.value == deposit, "escrow: wrong deposit amount"
+    else:
+        assert msg.value == 0, "escrow: ETH sent to a token listing"
+        if deposit > 0:
+            self._pull(token, msg.sender, deposit)
+
+
+@external
+@nonreentrant
+def rule(order_id: uint256, ruling: uint8):
+    """
+    @notice Applies a dispute ruling, exactly once: 1 buyer right (fake goods: the
+            buyer refunded BUYER_REFUND_BPS of the price, seller penalized),
+            2 seller right (malicious complaint: seller paid, buyer penalized,
+            deposit forfeited to the seller), 0 no ruling (split 50/50, nobody
+            penalized). The arbiter receives JUDGE_FEE_BPS of the deposit.
+    @custom:security The arbiter only.
+    """
+    assert msg.sender == self.arbiter, "escrow: caller is not the arbiter"
+    assert ruling <= RULING_SELLER, "escrow: invalid ruling"
+    order: uint256 = self._orders[order_id]
+    assert (order >> 208) & _MASK_8 == STATUS_DISPUTED, "escrow: order is not disputed"
+    self._rule(order_id, order, ruling, True)
+
+
+@external
+@nonreentrant
+def withdraw(token: address):
+    """
+    @notice Withdraws everything owed to the caller in `token` (zero address: ETH).
+    """
+    amount: uint256 = self.owed[msg.sender][token]
+    assert amount > 0, "escrow: nothing owed"
+    self.owed[msg.sender][token] = 0
+    log Withdrawn(account=msg.sender, token=token, amount=amount)
+    if token == empty(address):
+        payouts._send_eth(msg.sender, amount)
+    else:
+        assert payouts._try_transfer(token, msg.sender, amount), "escrow: token transfer failed"
+
+
+# ---------------------------------------------------------------- #
+#                              views                               #
+# ---------------------------------------------------------------- #
+
+@view
+@external
+def order_status(order_id: uint256) -> uint8:
+    """
+    @notice 0 none, 1 paid, 2 shipped, 3 completed, 4 cancelled, 5 disputed, 6 ruled.
+    """
+    return convert((self._orders[order_id] >> 208) & _MASK_8, uint8)
+
+
+@view
+@external
+def dispute_deposit(order_id: uint256) -> uint256:
+    """
+    @notice What `dispute(order_id)` must be sent now; 0 when the order cannot be disputed.
+    """
+    order: uint256 = self._orders[order_id]
+    if (order >> 208) & _MASK_8 != STATUS_SHIPPED or block.timestamp >= order >> 216:
+        return 0
+    return (self._listings[(order >> 160) & _MASK_48] >> 160) * DISPUTE_DEPOSIT_BPS // BPS
+
+
+@view
+@external
+def get_listing(listing_id: uint256) -> Listing:
+    """
+    @notice A listing's terms, defaults resolved.
+    """
+    listing: uint256 = self._listings[listing_id]
+    terms: uint256 = self._terms[listing_id]
+    complete_after: uint256 = (terms >> 160) & _MASK_32
+    window: uint256 = (terms >> 192) & _MASK_32
+    if listing != 0:
+        if complete_after == 0:
+            complete_after = DEFAULT_AUTO_COMPLETE
+        if window == 0:
+            window = DEFAULT_SHIP_WINDOW
+    return Listing(
+        seller=convert(convert(listing & _ADDR, uint160), address),
+        price=listing >> 160,
+        token=convert(convert(terms & _ADDR, uint160), address),
+        auto_complete=complete_after,
+        ship_window=window,
+        closed=terms & _CLOSED_BIT != 0,
+    )
+
+
+@view
+@external
+def get_order(order_id: uint256) -> Order:
+    """
+    @notice An order with its listing's seller, price and token.
+    @dev `ship_by` is known while paid, `deadline` (auto-complete or dispute timeout)
+         once shipped or disputed; the other is 0.
+    """
+    order: uint256 = self._orders[order_id]
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    listing: uint256 = self._listings[listing_id]
+    status: uint256 = (order >> 208) & _MASK_8
+    ship_by: uint256 = 0
+    deadline: uint256 = 0
+    if status == STATUS_PAID:
+        ship_by = order >> 216
+    elif status == STATUS_SHIPPED or status == STATUS_DISPUTED:
+        deadline = order >> 216
+    return Order(
+        buyer=convert(convert(order & _ADDR, uint160), address),
+        seller=convert(convert(listing & _ADDR, uint160), address),
+        listing_id=listing_id,
+        price=listing >> 160,
+        token=self._token_of(listing_id),
+        status=convert(status, uint8),
+        ship_by=ship_by,
+        deadline=deadline,
+        share_id=self._order_share[order_id],
+        dispute_deposit=self._dispute_deposits[order_id],
+    )
+
+
+# ---------------------------------------------------------------- #
+#                             internal                             #
+# ---------------------------------------------------------------- #
+
+@view
+@internal
+def _token_of(listing_id: uint256) -> address:
+    return convert(convert(self._terms[listing_id] & _ADDR, uint160), address)
+
+
+@internal
+def _set_status(order_id: uint256, order: uint256, status: uint256):
+    self._orders[order_id] = (order & ~(_MASK_8 << 208)) | (status << 208)
+
+
+@internal
+def _complete(order_id: uint256, order: uint256):
+    self._set_status(order_id, order, STATUS_COMPLETED)
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    listing: uint256 = self._listings[listing_id]
+    seller: address = convert(convert(listing & _ADDR, uint160), address)
+    buyer: address = convert(convert(order & _ADDR, uint160), address)
+    price: uint256 = listing >> 160
+    token: address = self._token_of(listing_id)
+    self._record_trade(order_id, seller, buyer)
+    paid: bool = self._pay(seller, token, price)
+    log OrderCompleted(order_id=order_id, seller=seller, buyer=buyer, token=token, price=price, paid_out=paid)
+
+
+@internal
+def _rule(order_id: uint256, order: uint256, ruling: uint8, by_arbiter: bool):
+    self._set_status(order_id, order, STATUS_RULED)
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    listing: uint256 = self._listings[listing_id]
+    seller: address = convert(convert(listing & _ADDR, uint160), address)
+    buyer: address = convert(convert(order & _ADDR, uint160), address)
+    price: uint256 = listing >> 160
+    token: address = self._token_of(listing_id)
+    deposit: uint256 = self._dispute_deposits[order_id]
+    fee: uint256 = 0
+    if by_arbiter:
+        fee = deposit * JUDGE_FEE_BPS // BPS
+    rest: uint256 = deposit - fee
+
+    to_buyer: uint256 = 0
+    to_seller: uint256 = 0
+    if ruling == RULING_BUYER:
+        refund: uint256 = price * BUYER_REFUND_BPS // BPS
+        to_buyer = refund + rest
+        to_seller = price - refund
+    elif ruling == RULING_SELLER:
+        to_seller = price + rest
+    else:
+        to_buyer = price // 2 + rest
+        to_seller = price - price // 2
+
+    log OrderRuled(order_id=order_id, ruling=ruling, to_buyer=to_buyer, to_seller=to_seller, judge_fee=fee)
+
+    if fee > 0:
+        self._credit(self.arbiter, token, fee)
+    if ruling == RULING_BUYER:
+        self._penalize(order_id, seller, PENALTY_FAKE_GOODS, REASON_FAKE_GOODS)
+    elif ruling == RULING_SELLER:
+        self._penalize(order_id, buyer, PENALTY_MALICIOUS_COMPLAINT, REASON_MALICIOUS_COMPLAINT)
+        self._record_trade(order_id, seller, buyer)
+    self._pay(buyer, token, to_buyer)
+    self._pay(seller, token, to_seller)
+
+
+@internal
+def _credit(account: address, token: address, amount: uint256):
+    self.owed[account][token] += amount
+    log PaymentCredited(account=account, token=token, amount=amount)
+
+
+@internal
+def _pay(to: address, token: address, amount: uint256) -> bool:
+    """
+    @dev Pushes `amount` to `to` (ETH with a bounded stipend); credits it to
+         `owed` when the push fails. Returns whether it was pushed.
+    """
+    if amount == 0:
+        return True
+    pushed: bool = False
+    if token == empty(address):
+        pushed = payouts._try_push_eth(to, amount)
+    else:
+        pushed = payouts._try_transfer(token, to, amount)
+    if not pushed:
+        self._credit(to, token, amount)
+    return pushed
+
+
+@internal
+def _pull(token: address, owner: address, amount: uint256):
+    before: uint256 = payouts._balance_of(token, self)
+    assert payouts._try_transfer_from(token, owner, self, amount), "escrow: token transfer failed"
+    assert payouts._balance_of(token, self) == before + amount, "escrow: token fee not supported"
+
+
+@internal
+def _record_trade(order_id: uint256, seller: address, buyer: address):
+    ok: bool = raw_call(
+        TRUST_INDEX.address,
+        abi_encode(seller, buyer, method_id=method_id("record_trade(address,address)")),
+        revert_on_failure=False,
+    )
+    if not ok:
+        log TrustUpdateFailed(order_id=order_id)
+
+
+@internal
+def _penalize(order_id: uint256, account: address, amount: uint256, reason: uint8):
+    ok: bool = raw_call(
+        TRUST_INDEX.address,
+        abi_encode(account, amount, reason, method_id=method_id("penalize(address,uint256,uint8)")),
+        revert_on_failure=False,
+    )
+    if not ok:
+        log TrustUpdateFailed(order_id=order_id)
