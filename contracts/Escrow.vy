@@ -10,10 +10,11 @@
         order for the buyer. A buyer who got fake goods disputes (`dispute`, with
         a deposit) and the arbiter rules (`rule`).
 @dev Storage is packed so a steady-state trade touches few slots:
-     listing word  = seller (bits 0-159) | price (160-255, < 2**96)
+     listing word  = seller (bits 0-159) | price (160-247, < 2**88) | has-terms (248)
      terms word    = token (0-159) | auto_complete (160-191) | ship_window (192-223)
-                     | closed (224); zero for an open ETH listing with default
-                     windows, so the common listing costs one new slot
+                     | closed (224); only written (and only read) when the has-terms
+                     bit is set, i.e. for a token listing, non-default windows or a
+                     closed listing, so the common listing costs one slot
      order word    = buyer (0-159) | listing_id (160-207) | status (208-215)
                      | time (216-255): the ship-by time while paid, the
                      auto-complete deadline once shipped, the dispute timeout
@@ -69,7 +70,7 @@ MIN_AUTO_COMPLETE: public(constant(uint256)) = 3600
 MAX_AUTO_COMPLETE: public(constant(uint256)) = 90 * 86400
 MIN_SHIP_WINDOW: public(constant(uint256)) = 3600
 MAX_SHIP_WINDOW: public(constant(uint256)) = 60 * 86400
-MAX_PRICE: public(constant(uint256)) = 2**96 - 1
+MAX_PRICE: public(constant(uint256)) = 2**88 - 1
 BPS: constant(uint256) = 10_000
 
 _ADDR: constant(uint256) = 2**160 - 1
@@ -78,6 +79,8 @@ _MASK_48: constant(uint256) = 2**48 - 1
 _MASK_8: constant(uint256) = 255
 _LOW_208: constant(uint256) = 2**208 - 1
 _CLOSED_BIT: constant(uint256) = 1 << 224
+_HAS_TERMS: constant(uint256) = 1 << 248
+_MASK_88: constant(uint256) = 2**88 - 1
 
 
 # ---------------------------------------------------------------- #
@@ -106,6 +109,12 @@ arbiter: public(address)
 share_rewards: public(address)
 allowed_token: public(HashMap[address, bool])
 owed: public(HashMap[address, HashMap[address, uint256]])
+
+# A mirror of TrustIndex's permanent disabled flag, so listing and buying need no
+# cross-contract call. Disabling is permanent, so the mirror can lag (until
+# `sync_disabled`) but never be wrong the other way; it is set in the same
+# transaction whenever this contract's own penalty disables an account.
+disabled: public(HashMap[address, bool])
 
 _listings: HashMap[uint256, uint256]
 _terms: HashMap[uint256, uint256]
@@ -160,8 +169,6 @@ event OrderPaid:
     order_id: indexed(uint256)
     listing_id: indexed(uint256)
     buyer: indexed(address)
-    seller: address
-    token: address
     price: uint256
     share_id: uint256
     ship_by: uint256
@@ -175,9 +182,7 @@ event OrderCompleted:
     order_id: indexed(uint256)
     seller: indexed(address)
     buyer: indexed(address)
-    token: address
     price: uint256
-    paid_out: bool
 
 event OrderCancelled:
     order_id: indexed(uint256)
@@ -208,6 +213,9 @@ event Withdrawn:
     account: indexed(address)
     token: indexed(address)
     amount: uint256
+
+event DisabledSynced:
+    account: indexed(address)
 
 event TrustUpdateFailed:
     order_id: indexed(uint256)
@@ -309,6 +317,18 @@ def set_token_allowed(token: address, allowed: bool):
     log TokenAllowed(token=token, allowed=allowed)
 
 
+@external
+def sync_disabled(account: address):
+    """
+    @notice Mirrors an account disabled in TrustIndex by another writer.
+    @custom:security Anyone; only ever sets a flag TrustIndex already has.
+    """
+    assert staticcall TRUST_INDEX.is_disabled(account), "escrow: account is not disabled"
+    assert not self.disabled[account], "escrow: already synced"
+    self.disabled[account] = True
+    log DisabledSynced(account=account)
+
+
 # ---------------------------------------------------------------- #
 #                             listings                             #
 # ---------------------------------------------------------------- #
@@ -336,14 +356,16 @@ def create_listing(
     if window == DEFAULT_SHIP_WINDOW:
         window = 0
     assert window == 0 or (window >= MIN_SHIP_WINDOW and window <= MAX_SHIP_WINDOW), "escrow: ship window out of range"
-    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "escrow: seller is disabled"
+    assert not self.disabled[msg.sender], "escrow: seller is disabled"
 
     listing_id: uint256 = self.listing_count + 1
     assert listing_id <= _MASK_48, "escrow: too many listings"
     self.listing_count = listing_id
-    self._listings[listing_id] = (price << 160) | convert(msg.sender, uint256)
+    word: uint256 = (price << 160) | convert(msg.sender, uint256)
     if token != empty(address) or complete_after != 0 or window != 0:
+        word |= _HAS_TERMS
         self._terms[listing_id] = convert(token, uint256) | (complete_after << 160) | (window << 192)
+    self._listings[listing_id] = word
 
     log ListingCreated(
         listing_id=listing_id,
@@ -366,9 +388,11 @@ def close_listing(listing_id: uint256):
     listing: uint256 = self._listings[listing_id]
     assert listing != 0, "escrow: unknown listing"
     assert convert(convert(listing & _ADDR, uint160), address) == msg.sender, "escrow: caller is not the seller"
-    terms: uint256 = self._terms[listing_id]
+    terms: uint256 = self._terms_of(listing_id, listing)
     assert terms & _CLOSED_BIT == 0, "escrow: listing closed"
     self._terms[listing_id] = terms | _CLOSED_BIT
+    if listing & _HAS_TERMS == 0:
+        self._listings[listing_id] = listing | _HAS_TERMS
     log ListingClosed(listing_id=listing_id, seller=msg.sender)
 
 
@@ -389,14 +413,13 @@ def buy(listing_id: uint256, share_id: uint256) -> uint256:
     """
     listing: uint256 = self._listings[listing_id]
     assert listing != 0, "escrow: unknown listing"
-    terms: uint256 = self._terms[listing_id]
+    terms: uint256 = self._terms_of(listing_id, listing)
     assert terms & _CLOSED_BIT == 0, "escrow: listing closed"
     seller: address = convert(convert(listing & _ADDR, uint160), address)
     assert msg.sender != seller, "escrow: seller cannot buy own listing"
-    mask: uint256 = staticcall TRUST_INDEX.disabled_mask(msg.sender, seller)
-    assert mask & 1 == 0, "escrow: buyer is disabled"
-    assert mask & 2 == 0, "escrow: seller is disabled"
-    price: uint256 = listing >> 160
+    assert not self.disabled[msg.sender], "escrow: buyer is disabled"
+    assert not self.disabled[seller], "escrow: seller is disabled"
+    price: uint256 = (listing >> 160) & _MASK_88
     token: address = convert(convert(terms & _ADDR, uint160), address)
 
     if share_id != 0:
@@ -417,8 +440,6 @@ def buy(listing_id: uint256, share_id: uint256) -> uint256:
         order_id=order_id,
         listing_id=listing_id,
         buyer=msg.sender,
-        seller=seller,
-        token=token,
         price=price,
         share_id=share_id,
         ship_by=ship_by,
@@ -442,10 +463,10 @@ def ship(order_id: uint256, tracking: bytes32):
     order: uint256 = self._orders[order_id]
     assert (order >> 208) & _MASK_8 == STATUS_PAID, "escrow: order is not paid"
     listing_id: uint256 = (order >> 160) & _MASK_48
-    seller: address = convert(convert(self._listings[listing_id] & _ADDR, uint160), address)
-    assert msg.sender == seller, "escrow: caller is not the seller"
+    listing: uint256 = self._listings[listing_id]
+    assert msg.sender == convert(convert(listing & _ADDR, uint160), address), "escrow: caller is not the seller"
     assert block.timestamp < order >> 216, "escrow: ship window has passed"
-    complete_after: uint256 = (self._terms[listing_id] >> 160) & _MASK_32
+    complete_after: uint256 = (self._terms_of(listing_id, listing) >> 160) & _MASK_32
     if complete_after == 0:
         complete_after = DEFAULT_AUTO_COMPLETE
     deadline: uint256 = block.timestamp + complete_after
@@ -508,14 +529,14 @@ def cancel(order_id: uint256):
         assert missed, "escrow: ship window still open"
 
     self._set_status(order_id, order, STATUS_CANCELLED)
-    price: uint256 = listing >> 160
+    price: uint256 = (listing >> 160) & _MASK_88
     log OrderCancelled(order_id=order_id, by=msg.sender, missed_ship_window=missed, refund=price)
 
     if missed:
         self._penalize(order_id, seller, PENALTY_MISSED_SHIP_WINDOW, REASON_MISSED_SHIP_WINDOW)
     else:
         self._penalize(order_id, seller, PENALTY_CANCELLED, REASON_CANCELLED)
-    self._pay(buyer, self._token_of(listing_id), price)
+    self._pay(buyer, self._token_of(listing_id, listing), price)
 
 
 @external
@@ -535,13 +556,14 @@ def dispute(order_id: uint256, evidence: bytes32):
     assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
     assert block.timestamp < order >> 216, "escrow: dispute window has passed"
     listing_id: uint256 = (order >> 160) & _MASK_48
-    deposit: uint256 = (self._listings[listing_id] >> 160) * DISPUTE_DEPOSIT_BPS // BPS
+    listing: uint256 = self._listings[listing_id]
+    deposit: uint256 = ((listing >> 160) & _MASK_88) * DISPUTE_DEPOSIT_BPS // BPS
     timeout_at: uint256 = block.timestamp + DISPUTE_TIMEOUT
     self._orders[order_id] = (timeout_at << 216) | (STATUS_DISPUTED << 208) | (order & _LOW_208)
     self._dispute_deposits[order_id] = deposit
     log OrderDisputed(order_id=order_id, buyer=msg.sender, evidence=evidence, deposit=deposit, timeout_at=timeout_at)
 
-    token: address = self._token_of(listing_id)
+    token: address = self._token_of(listing_id, listing)
     if token == empty(address):
         assert msg.value == deposit, "escrow: wrong deposit amount"
     else:
@@ -606,7 +628,7 @@ def dispute_deposit(order_id: uint256) -> uint256:
     order: uint256 = self._orders[order_id]
     if (order >> 208) & _MASK_8 != STATUS_SHIPPED or block.timestamp >= order >> 216:
         return 0
-    return (self._listings[(order >> 160) & _MASK_48] >> 160) * DISPUTE_DEPOSIT_BPS // BPS
+    return ((self._listings[(order >> 160) & _MASK_48] >> 160) & _MASK_88) * DISPUTE_DEPOSIT_BPS // BPS
 
 
 @view
@@ -616,7 +638,7 @@ def get_listing(listing_id: uint256) -> Listing:
     @notice A listing's terms, defaults resolved.
     """
     listing: uint256 = self._listings[listing_id]
-    terms: uint256 = self._terms[listing_id]
+    terms: uint256 = self._terms_of(listing_id, listing)
     complete_after: uint256 = (terms >> 160) & _MASK_32
     window: uint256 = (terms >> 192) & _MASK_32
     if listing != 0:
@@ -626,7 +648,7 @@ def get_listing(listing_id: uint256) -> Listing:
             window = DEFAULT_SHIP_WINDOW
     return Listing(
         seller=convert(convert(listing & _ADDR, uint160), address),
-        price=listing >> 160,
+        price=(listing >> 160) & _MASK_88,
         token=convert(convert(terms & _ADDR, uint160), address),
         auto_complete=complete_after,
         ship_window=window,
@@ -656,8 +678,8 @@ def get_order(order_id: uint256) -> Order:
         buyer=convert(convert(order & _ADDR, uint160), address),
         seller=convert(convert(listing & _ADDR, uint160), address),
         listing_id=listing_id,
-        price=listing >> 160,
-        token=self._token_of(listing_id),
+        price=(listing >> 160) & _MASK_88,
+        token=self._token_of(listing_id, listing),
         status=convert(status, uint8),
         ship_by=ship_by,
         deadline=deadline,
@@ -672,8 +694,17 @@ def get_order(order_id: uint256) -> Order:
 
 @view
 @internal
-def _token_of(listing_id: uint256) -> address:
-    return convert(convert(self._terms[listing_id] & _ADDR, uint160), address)
+def _terms_of(listing_id: uint256, listing: uint256) -> uint256:
+    # The terms slot is read only when the listing word says it was written.
+    if listing & _HAS_TERMS == 0:
+        return 0
+    return self._terms[listing_id]
+
+
+@view
+@internal
+def _token_of(listing_id: uint256, listing: uint256) -> address:
+    return convert(convert(self._terms_of(listing_id, listing) & _ADDR, uint160), address)
 
 
 @internal
@@ -688,11 +719,11 @@ def _complete(order_id: uint256, order: uint256):
     listing: uint256 = self._listings[listing_id]
     seller: address = convert(convert(listing & _ADDR, uint160), address)
     buyer: address = convert(convert(order & _ADDR, uint160), address)
-    price: uint256 = listing >> 160
-    token: address = self._token_of(listing_id)
+    price: uint256 = (listing >> 160) & _MASK_88
+    token: address = self._token_of(listing_id, listing)
+    log OrderCompleted(order_id=order_id, seller=seller, buyer=buyer, price=price)
     self._record_trade(order_id, seller, buyer)
-    paid: bool = self._pay(seller, token, price)
-    log OrderCompleted(order_id=order_id, seller=seller, buyer=buyer, token=token, price=price, paid_out=paid)
+    self._pay(seller, token, price)
 
 
 @internal
@@ -702,8 +733,8 @@ def _rule(order_id: uint256, order: uint256, ruling: uint8, by_arbiter: bool):
     listing: uint256 = self._listings[listing_id]
     seller: address = convert(convert(listing & _ADDR, uint160), address)
     buyer: address = convert(convert(order & _ADDR, uint160), address)
-    price: uint256 = listing >> 160
-    token: address = self._token_of(listing_id)
+    price: uint256 = (listing >> 160) & _MASK_88
+    token: address = self._token_of(listing_id, listing)
     deposit: uint256 = self._dispute_deposits[order_id]
     fee: uint256 = 0
     if by_arbiter:
@@ -786,3 +817,7 @@ def _penalize(order_id: uint256, account: address, amount: uint256, reason: uint
     )
     if not ok:
         log TrustUpdateFailed(order_id=order_id)
+    elif reason >= REASON_FAKE_GOODS and not self.disabled[account]:
+        if staticcall TRUST_INDEX.is_disabled(account):
+            self.disabled[account] = True
+            log DisabledSynced(account=account)

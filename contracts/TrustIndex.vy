@@ -12,8 +12,8 @@
      party: bits 0-7 trust, 8-15 status, 16-47 failures, 48-111 completed trades.
      A pair relation is one word keyed by the ordered pair: bits 0-127 completed
      trades between the two, 128-255 time of the last one.
-@custom:security Only accounts holding WRITER_ROLE (Escrow, granted at deploy)
-                 change an index. The admin (DEFAULT_ADMIN_ROLE, the deployer)
+@custom:security Only PRIMARY_WRITER (the Escrow) and accounts holding
+                 WRITER_ROLE change an index. The admin (DEFAULT_ADMIN_ROLE, the deployer)
                  grants and revokes that role and can do nothing else here.
 @license AGPL-3.0-only
 """
@@ -54,6 +54,16 @@ _MASK_128: constant(uint256) = 2**128 - 1
 
 
 # ---------------------------------------------------------------- #
+#                            immutables                            #
+# ---------------------------------------------------------------- #
+
+# The Escrow, fixed at deploy (its address is known before it is deployed), so
+# the writer check on every trade costs no storage read. Further writers can be
+# granted WRITER_ROLE.
+PRIMARY_WRITER: public(immutable(address))
+
+
+# ---------------------------------------------------------------- #
 #                             storage                              #
 # ---------------------------------------------------------------- #
 
@@ -79,15 +89,14 @@ event FailureRecorded:
     failures: uint256
     reason: uint8
 
-event TradeRecorded:
-    seller: indexed(address)
-    buyer: indexed(address)
-    trades_between: uint256
-
 
 @deploy
-def __init__():
+def __init__(primary_writer: address):
+    """
+    @param primary_writer The Escrow (its future address); may be empty.
+    """
     access_control.__init__()
+    PRIMARY_WRITER = primary_writer
 
 
 # ---------------------------------------------------------------- #
@@ -176,7 +185,7 @@ def record_trade(seller: address, buyer: address):
             account's index stays 0.
     @custom:security WRITER_ROLE only.
     """
-    assert access_control.hasRole[WRITER_ROLE][msg.sender], "trust: caller is not a writer"
+    self._check_writer()
     assert seller != buyer, "trust: seller is the buyer"
     self._credit_trade(seller)
     self._credit_trade(buyer)
@@ -187,8 +196,9 @@ def record_trade(seller: address, buyer: address):
         lo = buyer
         hi = seller
     count: uint256 = (self._relations[lo][hi] & _MASK_128) + 1
+    # The relation is implied by the writer's own completion event (Escrow's
+    # OrderCompleted, same transaction); TrustChanged reports each index move.
     self._relations[lo][hi] = (block.timestamp << 128) | count
-    log TradeRecorded(seller=seller, buyer=buyer, trades_between=count)
 
 
 @external
@@ -200,7 +210,7 @@ def penalize(account: address, amount: uint256, reason: uint8):
     @dev Never reverts on a large penalty.
     @custom:security WRITER_ROLE only.
     """
-    assert access_control.hasRole[WRITER_ROLE][msg.sender], "trust: caller is not a writer"
+    self._check_writer()
     assert reason >= REASON_CANCELLED and reason <= REASON_MALICIOUS_COMPLAINT, "trust: unknown reason"
     word: uint256 = self._accounts[account]
     status: uint256 = (word >> 8) & _MASK_8
@@ -238,6 +248,13 @@ def penalize(account: address, amount: uint256, reason: uint8):
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
+
+@view
+@internal
+def _check_writer():
+    if msg.sender != PRIMARY_WRITER:
+        assert access_control.hasRole[WRITER_ROLE][msg.sender], "trust: caller is not a writer"
+
 
 @internal
 def _credit_trade(account: address):

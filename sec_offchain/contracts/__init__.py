@@ -1,0 +1,3 @@
+"""Typed clients over the compiled contracts, the deployments file and the deployer."""
+
+SUITE = ("SECToken", "Vesting", "TrustIndex", "Escrow")

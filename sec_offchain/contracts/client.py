@@ -1,0 +1,201 @@
+"""Typed access to a deployed suite: reads through views, writes through a Transactor, and
+returns the ids the contracts emit (listing and order ids)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from sec_offchain.contracts.deployment import Deployment
+from sec_offchain.contracts.transactor import Transactor, get_revert_reason
+from sec_offchain.exceptions import ContractRevert
+
+ETH = "0x0000000000000000000000000000000000000000"
+
+
+class OrderStatus(IntEnum):
+    NONE = 0
+    PAID = 1
+    SHIPPED = 2
+    COMPLETED = 3
+    CANCELLED = 4
+    DISPUTED = 5
+    RULED = 6
+
+
+class TrustStatus(IntEnum):
+    NEW = 0
+    ACTIVE = 1
+    DISABLED = 2
+
+
+@dataclass(frozen=True)
+class Listing:
+    listing_id: int
+    seller: str
+    price: int
+    token: str
+    auto_complete: int
+    ship_window: int
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: int
+    buyer: str
+    seller: str
+    listing_id: int
+    price: int
+    token: str
+    status: OrderStatus
+    ship_by: int
+    deadline: int
+    share_id: int
+    dispute_deposit: int
+
+
+def to_bytes32(value: str | bytes) -> bytes:
+    """A bytes32 from 0x-hex, or the keccak of any other text (metadata, tracking, evidence)."""
+    if isinstance(value, bytes):
+        return value.rjust(32, b"\0")[:32]
+    if value.startswith("0x") and len(value) == 66:
+        return bytes.fromhex(value[2:])
+    return Web3.keccak(text=value)
+
+
+class Suite:
+    """A deployed suite on one chain."""
+
+    def __init__(self, w3: Web3, deployment: Deployment) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self._contracts: dict[str, Contract] = {}
+
+    def contract(self, name: str) -> Contract:
+        if name not in self._contracts:
+            rec = self.deployment.contracts[name]
+            self._contracts[name] = self.w3.eth.contract(
+                address=Web3.to_checksum_address(rec.address), abi=rec.abi
+            )
+        return self._contracts[name]
+
+    @property
+    def escrow(self) -> Contract:
+        return self.contract("Escrow")
+
+    @property
+    def token(self) -> Contract:
+        return self.contract("SECToken")
+
+    @property
+    def trust(self) -> Contract:
+        return self.contract("TrustIndex")
+
+    def tx(self, account: LocalAccount) -> Transactor:
+        return Transactor(self.w3, account)
+
+    @staticmethod
+    def call(fn: Any) -> Any:
+        try:
+            return fn.call()
+        except ContractLogicError as exc:
+            raise ContractRevert(get_revert_reason(exc)) from exc
+
+    def events(self, receipt: TxReceipt, contract: str, event: str) -> list[dict[str, Any]]:
+        ev = getattr(self.contract(contract).events, event)()
+        return [dict(e["args"]) for e in ev.process_receipt(receipt, errors=DISCARD)]
+
+    # ------------------------------------------------------------------ escrow writes
+
+    def create_listing(
+        self,
+        seller: LocalAccount,
+        price: int,
+        token: str = ETH,
+        auto_complete: int = 0,
+        ship_window: int = 0,
+        metadata: str | bytes = b"",
+    ) -> tuple[int, TxReceipt]:
+        fn = self.escrow.functions.create_listing(
+            price, Web3.to_checksum_address(token), auto_complete, ship_window, to_bytes32(metadata)
+        )
+        receipt = self.tx(seller).transact(fn)
+        return self.events(receipt, "Escrow", "ListingCreated")[0]["listing_id"], receipt
+
+    def approve_token(self, owner: LocalAccount, token: str, amount: int) -> TxReceipt | None:
+        erc20 = self.w3.eth.contract(address=Web3.to_checksum_address(token), abi=self.token.abi)
+        if erc20.functions.allowance(owner.address, self.escrow.address).call() >= amount:
+            return None
+        return self.tx(owner).transact(erc20.functions.approve(self.escrow.address, amount))
+
+    def buy(self, buyer: LocalAccount, listing_id: int, share_id: int = 0) -> tuple[int, TxReceipt]:
+        listing = self.get_listing(listing_id)
+        value = 0
+        if listing.token == ETH:
+            value = listing.price
+        else:
+            self.approve_token(buyer, listing.token, listing.price)
+        receipt = self.tx(buyer).transact(self.escrow.functions.buy(listing_id, share_id), value)
+        return self.events(receipt, "Escrow", "OrderPaid")[0]["order_id"], receipt
+
+    def ship(self, seller: LocalAccount, order_id: int, tracking: str | bytes = b"") -> TxReceipt:
+        return self.tx(seller).transact(self.escrow.functions.ship(order_id, to_bytes32(tracking)))
+
+    def confirm(self, buyer: LocalAccount, order_id: int) -> TxReceipt:
+        return self.tx(buyer).transact(self.escrow.functions.confirm(order_id))
+
+    def finalize(self, caller: LocalAccount, order_id: int) -> TxReceipt:
+        return self.tx(caller).transact(self.escrow.functions.finalize(order_id))
+
+    def cancel(self, caller: LocalAccount, order_id: int) -> TxReceipt:
+        return self.tx(caller).transact(self.escrow.functions.cancel(order_id))
+
+    def dispute(self, buyer: LocalAccount, order_id: int, evidence: str | bytes = b"") -> TxReceipt:
+        deposit = self.call(self.escrow.functions.dispute_deposit(order_id))
+        order = self.get_order(order_id)
+        value = 0
+        if order.token == ETH:
+            value = deposit
+        elif deposit:
+            self.approve_token(buyer, order.token, deposit)
+        fn = self.escrow.functions.dispute(order_id, to_bytes32(evidence))
+        return self.tx(buyer).transact(fn, value)
+
+    def rule(self, arbiter: LocalAccount, order_id: int, ruling: int) -> TxReceipt:
+        return self.tx(arbiter).transact(self.escrow.functions.rule(order_id, ruling))
+
+    def withdraw(self, account: LocalAccount, token: str = ETH) -> TxReceipt:
+        fn = self.escrow.functions.withdraw(Web3.to_checksum_address(token))
+        return self.tx(account).transact(fn)
+
+    # ------------------------------------------------------------------ reads
+
+    def get_listing(self, listing_id: int) -> Listing:
+        raw = self.call(self.escrow.functions.get_listing(listing_id))
+        return Listing(listing_id, *raw)
+
+    def get_order(self, order_id: int) -> Order:
+        raw = list(self.call(self.escrow.functions.get_order(order_id)))
+        raw[5] = OrderStatus(raw[5])
+        return Order(order_id, *raw)
+
+    def owed(self, account: str, token: str = ETH) -> int:
+        return int(self.call(self.escrow.functions.owed(account, Web3.to_checksum_address(token))))
+
+    def trust_of(self, account: str) -> int:
+        return int(self.call(self.trust.functions.trust_of(account)))
+
+    def status_of(self, account: str) -> TrustStatus:
+        return TrustStatus(self.call(self.trust.functions.status_of(account)))
+
+    def sec_balance(self, account: str) -> int:
+        return int(self.call(self.token.functions.balanceOf(account)))

@@ -1,0 +1,159 @@
+"""Deploys the whole suite to any chain reachable through web3 and describes it in a
+Deployment (the deployments file)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+
+from sec_offchain.contracts.artifacts import get_artifact
+from sec_offchain.contracts.deployment import ContractRecord, Deployment
+from sec_offchain.contracts.transactor import Transactor
+from sec_offchain.crypto.keys import get_dev_accounts
+from sec_offchain.exceptions import DeploymentError
+
+log = logging.getLogger(__name__)
+
+
+def get_create_address(sender: str, nonce: int) -> str:
+    """The address of the contract `sender` creates with transaction nonce `nonce`."""
+    import rlp
+    from eth_utils import keccak, to_bytes
+
+    return to_checksum_address(keccak(rlp.encode([to_bytes(hexstr=sender), nonce]))[12:])
+
+SEC = 10**18
+DAY = 86_400
+DEV_CHAIN_IDS = (31337, 1337)
+FAUCET_AMOUNT = 1_000_000 * SEC
+FAUCET_ACCOUNTS = 10
+
+
+@dataclass
+class SuiteParams:
+    """Everything the suite is deployed with; written to the deployments file as `params`.
+    Allocation addresses left empty go to the deployer."""
+
+    supply_cap: int = 3_000_000_000 * SEC
+    vesting_start: int = 0
+    default_auto_complete: int = 7 * DAY
+    default_ship_window: int = 3 * DAY
+    dispute_deposit_bps: int = 200
+    buyer_refund_bps: int = 10_000
+    judge_fee_bps: int = 5_000
+    dispute_timeout: int = 30 * DAY
+    penalty_cancelled: int = 1
+    penalty_missed_ship_window: int = 2
+    penalty_fake_goods: int = 20
+    penalty_malicious_complaint: int = 10
+    eth_to_sec_rate: int = 11_000
+    arbiter: str = ""
+    allocation: dict[str, str] = field(
+        default_factory=lambda: {
+            "private_sale": "",
+            "business": "",
+            "community": "",
+            "team": "",
+            "foundation": "",
+            "angel": "",
+        }
+    )
+    faucet: bool = True
+    faucet_amount: int = FAUCET_AMOUNT
+
+
+Progress = Callable[[str], None]
+
+
+def _resolve(params: SuiteParams, deployer: str) -> SuiteParams:
+    alloc = {k: (v or deployer) for k, v in params.allocation.items()}
+    return SuiteParams(**{**asdict(params), "allocation": alloc, "arbiter": params.arbiter or deployer})
+
+
+def deploy_suite(
+    w3: Web3,
+    account: LocalAccount,
+    params: SuiteParams | None = None,
+    progress: Progress | None = None,
+) -> Deployment:
+    """Deploys SECToken, Vesting, TrustIndex and Escrow, wires their roles, and (on a
+    development chain, unless disabled) gives the first ten test accounts SEC from the
+    community allocation."""
+    say = progress or (lambda msg: log.info(msg))
+    tx = Transactor(w3, account)
+    deployer = account.address
+    p = _resolve(params or SuiteParams(), deployer)
+    alloc = p.allocation
+    chain_id = w3.eth.chain_id
+    start_block = w3.eth.block_number
+    records: dict[str, ContractRecord] = {}
+
+    def deploy(name: str, *args: object) -> str:
+        artifact = get_artifact(name)
+        address, receipt = tx.deploy(artifact, *args)
+        records[name] = ContractRecord(address=address, abi=artifact.abi)
+        say(f"deployed {name} at {address} ({receipt['gasUsed']:,} gas)")
+        return address
+
+    vesting = deploy("Vesting", alloc["team"], alloc["foundation"], alloc["angel"], p.vesting_start)
+    token = deploy(
+        "SECToken", alloc["private_sale"], alloc["business"], alloc["community"], vesting, p.supply_cap
+    )
+    vesting_c = w3.eth.contract(address=vesting, abi=records["Vesting"].abi)
+    tx.transact(vesting_c.functions.set_token(token))
+    # TrustIndex takes the Escrow as its primary writer, so the Escrow's address is
+    # computed before either exists: it is the deployer's next contract after TrustIndex.
+    nonce = w3.eth.get_transaction_count(deployer, "pending")
+    escrow_expected = get_create_address(deployer, nonce + 1)
+    trust = deploy("TrustIndex", escrow_expected)
+    escrow = deploy(
+        "Escrow",
+        trust,
+        token,
+        p.arbiter,
+        p.default_ship_window,
+        p.dispute_deposit_bps,
+        p.buyer_refund_bps,
+        p.judge_fee_bps,
+        p.dispute_timeout,
+        [
+            p.penalty_cancelled,
+            p.penalty_missed_ship_window,
+            p.penalty_fake_goods,
+            p.penalty_malicious_complaint,
+        ],
+    )
+    if escrow != escrow_expected:
+        raise DeploymentError(
+            f"Escrow landed at {escrow}, not {escrow_expected}: another transaction from the "
+            "deployer key was sent during the deployment; deploy again"
+        )
+
+    faucet = p.faucet and chain_id in DEV_CHAIN_IDS
+    if faucet:
+        token_c = w3.eth.contract(address=token, abi=records["SECToken"].abi)
+        community = tx if alloc["community"] == deployer else None
+        if community is None:
+            say("faucet skipped: the community allocation is not held by the deployer")
+            faucet = False
+        else:
+            for dev in get_dev_accounts(FAUCET_ACCOUNTS):
+                if dev.address != deployer:
+                    tx.transact(token_c.functions.transfer(dev.address, p.faucet_amount))
+            say(f"faucet: {p.faucet_amount // SEC:,} SEC to each of the first {FAUCET_ACCOUNTS} test accounts")
+
+    params_out = asdict(p)
+    params_out["faucet"] = faucet
+    params_out["guardian"] = deployer
+    return Deployment(
+        chain_id=chain_id,
+        deployer=deployer,
+        block=start_block + 1,
+        contracts=records,
+        params=params_out,
+    )

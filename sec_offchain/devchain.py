@@ -1,0 +1,152 @@
+"""Development chains: the embedded py-evm chain (eth-tester, the engine of Ape's local
+network) in this process, and anvil (npm @foundry-rs/anvil) as a real JSON-RPC node that
+this module starts on a free 127.0.0.1 port and stops again."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from sec_offchain.crypto.keys import TEST_MNEMONIC
+from sec_offchain.exceptions import DevchainError
+
+log = logging.getLogger(__name__)
+
+DEV_BALANCE_ETH = 100_000
+ANVIL_START_TIMEOUT = 20.0
+
+
+class ChainControl(abc.ABC):
+    """A chain whose clock a development tool may move."""
+
+    w3: Web3
+
+    def now(self) -> int:
+        """The timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    @abc.abstractmethod
+    def advance_time(self, seconds: int) -> int:
+        """Mines a block `seconds` after the latest one; returns its timestamp."""
+
+
+class EmbeddedChain(ChainControl):
+    """py-evm in this process, through eth-tester (Prague rules), with the first ten
+    accounts of the test mnemonic funded."""
+
+    def __init__(self, accounts: int = 10) -> None:
+        from eth_tester import EthereumTester, PyEVMBackend
+
+        backend = PyEVMBackend.from_mnemonic(
+            TEST_MNEMONIC,
+            num_accounts=accounts,
+            hd_path="m/44'/60'/0'/0",
+            genesis_state_overrides={"balance": DEV_BALANCE_ETH * 10**18},
+        )
+        self.tester = EthereumTester(backend)
+        self.w3 = Web3(EthereumTesterProvider(self.tester))
+
+    def advance_time(self, seconds: int) -> int:
+        target = self.now() + seconds
+        self.tester.time_travel(target)
+        return target
+
+
+class RpcChain(ChainControl):
+    """Any JSON-RPC endpoint; time control uses anvil's/hardhat's evm_* methods."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+
+    def advance_time(self, seconds: int) -> int:
+        target = self.now() + seconds
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [target])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return target
+
+
+def find_anvil() -> str:
+    """The anvil binary: $SEC_ANVIL, the project's node_modules, or PATH."""
+    candidates = [os.environ.get("SEC_ANVIL", "")]
+    root = Path(__file__).resolve().parents[1]
+    candidates.append(str(root / "node_modules" / ".bin" / "anvil"))
+    candidates.append(shutil.which("anvil") or "")
+    for c in candidates:
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return c
+    raise DevchainError("anvil not found: run `make setup` (npm install @foundry-rs/anvil)")
+
+
+def get_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Anvil(RpcChain):
+    """An anvil process on a free 127.0.0.1 port; a context manager that stops it.
+    Mines on every transaction (automine) unless `block_time` is given."""
+
+    def __init__(self, block_time: float | None = None, chain_id: int = 31337) -> None:
+        self.port = get_free_port()
+        super().__init__(f"http://127.0.0.1:{self.port}")
+        cmd = [
+            find_anvil(),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--chain-id", str(chain_id),
+            "--hardfork", "prague",
+            "--balance", str(DEV_BALANCE_ETH),
+            "--mnemonic", TEST_MNEMONIC,
+        ]
+        if block_time:
+            cmd += ["--block-time", str(block_time)]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        deadline = time.monotonic() + ANVIL_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise DevchainError(f"anvil exited at start: {err.strip()[:300]}")
+            try:
+                if self.w3.is_connected():
+                    self.w3.eth.chain_id
+                    log.info("anvil ready at %s", self.url)
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise DevchainError(f"anvil did not answer on {self.url} within {ANVIL_START_TIMEOUT} s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> Anvil:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
