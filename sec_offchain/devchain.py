@@ -15,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 
 from web3 import Web3
-from web3.providers.eth_tester import EthereumTesterProvider
 
 from sec_offchain.crypto.keys import TEST_MNEMONIC
 from sec_offchain.exceptions import DevchainError
@@ -36,30 +35,36 @@ class ChainControl(abc.ABC):
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     @abc.abstractmethod
+    def set_next_timestamp(self, timestamp: int) -> None:
+        """The next transaction (or mined block) gets exactly `timestamp`."""
+
     def advance_time(self, seconds: int) -> int:
-        """Mines a block `seconds` after the latest one; returns its timestamp."""
+        """The next transaction runs `seconds` after the latest block; returns that time."""
+        target = self.now() + seconds
+        self.set_next_timestamp(target)
+        return target
 
 
 class EmbeddedChain(ChainControl):
-    """py-evm in this process, through eth-tester (Prague rules), with the first ten
-    accounts of the test mnemonic funded."""
+    """Ape's local network: py-evm in this process through eth-tester (Prague rules),
+    chain id 1337, the first ten accounts of the test mnemonic funded."""
 
-    def __init__(self, accounts: int = 10) -> None:
-        from eth_tester import EthereumTester, PyEVMBackend
+    def __init__(self) -> None:
+        import warnings
 
-        backend = PyEVMBackend.from_mnemonic(
-            TEST_MNEMONIC,
-            num_accounts=accounts,
-            hd_path="m/44'/60'/0'/0",
-            genesis_state_overrides={"balance": DEV_BALANCE_ETH * 10**18},
-        )
-        self.tester = EthereumTester(backend)
-        self.w3 = Web3(EthereumTesterProvider(self.tester))
+        warnings.filterwarnings("ignore", module="pydantic_settings")
+        logging.getLogger("ape").setLevel(logging.WARNING)
+        from ape import networks
 
-    def advance_time(self, seconds: int) -> int:
-        target = self.now() + seconds
-        self.tester.time_travel(target)
-        return target
+        self._network = networks.parse_network_choice("ethereum:local:test")
+        self.provider = self._network.__enter__()
+        self.w3 = self.provider.web3
+
+    def set_next_timestamp(self, timestamp: int) -> None:
+        self.provider.set_timestamp(timestamp)
+
+    def close(self) -> None:
+        self._network.__exit__(None, None, None)
 
 
 class RpcChain(ChainControl):
@@ -69,11 +74,11 @@ class RpcChain(ChainControl):
         self.url = url
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
 
-    def advance_time(self, seconds: int) -> int:
-        target = self.now() + seconds
-        self.w3.provider.make_request("evm_setNextBlockTimestamp", [target])  # type: ignore[arg-type]
+    def set_next_timestamp(self, timestamp: int) -> None:
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+
+    def mine(self) -> None:
         self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-        return target
 
 
 def find_anvil() -> str:

@@ -10,12 +10,11 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from sec_offchain.contracts.deployment import Deployment
-from sec_offchain.contracts.transactor import Transactor, get_revert_reason
+from sec_offchain.contracts.transactor import REVERTED, Transactor, get_revert_reason
 from sec_offchain.exceptions import ContractRevert
 
 ETH = "0x0000000000000000000000000000000000000000"
@@ -107,7 +106,7 @@ class Suite:
     def call(fn: Any) -> Any:
         try:
             return fn.call()
-        except ContractLogicError as exc:
+        except REVERTED as exc:
             raise ContractRevert(get_revert_reason(exc)) from exc
 
     def events(self, receipt: TxReceipt, contract: str, event: str) -> list[dict[str, Any]]:

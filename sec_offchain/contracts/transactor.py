@@ -16,6 +16,13 @@ from sec_offchain.exceptions import ContractRevert, TransactionFailed
 
 log = logging.getLogger(__name__)
 
+try:  # the embedded chain (eth-tester) reports reverts with its own exception class
+    from eth_tester.exceptions import TransactionFailed as _TesterReverted
+except ImportError:  # pragma: no cover - eth-tester is a dependency
+    _TesterReverted = ContractLogicError  # type: ignore[misc,assignment]
+
+REVERTED = (ContractLogicError, _TesterReverted)
+
 GAS_MARGIN = 1.25
 RECEIPT_TIMEOUT = 120
 
@@ -69,7 +76,7 @@ class Transactor:
         tx = self._base_tx(value)
         try:
             gas = fn.estimate_gas({"from": tx["from"], "value": value})
-        except ContractLogicError as exc:
+        except REVERTED as exc:
             raise ContractRevert(get_revert_reason(exc)) from exc
         tx["gas"] = int(gas * GAS_MARGIN) + 10_000
         tx = fn.build_transaction(tx)
@@ -88,7 +95,7 @@ class Transactor:
         tx = self._base_tx(0)
         try:
             gas = ctor.estimate_gas({"from": tx["from"]})
-        except ContractLogicError as exc:
+        except REVERTED as exc:
             raise ContractRevert(f"deploying {artifact.name}: {get_revert_reason(exc)}") from exc
         tx["gas"] = int(gas * GAS_MARGIN) + 10_000
         receipt = self._send(ctor.build_transaction(tx))

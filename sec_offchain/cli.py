@@ -1,0 +1,428 @@
+"""The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import typer
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+from rich.table import Table
+
+from sec_offchain.contracts.client import ETH, Suite
+from sec_offchain.contracts.deployment import Deployment, get_default_path
+from sec_offchain.contracts.deploy import DEV_CHAIN_IDS, SuiteParams, deploy_suite
+from sec_offchain.crypto.keys import from_key, get_dev_account
+from sec_offchain.devchain import RpcChain
+from sec_offchain.exceptions import ConfigError, ContractRevert, SecError
+
+warnings.filterwarnings("ignore", module="pydantic_settings")
+
+app = typer.Typer(
+    help="SEC - Social Ecommerce Chain: escrow auto-contracts and trust indexes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+escrow_app = typer.Typer(help="Escrow auto-contracts: list, buy, ship, confirm, ...", no_args_is_help=True)
+app.add_typer(escrow_app, name="escrow")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_RPC = "http://127.0.0.1:8545"
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+STATUS_NAMES = ["none", "paid", "shipped", "completed", "cancelled", "disputed", "ruled"]
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One line on stderr and a non-zero exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Runs `fn`, turning SEC errors and unreachable nodes into one-line errors."""
+    try:
+        return fn()
+    except ContractRevert as exc:
+        fail(f"reverted: {exc.reason}")
+    except SecError as exc:
+        fail(str(exc))
+    except (ConnectionError, OSError) as exc:
+        fail(f"cannot reach the node: {exc}")
+    raise AssertionError("unreachable")
+
+
+def parse_duration(text: str) -> int:
+    """'7d', '36h', '90m', '600s' or plain seconds."""
+    text = text.strip().lower()
+    try:
+        if text and text[-1] in UNITS:
+            return int(Decimal(text[:-1]) * UNITS[text[-1]])
+        return int(text)
+    except (InvalidOperation, ValueError):
+        raise ConfigError(f"not a duration: {text!r} (use e.g. 7d, 36h, 3600)") from None
+
+
+def parse_amount(text: str, decimals: int = 18) -> int:
+    """A decimal amount in whole units (0.158 ETH, 158 SEC) to base units."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"not an amount: {text!r}") from None
+    base = value * (Decimal(10) ** decimals)
+    if base <= 0 or base != base.to_integral_value():
+        raise ConfigError(f"amount must be positive with at most {decimals} decimals: {text}")
+    return int(base)
+
+
+def format_amount(value: int, symbol: str, decimals: int = 18) -> str:
+    whole = Decimal(value) / (Decimal(10) ** decimals)
+    return f"{whole.normalize():f} {symbol}"
+
+
+def resolve_token(suite: Suite, token: str) -> str:
+    name = token.strip().lower()
+    if name in ("eth", "", "0x0"):
+        return ETH
+    if name == "sec":
+        return str(suite.token.address)
+    if name.startswith("0x") and len(name) == 42:
+        return token
+    raise ConfigError(f"unknown token {token!r}: use eth, sec or an ERC-20 address")
+
+
+def token_symbol(suite: Suite, token: str) -> str:
+    if token == ETH:
+        return "ETH"
+    if token.lower() == str(suite.token.address).lower():
+        return "SEC"
+    return token
+
+
+class Context:
+    """What an escrow command needs: a chain, the deployment on it, and a key."""
+
+    def __init__(self, rpc: str, deployment: Optional[Path], key: Optional[str]) -> None:
+        self.chain = RpcChain(rpc)
+        try:
+            chain_id = self.chain.w3.eth.chain_id
+        except Exception as exc:  # noqa: BLE001 - any transport error
+            raise ConfigError(f"cannot reach a node at {rpc}: {exc.__class__.__name__}") from exc
+        path = deployment or get_default_path(chain_id)
+        self.deployment = Deployment.from_file(path)
+        if self.deployment.chain_id != chain_id:
+            raise ConfigError(
+                f"{path} is for chain {self.deployment.chain_id}, but {rpc} is chain {chain_id}"
+            )
+        self.suite = Suite(self.chain.w3, self.deployment)
+        self._key = key
+        self.chain_id = chain_id
+
+    @property
+    def account(self) -> LocalAccount:
+        if self._key:
+            return from_key(self._key)
+        if self.chain_id in DEV_CHAIN_IDS:
+            return get_dev_account(0)
+        raise ConfigError(f"--key (or SEC_KEY) is required on chain {self.chain_id}")
+
+
+RpcOpt = typer.Option(DEFAULT_RPC, "--rpc", envvar="SEC_RPC", help="JSON-RPC endpoint")
+DeploymentOpt = typer.Option(
+    None, "--deployment", envvar="SEC_DEPLOYMENT", help="deployments file (default deployments/<chain_id>.json)"
+)
+KeyOpt = typer.Option(
+    None, "--key", envvar="SEC_KEY", help="private key (hex) or dev:N; dev:0 by default on dev chains"
+)
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+@app.command()
+def deploy(
+    rpc: Optional[str] = typer.Option(None, "--rpc", help="JSON-RPC endpoint to deploy to"),
+    network: Optional[str] = typer.Option(
+        None, "--network", help="an Ape network choice instead of --rpc, e.g. ethereum:local:foundry"
+    ),
+    key: Optional[str] = typer.Option(
+        None, "--key", envvar="SEC_KEY", help="deployer key (hex); default: test mnemonic account 0"
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", help="deployments file (default deployments/<chain_id>.json)"),
+    no_faucet: bool = typer.Option(False, "--no-faucet", help="on a dev chain, do not give test accounts SEC"),
+) -> None:
+    """Deploy the whole suite to a JSON-RPC endpoint and write the deployments file."""
+    if bool(rpc) == bool(network):
+        fail("give exactly one of --rpc URL or --network CHOICE", 2)
+
+    def run() -> None:
+        account = from_key(key) if key else get_dev_account(0)
+        params = SuiteParams(faucet=not no_faucet)
+        if rpc:
+            chain = RpcChain(rpc)
+            try:
+                chain.w3.eth.chain_id
+            except Exception as exc:  # noqa: BLE001
+                raise ConfigError(f"cannot reach a node at {rpc}: {exc.__class__.__name__}") from exc
+            _deploy_and_write(chain.w3, account, params, out)
+        else:
+            from ape import networks
+
+            with networks.parse_network_choice(str(network)) as provider:
+                _deploy_and_write(provider.web3, account, params, out)
+
+    guarded(run)
+
+
+def _deploy_and_write(w3: Any, account: LocalAccount, params: SuiteParams, out: Optional[Path]) -> None:
+    with console.status("deploying the SEC suite ..."):
+        deployment = deploy_suite(w3, account, params, progress=lambda m: console.print(f"  {m}"))
+    path = deployment.save(out or get_default_path(deployment.chain_id))
+    console.print(f"[green]deployed[/] to chain {deployment.chain_id}; wrote {path}")
+
+
+# --------------------------------------------------------------------------- escrow
+
+
+@escrow_app.command("create")
+def escrow_create(
+    price: str = typer.Option(..., "--price", help="price in whole units, e.g. 0.158 (ETH) or 158 (SEC)"),
+    token: str = typer.Option("eth", "--token", help="eth, sec or an allow-listed ERC-20 address"),
+    auto_complete: str = typer.Option("7d", "--auto-complete", help="completes this long after shipping"),
+    ship_window: str = typer.Option("0", "--ship-window", help="time to ship after payment (0: default)"),
+    metadata: str = typer.Option("", "--metadata", help="product description (its hash goes on chain)"),
+    qr: bool = typer.Option(True, "--qr/--no-qr", help="print a QR code of the payment URI"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Create a listing (an escrow auto-contract) and print its EIP-681 payment URI."""
+
+    def run() -> None:
+        from sec_offchain.payment_uri import build_buy_uri, render_qr
+
+        ctx = Context(rpc, deployment, key)
+        token_addr = resolve_token(ctx.suite, token)
+        listing_id, receipt = ctx.suite.create_listing(
+            ctx.account,
+            parse_amount(price),
+            token_addr,
+            parse_duration(auto_complete),
+            parse_duration(ship_window),
+            metadata,
+        )
+        console.print(f"listing {listing_id} created ({receipt['gasUsed']:,} gas)")
+        if token_addr == ETH:
+            uri = build_buy_uri(
+                str(ctx.suite.escrow.address), ctx.chain_id, listing_id, parse_amount(price)
+            )
+            console.print(f"pay with: {uri}", soft_wrap=True)
+            if qr:
+                console.print(render_qr(uri), highlight=False)
+        else:
+            console.print(f"buyers approve {price} {token_symbol(ctx.suite, token_addr)} then call buy({listing_id}, 0)")
+
+    guarded(run)
+
+
+def _order_command(action: str) -> Callable[..., None]:
+    def command(
+        order_id: int = typer.Argument(..., help="order id"),
+        rpc: str = RpcOpt,
+        deployment: Optional[Path] = DeploymentOpt,
+        key: Optional[str] = KeyOpt,
+    ) -> None:
+        def run() -> None:
+            ctx = Context(rpc, deployment, key)
+            receipt = getattr(ctx.suite, action)(ctx.account, order_id)
+            status = ctx.suite.get_order(order_id).status
+            console.print(
+                f"order {order_id}: {action} done, now {STATUS_NAMES[status]} ({receipt['gasUsed']:,} gas)"
+            )
+
+        guarded(run)
+
+    command.__doc__ = {
+        "confirm": "Confirm receipt as the buyer: the seller is paid, both trust indexes rise.",
+        "finalize": "Complete a shipped order whose auto-complete time has passed (anyone).",
+        "cancel": "Cancel an unshipped order: the seller any time, anyone after the ship window.",
+    }[action]
+    return command
+
+
+for _action in ("confirm", "finalize", "cancel"):
+    escrow_app.command(_action)(_order_command(_action))
+
+
+@escrow_app.command("buy")
+def escrow_buy(
+    listing_id: int = typer.Argument(..., help="listing id"),
+    share: int = typer.Option(0, "--share", help="the share this purchase came through"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Pay for a listing (ERC-20 listings are approved first)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        order_id, receipt = ctx.suite.buy(ctx.account, listing_id, share)
+        order = ctx.suite.get_order(order_id)
+        console.print(
+            f"order {order_id} paid: {format_amount(order.price, token_symbol(ctx.suite, order.token))}"
+            f", seller must ship by {order.ship_by} ({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+@escrow_app.command("ship")
+def escrow_ship(
+    order_id: int = typer.Argument(..., help="order id"),
+    tracking: str = typer.Option("", "--tracking", help="shipment tracking reference"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Mark an order shipped (the seller); starts the auto-complete clock."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.ship(ctx.account, order_id, tracking)
+        order = ctx.suite.get_order(order_id)
+        console.print(
+            f"order {order_id} shipped; completes automatically at {order.deadline} ({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+@escrow_app.command("dispute")
+def escrow_dispute(
+    order_id: int = typer.Argument(..., help="order id"),
+    evidence: str = typer.Option("", "--evidence", help="evidence reference (its hash goes on chain)"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Dispute a shipped order as the buyer, posting the dispute deposit."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.dispute(ctx.account, order_id, evidence)
+        order = ctx.suite.get_order(order_id)
+        console.print(
+            f"order {order_id} disputed, deposit {format_amount(order.dispute_deposit, token_symbol(ctx.suite, order.token))}"
+            f"; ruled by {order.deadline} at the latest ({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+@escrow_app.command("status")
+def escrow_status(
+    order_id: Optional[int] = typer.Argument(None, help="order id"),
+    listing: Optional[int] = typer.Option(None, "--listing", help="show a listing instead"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+) -> None:
+    """Show an order (or a listing with --listing)."""
+    if (order_id is None) == (listing is None):
+        fail("give an order id or --listing ID", 2)
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, None)
+        table = Table(show_header=False)
+        if listing is not None:
+            item = ctx.suite.get_listing(listing)
+            if item.seller == ETH:
+                raise ConfigError(f"no listing {listing}")
+            rows: dict[str, Any] = {
+                "listing": listing,
+                "seller": item.seller,
+                "price": format_amount(item.price, token_symbol(ctx.suite, item.token)),
+                "auto-complete": f"{item.auto_complete} s",
+                "ship window": f"{item.ship_window} s",
+                "open": not item.closed,
+            }
+        else:
+            assert order_id is not None
+            order = ctx.suite.get_order(order_id)
+            if order.status == 0:
+                raise ConfigError(f"no order {order_id}")
+            rows = {
+                "order": order_id,
+                "status": STATUS_NAMES[order.status],
+                "listing": order.listing_id,
+                "buyer": order.buyer,
+                "seller": order.seller,
+                "price": format_amount(order.price, token_symbol(ctx.suite, order.token)),
+            }
+            if order.ship_by:
+                rows["ship by"] = order.ship_by
+            if order.deadline:
+                rows["deadline"] = order.deadline
+            if order.dispute_deposit:
+                rows["dispute deposit"] = format_amount(
+                    order.dispute_deposit, token_symbol(ctx.suite, order.token)
+                )
+        for k, v in rows.items():
+            table.add_row(k, str(v))
+        console.print(table)
+
+    guarded(run)
+
+
+@escrow_app.command("withdraw")
+def escrow_withdraw(
+    token: str = typer.Option("eth", "--token", help="eth, sec or an ERC-20 address"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Withdraw what the escrow owes you (payouts your address refused, fees)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        token_addr = resolve_token(ctx.suite, token)
+        amount = ctx.suite.owed(ctx.account.address, token_addr)
+        receipt = ctx.suite.withdraw(ctx.account, token_addr)
+        console.print(
+            f"withdrew {format_amount(amount, token_symbol(ctx.suite, token_addr))} ({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command()
+def demo() -> None:
+    """Narrated walk through the escrow trust loop on the embedded devchain."""
+    from sec_offchain.demo import run_demo
+
+    guarded(lambda: run_demo(console))
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("SEC_LOG", "WARNING"))
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
