@@ -12,6 +12,7 @@ interface IEscrow:
     def confirm(order_id: uint256): nonpayable
     def cancel(order_id: uint256): nonpayable
     def withdraw(token: address): nonpayable
+    def dispute(order_id: uint256, evidence: bytes32): payable
 
 MODE_ACCEPT: constant(uint256) = 0
 MODE_REVERT: constant(uint256) = 1
@@ -60,6 +61,12 @@ def confirm(order_id: uint256):
 @external
 def cancel(order_id: uint256):
     extcall self.escrow.cancel(order_id)
+
+
+@external
+@payable
+def dispute(order_id: uint256):
+    extcall self.escrow.dispute(order_id, empty(bytes32), value=msg.value)
 
 
 @external

@@ -1,0 +1,79 @@
+"""ERC-20s that return nothing, return false, or take a fee on transfer."""
+
+import ape
+import pytest
+
+from tests.fixtures.suite import PRICE, new_listing, new_order
+
+TRACKING = b"\x02" * 32
+
+
+@pytest.fixture
+def allow(escrow, deployer):
+    def _allow(tok):
+        escrow.set_token_allowed(tok, True, sender=deployer)
+        return tok
+
+    return _allow
+
+
+def test_no_return_token__handled_like_a_good_one(project, escrow, deployer, seller, buyer, allow):
+    tok = allow(project.NoReturnToken.deploy(sender=deployer))
+    tok.mint(buyer, PRICE, sender=deployer)
+    listing_id = new_listing(escrow, seller, PRICE, tok.address)
+    tok.approve(escrow, PRICE, sender=buyer)
+    order_id = new_order(escrow, listing_id, buyer, value=0)
+    assert tok.balanceOf(escrow) == PRICE
+    escrow.ship(order_id, TRACKING, sender=seller)
+    escrow.confirm(order_id, sender=buyer)
+    assert tok.balanceOf(seller) == PRICE and tok.balanceOf(escrow) == 0
+
+
+def test_false_token__pull_refused_payout_credited(project, escrow, deployer, seller, buyer, allow):
+    tok = allow(project.FalseToken.deploy(sender=deployer))
+    tok.mint(buyer, PRICE, sender=deployer)
+    listing_id = new_listing(escrow, seller, PRICE, tok.address)
+    tok.approve(escrow, PRICE, sender=buyer)
+    tok.set_failing(True, sender=deployer)
+    with ape.reverts("escrow: token transfer failed"):
+        escrow.buy(listing_id, 0, sender=buyer)
+    tok.set_failing(False, sender=deployer)
+    order_id = new_order(escrow, listing_id, buyer, value=0)
+    escrow.ship(order_id, TRACKING, sender=seller)
+    # The token refuses the payout: the order still completes, the seller is credited.
+    tok.set_failing(True, sender=deployer)
+    escrow.confirm(order_id, sender=buyer)
+    assert escrow.order_status(order_id) == 3
+    assert escrow.owed(seller, tok) == PRICE
+    with ape.reverts("escrow: token transfer failed"):
+        escrow.withdraw(tok, sender=seller)
+    assert escrow.owed(seller, tok) == PRICE  # a failed withdraw changes nothing
+    tok.set_failing(False, sender=deployer)
+    escrow.withdraw(tok, sender=seller)
+    assert tok.balanceOf(seller) == PRICE and escrow.owed(seller, tok) == 0
+
+
+def test_fee_on_transfer_token__refused_at_buy(project, escrow, deployer, seller, buyer, allow):
+    tok = allow(project.FeeToken.deploy(sender=deployer))
+    tok.mint(buyer, PRICE, sender=deployer)
+    listing_id = new_listing(escrow, seller, PRICE, tok.address)
+    tok.approve(escrow, PRICE, sender=buyer)
+    with ape.reverts("escrow: token fee not supported"):
+        escrow.buy(listing_id, 0, sender=buyer)
+    assert tok.balanceOf(buyer) == PRICE
+
+
+def test_token_listing_dispute__deposit_pulled_in_token(escrow, token, seller, buyer, deployer):
+    listing_id = new_listing(escrow, seller, 100 * PRICE, token.address)
+    token.approve(escrow, 102 * PRICE, sender=buyer)
+    order_id = new_order(escrow, listing_id, buyer, value=0)
+    escrow.ship(order_id, TRACKING, sender=seller)
+    deposit = escrow.dispute_deposit(order_id)
+    assert deposit == 2 * PRICE
+    with ape.reverts("escrow: ETH sent to a token listing"):
+        escrow.dispute(order_id, b"", value=1, sender=buyer)
+    escrow.dispute(order_id, b"", sender=buyer)
+    assert token.balanceOf(escrow) == 102 * PRICE
+    escrow.rule(order_id, 2, sender=deployer)
+    assert escrow.owed(deployer, token) == PRICE
+    assert token.balanceOf(escrow) == PRICE  # only the credited fee stays
