@@ -18,4 +18,4 @@ gas: setup
 	$(VENV)/python scripts/gas_report.py
 
 fuzz: setup
-	SEC_FUZZ_EXAMPLES=400 $(VENV)/python -m pytest -q -m fuzz tests
+	SEC_FUZZ_RANDOM=1 SEC_FUZZ_EXAMPLES=300 SEC_FUZZ_STEPS=50 $(VENV)/python -m pytest -q -p no:cacheprovider tests/contracts/test_escrow_invariants.py

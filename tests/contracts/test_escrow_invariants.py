@@ -1,0 +1,337 @@
+"""A Hypothesis state machine over listings, orders and time, checked against a Python model
+of Escrow and TrustIndex after every step:
+
+* funds are conserved per token: open orders' escrow plus everything owed equals what the
+  contract holds;
+* every trust index is in 0..100 and equals the model's; disabled accounts are refused;
+* every predicted success succeeds and every predicted failure reverts;
+* no state without an exit: at the end, time runs out and every open order is driven out
+  through its timeout exit by a stranger, after which the escrow holds nothing.
+
+SEC_FUZZ_EXAMPLES sets the number of examples (CI default below; `make fuzz` runs many more).
+"""
+
+import os
+from dataclasses import dataclass
+
+import ape
+from ape import chain
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from tests.fixtures.suite import DAY, ETH
+
+EXAMPLES = int(os.environ.get("SEC_FUZZ_EXAMPLES", "12"))
+STEPS = int(os.environ.get("SEC_FUZZ_STEPS", "30"))
+
+DEFAULT_SHIP, DEFAULT_COMPLETE, TIMEOUT = 3 * DAY, 7 * DAY, 30 * DAY
+PENALTY = {1: 1, 2: 2, 3: 20, 4: 10}
+PAID, SHIPPED, COMPLETED, CANCELLED, DISPUTED, RULED = 1, 2, 3, 4, 5, 6
+OPEN = (PAID, SHIPPED, DISPUTED)
+
+
+@dataclass
+class MListing:
+    seller: str
+    price: int
+    token: str
+    auto_complete: int
+    ship_window: int
+    closed: bool = False
+
+
+@dataclass
+class MOrder:
+    listing: int
+    buyer: str
+    status: int
+    time: int  # ship_by while paid, deadline while shipped, timeout while disputed
+    deposit: int = 0
+
+
+class TrustModel:
+    def __init__(self) -> None:
+        self.trust: dict[str, int] = {}
+        self.status: dict[str, int] = {}
+
+    def get(self, a: str) -> tuple[int, int]:
+        return self.trust.get(a, 0), self.status.get(a, 0)
+
+    def disabled(self, a: str) -> bool:
+        return self.status.get(a, 0) == 2
+
+    def trade(self, seller: str, buyer: str) -> None:
+        for a in (seller, buyer):
+            t, s = self.get(a)
+            if s == 0:
+                self.trust[a], self.status[a] = 1, 1
+            elif s == 1:
+                self.trust[a] = min(100, t + 1)
+
+    def penalize(self, a: str, reason: int) -> None:
+        t, s = self.get(a)
+        amount = PENALTY[reason]
+        if reason <= 2:
+            if s == 1:
+                self.trust[a] = max(1, t - amount) if t > amount + 1 else 1
+        elif s != 2:
+            self.trust[a] = max(0, t - amount)
+            if self.trust[a] == 0:
+                self.status[a] = 2
+
+
+class EscrowMachine(RuleBasedStateMachine):
+    def __init__(self, escrow, trust, token, accounts) -> None:
+        super().__init__()
+        self.escrow, self.trust_c, self.token = escrow, trust, token
+        self.arbiter = accounts[0]
+        self.people = list(accounts[1:7])
+        self.stranger = accounts[7]
+        self.snapshot = chain.snapshot()
+        self.t = chain.pending_timestamp + 10
+        self.listings: dict[int, MListing] = {}
+        self.orders: dict[int, MOrder] = {}
+        self.owed: dict[tuple[str, str], int] = {}
+        self.model = TrustModel()
+
+    # ------------------------------------------------------------------ helpers
+
+    def send(self, ok: bool, fn, *args, reason=None, **kw):
+        """Runs a transaction at the model's clock; it must succeed iff `ok`."""
+        chain.pending_timestamp = self.t
+        self.t += 1
+        if ok:
+            return fn(*args, **kw)
+        with ape.reverts(reason):
+            fn(*args, **kw)
+        return None
+
+    def now(self) -> int:
+        return self.t
+
+    def check(self, oid: int | None = None, *addresses: str) -> None:
+        """Compares the touched order and accounts with the model (eth_call costs ~10 ms on
+        py-evm, so each step checks what it touched; teardown checks everything)."""
+        if oid is not None:
+            assert self.escrow.order_status(oid) == self.orders[oid].status, oid
+        for a in addresses:
+            t, s = self.model.get(a)
+            trust = self.trust_c.trust_of(a)
+            assert 0 <= trust <= 100
+            assert (trust, self.trust_c.status_of(a)) == (t, s), a
+            assert self.escrow.disabled(a) == (s == 2)
+
+    def credit(self, who: str, token: str, amount: int) -> None:
+        if amount:
+            self.owed[(who, token)] = self.owed.get((who, token), 0) + amount
+
+    def settle(self, oid: int, ruling: int | None, by_arbiter: bool) -> None:
+        o = self.orders[oid]
+        li = self.listings[o.listing]
+        if ruling is None:  # completion
+            o.status = COMPLETED
+            self.model.trade(li.seller, o.buyer)
+            return
+        o.status = RULED
+        fee = o.deposit * 5000 // 10_000 if by_arbiter else 0
+        self.credit(self.arbiter.address, li.token, fee)
+        if ruling == 1:
+            self.model.penalize(li.seller, 3)
+        elif ruling == 2:
+            self.model.penalize(o.buyer, 4)
+            self.model.trade(li.seller, o.buyer)
+
+    # ------------------------------------------------------------------ rules
+
+    @rule(
+        who=st.integers(0, 5),
+        price=st.sampled_from([3, 10**15 + 1, 10**18]),
+        sec=st.booleans(),
+        auto_complete=st.sampled_from([0, 3600, 2 * DAY]),
+        ship_window=st.sampled_from([0, 3600, DAY]),
+    )
+    def create_listing(self, who, price, sec, auto_complete, ship_window):
+        seller = self.people[who]
+        token = self.token.address if sec else ETH
+        ok = not self.model.disabled(seller.address)
+        tx = self.send(ok, self.escrow.create_listing, price, token, auto_complete, ship_window, b"", sender=seller,
+                       reason=None if ok else "escrow: seller is disabled")
+        if ok:
+            lid = tx.events.filter(self.escrow.ListingCreated)[0].listing_id
+            self.listings[lid] = MListing(seller.address, price, token, auto_complete or DEFAULT_COMPLETE,
+                                          ship_window or DEFAULT_SHIP)
+
+    @precondition(lambda self: self.listings)
+    @rule(pick=st.integers(0, 10**6))
+    def close_listing(self, pick):
+        lid = sorted(self.listings)[pick % len(self.listings)]
+        li = self.listings[lid]
+        seller = next(p for p in self.people if p.address == li.seller)
+        self.send(not li.closed, self.escrow.close_listing, lid, sender=seller)
+        li.closed = True
+
+    @precondition(lambda self: self.listings)
+    @rule(pick=st.integers(0, 10**6), who=st.integers(0, 5))
+    def buy(self, pick, who):
+        lid = sorted(self.listings)[pick % len(self.listings)]
+        li = self.listings[lid]
+        buyer = self.people[who]
+        reason = None
+        if li.closed:
+            reason = "escrow: listing closed"
+        elif buyer.address == li.seller:
+            reason = "escrow: seller cannot buy own listing"
+        elif self.model.disabled(buyer.address):
+            reason = "escrow: buyer is disabled"
+        elif self.model.disabled(li.seller):
+            reason = "escrow: seller is disabled"
+        value = li.price if li.token == ETH else 0
+        tx = self.send(reason is None, self.escrow.buy, lid, 0, value=value, sender=buyer, reason=reason)
+        if tx is not None:
+            oid = tx.events.filter(self.escrow.OrderPaid)[0].order_id
+            self.orders[oid] = MOrder(lid, buyer.address, PAID, self.now() - 1 + li.ship_window)
+            self.check(oid)
+
+    def _pick_order(self, pick):
+        oid = sorted(self.orders)[pick % len(self.orders)]
+        o = self.orders[oid]
+        return oid, o, self.listings[o.listing]
+
+    def _account(self, address):
+        return next(p for p in self.people if p.address == address)
+
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6))
+    def ship(self, pick):
+        oid, o, li = self._pick_order(pick)
+        now = self.now()
+        ok = o.status == PAID and now < o.time
+        self.send(ok, self.escrow.ship, oid, b"\x01" * 32, sender=self._account(li.seller))
+        if ok:
+            o.status, o.time = SHIPPED, now + li.auto_complete
+        self.check(oid)
+
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6))
+    def confirm(self, pick):
+        oid, o, _ = self._pick_order(pick)
+        ok = o.status in (PAID, SHIPPED)
+        self.send(ok, self.escrow.confirm, oid, sender=self._account(o.buyer))
+        if ok:
+            self.settle(oid, None, False)
+        self.check(oid, o.buyer, self.listings[o.listing].seller)
+
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6))
+    def finalize(self, pick):
+        oid, o, _ = self._pick_order(pick)
+        now = self.now()
+        ok = o.status in (SHIPPED, DISPUTED) and now >= o.time
+        self.send(ok, self.escrow.finalize, oid, sender=self.stranger)
+        if ok:
+            self.settle(oid, None if o.status == SHIPPED else 0, False)
+        self.check(oid, o.buyer, self.listings[o.listing].seller)
+
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6), by_seller=st.booleans())
+    def cancel(self, pick, by_seller):
+        oid, o, li = self._pick_order(pick)
+        now = self.now()
+        missed = now >= o.time
+        ok = o.status == PAID and (by_seller or missed)
+        caller = self._account(li.seller) if by_seller else self.stranger
+        self.send(ok, self.escrow.cancel, oid, sender=caller)
+        if ok:
+            o.status = CANCELLED
+            self.model.penalize(li.seller, 2 if missed else 1)
+        self.check(oid, li.seller)
+
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6))
+    def dispute(self, pick):
+        oid, o, li = self._pick_order(pick)
+        now = self.now()
+        ok = o.status == SHIPPED and now < o.time
+        deposit = li.price * 200 // 10_000
+        value = deposit if li.token == ETH else 0
+        self.send(ok, self.escrow.dispute, oid, b"", value=value, sender=self._account(o.buyer))
+        if ok:
+            o.status, o.time, o.deposit = DISPUTED, now + TIMEOUT, deposit
+        self.check(oid)
+
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6), ruling=st.sampled_from([0, 1, 2]))
+    def rule_dispute(self, pick, ruling):
+        oid, o, _ = self._pick_order(pick)
+        ok = o.status == DISPUTED
+        self.send(ok, self.escrow.rule, oid, ruling, sender=self.arbiter)
+        if ok:
+            self.settle(oid, ruling, True)
+        self.check(oid, o.buyer, self.listings[o.listing].seller)
+
+    @rule(seconds=st.sampled_from([1, 3600, DAY, 3 * DAY, 7 * DAY, 30 * DAY]))
+    def advance_time(self, seconds):
+        self.t += seconds
+
+    @rule(sec=st.booleans())
+    def withdraw(self, sec):
+        token = self.token.address if sec else ETH
+        owed = self.owed.get((self.arbiter.address, token), 0)
+        self.send(owed > 0, self.escrow.withdraw, token, sender=self.arbiter,
+                  reason=None if owed else "escrow: nothing owed")
+        self.owed[(self.arbiter.address, token)] = 0
+
+    # ------------------------------------------------------------------ invariants
+
+    def held(self, token: str) -> int:
+        return self.escrow.balance if token == ETH else self.token.balanceOf(self.escrow)
+
+    @invariant()
+    def funds_conserved_per_token(self):
+        for token in (ETH, self.token.address):
+            open_escrow = sum(
+                self.listings[o.listing].price + o.deposit
+                for o in self.orders.values()
+                if o.status in OPEN and self.listings[o.listing].token == token
+            )
+            owed = sum(v for (who, tok), v in self.owed.items() if tok == token)
+            assert self.escrow.owed(self.arbiter, token) == self.owed.get((self.arbiter.address, token), 0)
+            assert self.held(token) == open_escrow + owed
+
+    def teardown(self):
+        try:
+            for oid in self.orders:
+                self.check(oid)
+            self.check(None, *(p.address for p in self.people))
+            # No state without an exit: after every timeout, a stranger ends every open order.
+            self.t += 100 * DAY
+            for oid, o in sorted(self.orders.items()):
+                if o.status == PAID:
+                    self.send(True, self.escrow.cancel, oid, sender=self.stranger)
+                elif o.status in (SHIPPED, DISPUTED):
+                    self.send(True, self.escrow.finalize, oid, sender=self.stranger)
+                assert self.escrow.order_status(oid) not in OPEN
+            for token in (ETH, self.token.address):
+                if self.escrow.owed(self.arbiter, token):
+                    self.send(True, self.escrow.withdraw, token, sender=self.arbiter)
+                assert self.held(token) == 0
+        finally:
+            chain.restore(self.snapshot)
+
+
+def test_escrow_state_machine(escrow, trust, token, accounts, deployer):
+    people = list(accounts[1:8])
+    for p in people:
+        token.approve(escrow, 2**255, sender=p)
+    run_state_machine_as_test(
+        lambda: EscrowMachine(escrow, trust, token, accounts),
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+            derandomize=os.environ.get("SEC_FUZZ_RANDOM") is None,
+        ),
+    )
