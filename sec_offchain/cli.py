@@ -33,8 +33,8 @@ app = typer.Typer(
 escrow_app = typer.Typer(help="Escrow auto-contracts: list, buy, ship, confirm, ...", no_args_is_help=True)
 app.add_typer(escrow_app, name="escrow")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_RPC = "http://127.0.0.1:8545"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -1,0 +1,122 @@
+"""The whole suite on anvil (a real JSON-RPC node the test starts itself): `sec deploy
+--rpc` writes the deployments file, and a trade runs through `sec escrow ...` commands,
+with one-line errors and non-zero exits for bad input."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from web3 import Web3
+
+from sec_offchain.devchain import Anvil
+
+SUITE = {"SECToken", "Vesting", "TrustIndex", "Escrow"}
+
+
+def sec(*args, check=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sec_offchain.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc
+
+
+@pytest.fixture(scope="module")
+def node():
+    with Anvil() as anvil:
+        yield anvil
+
+
+@pytest.fixture(scope="module")
+def deployment_file(node, tmp_path_factory):
+    out = tmp_path_factory.mktemp("deploy") / "deployments.json"
+    sec("deploy", "--rpc", node.url, "--out", str(out))
+    return out
+
+
+def test_deploy__rpc__deployments_file_has_every_contract_with_code_and_abi(node, deployment_file):
+    data = json.loads(deployment_file.read_text())
+    assert data["chain_id"] == 31337
+    assert data["deployer"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    assert data["block"] >= 1
+    assert set(data["contracts"]) == SUITE
+    for name, rec in data["contracts"].items():
+        assert len(node.w3.eth.get_code(rec["address"])) > 0, name
+        assert any(item.get("type") == "function" for item in rec["abi"]), name
+    params = data["params"]
+    assert params["guardian"] == data["deployer"]
+    assert (params["default_auto_complete"], params["dispute_deposit_bps"]) == (7 * 86_400, 200)
+    assert params["faucet"] is True
+    # The faucet gave each of the first ten test accounts 1,000,000 SEC.
+    token = node.w3.eth.contract(address=data["contracts"]["SECToken"]["address"], abi=data["contracts"]["SECToken"]["abi"])
+    assert token.functions.balanceOf("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc").call() == 10**24
+
+
+def test_escrow_commands__whole_trade(node, deployment_file):
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    out = sec("escrow", "create", "--price", "0.158", "--metadata", "wallet", "--key", "dev:1", *common).stdout
+    listing_id = int(re.search(r"listing (\d+) created", out).group(1))
+    assert f"/buy?uint256={listing_id}&uint256=0&value=158000000000000000" in out
+    out = sec("escrow", "buy", str(listing_id), "--key", "dev:2", *common).stdout
+    order_id = int(re.search(r"order (\d+) paid", out).group(1))
+    sec("escrow", "ship", str(order_id), "--tracking", "SF123", "--key", "dev:1", *common)
+    sec("escrow", "confirm", str(order_id), "--key", "dev:2", *common)
+    status = sec("escrow", "status", str(order_id), *common).stdout
+    assert "completed" in status and "0.158 ETH" in status
+
+    again = sec("escrow", "confirm", str(order_id), "--key", "dev:2", *common, check=False)
+    assert again.returncode == 1
+    assert again.stderr.strip() == "error: reverted: escrow: order is not open"
+    assert again.stdout == ""
+
+
+def test_escrow_commands__bad_input__one_line_error_and_nonzero_exit(node, deployment_file, tmp_path):
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    missing = sec("escrow", "status", "1", "--rpc", node.url, "--deployment", str(tmp_path / "nope.json"), check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"error: deployments file not found: {tmp_path / 'nope.json'}"
+
+    bad_price = sec("escrow", "create", "--price", "-1", "--key", "dev:1", *common, check=False)
+    assert bad_price.returncode == 1 and bad_price.stderr.count("\n") == 1
+    assert "amount must be positive" in bad_price.stderr
+
+    bad_window = sec("escrow", "create", "--price", "1", "--auto-complete", "10s", "--key", "dev:1", *common, check=False)
+    assert bad_window.stderr.strip() == "error: reverted: escrow: auto-complete out of range"
+
+    no_node = sec("escrow", "status", "1", "--rpc", "http://127.0.0.1:9", "--deployment", str(deployment_file), check=False)
+    assert no_node.returncode == 1 and no_node.stderr.startswith("error: cannot reach a node at http://127.0.0.1:9")
+
+    nothing = sec("escrow", "withdraw", "--key", "dev:7", *common, check=False)
+    assert nothing.stderr.strip() == "error: reverted: escrow: nothing owed"
+
+
+def test_cancel_by_time__anyone_after_ship_window(node, deployment_file):
+    from sec_offchain.contracts.client import Suite
+    from sec_offchain.contracts.deployment import Deployment
+    from sec_offchain.crypto.keys import get_dev_account
+
+    suite = Suite(node.w3, Deployment.from_file(deployment_file))
+    listing_id, _ = suite.create_listing(get_dev_account(3), 10**17, ship_window=3600)
+    order_id, _ = suite.buy(get_dev_account(4), listing_id)
+    order = suite.get_order(order_id)
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    early = sec("escrow", "cancel", str(order_id), "--key", "dev:5", *common, check=False)
+    assert early.stderr.strip() == "error: reverted: escrow: ship window still open"
+    node.set_next_timestamp(order.ship_by)
+    node.mine()
+    buyer_before = node.w3.eth.get_balance(get_dev_account(4).address)
+    sec("escrow", "cancel", str(order_id), "--key", "dev:5", *common)
+    assert node.w3.eth.get_balance(get_dev_account(4).address) == buyer_before + 10**17
+    assert Web3.to_checksum_address(suite.get_order(order_id).buyer) == get_dev_account(4).address
+
+
+def test_deploy__needs_exactly_one_target():
+    proc = sec("deploy", check=False)
+    assert proc.returncode == 2
+    assert "give exactly one of --rpc URL or --network CHOICE" in proc.stderr

@@ -1,0 +1,24 @@
+"""`sec demo` as a user runs it: exit 0, the narrated steps, the closing table."""
+
+import subprocess
+import sys
+
+
+def test_sec_demo__runs_the_trust_loop():
+    proc = subprocess.run(
+        [sys.executable, "-m", "sec_offchain.cli", "demo"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = proc.stdout
+    for expected in (
+        "deployed Escrow at",
+        "ethereum:0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9@1337/buy?uint256=1&uint256=0&value=158000000000000000",
+        "refused (escrow: auto-complete time not reached)",
+        "order 2 completed",
+        "refunded in full",
+        "escrow holds 0.000000 ETH",
+    ):
+        assert expected in out, expected
+    # QR code rows and the closing table.
+    assert out.count("██") > 20
+    assert "trust" in out and "active" in out
