@@ -46,6 +46,12 @@ class Transactor:
     def __init__(self, w3: Web3, account: LocalAccount) -> None:
         self.w3 = w3
         self.account = account
+        # Gas is estimated on the pending block, where the transaction will run (its
+        # timestamp matters for every deadline check). eth-tester estimates there anyway
+        # and does not take the "pending" tag.
+        from web3.providers.eth_tester import EthereumTesterProvider
+
+        self._estimate_block = None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
 
     @property
     def address(self) -> str:
@@ -75,7 +81,9 @@ class Transactor:
         """Sends `fn` (a bound contract function) with `value` wei."""
         tx = self._base_tx(value)
         try:
-            gas = fn.estimate_gas({"from": tx["from"], "value": value})
+            gas = fn.estimate_gas(
+                {"from": tx["from"], "value": value}, block_identifier=self._estimate_block
+            )
         except REVERTED as exc:
             raise ContractRevert(get_revert_reason(exc)) from exc
         tx["gas"] = int(gas * GAS_MARGIN) + 10_000
