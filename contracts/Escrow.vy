@@ -15,8 +15,8 @@
                      | closed (224); only written (and only read) when the has-terms
                      bit is set, i.e. for a token listing, non-default windows or a
                      closed listing, so the common listing costs one slot
-     order word    = buyer (0-159) | listing_id (160-207) | status (208-215)
-                     | time (216-255): the ship-by time while paid, the
+     order word    = buyer (0-159) | listing_id (160-207) | status (208-211)
+                     | has-share (215) | time (216-255): the ship-by time while paid, the
                      auto-complete deadline once shipped, the dispute timeout
                      while disputed
      Descriptive data (metadata, tracking, evidence) lives in events only.
@@ -41,6 +41,10 @@ initializes: ownable
 exports: (ownable.owner, ownable.transfer_ownership)
 
 from .interfaces import ITrustIndex
+from .interfaces import IShareRewards
+from .interfaces import ICourt
+from .interfaces import IEscrow
+implements: IEscrow
 from .modules import payouts
 
 
@@ -77,7 +81,11 @@ _ADDR: constant(uint256) = 2**160 - 1
 _MASK_32: constant(uint256) = 2**32 - 1
 _MASK_48: constant(uint256) = 2**48 - 1
 _MASK_8: constant(uint256) = 255
+_MASK_4: constant(uint256) = 15
+_HAS_SHARE: constant(uint256) = 1 << 215
 _LOW_208: constant(uint256) = 2**208 - 1
+_KEEP: constant(uint256) = _LOW_208 | _HAS_SHARE
+MAX_FEE_SPLIT: constant(uint256) = 8
 _CLOSED_BIT: constant(uint256) = 1 << 224
 _HAS_TERMS: constant(uint256) = 1 << 248
 _MASK_88: constant(uint256) = 2**88 - 1
@@ -107,6 +115,8 @@ listing_count: public(uint256)
 order_count: public(uint256)
 arbiter: public(address)
 share_rewards: public(address)
+court: public(address)
+case_of_order: public(HashMap[uint256, uint256])
 allowed_token: public(HashMap[address, bool])
 owed: public(HashMap[address, HashMap[address, uint256]])
 
@@ -121,31 +131,6 @@ _terms: HashMap[uint256, uint256]
 _orders: HashMap[uint256, uint256]
 _order_share: HashMap[uint256, uint256]
 _dispute_deposits: HashMap[uint256, uint256]
-
-
-# ---------------------------------------------------------------- #
-#                              structs                             #
-# ---------------------------------------------------------------- #
-
-struct Listing:
-    seller: address
-    price: uint256
-    token: address
-    auto_complete: uint256
-    ship_window: uint256
-    closed: bool
-
-struct Order:
-    buyer: address
-    seller: address
-    listing_id: uint256
-    price: uint256
-    token: address
-    status: uint8
-    ship_by: uint256
-    deadline: uint256
-    share_id: uint256
-    dispute_deposit: uint256
 
 
 # ---------------------------------------------------------------- #
@@ -217,10 +202,17 @@ event Withdrawn:
 event DisabledSynced:
     account: indexed(address)
 
+event ShareNotifyFailed:
+    order_id: indexed(uint256)
+
 event TrustUpdateFailed:
     order_id: indexed(uint256)
 
 event ArbiterChanged:
+    old: indexed(address)
+    new: indexed(address)
+
+event CourtChanged:
     old: indexed(address)
     new: indexed(address)
 
@@ -291,6 +283,20 @@ def set_arbiter(arbiter: address):
     ownable._check_owner()
     log ArbiterChanged(old=self.arbiter, new=arbiter)
     self.arbiter = arbiter
+
+
+@external
+def set_court(court: address):
+    """
+    @notice Hands disputes to the Court: every new dispute opens a case there, and the
+            Court becomes the only arbiter.
+    @custom:security Owner only.
+    """
+    ownable._check_owner()
+    log CourtChanged(old=self.court, new=court)
+    log ArbiterChanged(old=self.arbiter, new=court)
+    self.court = court
+    self.arbiter = court
 
 
 @external
@@ -423,7 +429,9 @@ def buy(listing_id: uint256, share_id: uint256) -> uint256:
     token: address = convert(convert(terms & _ADDR, uint160), address)
 
     if share_id != 0:
-        assert self.share_rewards != empty(address), "escrow: shares are not enabled"
+        share_rewards: address = self.share_rewards
+        assert share_rewards != empty(address), "escrow: shares are not enabled"
+        assert staticcall IShareRewards(share_rewards).validate_share(share_id, listing_id, msg.sender, seller), "escrow: invalid share"
 
     window: uint256 = (terms >> 192) & _MASK_32
     if window == 0:
@@ -432,9 +440,11 @@ def buy(listing_id: uint256, share_id: uint256) -> uint256:
 
     order_id: uint256 = self.order_count + 1
     self.order_count = order_id
-    self._orders[order_id] = (ship_by << 216) | (STATUS_PAID << 208) | (listing_id << 160) | convert(msg.sender, uint256)
+    word: uint256 = (ship_by << 216) | (STATUS_PAID << 208) | (listing_id << 160) | convert(msg.sender, uint256)
     if share_id != 0:
+        word |= _HAS_SHARE
         self._order_share[order_id] = share_id
+    self._orders[order_id] = word
 
     log OrderPaid(
         order_id=order_id,
@@ -461,7 +471,7 @@ def ship(order_id: uint256, tracking: bytes32):
     @custom:security The seller only, while now < ship_by.
     """
     order: uint256 = self._orders[order_id]
-    assert (order >> 208) & _MASK_8 == STATUS_PAID, "escrow: order is not paid"
+    assert (order >> 208) & _MASK_4 == STATUS_PAID, "escrow: order is not paid"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
     assert msg.sender == convert(convert(listing & _ADDR, uint160), address), "escrow: caller is not the seller"
@@ -470,7 +480,7 @@ def ship(order_id: uint256, tracking: bytes32):
     if complete_after == 0:
         complete_after = DEFAULT_AUTO_COMPLETE
     deadline: uint256 = block.timestamp + complete_after
-    self._orders[order_id] = (deadline << 216) | (STATUS_SHIPPED << 208) | (order & _LOW_208)
+    self._orders[order_id] = (deadline << 216) | (STATUS_SHIPPED << 208) | (order & _KEEP)
     log OrderShipped(order_id=order_id, tracking=tracking, deadline=deadline)
 
 
@@ -483,7 +493,7 @@ def confirm(order_id: uint256):
     @custom:security The buyer only.
     """
     order: uint256 = self._orders[order_id]
-    status: uint256 = (order >> 208) & _MASK_8
+    status: uint256 = (order >> 208) & _MASK_4
     assert status == STATUS_PAID or status == STATUS_SHIPPED, "escrow: order is not open"
     assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
     self._complete(order_id, order)
@@ -499,10 +509,10 @@ def finalize(order_id: uint256):
     @custom:security Anyone.
     """
     order: uint256 = self._orders[order_id]
-    status: uint256 = (order >> 208) & _MASK_8
+    status: uint256 = (order >> 208) & _MASK_4
     if status == STATUS_DISPUTED:
         assert block.timestamp >= order >> 216, "escrow: dispute still open"
-        self._rule(order_id, order, RULING_NONE, False)
+        self._rule(order_id, order, RULING_NONE, False, [])
         return
     assert status == STATUS_SHIPPED, "escrow: order is not shipped"
     assert block.timestamp >= order >> 216, "escrow: auto-complete time not reached"
@@ -519,7 +529,7 @@ def cancel(order_id: uint256):
             and the seller is penalized for missing it.
     """
     order: uint256 = self._orders[order_id]
-    assert (order >> 208) & _MASK_8 == STATUS_PAID, "escrow: order is not cancellable"
+    assert (order >> 208) & _MASK_4 == STATUS_PAID, "escrow: order is not cancellable"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
     seller: address = convert(convert(listing & _ADDR, uint160), address)
@@ -552,16 +562,20 @@ def dispute(order_id: uint256, evidence: bytes32):
                      forfeited to the seller when the complaint is judged malicious.
     """
     order: uint256 = self._orders[order_id]
-    assert (order >> 208) & _MASK_8 == STATUS_SHIPPED, "escrow: order is not shipped"
+    assert (order >> 208) & _MASK_4 == STATUS_SHIPPED, "escrow: order is not shipped"
     assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
     assert block.timestamp < order >> 216, "escrow: dispute window has passed"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
     deposit: uint256 = ((listing >> 160) & _MASK_88) * DISPUTE_DEPOSIT_BPS // BPS
     timeout_at: uint256 = block.timestamp + DISPUTE_TIMEOUT
-    self._orders[order_id] = (timeout_at << 216) | (STATUS_DISPUTED << 208) | (order & _LOW_208)
+    self._orders[order_id] = (timeout_at << 216) | (STATUS_DISPUTED << 208) | (order & _KEEP)
     self._dispute_deposits[order_id] = deposit
     log OrderDisputed(order_id=order_id, buyer=msg.sender, evidence=evidence, deposit=deposit, timeout_at=timeout_at)
+    court: address = self.court
+    if court != empty(address):
+        seller: address = convert(convert(listing & _ADDR, uint160), address)
+        self.case_of_order[order_id] = extcall ICourt(court).open_case(order_id, msg.sender, seller)
 
     token: address = self._token_of(listing_id, listing)
     if token == empty(address):
@@ -586,8 +600,24 @@ def rule(order_id: uint256, ruling: uint8):
     assert msg.sender == self.arbiter, "escrow: caller is not the arbiter"
     assert ruling <= RULING_SELLER, "escrow: invalid ruling"
     order: uint256 = self._orders[order_id]
-    assert (order >> 208) & _MASK_8 == STATUS_DISPUTED, "escrow: order is not disputed"
-    self._rule(order_id, order, ruling, True)
+    assert (order >> 208) & _MASK_4 == STATUS_DISPUTED, "escrow: order is not disputed"
+    self._rule(order_id, order, ruling, True, [msg.sender])
+
+
+@external
+@nonreentrant
+def rule_with_fee_split(order_id: uint256, ruling: uint8, fee_to: DynArray[address, MAX_FEE_SPLIT]):
+    """
+    @notice `rule`, with the judges' fee shared equally by `fee_to` (the judges who voted
+            with the majority; rounding dust to the first) instead of paid to the caller.
+            With `fee_to` empty the fee returns to the buyer.
+    @custom:security The arbiter (the Court) only.
+    """
+    assert msg.sender == self.arbiter, "escrow: caller is not the arbiter"
+    assert ruling <= RULING_SELLER, "escrow: invalid ruling"
+    order: uint256 = self._orders[order_id]
+    assert (order >> 208) & _MASK_4 == STATUS_DISPUTED, "escrow: order is not disputed"
+    self._rule(order_id, order, ruling, True, fee_to)
 
 
 @external
@@ -616,7 +646,7 @@ def order_status(order_id: uint256) -> uint8:
     """
     @notice 0 none, 1 paid, 2 shipped, 3 completed, 4 cancelled, 5 disputed, 6 ruled.
     """
-    return convert((self._orders[order_id] >> 208) & _MASK_8, uint8)
+    return convert((self._orders[order_id] >> 208) & _MASK_4, uint8)
 
 
 @view
@@ -626,14 +656,14 @@ def dispute_deposit(order_id: uint256) -> uint256:
     @notice What `dispute(order_id)` must be sent now; 0 when the order cannot be disputed.
     """
     order: uint256 = self._orders[order_id]
-    if (order >> 208) & _MASK_8 != STATUS_SHIPPED or block.timestamp >= order >> 216:
+    if (order >> 208) & _MASK_4 != STATUS_SHIPPED or block.timestamp >= order >> 216:
         return 0
     return ((self._listings[(order >> 160) & _MASK_48] >> 160) & _MASK_88) * DISPUTE_DEPOSIT_BPS // BPS
 
 
 @view
 @external
-def get_listing(listing_id: uint256) -> Listing:
+def get_listing(listing_id: uint256) -> IEscrow.Listing:
     """
     @notice A listing's terms, defaults resolved.
     """
@@ -646,7 +676,7 @@ def get_listing(listing_id: uint256) -> Listing:
             complete_after = DEFAULT_AUTO_COMPLETE
         if window == 0:
             window = DEFAULT_SHIP_WINDOW
-    return Listing(
+    return IEscrow.Listing(
         seller=convert(convert(listing & _ADDR, uint160), address),
         price=(listing >> 160) & _MASK_88,
         token=convert(convert(terms & _ADDR, uint160), address),
@@ -658,7 +688,7 @@ def get_listing(listing_id: uint256) -> Listing:
 
 @view
 @external
-def get_order(order_id: uint256) -> Order:
+def get_order(order_id: uint256) -> IEscrow.Order:
     """
     @notice An order with its listing's seller, price and token.
     @dev `ship_by` is known while paid, `deadline` (auto-complete or dispute timeout)
@@ -667,14 +697,14 @@ def get_order(order_id: uint256) -> Order:
     order: uint256 = self._orders[order_id]
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
-    status: uint256 = (order >> 208) & _MASK_8
+    status: uint256 = (order >> 208) & _MASK_4
     ship_by: uint256 = 0
     deadline: uint256 = 0
     if status == STATUS_PAID:
         ship_by = order >> 216
     elif status == STATUS_SHIPPED or status == STATUS_DISPUTED:
         deadline = order >> 216
-    return Order(
+    return IEscrow.Order(
         buyer=convert(convert(order & _ADDR, uint160), address),
         seller=convert(convert(listing & _ADDR, uint160), address),
         listing_id=listing_id,
@@ -709,7 +739,7 @@ def _token_of(listing_id: uint256, listing: uint256) -> address:
 
 @internal
 def _set_status(order_id: uint256, order: uint256, status: uint256):
-    self._orders[order_id] = (order & ~(_MASK_8 << 208)) | (status << 208)
+    self._orders[order_id] = (order & ~(_MASK_4 << 208)) | (status << 208)
 
 
 @internal
@@ -723,11 +753,14 @@ def _complete(order_id: uint256, order: uint256):
     token: address = self._token_of(listing_id, listing)
     log OrderCompleted(order_id=order_id, seller=seller, buyer=buyer, price=price)
     self._record_trade(order_id, seller, buyer)
+    self._notify_share(order_id, order, price, token)
     self._pay(seller, token, price)
 
 
 @internal
-def _rule(order_id: uint256, order: uint256, ruling: uint8, by_arbiter: bool):
+def _rule(
+    order_id: uint256, order: uint256, ruling: uint8, by_arbiter: bool, fee_to: DynArray[address, MAX_FEE_SPLIT]
+):
     self._set_status(order_id, order, STATUS_RULED)
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
@@ -737,7 +770,7 @@ def _rule(order_id: uint256, order: uint256, ruling: uint8, by_arbiter: bool):
     token: address = self._token_of(listing_id, listing)
     deposit: uint256 = self._dispute_deposits[order_id]
     fee: uint256 = 0
-    if by_arbiter:
+    if by_arbiter and len(fee_to) > 0:
         fee = deposit * JUDGE_FEE_BPS // BPS
     rest: uint256 = deposit - fee
 
@@ -756,14 +789,42 @@ def _rule(order_id: uint256, order: uint256, ruling: uint8, by_arbiter: bool):
     log OrderRuled(order_id=order_id, ruling=ruling, to_buyer=to_buyer, to_seller=to_seller, judge_fee=fee)
 
     if fee > 0:
-        self._credit(self.arbiter, token, fee)
+        share: uint256 = fee // len(fee_to)
+        self._credit(fee_to[0], token, fee - share * (len(fee_to) - 1))
+        for i: uint256 in range(1, MAX_FEE_SPLIT):
+            if i >= len(fee_to):
+                break
+            self._credit(fee_to[i], token, share)
     if ruling == RULING_BUYER:
         self._penalize(order_id, seller, PENALTY_FAKE_GOODS, REASON_FAKE_GOODS)
     elif ruling == RULING_SELLER:
         self._penalize(order_id, buyer, PENALTY_MALICIOUS_COMPLAINT, REASON_MALICIOUS_COMPLAINT)
         self._record_trade(order_id, seller, buyer)
+        self._notify_share(order_id, order, price, token)
     self._pay(buyer, token, to_buyer)
     self._pay(seller, token, to_seller)
+
+
+@internal
+def _notify_share(order_id: uint256, order: uint256, price: uint256, token: address):
+    """
+    @dev Tells ShareRewards a shared purchase completed; its failure never blocks the order.
+    """
+    if order & _HAS_SHARE == 0:
+        return
+    ok: bool = raw_call(
+        self.share_rewards,
+        abi_encode(
+            self._order_share[order_id],
+            order_id,
+            price,
+            token,
+            method_id=method_id("on_purchase_completed(uint256,uint256,uint256,address)"),
+        ),
+        revert_on_failure=False,
+    )
+    if not ok:
+        log ShareNotifyFailed(order_id=order_id)
 
 
 @internal

@@ -1,3 +1,3 @@
 """Typed clients over the compiled contracts, the deployments file and the deployer."""
 
-SUITE = ("SECToken", "Vesting", "TrustIndex", "Escrow")
+SUITE = ("SECToken", "Vesting", "TrustIndex", "Escrow", "ShareRewards", "Staking", "Court")

@@ -37,7 +37,8 @@ FAUCET_ACCOUNTS = 10
 @dataclass
 class SuiteParams:
     """Everything the suite is deployed with; written to the deployments file as `params`.
-    Allocation addresses left empty go to the deployer."""
+    Allocation addresses left empty go to the deployer. With `use_court` (the default) the
+    Court is Escrow's only arbiter; without it `arbiter` (default: the deployer) rules."""
 
     supply_cap: int = 3_000_000_000 * SEC
     vesting_start: int = 0
@@ -52,6 +53,14 @@ class SuiteParams:
     penalty_fake_goods: int = 20
     penalty_malicious_complaint: int = 10
     eth_to_sec_rate: int = 11_000
+    share_reward_bps: int = 200
+    share_pool: int = 10_000_000 * SEC
+    min_judge_stake: int = 1_000 * SEC
+    min_validator_stake: int = 100_000 * SEC
+    unbonding_period: int = 21 * DAY
+    vote_period: int = 3 * DAY
+    no_vote_penalty: int = 10 * SEC
+    use_court: bool = True
     arbiter: str = ""
     allocation: dict[str, str] = field(
         default_factory=lambda: {
@@ -133,12 +142,25 @@ def deploy_suite(
             f"Escrow landed at {escrow}, not {escrow_expected}: another transaction from the "
             "deployer key was sent during the deployment; deploy again"
         )
+    shares = deploy("ShareRewards", escrow, token, trust, p.share_reward_bps, p.eth_to_sec_rate)
+    staking = deploy(
+        "Staking", token, trust, p.min_judge_stake, p.min_validator_stake, p.unbonding_period
+    )
+    court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
+    escrow_c = w3.eth.contract(address=escrow, abi=records["Escrow"].abi)
+    staking_c = w3.eth.contract(address=staking, abi=records["Staking"].abi)
+    tx.transact(escrow_c.functions.set_share_rewards(shares))
+    tx.transact(staking_c.functions.set_court(court))
+    if p.use_court:
+        # Escrow trusts only the Court from here on.
+        tx.transact(escrow_c.functions.set_court(court))
+        p.arbiter = court
+    say("wired Escrow -> ShareRewards and Court, Staking -> Court")
 
     faucet = p.faucet and chain_id in DEV_CHAIN_IDS
     if faucet:
         token_c = w3.eth.contract(address=token, abi=records["SECToken"].abi)
-        community = tx if alloc["community"] == deployer else None
-        if community is None:
+        if alloc["community"] != deployer:
             say("faucet skipped: the community allocation is not held by the deployer")
             faucet = False
         else:
@@ -146,6 +168,10 @@ def deploy_suite(
                 if dev.address != deployer:
                     tx.transact(token_c.functions.transfer(dev.address, p.faucet_amount))
             say(f"faucet: {p.faucet_amount // SEC:,} SEC to each of the first {FAUCET_ACCOUNTS} test accounts")
+            shares_c = w3.eth.contract(address=shares, abi=records["ShareRewards"].abi)
+            tx.transact(token_c.functions.approve(shares, p.share_pool))
+            tx.transact(shares_c.functions.fund(p.share_pool))
+            say(f"share reward pool funded with {p.share_pool // SEC:,} SEC")
 
     params_out = asdict(p)
     params_out["faucet"] = faucet

@@ -18,6 +18,11 @@ from tests.fixtures.suite import (
     ship_by_of,
 )
 
+
+@pytest.fixture(autouse=True)
+def _arbiter(governance_arbiter):
+    return governance_arbiter
+
 TRACKING = b"\x02" * 32
 EVIDENCE = b"\x03" * 32
 DEPOSIT = PRICE * 200 // 10_000
@@ -124,7 +129,10 @@ def test_buy__own_listing_or_unknown__reverts(escrow, listing, seller, buyer):
         escrow.buy(42, 0, value=PRICE, sender=buyer)
 
 
-def test_buy__share_without_share_rewards__reverts(escrow, listing, buyer):
+def test_buy__share_without_share_rewards__reverts(escrow, listing, buyer, deployer):
+    with ape.reverts("share: unknown share"):
+        escrow.buy(listing, 7, value=PRICE, sender=buyer)
+    escrow.set_share_rewards(ETH, sender=deployer)
     with ape.reverts("escrow: shares are not enabled"):
         escrow.buy(listing, 7, value=PRICE, sender=buyer)
 

@@ -320,7 +320,7 @@ class EscrowMachine(RuleBasedStateMachine):
             chain.restore(self.snapshot)
 
 
-def test_escrow_state_machine(escrow, trust, token, accounts, deployer):
+def test_escrow_state_machine(escrow, trust, token, accounts, deployer, governance_arbiter):
     people = list(accounts[1:8])
     for p in people:
         token.approve(escrow, 2**255, sender=p)

@@ -6,6 +6,11 @@ import pytest
 
 from tests.fixtures.suite import ETH, PRICE, new_listing, new_order
 
+
+@pytest.fixture(autouse=True)
+def _arbiter(governance_arbiter):
+    return governance_arbiter
+
 ACCEPT, REVERT, BURN_GAS, REENTER = 0, 1, 2, 3
 TRACKING = b"\x02" * 32
 

@@ -5,6 +5,11 @@ import pytest
 
 from tests.fixtures.suite import PRICE, new_listing, new_order
 
+
+@pytest.fixture(autouse=True)
+def _arbiter(governance_arbiter):
+    return governance_arbiter
+
 TRACKING = b"\x02" * 32
 
 

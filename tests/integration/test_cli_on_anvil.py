@@ -12,7 +12,7 @@ from web3 import Web3
 
 from sec_offchain.devchain import Anvil
 
-SUITE = {"SECToken", "Vesting", "TrustIndex", "Escrow"}
+SUITE = {"SECToken", "Vesting", "TrustIndex", "Escrow", "ShareRewards", "Staking", "Court"}
 
 
 def sec(*args, check=True):
