@@ -1,9 +1,11 @@
-"""A Hypothesis state machine over listings, orders and time, checked against a Python model
-of Escrow and TrustIndex after every step:
+"""A Hypothesis state machine over listings, orders, shares, disputes, rulings and time,
+checked against a Python model of Escrow, ShareRewards and TrustIndex after every step:
 
 * funds are conserved per token: open orders' escrow plus everything owed equals what the
   contract holds;
 * every trust index is in 0..100 and equals the model's; disabled accounts are refused;
+* share rewards are credited exactly once per completed shared purchase, never more than
+  the pool holds, and the pool ledger matches;
 * every predicted success succeeds and every predicted failure reverts;
 * no state without an exit: at the end, time runs out and every open order is driven out
   through its timeout exit by a stranger, after which the escrow holds nothing.
@@ -48,6 +50,14 @@ class MOrder:
     status: int
     time: int  # ship_by while paid, deadline while shipped, timeout while disputed
     deposit: int = 0
+    share: int = 0
+
+
+@dataclass
+class MShare:
+    sharer: str
+    listing: int
+    created: int
 
 
 class TrustModel:
@@ -82,9 +92,13 @@ class TrustModel:
 
 
 class EscrowMachine(RuleBasedStateMachine):
-    def __init__(self, escrow, trust, token, accounts) -> None:
+    def __init__(self, escrow, trust, token, shares, accounts) -> None:
         super().__init__()
-        self.escrow, self.trust_c, self.token = escrow, trust, token
+        self.escrow, self.trust_c, self.token, self.shares = escrow, trust, token, shares
+        self.pool = shares.pool()
+        self.claimable: dict[str, int] = {}
+        self.share_list: dict[int, MShare] = {}
+        self.shared_orders: set[int] = set()
         self.arbiter = accounts[0]
         self.people = list(accounts[1:7])
         self.stranger = accounts[7]
@@ -132,6 +146,7 @@ class EscrowMachine(RuleBasedStateMachine):
         if ruling is None:  # completion
             o.status = COMPLETED
             self.model.trade(li.seller, o.buyer)
+            self.reward(o)
             return
         o.status = RULED
         fee = o.deposit * 5000 // 10_000 if by_arbiter else 0
@@ -141,6 +156,17 @@ class EscrowMachine(RuleBasedStateMachine):
         elif ruling == 2:
             self.model.penalize(o.buyer, 4)
             self.model.trade(li.seller, o.buyer)
+            self.reward(o)
+
+    def reward(self, o: MOrder) -> None:
+        if not o.share:
+            return
+        li = self.listings[o.listing]
+        reward = li.price * (11_000 if li.token == ETH else 1) * 200 // 10_000
+        paid = min(reward, self.pool)
+        self.pool -= paid
+        sharer = self.share_list[o.share].sharer
+        self.claimable[sharer] = self.claimable.get(sharer, 0) + paid
 
     # ------------------------------------------------------------------ rules
 
@@ -270,6 +296,54 @@ class EscrowMachine(RuleBasedStateMachine):
             self.settle(oid, ruling, True)
         self.check(oid, o.buyer, self.listings[o.listing].seller)
 
+    @precondition(lambda self: self.orders)
+    @rule(pick=st.integers(0, 10**6))
+    def share(self, pick):
+        oid, o, _ = self._pick_order(pick)
+        ok = o.status == COMPLETED and oid not in self.shared_orders and not self.model.disabled(o.buyer)
+        tx = self.send(ok, self.shares.share, oid, sender=self._account(o.buyer))
+        if ok:
+            sid = tx.events.filter(self.shares.Shared)[0].share_id
+            self.share_list[sid] = MShare(o.buyer, o.listing, self.now() - 1)
+            self.shared_orders.add(oid)
+
+    @precondition(lambda self: self.share_list)
+    @rule(pick=st.integers(0, 10**6), who=st.integers(0, 5))
+    def buy_through_share(self, pick, who):
+        sid = sorted(self.share_list)[pick % len(self.share_list)]
+        sh = self.share_list[sid]
+        li = self.listings[sh.listing]
+        buyer = self.people[who]
+        ok = not (
+            li.closed
+            or buyer.address == li.seller
+            or self.model.disabled(buyer.address)
+            or self.model.disabled(li.seller)
+            or self.now() >= sh.created + 72 * 3600
+            or buyer.address == sh.sharer
+        )
+        value = li.price if li.token == ETH else 0
+        tx = self.send(ok, self.escrow.buy, sh.listing, sid, value=value, sender=buyer)
+        if ok:
+            oid = tx.events.filter(self.escrow.OrderPaid)[0].order_id
+            self.orders[oid] = MOrder(sh.listing, buyer.address, PAID, self.now() - 1 + li.ship_window, share=sid)
+            self.check(oid)
+
+    @rule(who=st.integers(0, 5))
+    def claim_reward(self, who):
+        p = self.people[who]
+        owed = self.claimable.get(p.address, 0)
+        self.send(owed > 0, self.shares.claim, sender=p, reason=None if owed else "share: nothing to claim")
+        self.claimable[p.address] = 0
+
+    @invariant()
+    def rewards_within_funding(self):
+        assert self.shares.pool() == self.pool
+        assert self.shares.total_rewarded() <= self.shares.total_funded()
+        for who, amount in self.claimable.items():
+            if amount:
+                assert self.shares.claimable(who) == amount
+
     @rule(seconds=st.sampled_from([1, 3600, DAY, 3 * DAY, 7 * DAY, 30 * DAY]))
     def advance_time(self, seconds):
         self.t += seconds
@@ -320,12 +394,12 @@ class EscrowMachine(RuleBasedStateMachine):
             chain.restore(self.snapshot)
 
 
-def test_escrow_state_machine(escrow, trust, token, accounts, deployer, governance_arbiter):
+def test_escrow_state_machine(escrow, trust, token, shares, accounts, deployer, governance_arbiter):
     people = list(accounts[1:8])
     for p in people:
         token.approve(escrow, 2**255, sender=p)
     run_state_machine_as_test(
-        lambda: EscrowMachine(escrow, trust, token, accounts),
+        lambda: EscrowMachine(escrow, trust, token, shares, accounts),
         settings=settings(
             max_examples=EXAMPLES,
             stateful_step_count=STEPS,

@@ -1,0 +1,229 @@
+"""Court and judge staking: panels of three staked judges that never include a party, votes
+before the deadline, execute once, fees to the majority, penalties for judges who do not vote."""
+
+import ape
+import pytest
+from ape import chain
+
+from tests.fixtures.suite import PRICE, at, new_order, race
+
+SEC = 10**18
+MIN_JUDGE = 1_000 * SEC
+PENALTY = 10 * SEC
+TRACKING = b"\x02" * 32
+
+
+@pytest.fixture
+def judges(accounts, staking, token, seller, buyer):
+    """Seven staked judges; the order's seller and buyer are judges too (they must never sit)."""
+    chosen = [accounts[i] for i in (1, 2, 3, 4, 6, 7, 8)]
+    for j in chosen:
+        token.approve(staking, MIN_JUDGE, sender=j)
+        staking.stake_judge(MIN_JUDGE, sender=j)
+    return chosen
+
+
+def dispute_order(escrow, listing, seller, buyer):
+    order_id = new_order(escrow, listing, buyer)
+    escrow.ship(order_id, TRACKING, sender=seller)
+    escrow.dispute(order_id, b"fake", value=escrow.dispute_deposit(order_id), sender=buyer)
+    return order_id
+
+
+@pytest.fixture
+def case(escrow, court, judges, listing, seller, buyer):
+    order_id = dispute_order(escrow, listing, seller, buyer)
+    return court.case_of(order_id), order_id
+
+
+def test_stake_judge__minimum_and_disabled(staking, token, trust, deployer, stranger):
+    token.approve(staking, 2 * MIN_JUDGE, sender=stranger)
+    with ape.reverts("staking: below minimum stake"):
+        staking.stake_judge(MIN_JUDGE - 1, sender=stranger)
+    tx = staking.stake_judge(MIN_JUDGE, sender=stranger)
+    assert tx.events.filter(staking.Staked) == [staking.Staked(account=stranger, role=2, amount=MIN_JUDGE, total=MIN_JUDGE)]
+    assert staking.is_judge(stranger) and staking.stake_of(stranger) == MIN_JUDGE
+    assert stranger.address in staking.judges()
+    trust.grantRole(trust.WRITER_ROLE(), deployer, sender=deployer)
+    trust.penalize(stranger, 100, 3, sender=deployer)
+    assert not staking.is_judge(stranger)
+    with ape.reverts("staking: account is disabled"):
+        staking.stake_judge(MIN_JUDGE, sender=stranger)
+
+
+def test_dispute__opens_case_with_panel_of_three_never_a_party(escrow, court, judges, listing, seller, buyer):
+    seen = set()
+    for _ in range(8):
+        order_id = dispute_order(escrow, listing, seller, buyer)
+        case_id = court.case_of(order_id)
+        panel = court.panel_of(case_id)
+        assert len(panel) == 3 and len(set(panel)) == 3
+        assert seller.address not in panel and buyer.address not in panel
+        assert set(panel) <= {j.address for j in judges}
+        seen |= set(panel)
+        assert court.vote_deadline(case_id) == chain.blocks.head.timestamp + 3 * 86_400
+    assert len(seen) > 3  # the draw varies between cases
+
+
+def test_vote__panel_only_once_valid_ruling(court, case, accounts, seller):
+    case_id, _ = case
+    panel = court.panel_of(case_id)
+    judge = next(a for a in accounts if a.address == panel[0])
+    with ape.reverts("court: caller is not on the panel"):
+        court.vote(case_id, 1, sender=seller)
+    with ape.reverts("court: invalid ruling"):
+        court.vote(case_id, 0, sender=judge)
+    with ape.reverts("court: invalid ruling"):
+        court.vote(case_id, 3, sender=judge)
+    tx = court.vote(case_id, 1, sender=judge)
+    assert tx.events == [court.Voted(case_id=case_id, judge=judge, ruling=1)]
+    with ape.reverts("court: already voted"):
+        court.vote(case_id, 2, sender=judge)
+
+
+@pytest.mark.parametrize("offset,ok", [(-1, True), (0, False), (1, False)])
+def test_vote__deadline_boundary(court, case, accounts, offset, ok):
+    case_id, _ = case
+    judge = next(a for a in accounts if a.address == court.panel_of(case_id)[0])
+    at(court.vote_deadline(case_id) + offset)
+    if ok:
+        court.vote(case_id, 1, sender=judge)
+    else:
+        with ape.reverts("court: voting has ended"):
+            court.vote(case_id, 1, sender=judge)
+
+
+def panel_accounts(court, case_id, accounts):
+    by = {a.address: a for a in accounts}
+    return [by[p] for p in court.panel_of(case_id)]
+
+
+def test_execute__fake_goods_majority__buyer_refunded_seller_penalized_fee_to_majority(
+    court, escrow, trust, staking, case, accounts, seller, buyer
+):
+    case_id, order_id = case
+    j1, j2, j3 = panel_accounts(court, case_id, accounts)
+    deposit = escrow.get_order(order_id).dispute_deposit
+    court.vote(case_id, 1, sender=j1)
+    with ape.reverts("court: no majority yet"):
+        court.execute(case_id, sender=seller)
+    court.vote(case_id, 1, sender=j2)
+    buyer_before = buyer.balance
+    tx = court.execute(case_id, sender=seller)  # anyone; before the deadline once a majority exists
+    assert tx.events.filter(court.CaseExecuted) == [
+        court.CaseExecuted(case_id=case_id, order_id=order_id, ruling=1, majority=[j1, j2], absent=[])
+    ]
+    assert escrow.order_status(order_id) == 6
+    fee = deposit // 2
+    assert buyer.balance == buyer_before + PRICE + deposit - fee
+    assert escrow.owed(j1, "0x" + "00" * 20) + escrow.owed(j2, "0x" + "00" * 20) == fee
+    assert escrow.owed(j3, "0x" + "00" * 20) == 0
+    assert trust.is_disabled(seller)  # a NEW seller judged for fake goods
+    assert staking.judge_stake(j3) == MIN_JUDGE  # not penalized: the deadline had not passed
+    assert all(staking.open_cases(j) == 0 for j in (j1, j2, j3))
+    with ape.reverts("court: case already executed"):
+        court.execute(case_id, sender=seller)
+    with ape.reverts("court: case already executed"):
+        court.vote(case_id, 1, sender=j3)
+
+
+def test_execute__malicious_complaint__seller_paid_buyer_penalized(court, escrow, trust, case, accounts, seller, buyer):
+    case_id, order_id = case
+    j1, j2, _ = panel_accounts(court, case_id, accounts)
+    court.vote(case_id, 2, sender=j1)
+    court.vote(case_id, 2, sender=j2)
+    seller_before = seller.balance
+    deposit = escrow.get_order(order_id).dispute_deposit
+    court.execute(case_id, sender=buyer)
+    assert seller.balance == seller_before + PRICE + deposit - deposit // 2
+    assert trust.is_disabled(buyer) and trust.trust_of(seller) == 1
+
+
+def test_execute__no_majority_at_deadline__ruling_zero_and_absent_judges_penalized(
+    court, escrow, staking, token, case, accounts, seller, buyer
+):
+    case_id, order_id = case
+    j1, j2, j3 = panel_accounts(court, case_id, accounts)
+    court.vote(case_id, 1, sender=j1)
+    deposit = escrow.get_order(order_id).dispute_deposit
+    supply = token.totalSupply()
+    buyer_before = buyer.balance
+    race(court.vote_deadline(case_id), lambda: court.vote(case_id, 2, sender=j2), "court: voting has ended",
+         lambda: court.execute(case_id, sender=seller))
+    assert escrow.order_status(order_id) == 6
+    # Ruling 0 with no majority: price split, the whole deposit (fee included) back to the buyer.
+    assert buyer.balance == buyer_before + PRICE // 2 + deposit
+    assert staking.judge_stake(j1) == MIN_JUDGE
+    assert staking.judge_stake(j2) == staking.judge_stake(j3) == MIN_JUDGE - PENALTY
+    assert token.totalSupply() == supply - 2 * PENALTY  # no majority voters: burned
+
+
+def test_execute__majority_after_deadline__absent_judge_penalty_to_majority(court, staking, case, accounts, seller):
+    case_id, _ = case
+    j1, j2, j3 = panel_accounts(court, case_id, accounts)
+    court.vote(case_id, 2, sender=j1)
+    court.vote(case_id, 2, sender=j2)
+    at(court.vote_deadline(case_id))
+    court.execute(case_id, sender=seller)
+    assert staking.judge_stake(j3) == MIN_JUDGE - PENALTY
+    assert staking.claimable(j1) + staking.claimable(j2) == PENALTY
+    before = staking.claimable(j1)
+    staking.claim(sender=j1)
+    with ape.reverts("staking: nothing to claim"):
+        staking.claim(sender=j1)
+    assert before > 0
+
+
+def test_withdraw_judge__while_on_open_case__refused_then_allowed(court, staking, token, case, accounts, seller):
+    case_id, _ = case
+    j1, j2, j3 = panel_accounts(court, case_id, accounts)
+    with ape.reverts("staking: judge is on an open case"):
+        staking.withdraw_judge(MIN_JUDGE, sender=j1)
+    court.vote(case_id, 1, sender=j1)
+    court.vote(case_id, 1, sender=j2)
+    court.execute(case_id, sender=seller)
+    before = token.balanceOf(j1)
+    with ape.reverts("staking: below minimum stake"):
+        staking.withdraw_judge(1, sender=j1)
+    staking.withdraw_judge(MIN_JUDGE, sender=j1)
+    assert token.balanceOf(j1) == before + MIN_JUDGE
+    assert j1.address not in staking.judges() and not staking.is_judge(j1)
+
+
+def test_too_few_judges__no_panel_and_ruling_zero_at_deadline(court, escrow, staking, token, listing, seller, buyer, stranger, accounts):
+    # Only two eligible judges (the parties do not count).
+    for j in (stranger, accounts[6]):
+        token.approve(staking, MIN_JUDGE, sender=j)
+        staking.stake_judge(MIN_JUDGE, sender=j)
+    order_id = dispute_order(escrow, listing, seller, buyer)
+    case_id = court.case_of(order_id)
+    assert court.panel_of(case_id) == []
+    with ape.reverts("court: no majority yet"):
+        court.execute(case_id, sender=stranger)
+    deposit = escrow.get_order(order_id).dispute_deposit
+    buyer_before = buyer.balance
+    at(court.vote_deadline(case_id))
+    court.execute(case_id, sender=stranger)
+    assert buyer.balance == buyer_before + PRICE // 2 + deposit  # the whole deposit back
+
+
+def test_escrow_timeout_first__execute_still_releases_panel(court, escrow, staking, case, accounts, stranger):
+    case_id, order_id = case
+    at(escrow.get_order(order_id).deadline)  # Escrow's own 30-day dispute timeout
+    escrow.finalize(order_id, sender=stranger)
+    assert escrow.order_status(order_id) == 6
+    court.execute(case_id, sender=stranger)
+    assert all(staking.open_cases(j) == 0 for j in court.panel_of(case_id))
+
+
+def test_court_entry_points__only_escrow_and_court(court, staking, escrow, attacker, stranger):
+    with ape.reverts("court: caller is not the escrow"):
+        court.open_case(1, attacker, stranger, sender=attacker)
+    with ape.reverts("staking: caller is not the court"):
+        staking.lock_judge(attacker, sender=attacker)
+    with ape.reverts("staking: caller is not the court"):
+        staking.penalize_judge(stranger, 1, [], sender=attacker)
+    with ape.reverts("escrow: caller is not the arbiter"):
+        escrow.rule_with_fee_split(1, 1, [attacker], sender=attacker)
+    with ape.reverts("court: unknown case"):
+        court.execute(99, sender=attacker)
