@@ -60,8 +60,6 @@ NO_VOTE_PENALTY: public(immutable(uint256))
 
 struct Case:
     order_id: uint256
-    buyer: address
-    seller: address
     deadline: uint256
     executed: bool
     ruling: uint8
@@ -69,8 +67,10 @@ struct Case:
 case_count: public(uint256)
 case_of: public(HashMap[uint256, uint256])
 votes: public(HashMap[uint256, HashMap[address, uint8]])
-_cases: HashMap[uint256, Case]
-_panels: HashMap[uint256, DynArray[address, PANEL_SIZE]]
+# One word per case: order_id (bits 0-127) | deadline (128-191) | executed (192)
+# | panel seated (193) | ruling (200-207)
+_cases: HashMap[uint256, uint256]
+_panels: HashMap[uint256, address[PANEL_SIZE]]
 
 
 # ---------------------------------------------------------------- #
@@ -121,15 +121,16 @@ def open_case(order_id: uint256, buyer: address, seller: address) -> uint256:
     self.case_count = case_id
     self.case_of[order_id] = case_id
     deadline: uint256 = block.timestamp + VOTE_PERIOD
-    self._cases[case_id] = Case(order_id=order_id, buyer=buyer, seller=seller, deadline=deadline, executed=False, ruling=0)
-
+    word: uint256 = (deadline << 128) | order_id
     panel: DynArray[address, PANEL_SIZE] = self._draw(case_id, order_id, buyer, seller)
     if len(panel) == PANEL_SIZE:
-        self._panels[case_id] = panel
+        word |= 1 << 193
+        self._panels[case_id] = [panel[0], panel[1], panel[2]]
         for judge: address in panel:
             extcall STAKING.lock_judge(judge)
     else:
         panel = []
+    self._cases[case_id] = word
     log CaseOpened(case_id=case_id, order_id=order_id, panel=panel, vote_deadline=deadline)
     return case_id
 
@@ -141,11 +142,11 @@ def vote(case_id: uint256, ruling: uint8):
             complaint). Once, while now < vote_deadline.
     """
     assert ruling == RULING_BUYER or ruling == RULING_SELLER, "court: invalid ruling"
-    case: Case = self._cases[case_id]
+    case: Case = self._case(case_id)
     assert case.order_id != 0, "court: unknown case"
     assert not case.executed, "court: case already executed"
     assert block.timestamp < case.deadline, "court: voting has ended"
-    assert msg.sender in self._panels[case_id], "court: caller is not on the panel"
+    assert msg.sender in self._panel(case_id), "court: caller is not on the panel"
     assert self.votes[case_id][msg.sender] == 0, "court: already voted"
     self.votes[case_id][msg.sender] = ruling
     log Voted(case_id=case_id, judge=msg.sender, ruling=ruling)
@@ -159,10 +160,10 @@ def execute(case_id: uint256):
             vote deadline has passed without one; settles fees and penalties. Once.
     @custom:security Anyone.
     """
-    case: Case = self._cases[case_id]
+    case: Case = self._case(case_id)
     assert case.order_id != 0, "court: unknown case"
     assert not case.executed, "court: case already executed"
-    panel: DynArray[address, PANEL_SIZE] = self._panels[case_id]
+    panel: DynArray[address, PANEL_SIZE] = self._panel(case_id)
     buyer_votes: uint256 = 0
     seller_votes: uint256 = 0
     for judge: address in panel:
@@ -188,8 +189,7 @@ def execute(case_id: uint256):
         elif v == 0 and block.timestamp >= case.deadline:
             absent.append(judge)
 
-    self._cases[case_id].executed = True
-    self._cases[case_id].ruling = ruling
+    self._cases[case_id] = self._cases[case_id] | (1 << 192) | (convert(ruling, uint256) << 200)
     log CaseExecuted(case_id=case_id, order_id=case.order_id, ruling=ruling, majority=majority, absent=absent)
 
     # An order whose dispute already timed out in Escrow is settled there; the panel
@@ -214,19 +214,40 @@ def panel_of(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
     """
     @notice The panel (empty when none was seated).
     """
-    return self._panels[case_id]
+    return self._panel(case_id)
 
 
 @view
 @external
 def vote_deadline(case_id: uint256) -> uint256:
-    return self._cases[case_id].deadline
+    return self._case(case_id).deadline
 
 
 @view
 @external
 def get_case(case_id: uint256) -> Case:
-    return self._cases[case_id]
+    return self._case(case_id)
+
+
+@view
+@internal
+def _panel(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
+    if (self._cases[case_id] >> 193) & 1 == 0:
+        return []
+    seated: address[PANEL_SIZE] = self._panels[case_id]
+    return [seated[0], seated[1], seated[2]]
+
+
+@view
+@internal
+def _case(case_id: uint256) -> Case:
+    word: uint256 = self._cases[case_id]
+    return Case(
+        order_id=word & (2**128 - 1),
+        deadline=(word >> 128) & (2**64 - 1),
+        executed=(word >> 192) & 1 == 1,
+        ruling=convert((word >> 200) & 255, uint8),
+    )
 
 
 @view

@@ -116,7 +116,6 @@ order_count: public(uint256)
 arbiter: public(address)
 share_rewards: public(address)
 court: public(address)
-case_of_order: public(HashMap[uint256, uint256])
 allowed_token: public(HashMap[address, bool])
 owed: public(HashMap[address, HashMap[address, uint256]])
 
@@ -575,7 +574,7 @@ def dispute(order_id: uint256, evidence: bytes32):
     court: address = self.court
     if court != empty(address):
         seller: address = convert(convert(listing & _ADDR, uint160), address)
-        self.case_of_order[order_id] = extcall ICourt(court).open_case(order_id, msg.sender, seller)
+        extcall ICourt(court).open_case(order_id, msg.sender, seller)
 
     token: address = self._token_of(listing_id, listing)
     if token == empty(address):

@@ -32,6 +32,10 @@ app = typer.Typer(
 )
 escrow_app = typer.Typer(help="Escrow auto-contracts: list, buy, ship, confirm, ...", no_args_is_help=True)
 app.add_typer(escrow_app, name="escrow")
+share_app = typer.Typer(help="Share a purchase; earn SEC when a friend buys through it within 72 h.", no_args_is_help=True)
+app.add_typer(share_app, name="share")
+judge_app = typer.Typer(help="Stake as a judge, vote on dispute panels, execute rulings.", no_args_is_help=True)
+app.add_typer(judge_app, name="judge")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -400,6 +404,186 @@ def escrow_withdraw(
         console.print(
             f"withdrew {format_amount(amount, token_symbol(ctx.suite, token_addr))} ({receipt['gasUsed']:,} gas)"
         )
+
+    guarded(run)
+
+
+# --------------------------------------------------------------------------- shares
+
+
+@share_app.command("create")
+def share_create(
+    order_id: int = typer.Argument(..., help="a completed order of yours"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Share a completed purchase; prints the link friends buy through."""
+
+    def run() -> None:
+        from sec_offchain.payment_uri import build_buy_uri
+
+        ctx = Context(rpc, deployment, key)
+        share_id, receipt = ctx.suite.share(ctx.account, order_id)
+        _, listing_id, created = ctx.suite.share_info(share_id)
+        listing = ctx.suite.get_listing(listing_id)
+        console.print(f"share {share_id} of listing {listing_id}, valid until {created + 72 * 3600} ({receipt['gasUsed']:,} gas)")
+        if listing.token == ETH:
+            uri = build_buy_uri(str(ctx.suite.escrow.address), ctx.chain_id, listing_id, listing.price, share_id)
+            console.print(f"friends pay with: {uri}")
+
+    guarded(run)
+
+
+@share_app.command("status")
+def share_status(
+    share_id: int = typer.Argument(..., help="share id"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+) -> None:
+    """Show a share, whether it is still open, and what its sharer can claim."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, None)
+        sharer, listing_id, created = ctx.suite.share_info(share_id)
+        if listing_id == 0:
+            raise ConfigError(f"no share {share_id}")
+        expires = created + 72 * 3600
+        table = Table(show_header=False)
+        for k, v in {
+            "share": share_id,
+            "sharer": sharer,
+            "listing": listing_id,
+            "expires at": expires,
+            "open": ctx.chain.now() < expires,
+            "sharer can claim": format_amount(int(ctx.suite.call(ctx.suite.shares.functions.claimable(sharer))), "SEC"),
+        }.items():
+            table.add_row(k, str(v))
+        console.print(table)
+
+    guarded(run)
+
+
+@share_app.command("claim")
+def share_claim(
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Claim your share rewards (SEC)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        amount = int(ctx.suite.call(ctx.suite.shares.functions.claimable(ctx.account.address)))
+        receipt = ctx.suite.claim_share_rewards(ctx.account)
+        console.print(f"claimed {format_amount(amount, 'SEC')} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+# --------------------------------------------------------------------------- judges
+
+RULINGS = {"buyer": 1, "fake": 1, "1": 1, "seller": 2, "malicious": 2, "2": 2}
+
+
+@judge_app.command("stake")
+def judge_stake(
+    amount: str = typer.Option("1000", "--amount", help="SEC to stake (at least the minimum)"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Stake SEC as a judge."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.stake_judge(ctx.account, parse_amount(amount))
+        total = int(ctx.suite.call(ctx.suite.staking.functions.judge_stake(ctx.account.address)))
+        console.print(f"judge stake now {format_amount(total, 'SEC')} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("withdraw")
+def judge_withdraw(
+    amount: str = typer.Option(..., "--amount", help="SEC to withdraw"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Withdraw judge stake (refused while you sit on an open case)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.withdraw_judge(ctx.account, parse_amount(amount))
+        console.print(f"withdrew {amount} SEC ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("cases")
+def judge_cases(
+    judge: Optional[str] = typer.Option(None, "--judge", help="only cases with this judge on the panel"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+) -> None:
+    """List Court cases: order, panel, votes, deadline, outcome."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, None)
+        court = ctx.suite.court
+        count = int(ctx.suite.call(court.functions.case_count()))
+        table = Table()
+        for col in ("case", "order", "panel (votes)", "vote deadline", "state"):
+            table.add_column(col)
+        for case_id in range(1, count + 1):
+            panel = ctx.suite.panel_of(case_id)
+            if judge and judge.lower() not in (p.lower() for p in panel):
+                continue
+            order_id, deadline, executed, ruling = ctx.suite.call(court.functions.get_case(case_id))
+            votes = [int(ctx.suite.call(court.functions.votes(case_id, p))) for p in panel]
+            panel_text = ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes)) or "no panel seated"
+            state = f"executed, ruling {ruling}" if executed else "open"
+            table.add_row(str(case_id), str(order_id), panel_text, str(deadline), state)
+        console.print(table)
+
+    guarded(run)
+
+
+@judge_app.command("vote")
+def judge_vote(
+    case_id: int = typer.Argument(..., help="case id"),
+    ruling: str = typer.Option(..., "--ruling", help="buyer (fake goods) or seller (malicious complaint)"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Vote on a case you sit on the panel of."""
+    if ruling.lower() not in RULINGS:
+        fail(f"--ruling must be buyer or seller, not {ruling!r}", 2)
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.vote(ctx.account, case_id, RULINGS[ruling.lower()])
+        console.print(f"voted {ruling} on case {case_id} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("execute")
+def judge_execute(
+    case_id: int = typer.Argument(..., help="case id"),
+    rpc: str = RpcOpt,
+    deployment: Optional[Path] = DeploymentOpt,
+    key: Optional[str] = KeyOpt,
+) -> None:
+    """Apply a case's majority (or ruling 0 after the deadline) through the escrow."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.execute_case(ctx.account, case_id)
+        ruling = ctx.suite.call(ctx.suite.court.functions.get_case(case_id))[3]
+        console.print(f"case {case_id} executed with ruling {ruling} ({receipt['gasUsed']:,} gas)")
 
     guarded(run)
 

@@ -31,17 +31,20 @@ def run_demo(console: Console) -> None:
     with console.status("starting py-evm and compiling contracts ..."):
         chain = EmbeddedChain()
     deployer = get_dev_account(0)
-    seller, alice, bob, carol = (get_dev_account(i) for i in (1, 2, 3, 4))
+    seller, alice, bob, carol, dave = (get_dev_account(i) for i in (1, 2, 3, 4, 5))
+    judges = [get_dev_account(i) for i in (6, 7, 8, 9)]
     names = {
         seller.address: "seller",
-        alice.address: "buyer alice",
-        bob.address: "buyer bob",
-        carol.address: "buyer carol",
+        alice.address: "alice",
+        bob.address: "bob",
+        carol.address: "carol",
+        dave.address: "dave",
     }
     with console.status("deploying ..."):
         deployment = deploy_suite(chain.w3, deployer, progress=lambda m: console.print(f"  {m}"))
     suite = Suite(chain.w3, deployment)
     start_balances = {a: chain.w3.eth.get_balance(a) for a in names}
+    start_sec = {a: suite.sec_balance(a) for a in names}
 
     console.rule("2. the seller posts a product with an escrow auto-contract")
     listing_id, r = suite.create_listing(
@@ -95,17 +98,62 @@ def run_demo(console: Console) -> None:
         f"(seller trust {suite.trust_of(seller.address)}) ({r['gasUsed']:,} gas)"
     )
 
-    console.rule("6. balances and trust indexes")
+    console.rule("6. alice shares her purchase; dave buys through the share")
+    share_id, r = suite.share(alice, o1)
+    console.print(f"alice shares order {o1} (share {share_id}, valid 72 hours) ({r['gasUsed']:,} gas)")
+    o4, _ = suite.buy(dave, listing_id, share_id)
+    suite.ship(seller, o4, "SF-EXPRESS 7730-1201")
+    suite.confirm(dave, o4)
+    reward = int(suite.call(suite.shares.functions.claimable(alice.address)))
+    r = suite.claim_share_rewards(alice)
+    console.print(
+        f"dave buys through alice's share within 72 hours (order {o4}) and confirms: alice earns "
+        f"{reward / 10**18:,.2f} SEC (2 % of {_eth(PRICE)} ETH at 11,000 SEC/ETH) and claims it "
+        f"({r['gasUsed']:,} gas)"
+    )
+
+    console.rule("7. fake goods: a dispute decided by a panel of staked judges")
+    for judge in judges:
+        suite.stake_judge(judge, 1_000 * 10**18)
+    console.print(f"{len(judges)} judges stake 1,000 SEC each")
+    o5, _ = suite.buy(bob, listing_id)
+    suite.ship(seller, o5, "SF-EXPRESS 7730-1215")
+    r = suite.dispute(bob, o5, "photos of a counterfeit logo")
+    case_id = suite.case_of(o5)
+    panel = suite.panel_of(case_id)
+    console.print(
+        f"bob receives a fake and disputes order {o5} with a {suite.get_order(o5).dispute_deposit / 10**18:.5f} ETH "
+        f"deposit; case {case_id} draws a panel of {len(panel)} judges, never bob or the seller ({r['gasUsed']:,} gas)"
+    )
+    by_address = {j.address: j for j in judges}
+    for address in panel[:2]:
+        suite.vote(by_address[address], case_id, 1)
+    console.print("two panel judges vote: fake goods (buyer right)")
+    trust_before = suite.trust_of(seller.address)
+    bob_before = chain.w3.eth.get_balance(bob.address)
+    r = suite.execute_case(carol, case_id)
+    refund = chain.w3.eth.get_balance(bob.address) - bob_before
+    console.print(
+        f"carol executes the majority: bob is refunded {_eth(refund)} ETH, the two majority judges share the "
+        f"judges' fee, the seller's trust falls from {trust_before} to {suite.trust_of(seller.address)} "
+        f"({suite.status_of(seller.address).name.lower()}) ({r['gasUsed']:,} gas)"
+    )
+    try:
+        suite.create_listing(seller, PRICE, ETH)
+    except ContractRevert as exc:
+        console.print(f"  the seller tries to list again: refused ({exc.reason})")
+
+    console.rule("8. balances and trust indexes")
     table = Table()
-    for col in ("account", "address", "ETH change", "owed by escrow", "trust", "status", "trades"):
-        table.add_column(col, justify="right" if col in ("ETH change", "trust", "trades") else "left")
+    for col in ("account", "address", "ETH change", "SEC change", "trust", "status", "trades"):
+        table.add_column(col, justify="left" if col in ("account", "address", "status") else "right")
     for address, name in names.items():
         change = chain.w3.eth.get_balance(address) - start_balances[address]
         table.add_row(
             name,
             address[:10] + "...",
             f"{change / 10**18:+.6f}",
-            _eth(suite.owed(address, ETH)),
+            f"{(suite.sec_balance(address) - start_sec[address]) / 10**18:+,.2f}",
             str(suite.trust_of(address)),
             suite.status_of(address).name.lower(),
             str(suite.call(suite.trust.functions.trades_of(address))),
@@ -113,6 +161,6 @@ def run_demo(console: Console) -> None:
     console.print(table)
     escrow_balance = chain.w3.eth.get_balance(suite.escrow.address)
     console.print(
-        f"escrow holds {_eth(escrow_balance)} ETH (no open orders); ETH changes include gas. "
+        f"escrow holds {_eth(escrow_balance)} ETH: the judges' fees they may withdraw; ETH changes include gas. "
         f"Done in {time.monotonic() - started:.1f} s."
     )

@@ -99,6 +99,18 @@ class Suite:
     def trust(self) -> Contract:
         return self.contract("TrustIndex")
 
+    @property
+    def shares(self) -> Contract:
+        return self.contract("ShareRewards")
+
+    @property
+    def staking(self) -> Contract:
+        return self.contract("Staking")
+
+    @property
+    def court(self) -> Contract:
+        return self.contract("Court")
+
     def tx(self, account: LocalAccount) -> Transactor:
         return Transactor(self.w3, account)
 
@@ -175,6 +187,43 @@ class Suite:
     def withdraw(self, account: LocalAccount, token: str = ETH) -> TxReceipt:
         fn = self.escrow.functions.withdraw(Web3.to_checksum_address(token))
         return self.tx(account).transact(fn)
+
+    # ------------------------------------------------------------------ shares
+
+    def share(self, buyer: LocalAccount, order_id: int) -> tuple[int, TxReceipt]:
+        receipt = self.tx(buyer).transact(self.shares.functions.share(order_id))
+        return self.events(receipt, "ShareRewards", "Shared")[0]["share_id"], receipt
+
+    def claim_share_rewards(self, account: LocalAccount) -> TxReceipt:
+        return self.tx(account).transact(self.shares.functions.claim())
+
+    def share_info(self, share_id: int) -> tuple[str, int, int]:
+        sharer, listing_id, created_at = self.call(self.shares.functions.share_info(share_id))
+        return sharer, int(listing_id), int(created_at)
+
+    # ------------------------------------------------------------------ judges
+
+    def stake_judge(self, judge: LocalAccount, amount: int) -> TxReceipt:
+        erc20 = self.token
+        tx = self.tx(judge)
+        if erc20.functions.allowance(judge.address, self.staking.address).call() < amount:
+            tx.transact(erc20.functions.approve(self.staking.address, amount))
+        return tx.transact(self.staking.functions.stake_judge(amount))
+
+    def withdraw_judge(self, judge: LocalAccount, amount: int) -> TxReceipt:
+        return self.tx(judge).transact(self.staking.functions.withdraw_judge(amount))
+
+    def vote(self, judge: LocalAccount, case_id: int, ruling: int) -> TxReceipt:
+        return self.tx(judge).transact(self.court.functions.vote(case_id, ruling))
+
+    def execute_case(self, caller: LocalAccount, case_id: int) -> TxReceipt:
+        return self.tx(caller).transact(self.court.functions.execute(case_id))
+
+    def case_of(self, order_id: int) -> int:
+        return int(self.call(self.court.functions.case_of(order_id)))
+
+    def panel_of(self, case_id: int) -> list[str]:
+        return list(self.call(self.court.functions.panel_of(case_id)))
 
     # ------------------------------------------------------------------ reads
 
