@@ -21,18 +21,20 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from sec_offchain.contracts.client import ETH, Suite  # noqa: E402
-from sec_offchain.contracts.deploy import deploy_suite  # noqa: E402
+from sec_offchain.contracts.deploy import SuiteParams, deploy_suite  # noqa: E402
 from sec_offchain.crypto.keys import get_dev_account  # noqa: E402
 from sec_offchain.devchain import Anvil, ChainControl, EmbeddedChain  # noqa: E402
 
 ORIGIN_V00_TRADE = 358_306
+ORIGIN_V00_DISPUTE_PATH = 396_357  # createListing + makeOffer + acceptOffer + dispute + executeRuling
 TARGET = int(ORIGIN_V00_TRADE * 0.6)
 PRICE = 158 * 10**15
 DAY = 86_400
 
 
-def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int]:
-    suite = Suite(chain.w3, deploy_suite(chain.w3, get_dev_account(0), progress=lambda m: None))
+def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
+    governance = SuiteParams(use_court=False)  # rulings by a governance arbiter first
+    suite = Suite(chain.w3, deploy_suite(chain.w3, get_dev_account(0), governance, progress=lambda m: None))
     arbiter, seller, buyer, other = (get_dev_account(i) for i in (0, 1, 2, 3))
     rows: list[tuple[str, int]] = []
 
@@ -97,7 +99,38 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int]:
     row("buy (SEC, transferFrom + balance check)", r)
     suite.ship(other, oid, "T")
     row("confirm (SEC)", suite.confirm(buyer, oid))
-    return rows, steady
+
+    # Shares: buyer shares a completed order, a friend buys through it, the sharer claims.
+    sid, r = suite.share(buyer, oid)
+    row("share", r)
+    friend = get_dev_account(7)
+    suite.approve_token(friend, str(suite.token.address), 10**30)
+    oid2, r = suite.buy(friend, lid, sid)
+    row("buy through a share", r)
+    suite.ship(other, oid2, "T")
+    row("confirm (shared purchase, reward credited)", suite.confirm(friend, oid2))
+    row("claim share reward", suite.claim_share_rewards(buyer))
+
+    # The Court's dispute path on a fresh deployment where the Court is the arbiter.
+    court_suite = Suite(chain.w3, deploy_suite(chain.w3, get_dev_account(0), progress=lambda m: None))
+    judges = [get_dev_account(i) for i in (5, 6, 7, 8)]
+    for judge in judges:
+        court_suite.stake_judge(judge, 1_000 * 10**18)
+    s2, b2 = get_dev_account(1), get_dev_account(2)
+    path = 0
+    lid, r = court_suite.create_listing(s2, PRICE, metadata="court")
+    path += row("court path: create_listing", r)
+    oid, r = court_suite.buy(b2, lid)
+    path += row("court path: buy", r)
+    path += row("court path: ship", court_suite.ship(s2, oid, "T"))
+    path += row("court path: dispute (opens case, draws panel)", court_suite.dispute(b2, oid, "fake"))
+    case_id = court_suite.case_of(oid)
+    by_address = {j.address: j for j in judges}
+    panel = court_suite.panel_of(case_id)
+    path += row("court path: vote (first)", court_suite.vote(by_address[panel[0]], case_id, 1))
+    path += row("court path: vote (second)", court_suite.vote(by_address[panel[1]], case_id, 1))
+    path += row("court path: execute (ruling, fees, unlock)", court_suite.execute_case(other, case_id))
+    return rows, steady, path
 
 
 def main() -> int:
@@ -107,10 +140,10 @@ def main() -> int:
     console = Console()
     if args.anvil:
         with Anvil() as node:
-            rows, steady = measure(node)
+            rows, steady, path = measure(node)
         where = "anvil"
     else:
-        rows, steady = measure(EmbeddedChain())
+        rows, steady, path = measure(EmbeddedChain())
         where = "py-evm (Ape local network)"
     table = Table(title=f"Escrow gas on {where}")
     table.add_column("call")
@@ -121,6 +154,11 @@ def main() -> int:
     console.print(
         f"steady-state trade: {steady:,} gas = {steady / ORIGIN_V00_TRADE:.1%} of Origin V00's "
         f"{ORIGIN_V00_TRADE:,} (target <= {TARGET:,}: {'met' if steady <= TARGET else 'MISSED'})"
+    )
+    console.print(
+        f"whole dispute path through the Court (list, buy, ship, dispute, 2 votes, execute): {path:,} gas "
+        f"= {path / ORIGIN_V00_DISPUTE_PATH:.2f}x Origin V00's {ORIGIN_V00_DISPUTE_PATH:,} (which has one "
+        "trusted arbiter; this draws a random panel of staked judges and pays the majority)"
     )
     return 0
 

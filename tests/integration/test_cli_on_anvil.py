@@ -120,3 +120,57 @@ def test_deploy__needs_exactly_one_target():
     proc = sec("deploy", check=False)
     assert proc.returncode == 2
     assert "give exactly one of --rpc URL or --network CHOICE" in proc.stderr
+
+
+def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment_file):
+    from sec_offchain.crypto.keys import get_dev_account
+
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    out = sec("escrow", "create", "--price", "1", "--no-qr", "--key", "dev:1", *common).stdout
+    listing_id = re.search(r"listing (\d+) created", out).group(1)
+
+    def order(key, *extra):
+        out = sec("escrow", "buy", listing_id, *extra, "--key", key, *common).stdout
+        return re.search(r"order (\d+) paid", out).group(1)
+
+    first = order("dev:2")
+    sec("escrow", "confirm", first, "--key", "dev:2", *common)
+    out = sec("share", "create", first, "--key", "dev:2", *common).stdout
+    share_id = re.search(r"share (\d+) of listing", out).group(1)
+    assert f"&uint256={share_id}&value=" in out
+    shared = order("dev:3", "--share", share_id)
+    sec("escrow", "confirm", shared, "--key", "dev:3", *common)
+    status = sec("share", "status", share_id, *common).stdout
+    assert "220 SEC" in status  # 2 % of 1 ETH at 11,000 SEC/ETH
+    assert sec("share", "claim", "--key", "dev:2", *common).stdout.startswith("claimed 220 SEC")
+    again = sec("share", "claim", "--key", "dev:2", *common, check=False)
+    assert again.returncode == 1 and again.stderr.strip() == "error: reverted: share: nothing to claim"
+
+    keys = {get_dev_account(i).address: f"dev:{i}" for i in range(10)}
+    for i in (6, 7, 8, 9):
+        sec("judge", "stake", "--amount", "1000", "--key", f"dev:{i}", *common)
+    disputed = order("dev:4")
+    sec("escrow", "ship", disputed, "--key", "dev:1", *common)
+    sec("escrow", "dispute", disputed, "--evidence", "fake logo", "--key", "dev:4", *common)
+    cases = sec("judge", "cases", *common).stdout
+    assert "open" in cases
+    from sec_offchain.contracts.client import Suite
+    from sec_offchain.contracts.deployment import Deployment
+
+    suite = Suite(node.w3, Deployment.from_file(deployment_file))
+    case_id = suite.case_of(int(disputed))
+    panel = suite.panel_of(case_id)
+    assert len(panel) == 3 and get_dev_account(4).address not in panel
+    outsider = next(k for a, k in keys.items() if a not in panel and k in ("dev:6", "dev:7", "dev:8", "dev:9"))
+    refused = sec("judge", "vote", str(case_id), "--ruling", "buyer", "--key", outsider, *common, check=False)
+    assert refused.stderr.strip() == "error: reverted: court: caller is not on the panel"
+    locked = sec("judge", "withdraw", "--amount", "1000", "--key", keys[panel[0]], *common, check=False)
+    assert locked.stderr.strip() == "error: reverted: staking: judge is on an open case"
+    for judge in panel[:2]:
+        sec("judge", "vote", str(case_id), "--ruling", "buyer", "--key", keys[judge], *common)
+    out = sec("judge", "execute", str(case_id), "--key", "dev:5", *common).stdout
+    assert out.startswith(f"case {case_id} executed with ruling 1")
+    assert "ruled" in sec("escrow", "status", disputed, *common).stdout
+    sec("judge", "withdraw", "--amount", "1000", "--key", keys[panel[0]], *common)
+    bad = sec("judge", "vote", str(case_id), "--ruling", "maybe", "--key", "dev:6", *common, check=False)
+    assert bad.returncode == 2 and "--ruling must be buyer or seller" in bad.stderr

@@ -16,7 +16,11 @@ def test_sec_demo__runs_the_trust_loop():
         "refused (escrow: auto-complete time not reached)",
         "order 2 completed",
         "refunded in full",
-        "escrow holds 0.000000 ETH",
+        "alice earns 34.76 SEC",
+        "draws a panel of 3 judges, never bob or the seller",
+        "the seller's trust falls from 2 to 0 (disabled)",
+        "refused (escrow: seller is disabled)",
+        "escrow holds 0.001580 ETH: the judges' fees",
     ):
         assert expected in out, expected
     # QR code rows and the closing table.
