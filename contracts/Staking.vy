@@ -1,14 +1,23 @@
 # pragma version 0.4.3
 """
 @title Staking
-@notice Stakes SEC for the roles that keep SEC honest. This contract holds the judges'
-        part: `stake_judge` (at least MIN_JUDGE_STAKE; disabled accounts refused),
-        `withdraw_judge` at once unless the judge sits on an open Court case, `is_judge`.
-        Judges who do not vote lose a small part of their stake to the judges who did.
-        Payouts are pulled: `claimable` / `claim`.
-@custom:security The Court (set once by the owner) locks and unlocks panel judges and
-                 moves penalties; nobody else can touch a stake. SEC moves by
-                 transferFrom/transfer of the SEC token only.
+@notice Stakes SEC for the roles that keep SEC honest.
+        Validators: `stake_validator(area_id, amount)` (at least MIN_VALIDATOR_STAKE),
+        counted for their area's quorum as soon as bonded; `unbond` then `withdraw` after
+        UNBONDING_PERIOD, which is at least the evidence window, so a validator that
+        double-signs and unbonds can still be slashed until it withdraws. `slash`
+        (the slasher, AnchorHub) takes a fraction of bonded plus unbonding stake, bonded
+        first: BURN_BPS is burned, BOUNTY_BPS credited to the reporter, the rest to the
+        area's other bonded validators pro rata through a per-area accumulator (so the
+        cost does not grow with the validator count); an offence id never slashes twice;
+        a slashed validator is ejected and its remaining stake unbonds.
+        Judges: `stake_judge` (at least MIN_JUDGE_STAKE), `withdraw_judge` at once unless
+        the judge sits on an open Court case, `is_judge`; judges who do not vote lose a
+        small part of their stake to the judges who did.
+        Disabled accounts are refused. Payouts are pulled: `claimable` / `claim`.
+@custom:security The Court (set once) locks, unlocks and penalizes judges; the slasher
+                 (set once, AnchorHub) slashes validators; nobody else can touch a
+                 stake. SEC moves by transferFrom/transfer of the SEC token only.
 @license AGPL-3.0-only
 """
 
@@ -32,6 +41,12 @@ interface IBurnable:
 
 MAX_JUDGES: public(constant(uint256)) = 128
 MAX_BENEFICIARIES: constant(uint256) = 8
+MAX_VALIDATORS: public(constant(uint256)) = 64
+BPS: constant(uint256) = 10_000
+# Accumulator precision: redistributed SEC per unit of bonded stake, scaled.
+_PRECISION: constant(uint256) = 10**36
+_MASK_64: constant(uint256) = 2**64 - 1
+_MASK_128: constant(uint256) = 2**128 - 1
 
 
 # ---------------------------------------------------------------- #
@@ -43,6 +58,8 @@ TRUST_INDEX: public(immutable(ITrustIndex))
 _MIN_JUDGE_STAKE: immutable(uint256)
 _MIN_VALIDATOR_STAKE: immutable(uint256)
 _UNBONDING_PERIOD: immutable(uint256)
+BURN_BPS: public(immutable(uint256))
+BOUNTY_BPS: public(immutable(uint256))
 
 
 # ---------------------------------------------------------------- #
@@ -50,9 +67,22 @@ _UNBONDING_PERIOD: immutable(uint256)
 # ---------------------------------------------------------------- #
 
 court: public(address)
+slasher: public(address)
 judge_stake: public(HashMap[address, uint256])
 open_cases: public(HashMap[address, uint256])
-claimable: public(HashMap[address, uint256])
+_credited: HashMap[address, uint256]
+
+# One word per validator, so a quorum check reads one slot per signer:
+# bonded stake (bits 0-127) | area id (128-191) | ejected (192)
+_validator: HashMap[address, uint256]
+area_stake: public(HashMap[uint256, uint256])
+unbonding_of: public(HashMap[address, uint256])
+unbonding_release: public(HashMap[address, uint256])
+offence_slashed: public(HashMap[bytes32, bool])
+_validators: HashMap[uint256, DynArray[address, MAX_VALIDATORS]]
+_validator_slot: HashMap[address, uint256]
+_area_acc: HashMap[uint256, uint256]
+_acc_debt: HashMap[address, uint256]
 _judges: DynArray[address, MAX_JUDGES]
 _judge_slot: HashMap[address, uint256]  # index in _judges + 1
 
@@ -91,6 +121,26 @@ event RewardClaimed:
 event CourtSet:
     court: indexed(address)
 
+event SlasherSet:
+    slasher: indexed(address)
+
+event UnbondStarted:
+    validator: indexed(address)
+    amount: uint256
+    release_at: uint256
+
+event Slashed:
+    validator: indexed(address)
+    amount: uint256
+    burned: uint256
+    bounty: uint256
+    reporter: indexed(address)
+    offence_id: indexed(bytes32)
+
+event Ejected:
+    validator: indexed(address)
+    area_id: indexed(uint256)
+
 
 @deploy
 def __init__(
@@ -99,8 +149,13 @@ def __init__(
     min_judge_stake: uint256,
     min_validator_stake: uint256,
     unbonding_period: uint256,
+    burn_bps: uint256,
+    bounty_bps: uint256,
 ):
+    assert burn_bps + bounty_bps <= BPS, "staking: bad slash split"
     ownable.__init__()
+    BURN_BPS = burn_bps
+    BOUNTY_BPS = bounty_bps
     SEC_TOKEN = sec_token
     TRUST_INDEX = trust_index
     _MIN_JUDGE_STAKE = min_judge_stake
@@ -118,6 +173,178 @@ def set_court(court: address):
     assert self.court == empty(address), "staking: court already set"
     self.court = court
     log CourtSet(court=court)
+
+
+@external
+def set_slasher(slasher: address):
+    """
+    @notice Binds the slasher (AnchorHub), once.
+    @custom:security Owner only.
+    """
+    ownable._check_owner()
+    assert self.slasher == empty(address), "staking: slasher already set"
+    self.slasher = slasher
+    log SlasherSet(slasher=slasher)
+
+
+# ---------------------------------------------------------------- #
+#                            validators                            #
+# ---------------------------------------------------------------- #
+
+@external
+@nonreentrant
+def stake_validator(area_id: uint256, amount: uint256):
+    """
+    @notice Stakes `amount` SEC as a validator of `area_id` (approve first). One area per
+            validator; the bonded total must reach the minimum.
+    """
+    assert area_id != 0 and area_id <= _MASK_64, "staking: bad area id"
+    assert amount > 0, "staking: nothing to stake"
+    assert not self._ejected(msg.sender), "staking: validator was ejected"
+    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
+    current: uint256 = self._area_of(msg.sender)
+    assert current == 0 or current == area_id, "staking: validator of another area"
+    total: uint256 = self._stake(msg.sender) + amount
+    assert total >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
+    self._settle(msg.sender, area_id)
+    if self._validator_slot[msg.sender] == 0:
+        assert len(self._validators[area_id]) < MAX_VALIDATORS, "staking: validator set full"
+        self._validators[area_id].append(msg.sender)
+        self._validator_slot[msg.sender] = len(self._validators[area_id])
+    self._set_validator(msg.sender, total, area_id, False)
+    self.area_stake[area_id] += amount
+    self._acc_debt[msg.sender] = total * self._area_acc[area_id] // _PRECISION
+    log Staked(account=msg.sender, role=1, amount=amount, total=total)
+    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+def unbond(amount: uint256):
+    """
+    @notice Starts unbonding `amount` of validator stake; it can be withdrawn after
+            UNBONDING_PERIOD (a new unbond restarts the clock) and stays slashable until
+            then. What stays bonded must be zero or at least the minimum.
+    """
+    stake: uint256 = self._stake(msg.sender)
+    assert amount > 0 and amount <= stake, "staking: amount exceeds stake"
+    remaining: uint256 = stake - amount
+    assert remaining == 0 or remaining >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
+    area_id: uint256 = self._area_of(msg.sender)
+    self._settle(msg.sender, area_id)
+    self._start_unbonding(msg.sender, area_id, amount)
+    self._acc_debt[msg.sender] = remaining * self._area_acc[area_id] // _PRECISION
+
+
+@external
+@nonreentrant
+def withdraw():
+    """
+    @notice Withdraws validator stake whose unbonding period is over.
+    """
+    amount: uint256 = self.unbonding_of[msg.sender]
+    assert amount > 0, "staking: nothing to withdraw"
+    assert block.timestamp >= self.unbonding_release[msg.sender], "staking: still unbonding"
+    self.unbonding_of[msg.sender] = 0
+    if self._stake(msg.sender) == 0:
+        self._set_validator(msg.sender, 0, 0, self._ejected(msg.sender))
+    log Withdrawn(account=msg.sender, amount=amount)
+    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+def slash(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32) -> uint256:
+    """
+    @notice Slashes `fraction_bps` of `validator`'s bonded plus unbonding stake (bonded
+            first) and ejects it. Returns the amount slashed.
+    @custom:security Slasher (AnchorHub) only; each offence id at most once.
+    """
+    assert msg.sender == self.slasher, "staking: caller is not the slasher"
+    assert fraction_bps <= BPS, "staking: bad fraction"
+    assert not self.offence_slashed[offence_id], "staking: offence already slashed"
+    area_id: uint256 = self._area_of(validator)
+    assert area_id != 0, "staking: not a validator"
+    self.offence_slashed[offence_id] = True
+    self._settle(validator, area_id)
+
+    bonded: uint256 = self._stake(validator)
+    unbonding: uint256 = self.unbonding_of[validator]
+    amount: uint256 = (bonded + unbonding) * fraction_bps // BPS
+    from_bonded: uint256 = min(amount, bonded)
+    self.area_stake[area_id] -= from_bonded
+    self.unbonding_of[validator] = unbonding - (amount - from_bonded)
+
+    # Ejected: it no longer counts for quorum and what is left of its stake unbonds.
+    left: uint256 = bonded - from_bonded
+    self._set_validator(validator, left, area_id, True)
+    if left > 0:
+        self._start_unbonding(validator, area_id, left)
+    else:
+        self._remove_validator(validator, area_id)
+    self._acc_debt[validator] = 0
+    log Ejected(validator=validator, area_id=area_id)
+
+    burned: uint256 = amount * BURN_BPS // BPS
+    bounty: uint256 = amount * BOUNTY_BPS // BPS
+    rest: uint256 = amount - burned - bounty
+    self._credited[reporter] += bounty
+    others: uint256 = self.area_stake[area_id]
+    if others == 0:
+        burned += rest
+    else:
+        per_unit: uint256 = rest * _PRECISION // others
+        self._area_acc[area_id] += per_unit
+        # What the accumulator cannot represent exactly is burned.
+        burned += rest - per_unit * others // _PRECISION
+    log Slashed(validator=validator, amount=amount, burned=burned, bounty=bounty, reporter=reporter, offence_id=offence_id)
+    if burned > 0:
+        extcall IBurnable(SEC_TOKEN.address).burn(burned)
+    return amount
+
+
+@view
+@external
+def is_validator(area_id: uint256, account: address) -> bool:
+    """
+    @notice Bonded (counted for quorum) as a validator of `area_id`, not ejected.
+    """
+    word: uint256 = self._validator[account]
+    return (word >> 128) & _MASK_64 == area_id and word & _MASK_128 > 0 and word >> 192 == 0
+
+
+@view
+@external
+def is_slashable(area_id: uint256, account: address) -> bool:
+    """
+    @notice Bonded or still unbonding as a validator of `area_id` (the evidence window).
+    """
+    return area_id != 0 and self._area_of(account) == area_id and self._stake(account) + self.unbonding_of[account] > 0
+
+
+@view
+@external
+def validators_of(area_id: uint256) -> DynArray[address, MAX_VALIDATORS]:
+    """
+    @notice The bonded validators of `area_id`.
+    """
+    return self._validators[area_id]
+
+
+@view
+@external
+def quorum_stakes(area_id: uint256, signers: DynArray[address, MAX_VALIDATORS]) -> (DynArray[uint256, MAX_VALIDATORS], uint256):
+    """
+    @notice Each signer's bonded stake in `area_id` (0 when it is not a bonded validator
+            there), and the area's total bonded stake: what AnchorHub's quorum needs, in
+            one call.
+    """
+    stakes: DynArray[uint256, MAX_VALIDATORS] = []
+    for signer: address in signers:
+        word: uint256 = self._validator[signer]
+        stake: uint256 = 0
+        if (word >> 128) & _MASK_64 == area_id and word >> 192 == 0:
+            stake = word & _MASK_128
+        stakes.append(stake)
+    return stakes, self.area_stake[area_id]
 
 
 # ---------------------------------------------------------------- #
@@ -202,11 +429,11 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
         burned = take
     else:
         share: uint256 = take // len(beneficiaries)
-        self.claimable[beneficiaries[0]] += take - share * (len(beneficiaries) - 1)
+        self._credited[beneficiaries[0]] += take - share * (len(beneficiaries) - 1)
         for i: uint256 in range(1, MAX_BENEFICIARIES):
             if i >= len(beneficiaries):
                 break
-            self.claimable[beneficiaries[i]] += share
+            self._credited[beneficiaries[i]] += share
     log JudgePenalized(judge=judge, amount=take, burned=burned)
     if burned > 0:
         extcall IBurnable(SEC_TOKEN.address).burn(burned)
@@ -216,11 +443,15 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
 @nonreentrant
 def claim():
     """
-    @notice Pays the caller everything credited to it (penalties shared, later rewards).
+    @notice Pays the caller everything credited to it: bounties, redistributed slashes,
+            shared judge penalties.
     """
-    amount: uint256 = self.claimable[msg.sender]
+    area_id: uint256 = self._area_of(msg.sender)
+    self._settle(msg.sender, area_id)
+    self._acc_debt[msg.sender] = self._stake(msg.sender) * self._area_acc[area_id] // _PRECISION
+    amount: uint256 = self._credited[msg.sender]
     assert amount > 0, "staking: nothing to claim"
-    self.claimable[msg.sender] = 0
+    self._credited[msg.sender] = 0
     log RewardClaimed(account=msg.sender, amount=amount)
     assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
 
@@ -253,9 +484,45 @@ def judges() -> DynArray[address, MAX_JUDGES]:
 @external
 def stake_of(account: address) -> uint256:
     """
-    @notice Bonded stake of `account` (judge stake; validator stake joins it later).
+    @notice Bonded stake of `account`: validator plus judge stake.
     """
-    return self.judge_stake[account]
+    return self._stake(account) + self.judge_stake[account]
+
+
+@view
+@external
+def claimable(account: address) -> uint256:
+    """
+    @notice What `claim` would pay `account` now.
+    """
+    return self._credited[account] + self._pending(account, self._area_of(account))
+
+
+@view
+@external
+def validator_stake(account: address) -> uint256:
+    """
+    @notice Bonded validator stake of `account`.
+    """
+    return self._stake(account)
+
+
+@view
+@external
+def area_of(account: address) -> uint256:
+    """
+    @notice The area `account` validates (bonded or unbonding); 0 for none.
+    """
+    return self._area_of(account)
+
+
+@view
+@external
+def ejected(account: address) -> bool:
+    """
+    @notice Whether `account` was slashed and ejected (it can never validate again).
+    """
+    return self._ejected(account)
 
 
 @view
@@ -274,6 +541,76 @@ def min_validator_stake() -> uint256:
 @external
 def unbonding_period() -> uint256:
     return _UNBONDING_PERIOD
+
+
+@view
+@internal
+def _pending(account: address, area_id: uint256) -> uint256:
+    if area_id == 0:
+        return 0
+    return self._stake(account) * self._area_acc[area_id] // _PRECISION - self._acc_debt[account]
+
+
+@internal
+def _settle(account: address, area_id: uint256):
+    """
+    @dev Moves `account`'s accumulated redistribution into its credit; callers then
+         reset the debt for its new stake.
+    """
+    pending: uint256 = self._pending(account, area_id)
+    if pending > 0:
+        self._credited[account] += pending
+
+
+@internal
+def _start_unbonding(validator: address, area_id: uint256, amount: uint256):
+    left: uint256 = self._stake(validator) - amount
+    self._set_validator(validator, left, area_id, self._ejected(validator))
+    self.area_stake[area_id] -= amount
+    self.unbonding_of[validator] += amount
+    release_at: uint256 = block.timestamp + _UNBONDING_PERIOD
+    self.unbonding_release[validator] = release_at
+    if left == 0:
+        self._remove_validator(validator, area_id)
+    log UnbondStarted(validator=validator, amount=amount, release_at=release_at)
+
+
+@view
+@internal
+def _stake(account: address) -> uint256:
+    return self._validator[account] & _MASK_128
+
+
+@view
+@internal
+def _area_of(account: address) -> uint256:
+    return (self._validator[account] >> 128) & _MASK_64
+
+
+@view
+@internal
+def _ejected(account: address) -> bool:
+    return self._validator[account] >> 192 != 0
+
+
+@internal
+def _set_validator(account: address, stake: uint256, area_id: uint256, ejected: bool):
+    word: uint256 = stake | (area_id << 128)
+    if ejected:
+        word |= 1 << 192
+    self._validator[account] = word
+
+
+@internal
+def _remove_validator(validator: address, area_id: uint256):
+    slot: uint256 = self._validator_slot[validator]
+    if slot == 0:
+        return
+    last: address = self._validators[area_id].pop()
+    if last != validator:
+        self._validators[area_id][slot - 1] = last
+        self._validator_slot[last] = slot
+    self._validator_slot[validator] = 0
 
 
 @internal

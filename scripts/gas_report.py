@@ -24,9 +24,12 @@ from sec_offchain.contracts.client import ETH, Suite  # noqa: E402
 from sec_offchain.contracts.deploy import SuiteParams, deploy_suite  # noqa: E402
 from sec_offchain.crypto.keys import get_dev_account  # noqa: E402
 from sec_offchain.devchain import Anvil, ChainControl, EmbeddedChain  # noqa: E402
+from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, sign_digest  # noqa: E402
 
 ORIGIN_V00_TRADE = 358_306
-ORIGIN_V00_DISPUTE_PATH = 396_357  # createListing + makeOffer + acceptOffer + dispute + executeRuling
+ORIGIN_V00_DISPUTE_PATH = (
+    396_357  # createListing + makeOffer + acceptOffer + dispute + executeRuling
+)
 TARGET = int(ORIGIN_V00_TRADE * 0.6)
 PRICE = 158 * 10**15
 DAY = 86_400
@@ -34,7 +37,9 @@ DAY = 86_400
 
 def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
     governance = SuiteParams(use_court=False)  # rulings by a governance arbiter first
-    suite = Suite(chain.w3, deploy_suite(chain.w3, get_dev_account(0), governance, progress=lambda m: None))
+    suite = Suite(
+        chain.w3, deploy_suite(chain.w3, get_dev_account(0), governance, progress=lambda m: None)
+    )
     arbiter, seller, buyer, other = (get_dev_account(i) for i in (0, 1, 2, 3))
     rows: list[tuple[str, int]] = []
 
@@ -112,7 +117,9 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
     row("claim share reward", suite.claim_share_rewards(buyer))
 
     # The Court's dispute path on a fresh deployment where the Court is the arbiter.
-    court_suite = Suite(chain.w3, deploy_suite(chain.w3, get_dev_account(0), progress=lambda m: None))
+    court_suite = Suite(
+        chain.w3, deploy_suite(chain.w3, get_dev_account(0), progress=lambda m: None)
+    )
     judges = [get_dev_account(i) for i in (5, 6, 7, 8)]
     for judge in judges:
         court_suite.stake_judge(judge, 1_000 * 10**18)
@@ -123,14 +130,70 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
     oid, r = court_suite.buy(b2, lid)
     path += row("court path: buy", r)
     path += row("court path: ship", court_suite.ship(s2, oid, "T"))
-    path += row("court path: dispute (opens case, draws panel)", court_suite.dispute(b2, oid, "fake"))
+    path += row(
+        "court path: dispute (opens case, draws panel)", court_suite.dispute(b2, oid, "fake")
+    )
     case_id = court_suite.case_of(oid)
     by_address = {j.address: j for j in judges}
     panel = court_suite.panel_of(case_id)
     path += row("court path: vote (first)", court_suite.vote(by_address[panel[0]], case_id, 1))
     path += row("court path: vote (second)", court_suite.vote(by_address[panel[1]], case_id, 1))
-    path += row("court path: execute (ruling, fees, unlock)", court_suite.execute_case(other, case_id))
+    path += row(
+        "court path: execute (ruling, fees, unlock)", court_suite.execute_case(other, case_id)
+    )
+
+    # Anchoring: 4 and 16 equal-stake validators of one area each; the second header of an
+    # area is measured (the first also creates the area's height slot).
+    keys: list = []
+    for area, count, signing in ((1, 4, 3), (2, 16, 12)):
+        keys = [get_dev_account(100 + 20 * area + i) for i in range(count)]
+        fund_validators(court_suite, get_dev_account(0), keys)
+        for key in keys:
+            stake_validator(court_suite, key, area, 100_000 * 10**18)
+        anchor_header(court_suite, keys, area, signing)
+        r = anchor_header(court_suite, keys, area, signing)
+        row(f"anchor ({signing} of {count} equal-stake validators)", r)
+    judge = get_dev_account(5)  # staked as a judge above
+    r = report_double_sign(court_suite, judge, keys[0], 2)
+    row("report_equivocation (16 validators: slash, burn, bounty, accumulator)", r)
     return rows, steady, path
+
+
+def fund_validators(suite: Suite, funder, keys) -> None:
+    tx = suite.tx(funder)
+    for key in keys:
+        tx.send_value(key.address, 10**18)
+        tx.transact(suite.token.functions.transfer(key.address, 100_000 * 10**18))
+
+
+def stake_validator(suite: Suite, key, area: int, amount: int) -> None:
+    tx = suite.tx(key)
+    tx.transact(suite.token.functions.approve(suite.staking.address, amount))
+    tx.transact(suite.staking.functions.stake_validator(area, amount))
+
+
+def anchor_header(suite: Suite, keys, area: int, signing: int):
+    hub = suite.contract("AnchorHub")
+    height = hub.functions.latest_height(area).call() + 1
+    parent = hub.functions.anchored_hash(area, height - 1).call()
+    header = AreaHeader(
+        area, height, parent, b"\x11" * 32, b"\x22" * 32, b"\x33" * 32, 1_700_000_000
+    )
+    digest = hash_area_header(header, suite.w3.eth.chain_id, hub.address)
+    signers = sorted(keys[:signing], key=lambda k: int(k.address, 16))
+    sigs = [sign_digest(k.key, digest) for k in signers]
+    return suite.tx(keys[0]).transact(hub.functions.anchor(header.as_tuple(), sigs))
+
+
+def report_double_sign(suite: Suite, judge, culprit, area: int):
+    hub = suite.contract("AnchorHub")
+    chain_id = suite.w3.eth.chain_id
+    a = AreaHeader(area, 99, tx_root=b"\xaa" * 32)
+    b = AreaHeader(area, 99, tx_root=b"\xbb" * 32)
+    sa = sign_digest(culprit.key, hash_area_header(a, chain_id, hub.address))
+    sb = sign_digest(culprit.key, hash_area_header(b, chain_id, hub.address))
+    fn = hub.functions.report_equivocation(a.as_tuple(), sa, b.as_tuple(), sb)
+    return suite.tx(judge).transact(fn)
 
 
 def main() -> int:
@@ -156,8 +219,10 @@ def main() -> int:
         f"{ORIGIN_V00_TRADE:,} (target <= {TARGET:,}: {'met' if steady <= TARGET else 'MISSED'})"
     )
     console.print(
-        f"whole dispute path through the Court (list, buy, ship, dispute, 2 votes, execute): {path:,} gas "
-        f"= {path / ORIGIN_V00_DISPUTE_PATH:.2f}x Origin V00's {ORIGIN_V00_DISPUTE_PATH:,} (which has one "
+        "whole dispute path through the Court (list, buy, ship, dispute, 2 votes, "
+        f"execute): {path:,} gas "
+        f"= {path / ORIGIN_V00_DISPUTE_PATH:.2f}x Origin V00's {ORIGIN_V00_DISPUTE_PATH:,} "
+        "(which has one "
         "trusted arbiter; this draws a random panel of staked judges and pays the majority)"
     )
     return 0

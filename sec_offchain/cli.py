@@ -6,9 +6,10 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -16,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sec_offchain.contracts.client import ETH, Suite
-from sec_offchain.contracts.deployment import Deployment, get_default_path
 from sec_offchain.contracts.deploy import DEV_CHAIN_IDS, SuiteParams, deploy_suite
+from sec_offchain.contracts.deployment import Deployment, get_default_path
 from sec_offchain.crypto.keys import from_key, get_dev_account
 from sec_offchain.devchain import RpcChain
 from sec_offchain.exceptions import ConfigError, ContractRevert, SecError
@@ -30,11 +31,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-escrow_app = typer.Typer(help="Escrow auto-contracts: list, buy, ship, confirm, ...", no_args_is_help=True)
+escrow_app = typer.Typer(
+    help="Escrow auto-contracts: list, buy, ship, confirm, ...", no_args_is_help=True
+)
 app.add_typer(escrow_app, name="escrow")
-share_app = typer.Typer(help="Share a purchase; earn SEC when a friend buys through it within 72 h.", no_args_is_help=True)
+share_app = typer.Typer(
+    help="Share a purchase; earn SEC when a friend buys through it within 72 h.",
+    no_args_is_help=True,
+)
 app.add_typer(share_app, name="share")
-judge_app = typer.Typer(help="Stake as a judge, vote on dispute panels, execute rulings.", no_args_is_help=True)
+judge_app = typer.Typer(
+    help="Stake as a judge, vote on dispute panels, execute rulings.", no_args_is_help=True
+)
 app.add_typer(judge_app, name="judge")
 
 console = Console(soft_wrap=True)
@@ -116,12 +124,9 @@ def token_symbol(suite: Suite, token: str) -> str:
 class Context:
     """What an escrow command needs: a chain, the deployment on it, and a key."""
 
-    def __init__(self, rpc: str, deployment: Optional[Path], key: Optional[str]) -> None:
+    def __init__(self, rpc: str, deployment: Path | None, key: str | None) -> None:
         self.chain = RpcChain(rpc)
-        try:
-            chain_id = self.chain.w3.eth.chain_id
-        except Exception as exc:  # noqa: BLE001 - any transport error
-            raise ConfigError(f"cannot reach a node at {rpc}: {exc.__class__.__name__}") from exc
+        chain_id = self.chain.fetch_chain_id()
         path = deployment or get_default_path(chain_id)
         self.deployment = Deployment.from_file(path)
         if self.deployment.chain_id != chain_id:
@@ -143,10 +148,16 @@ class Context:
 
 RpcOpt = typer.Option(DEFAULT_RPC, "--rpc", envvar="SEC_RPC", help="JSON-RPC endpoint")
 DeploymentOpt = typer.Option(
-    None, "--deployment", envvar="SEC_DEPLOYMENT", help="deployments file (default deployments/<chain_id>.json)"
+    None,
+    "--deployment",
+    envvar="SEC_DEPLOYMENT",
+    help="deployments file (default deployments/<chain_id>.json)",
 )
 KeyOpt = typer.Option(
-    None, "--key", envvar="SEC_KEY", help="private key (hex) or dev:N; dev:0 by default on dev chains"
+    None,
+    "--key",
+    envvar="SEC_KEY",
+    help="private key (hex) or dev:N; dev:0 by default on dev chains",
 )
 
 
@@ -155,15 +166,21 @@ KeyOpt = typer.Option(
 
 @app.command()
 def deploy(
-    rpc: Optional[str] = typer.Option(None, "--rpc", help="JSON-RPC endpoint to deploy to"),
-    network: Optional[str] = typer.Option(
-        None, "--network", help="an Ape network choice instead of --rpc, e.g. ethereum:local:foundry"
+    rpc: str | None = typer.Option(None, "--rpc", help="JSON-RPC endpoint to deploy to"),
+    network: str | None = typer.Option(
+        None,
+        "--network",
+        help="an Ape network choice instead of --rpc, e.g. ethereum:local:foundry",
     ),
-    key: Optional[str] = typer.Option(
+    key: str | None = typer.Option(
         None, "--key", envvar="SEC_KEY", help="deployer key (hex); default: test mnemonic account 0"
     ),
-    out: Optional[Path] = typer.Option(None, "--out", help="deployments file (default deployments/<chain_id>.json)"),
-    no_faucet: bool = typer.Option(False, "--no-faucet", help="on a dev chain, do not give test accounts SEC"),
+    out: Path | None = typer.Option(
+        None, "--out", help="deployments file (default deployments/<chain_id>.json)"
+    ),
+    no_faucet: bool = typer.Option(
+        False, "--no-faucet", help="on a dev chain, do not give test accounts SEC"
+    ),
 ) -> None:
     """Deploy the whole suite to a JSON-RPC endpoint and write the deployments file."""
     if bool(rpc) == bool(network):
@@ -174,10 +191,7 @@ def deploy(
         params = SuiteParams(faucet=not no_faucet)
         if rpc:
             chain = RpcChain(rpc)
-            try:
-                chain.w3.eth.chain_id
-            except Exception as exc:  # noqa: BLE001
-                raise ConfigError(f"cannot reach a node at {rpc}: {exc.__class__.__name__}") from exc
+            chain.fetch_chain_id()
             _deploy_and_write(chain.w3, account, params, out)
         else:
             from ape import networks
@@ -188,7 +202,9 @@ def deploy(
     guarded(run)
 
 
-def _deploy_and_write(w3: Any, account: LocalAccount, params: SuiteParams, out: Optional[Path]) -> None:
+def _deploy_and_write(
+    w3: Any, account: LocalAccount, params: SuiteParams, out: Path | None
+) -> None:
     with console.status("deploying the SEC suite ..."):
         deployment = deploy_suite(w3, account, params, progress=lambda m: console.print(f"  {m}"))
     path = deployment.save(out or get_default_path(deployment.chain_id))
@@ -200,15 +216,23 @@ def _deploy_and_write(w3: Any, account: LocalAccount, params: SuiteParams, out: 
 
 @escrow_app.command("create")
 def escrow_create(
-    price: str = typer.Option(..., "--price", help="price in whole units, e.g. 0.158 (ETH) or 158 (SEC)"),
+    price: str = typer.Option(
+        ..., "--price", help="price in whole units, e.g. 0.158 (ETH) or 158 (SEC)"
+    ),
     token: str = typer.Option("eth", "--token", help="eth, sec or an allow-listed ERC-20 address"),
-    auto_complete: str = typer.Option("7d", "--auto-complete", help="completes this long after shipping"),
-    ship_window: str = typer.Option("0", "--ship-window", help="time to ship after payment (0: default)"),
-    metadata: str = typer.Option("", "--metadata", help="product description (its hash goes on chain)"),
+    auto_complete: str = typer.Option(
+        "7d", "--auto-complete", help="completes this long after shipping"
+    ),
+    ship_window: str = typer.Option(
+        "0", "--ship-window", help="time to ship after payment (0: default)"
+    ),
+    metadata: str = typer.Option(
+        "", "--metadata", help="product description (its hash goes on chain)"
+    ),
     qr: bool = typer.Option(True, "--qr/--no-qr", help="print a QR code of the payment URI"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Create a listing (an escrow auto-contract) and print its EIP-681 payment URI."""
 
@@ -234,7 +258,10 @@ def escrow_create(
             if qr:
                 console.print(render_qr(uri), highlight=False)
         else:
-            console.print(f"buyers approve {price} {token_symbol(ctx.suite, token_addr)} then call buy({listing_id}, 0)")
+            console.print(
+                f"buyers approve {price} {token_symbol(ctx.suite, token_addr)} then call "
+                f"buy({listing_id}, 0)"
+            )
 
     guarded(run)
 
@@ -243,15 +270,16 @@ def _order_command(action: str) -> Callable[..., None]:
     def command(
         order_id: int = typer.Argument(..., help="order id"),
         rpc: str = RpcOpt,
-        deployment: Optional[Path] = DeploymentOpt,
-        key: Optional[str] = KeyOpt,
+        deployment: Path | None = DeploymentOpt,
+        key: str | None = KeyOpt,
     ) -> None:
         def run() -> None:
             ctx = Context(rpc, deployment, key)
             receipt = getattr(ctx.suite, action)(ctx.account, order_id)
             status = ctx.suite.get_order(order_id).status
             console.print(
-                f"order {order_id}: {action} done, now {STATUS_NAMES[status]} ({receipt['gasUsed']:,} gas)"
+                f"order {order_id}: {action} done, now {STATUS_NAMES[status]} "
+                f"({receipt['gasUsed']:,} gas)"
             )
 
         guarded(run)
@@ -273,8 +301,8 @@ def escrow_buy(
     listing_id: int = typer.Argument(..., help="listing id"),
     share: int = typer.Option(0, "--share", help="the share this purchase came through"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Pay for a listing (ERC-20 listings are approved first)."""
 
@@ -283,7 +311,8 @@ def escrow_buy(
         order_id, receipt = ctx.suite.buy(ctx.account, listing_id, share)
         order = ctx.suite.get_order(order_id)
         console.print(
-            f"order {order_id} paid: {format_amount(order.price, token_symbol(ctx.suite, order.token))}"
+            f"order {order_id} paid: "
+            f"{format_amount(order.price, token_symbol(ctx.suite, order.token))}"
             f", seller must ship by {order.ship_by} ({receipt['gasUsed']:,} gas)"
         )
 
@@ -295,8 +324,8 @@ def escrow_ship(
     order_id: int = typer.Argument(..., help="order id"),
     tracking: str = typer.Option("", "--tracking", help="shipment tracking reference"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Mark an order shipped (the seller); starts the auto-complete clock."""
 
@@ -305,7 +334,8 @@ def escrow_ship(
         receipt = ctx.suite.ship(ctx.account, order_id, tracking)
         order = ctx.suite.get_order(order_id)
         console.print(
-            f"order {order_id} shipped; completes automatically at {order.deadline} ({receipt['gasUsed']:,} gas)"
+            f"order {order_id} shipped; completes automatically at {order.deadline} "
+            f"({receipt['gasUsed']:,} gas)"
         )
 
     guarded(run)
@@ -314,10 +344,12 @@ def escrow_ship(
 @escrow_app.command("dispute")
 def escrow_dispute(
     order_id: int = typer.Argument(..., help="order id"),
-    evidence: str = typer.Option("", "--evidence", help="evidence reference (its hash goes on chain)"),
+    evidence: str = typer.Option(
+        "", "--evidence", help="evidence reference (its hash goes on chain)"
+    ),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Dispute a shipped order as the buyer, posting the dispute deposit."""
 
@@ -326,7 +358,8 @@ def escrow_dispute(
         receipt = ctx.suite.dispute(ctx.account, order_id, evidence)
         order = ctx.suite.get_order(order_id)
         console.print(
-            f"order {order_id} disputed, deposit {format_amount(order.dispute_deposit, token_symbol(ctx.suite, order.token))}"
+            f"order {order_id} disputed, deposit "
+            f"{format_amount(order.dispute_deposit, token_symbol(ctx.suite, order.token))}"
             f"; ruled by {order.deadline} at the latest ({receipt['gasUsed']:,} gas)"
         )
 
@@ -335,10 +368,10 @@ def escrow_dispute(
 
 @escrow_app.command("status")
 def escrow_status(
-    order_id: Optional[int] = typer.Argument(None, help="order id"),
-    listing: Optional[int] = typer.Option(None, "--listing", help="show a listing instead"),
+    order_id: int | None = typer.Argument(None, help="order id"),
+    listing: int | None = typer.Option(None, "--listing", help="show a listing instead"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
+    deployment: Path | None = DeploymentOpt,
 ) -> None:
     """Show an order (or a listing with --listing)."""
     if (order_id is None) == (listing is None):
@@ -391,8 +424,8 @@ def escrow_status(
 def escrow_withdraw(
     token: str = typer.Option("eth", "--token", help="eth, sec or an ERC-20 address"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Withdraw what the escrow owes you (payouts your address refused, fees)."""
 
@@ -402,7 +435,8 @@ def escrow_withdraw(
         amount = ctx.suite.owed(ctx.account.address, token_addr)
         receipt = ctx.suite.withdraw(ctx.account, token_addr)
         console.print(
-            f"withdrew {format_amount(amount, token_symbol(ctx.suite, token_addr))} ({receipt['gasUsed']:,} gas)"
+            f"withdrew {format_amount(amount, token_symbol(ctx.suite, token_addr))} "
+            f"({receipt['gasUsed']:,} gas)"
         )
 
     guarded(run)
@@ -415,8 +449,8 @@ def escrow_withdraw(
 def share_create(
     order_id: int = typer.Argument(..., help="a completed order of yours"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Share a completed purchase; prints the link friends buy through."""
 
@@ -427,9 +461,14 @@ def share_create(
         share_id, receipt = ctx.suite.share(ctx.account, order_id)
         _, listing_id, created = ctx.suite.share_info(share_id)
         listing = ctx.suite.get_listing(listing_id)
-        console.print(f"share {share_id} of listing {listing_id}, valid until {created + 72 * 3600} ({receipt['gasUsed']:,} gas)")
+        console.print(
+            f"share {share_id} of listing {listing_id}, valid until {created + 72 * 3600} "
+            f"({receipt['gasUsed']:,} gas)"
+        )
         if listing.token == ETH:
-            uri = build_buy_uri(str(ctx.suite.escrow.address), ctx.chain_id, listing_id, listing.price, share_id)
+            uri = build_buy_uri(
+                str(ctx.suite.escrow.address), ctx.chain_id, listing_id, listing.price, share_id
+            )
             console.print(f"friends pay with: {uri}")
 
     guarded(run)
@@ -439,7 +478,7 @@ def share_create(
 def share_status(
     share_id: int = typer.Argument(..., help="share id"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
+    deployment: Path | None = DeploymentOpt,
 ) -> None:
     """Show a share, whether it is still open, and what its sharer can claim."""
 
@@ -456,7 +495,9 @@ def share_status(
             "listing": listing_id,
             "expires at": expires,
             "open": ctx.chain.now() < expires,
-            "sharer can claim": format_amount(int(ctx.suite.call(ctx.suite.shares.functions.claimable(sharer))), "SEC"),
+            "sharer can claim": format_amount(
+                int(ctx.suite.call(ctx.suite.shares.functions.claimable(sharer))), "SEC"
+            ),
         }.items():
             table.add_row(k, str(v))
         console.print(table)
@@ -467,8 +508,8 @@ def share_status(
 @share_app.command("claim")
 def share_claim(
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Claim your share rewards (SEC)."""
 
@@ -490,8 +531,8 @@ RULINGS = {"buyer": 1, "fake": 1, "1": 1, "seller": 2, "malicious": 2, "2": 2}
 def judge_stake(
     amount: str = typer.Option("1000", "--amount", help="SEC to stake (at least the minimum)"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Stake SEC as a judge."""
 
@@ -508,8 +549,8 @@ def judge_stake(
 def judge_withdraw(
     amount: str = typer.Option(..., "--amount", help="SEC to withdraw"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Withdraw judge stake (refused while you sit on an open case)."""
 
@@ -523,9 +564,11 @@ def judge_withdraw(
 
 @judge_app.command("cases")
 def judge_cases(
-    judge: Optional[str] = typer.Option(None, "--judge", help="only cases with this judge on the panel"),
+    judge: str | None = typer.Option(
+        None, "--judge", help="only cases with this judge on the panel"
+    ),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
+    deployment: Path | None = DeploymentOpt,
 ) -> None:
     """List Court cases: order, panel, votes, deadline, outcome."""
 
@@ -542,7 +585,10 @@ def judge_cases(
                 continue
             order_id, deadline, executed, ruling = ctx.suite.call(court.functions.get_case(case_id))
             votes = [int(ctx.suite.call(court.functions.votes(case_id, p))) for p in panel]
-            panel_text = ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes)) or "no panel seated"
+            panel_text = (
+                ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes, strict=True))
+                or "no panel seated"
+            )
             state = f"executed, ruling {ruling}" if executed else "open"
             table.add_row(str(case_id), str(order_id), panel_text, str(deadline), state)
         console.print(table)
@@ -553,10 +599,12 @@ def judge_cases(
 @judge_app.command("vote")
 def judge_vote(
     case_id: int = typer.Argument(..., help="case id"),
-    ruling: str = typer.Option(..., "--ruling", help="buyer (fake goods) or seller (malicious complaint)"),
+    ruling: str = typer.Option(
+        ..., "--ruling", help="buyer (fake goods) or seller (malicious complaint)"
+    ),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Vote on a case you sit on the panel of."""
     if ruling.lower() not in RULINGS:
@@ -574,8 +622,8 @@ def judge_vote(
 def judge_execute(
     case_id: int = typer.Argument(..., help="case id"),
     rpc: str = RpcOpt,
-    deployment: Optional[Path] = DeploymentOpt,
-    key: Optional[str] = KeyOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
 ) -> None:
     """Apply a case's majority (or ruling 0 after the deadline) through the escrow."""
 

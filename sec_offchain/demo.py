@@ -68,7 +68,8 @@ def run_demo(console: Console) -> None:
     r = suite.confirm(alice, o1)
     console.print(
         f"alice confirms: the seller is paid at once, trust indexes seller "
-        f"{suite.trust_of(seller.address)}, alice {suite.trust_of(alice.address)} ({r['gasUsed']:,} gas)"
+        f"{suite.trust_of(seller.address)}, alice {suite.trust_of(alice.address)} "
+        f"({r['gasUsed']:,} gas)"
     )
 
     console.rule("4. order 2: completed by time")
@@ -86,21 +87,25 @@ def run_demo(console: Console) -> None:
     r = suite.finalize(carol, o2)
     console.print(
         f"at the deadline anyone may finalize: carol does, order {o2} completed, seller trust "
-        f"{suite.trust_of(seller.address)}, bob {suite.trust_of(bob.address)} ({r['gasUsed']:,} gas)"
+        f"{suite.trust_of(seller.address)}, bob {suite.trust_of(bob.address)} "
+        f"({r['gasUsed']:,} gas)"
     )
 
     console.rule("5. order 3: cancelled before shipping")
     o3, _ = suite.buy(carol, listing_id)
     r = suite.cancel(seller, o3)
     console.print(
-        f"carol buys (order {o3}); the seller is out of stock and cancels: carol is refunded in full, "
+        f"carol buys (order {o3}); the seller is out of stock and cancels: carol is "
+        "refunded in full, "
         f"the seller's failed trade costs 1 trust point but never bans an honest seller "
         f"(seller trust {suite.trust_of(seller.address)}) ({r['gasUsed']:,} gas)"
     )
 
     console.rule("6. alice shares her purchase; dave buys through the share")
     share_id, r = suite.share(alice, o1)
-    console.print(f"alice shares order {o1} (share {share_id}, valid 72 hours) ({r['gasUsed']:,} gas)")
+    console.print(
+        f"alice shares order {o1} (share {share_id}, valid 72 hours) ({r['gasUsed']:,} gas)"
+    )
     o4, _ = suite.buy(dave, listing_id, share_id)
     suite.ship(seller, o4, "SF-EXPRESS 7730-1201")
     suite.confirm(dave, o4)
@@ -122,8 +127,10 @@ def run_demo(console: Console) -> None:
     case_id = suite.case_of(o5)
     panel = suite.panel_of(case_id)
     console.print(
-        f"bob receives a fake and disputes order {o5} with a {suite.get_order(o5).dispute_deposit / 10**18:.5f} ETH "
-        f"deposit; case {case_id} draws a panel of {len(panel)} judges, never bob or the seller ({r['gasUsed']:,} gas)"
+        f"bob receives a fake and disputes order {o5} with a "
+        f"{suite.get_order(o5).dispute_deposit / 10**18:.5f} ETH "
+        f"deposit; case {case_id} draws a panel of {len(panel)} judges, never bob or the "
+        f"seller ({r['gasUsed']:,} gas)"
     )
     by_address = {j.address: j for j in judges}
     for address in panel[:2]:
@@ -134,8 +141,10 @@ def run_demo(console: Console) -> None:
     r = suite.execute_case(carol, case_id)
     refund = chain.w3.eth.get_balance(bob.address) - bob_before
     console.print(
-        f"carol executes the majority: bob is refunded {_eth(refund)} ETH, the two majority judges share the "
-        f"judges' fee, the seller's trust falls from {trust_before} to {suite.trust_of(seller.address)} "
+        f"carol executes the majority: bob is refunded {_eth(refund)} ETH, the two "
+        "majority judges share the "
+        f"judges' fee, the seller's trust falls from {trust_before} to "
+        f"{suite.trust_of(seller.address)} "
         f"({suite.status_of(seller.address).name.lower()}) ({r['gasUsed']:,} gas)"
     )
     try:
@@ -146,7 +155,9 @@ def run_demo(console: Console) -> None:
     console.rule("8. balances and trust indexes")
     table = Table()
     for col in ("account", "address", "ETH change", "SEC change", "trust", "status", "trades"):
-        table.add_column(col, justify="left" if col in ("account", "address", "status") else "right")
+        table.add_column(
+            col, justify="left" if col in ("account", "address", "status") else "right"
+        )
     for address, name in names.items():
         change = chain.w3.eth.get_balance(address) - start_balances[address]
         table.add_row(
@@ -161,6 +172,7 @@ def run_demo(console: Console) -> None:
     console.print(table)
     escrow_balance = chain.w3.eth.get_balance(suite.escrow.address)
     console.print(
-        f"escrow holds {_eth(escrow_balance)} ETH: the judges' fees they may withdraw; ETH changes include gas. "
+        f"escrow holds {_eth(escrow_balance)} ETH: the judges' fees they may withdraw; ETH "
+        "changes include gas. "
         f"Done in {time.monotonic() - started:.1f} s."
     )

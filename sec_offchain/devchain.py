@@ -74,6 +74,15 @@ class RpcChain(ChainControl):
         self.url = url
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
 
+    def fetch_chain_id(self) -> int:
+        """The node's chain id; DevchainError when nothing answers at the URL."""
+        try:
+            return int(self.w3.eth.chain_id)
+        except Exception as exc:  # noqa: BLE001 - any transport error means the same here
+            raise DevchainError(
+                f"cannot reach a node at {self.url}: {exc.__class__.__name__}"
+            ) from exc
+
     def set_next_timestamp(self, timestamp: int) -> None:
         self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
 
@@ -108,12 +117,18 @@ class Anvil(RpcChain):
         super().__init__(f"http://127.0.0.1:{self.port}")
         cmd = [
             find_anvil(),
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--chain-id", str(chain_id),
-            "--hardfork", "prague",
-            "--balance", str(DEV_BALANCE_ETH),
-            "--mnemonic", TEST_MNEMONIC,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(chain_id),
+            "--hardfork",
+            "prague",
+            "--balance",
+            str(DEV_BALANCE_ETH),
+            "--mnemonic",
+            TEST_MNEMONIC,
         ]
         if block_time:
             cmd += ["--block-time", str(block_time)]
@@ -126,11 +141,10 @@ class Anvil(RpcChain):
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""
                 raise DevchainError(f"anvil exited at start: {err.strip()[:300]}")
             try:
-                if self.w3.is_connected():
-                    self.w3.eth.chain_id
-                    log.info("anvil ready at %s", self.url)
-                    return
-            except Exception:  # noqa: BLE001 - not up yet
+                self.fetch_chain_id()
+                log.info("anvil ready at %s", self.url)
+                return
+            except DevchainError:  # not up yet
                 pass
             time.sleep(0.05)
         self.stop()

@@ -8,7 +8,9 @@ import qrcode
 from web3 import Web3
 
 
-def build_buy_uri(escrow: str, chain_id: int, listing_id: int, price_wei: int, share_id: int = 0) -> str:
+def build_buy_uri(
+    escrow: str, chain_id: int, listing_id: int, price_wei: int, share_id: int = 0
+) -> str:
     """An EIP-681 request that calls `Escrow.buy(listing_id, share_id)` with the price as value
     (ETH listings; an ERC-20 listing needs an `approve` first)."""
     address = Web3.to_checksum_address(escrow)

@@ -4,8 +4,8 @@ Deployment (the deployments file)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -26,6 +26,7 @@ def get_create_address(sender: str, nonce: int) -> str:
     from eth_utils import keccak, to_bytes
 
     return to_checksum_address(keccak(rlp.encode([to_bytes(hexstr=sender), nonce]))[12:])
+
 
 SEC = 10**18
 DAY = 86_400
@@ -60,6 +61,9 @@ class SuiteParams:
     unbonding_period: int = 21 * DAY
     vote_period: int = 3 * DAY
     no_vote_penalty: int = 10 * SEC
+    slash_burn_bps: int = 1_000
+    slash_bounty_bps: int = 2_000
+    equivocation_slash_bps: int = 5_000
     use_court: bool = True
     arbiter: str = ""
     allocation: dict[str, str] = field(
@@ -81,7 +85,9 @@ Progress = Callable[[str], None]
 
 def _resolve(params: SuiteParams, deployer: str) -> SuiteParams:
     alloc = {k: (v or deployer) for k, v in params.allocation.items()}
-    return SuiteParams(**{**asdict(params), "allocation": alloc, "arbiter": params.arbiter or deployer})
+    return SuiteParams(
+        **{**asdict(params), "allocation": alloc, "arbiter": params.arbiter or deployer}
+    )
 
 
 def deploy_suite(
@@ -111,7 +117,12 @@ def deploy_suite(
 
     vesting = deploy("Vesting", alloc["team"], alloc["foundation"], alloc["angel"], p.vesting_start)
     token = deploy(
-        "SECToken", alloc["private_sale"], alloc["business"], alloc["community"], vesting, p.supply_cap
+        "SECToken",
+        alloc["private_sale"],
+        alloc["business"],
+        alloc["community"],
+        vesting,
+        p.supply_cap,
     )
     vesting_c = w3.eth.contract(address=vesting, abi=records["Vesting"].abi)
     tx.transact(vesting_c.functions.set_token(token))
@@ -144,18 +155,27 @@ def deploy_suite(
         )
     shares = deploy("ShareRewards", escrow, token, trust, p.share_reward_bps, p.eth_to_sec_rate)
     staking = deploy(
-        "Staking", token, trust, p.min_judge_stake, p.min_validator_stake, p.unbonding_period
+        "Staking",
+        token,
+        trust,
+        p.min_judge_stake,
+        p.min_validator_stake,
+        p.unbonding_period,
+        p.slash_burn_bps,
+        p.slash_bounty_bps,
     )
     court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
+    anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)
     escrow_c = w3.eth.contract(address=escrow, abi=records["Escrow"].abi)
     staking_c = w3.eth.contract(address=staking, abi=records["Staking"].abi)
     tx.transact(escrow_c.functions.set_share_rewards(shares))
     tx.transact(staking_c.functions.set_court(court))
+    tx.transact(staking_c.functions.set_slasher(anchor_hub))
     if p.use_court:
         # Escrow trusts only the Court from here on.
         tx.transact(escrow_c.functions.set_court(court))
         p.arbiter = court
-    say("wired Escrow -> ShareRewards and Court, Staking -> Court")
+    say("wired Escrow -> ShareRewards and Court, Staking -> Court and AnchorHub")
 
     faucet = p.faucet and chain_id in DEV_CHAIN_IDS
     if faucet:
@@ -167,7 +187,10 @@ def deploy_suite(
             for dev in get_dev_accounts(FAUCET_ACCOUNTS):
                 if dev.address != deployer:
                     tx.transact(token_c.functions.transfer(dev.address, p.faucet_amount))
-            say(f"faucet: {p.faucet_amount // SEC:,} SEC to each of the first {FAUCET_ACCOUNTS} test accounts")
+            say(
+                f"faucet: {p.faucet_amount // SEC:,} SEC to each of the first "
+                f"{FAUCET_ACCOUNTS} test accounts"
+            )
             shares_c = w3.eth.contract(address=shares, abi=records["ShareRewards"].abi)
             tx.transact(token_c.functions.approve(shares, p.share_pool))
             tx.transact(shares_c.functions.fund(p.share_pool))

@@ -31,7 +31,8 @@ class Deployment:
             "deployer": self.deployer,
             "block": self.block,
             "contracts": {
-                name: {"address": rec.address, "abi": rec.abi} for name, rec in self.contracts.items()
+                name: {"address": rec.address, "abi": rec.abi}
+                for name, rec in self.contracts.items()
             },
             "params": self.params,
         }

@@ -33,7 +33,11 @@ def get_revert_reason(exc: Exception) -> str:
     if isinstance(message, tuple):
         message = message[0]
     message = str(message)
-    for prefix in ("execution reverted: ", "execution reverted:", "VM Exception while processing transaction: revert "):
+    for prefix in (
+        "execution reverted: ",
+        "execution reverted:",
+        "VM Exception while processing transaction: revert ",
+    ):
         if prefix in message:
             return message.split(prefix, 1)[1].strip()
     return message.strip()
@@ -51,7 +55,9 @@ class Transactor:
         # and does not take the "pending" tag.
         from web3.providers.eth_tester import EthereumTesterProvider
 
-        self._estimate_block = None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
+        self._estimate_block = (
+            None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
+        )
 
     @property
     def address(self) -> str:

@@ -41,7 +41,9 @@ def test_stake_judge__minimum_and_disabled(staking, token, trust, deployer, stra
     with ape.reverts("staking: below minimum stake"):
         staking.stake_judge(MIN_JUDGE - 1, sender=stranger)
     tx = staking.stake_judge(MIN_JUDGE, sender=stranger)
-    assert tx.events.filter(staking.Staked) == [staking.Staked(account=stranger, role=2, amount=MIN_JUDGE, total=MIN_JUDGE)]
+    assert tx.events.filter(staking.Staked) == [
+        staking.Staked(account=stranger, role=2, amount=MIN_JUDGE, total=MIN_JUDGE)
+    ]
     assert staking.is_judge(stranger) and staking.stake_of(stranger) == MIN_JUDGE
     assert stranger.address in staking.judges()
     trust.grantRole(trust.WRITER_ROLE(), deployer, sender=deployer)
@@ -51,7 +53,9 @@ def test_stake_judge__minimum_and_disabled(staking, token, trust, deployer, stra
         staking.stake_judge(MIN_JUDGE, sender=stranger)
 
 
-def test_dispute__opens_case_with_panel_of_three_never_a_party(escrow, court, judges, listing, seller, buyer):
+def test_dispute__opens_case_with_panel_of_three_never_a_party(
+    escrow, court, judges, listing, seller, buyer
+):
     seen = set()
     for _ in range(8):
         order_id = dispute_order(escrow, listing, seller, buyer)
@@ -111,7 +115,9 @@ def test_execute__fake_goods_majority__buyer_refunded_seller_penalized_fee_to_ma
     buyer_before = buyer.balance
     tx = court.execute(case_id, sender=seller)  # anyone; before the deadline once a majority exists
     assert tx.events.filter(court.CaseExecuted) == [
-        court.CaseExecuted(case_id=case_id, order_id=order_id, ruling=1, majority=[j1, j2], absent=[])
+        court.CaseExecuted(
+            case_id=case_id, order_id=order_id, ruling=1, majority=[j1, j2], absent=[]
+        )
     ]
     assert escrow.order_status(order_id) == 6
     fee = deposit // 2
@@ -127,7 +133,9 @@ def test_execute__fake_goods_majority__buyer_refunded_seller_penalized_fee_to_ma
         court.vote(case_id, 1, sender=j3)
 
 
-def test_execute__malicious_complaint__seller_paid_buyer_penalized(court, escrow, trust, case, accounts, seller, buyer):
+def test_execute__malicious_complaint__seller_paid_buyer_penalized(
+    court, escrow, trust, case, accounts, seller, buyer
+):
     case_id, order_id = case
     j1, j2, _ = panel_accounts(court, case_id, accounts)
     court.vote(case_id, 2, sender=j1)
@@ -148,8 +156,12 @@ def test_execute__no_majority_at_deadline__ruling_zero_and_absent_judges_penaliz
     deposit = escrow.get_order(order_id).dispute_deposit
     supply = token.totalSupply()
     buyer_before = buyer.balance
-    race(court.vote_deadline(case_id), lambda: court.vote(case_id, 2, sender=j2), "court: voting has ended",
-         lambda: court.execute(case_id, sender=seller))
+    race(
+        court.vote_deadline(case_id),
+        lambda: court.vote(case_id, 2, sender=j2),
+        "court: voting has ended",
+        lambda: court.execute(case_id, sender=seller),
+    )
     assert escrow.order_status(order_id) == 6
     # Ruling 0 with no majority: price split, the whole deposit (fee included) back to the buyer.
     assert buyer.balance == buyer_before + PRICE // 2 + deposit
@@ -158,7 +170,9 @@ def test_execute__no_majority_at_deadline__ruling_zero_and_absent_judges_penaliz
     assert token.totalSupply() == supply - 2 * PENALTY  # no majority voters: burned
 
 
-def test_execute__majority_after_deadline__absent_judge_penalty_to_majority(court, staking, case, accounts, seller):
+def test_execute__majority_after_deadline__absent_judge_penalty_to_majority(
+    court, staking, case, accounts, seller
+):
     case_id, _ = case
     j1, j2, j3 = panel_accounts(court, case_id, accounts)
     court.vote(case_id, 2, sender=j1)
@@ -174,7 +188,9 @@ def test_execute__majority_after_deadline__absent_judge_penalty_to_majority(cour
     assert before > 0
 
 
-def test_withdraw_judge__while_on_open_case__refused_then_allowed(court, staking, token, case, accounts, seller):
+def test_withdraw_judge__while_on_open_case__refused_then_allowed(
+    court, staking, token, case, accounts, seller
+):
     case_id, _ = case
     j1, j2, j3 = panel_accounts(court, case_id, accounts)
     with ape.reverts("staking: judge is on an open case"):
@@ -190,7 +206,9 @@ def test_withdraw_judge__while_on_open_case__refused_then_allowed(court, staking
     assert j1.address not in staking.judges() and not staking.is_judge(j1)
 
 
-def test_too_few_judges__no_panel_and_ruling_zero_at_deadline(court, escrow, staking, token, listing, seller, buyer, stranger, accounts):
+def test_too_few_judges__no_panel_and_ruling_zero_at_deadline(
+    court, escrow, staking, token, listing, seller, buyer, stranger, accounts
+):
     # Only two eligible judges (the parties do not count).
     for j in (stranger, accounts[6]):
         token.approve(staking, MIN_JUDGE, sender=j)
@@ -207,7 +225,9 @@ def test_too_few_judges__no_panel_and_ruling_zero_at_deadline(court, escrow, sta
     assert buyer.balance == buyer_before + PRICE // 2 + deposit  # the whole deposit back
 
 
-def test_escrow_timeout_first__execute_still_releases_panel(court, escrow, staking, case, accounts, stranger):
+def test_escrow_timeout_first__execute_still_releases_panel(
+    court, escrow, staking, case, accounts, stranger
+):
     case_id, order_id = case
     at(escrow.get_order(order_id).deadline)  # Escrow's own 30-day dispute timeout
     escrow.finalize(order_id, sender=stranger)

@@ -23,6 +23,7 @@ from tests.fixtures.suite import (
 def _arbiter(governance_arbiter):
     return governance_arbiter
 
+
 TRACKING = b"\x02" * 32
 EVIDENCE = b"\x03" * 32
 DEPOSIT = PRICE * 200 // 10_000
@@ -50,7 +51,11 @@ def test_create_listing__defaults__one_listing_with_resolved_terms(escrow, selle
 def test_create_listing__sec_token_and_custom_windows__stored(escrow, seller, token):
     listing_id = new_listing(escrow, seller, 5 * PRICE, token.address, 2 * DAY, DAY)
     listing = escrow.get_listing(listing_id)
-    assert (listing.token, listing.auto_complete, listing.ship_window) == (token.address, 2 * DAY, DAY)
+    assert (listing.token, listing.auto_complete, listing.ship_window) == (
+        token.address,
+        2 * DAY,
+        DAY,
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +69,9 @@ def test_create_listing__sec_token_and_custom_windows__stored(escrow, seller, to
         (PRICE, 0, 60 * DAY + 1, "escrow: ship window out of range"),
     ],
 )
-def test_create_listing__bad_terms__reverts(escrow, seller, price, auto_complete, ship_window, reason):
+def test_create_listing__bad_terms__reverts(
+    escrow, seller, price, auto_complete, ship_window, reason
+):
     with ape.reverts(reason):
         escrow.create_listing(price, ETH, auto_complete, ship_window, b"", sender=seller)
 
@@ -102,7 +109,9 @@ def test_buy__exact_eth__order_paid(escrow, listing, buyer, seller):
     tx = escrow.buy(listing, 0, value=PRICE, sender=buyer)
     ship_by = chain.blocks.head.timestamp + 3 * DAY
     assert tx.events == [
-        escrow.OrderPaid(order_id=1, listing_id=listing, buyer=buyer, price=PRICE, share_id=0, ship_by=ship_by)
+        escrow.OrderPaid(
+            order_id=1, listing_id=listing, buyer=buyer, price=PRICE, share_id=0, ship_by=ship_by
+        )
     ]
     order = escrow.get_order(1)
     assert (order.buyer, order.seller, order.listing_id, order.status) == (
@@ -274,7 +283,9 @@ def test_cancel__missed_ship_window_by_anyone__refund_to_buyer_and_penalty(
     tx = escrow.cancel(order_id, sender=stranger)
     assert buyer.balance == buyer_before + PRICE
     assert tx.events == [
-        escrow.OrderCancelled(order_id=order_id, by=stranger, missed_ship_window=True, refund=PRICE),
+        escrow.OrderCancelled(
+            order_id=order_id, by=stranger, missed_ship_window=True, refund=PRICE
+        ),
         trust.FailureRecorded(account=seller, failures=1, reason=2),
         trust.TrustChanged(account=seller, old=3, new=1, reason=2),
     ]
@@ -293,7 +304,9 @@ def test_dispute__with_deposit__disputed(escrow, shipped, buyer):
     tx = escrow.dispute(shipped, EVIDENCE, value=DEPOSIT, sender=buyer)
     timeout_at = chain.blocks.head.timestamp + 30 * DAY
     assert tx.events == [
-        escrow.OrderDisputed(order_id=shipped, buyer=buyer, evidence=EVIDENCE, deposit=DEPOSIT, timeout_at=timeout_at)
+        escrow.OrderDisputed(
+            order_id=shipped, buyer=buyer, evidence=EVIDENCE, deposit=DEPOSIT, timeout_at=timeout_at
+        )
     ]
     assert escrow.order_status(shipped) == 5
     assert escrow.dispute_deposit(shipped) == 0
@@ -321,7 +334,9 @@ def disputed(escrow, shipped, buyer):
     return shipped
 
 
-def test_rule__buyer_right__refund_and_seller_penalized(escrow, trust, disputed, deployer, seller, buyer):
+def test_rule__buyer_right__refund_and_seller_penalized(
+    escrow, trust, disputed, deployer, seller, buyer
+):
     buyer_before, seller_before = buyer.balance, seller.balance
     fee = DEPOSIT // 2
     tx = escrow.rule(disputed, 1, sender=deployer)
@@ -330,7 +345,9 @@ def test_rule__buyer_right__refund_and_seller_penalized(escrow, trust, disputed,
     assert escrow.owed(deployer, ETH) == fee
     assert escrow.order_status(disputed) == 6
     assert tx.events == [
-        escrow.OrderRuled(order_id=disputed, ruling=1, to_buyer=PRICE + DEPOSIT - fee, to_seller=0, judge_fee=fee),
+        escrow.OrderRuled(
+            order_id=disputed, ruling=1, to_buyer=PRICE + DEPOSIT - fee, to_seller=0, judge_fee=fee
+        ),
         escrow.PaymentCredited(account=deployer, token=ETH, amount=fee),
         trust.AccountDisabled(account=seller),
         escrow.DisabledSynced(account=seller),
@@ -351,10 +368,16 @@ def test_rule__seller_right__seller_paid_with_deposit_and_buyer_penalized(
     assert trust.is_disabled(buyer)  # a NEW buyer with a malicious complaint reaches 0
     assert trust.trust_of(seller) == 1  # the trade counts for the seller
     ruled = tx.events.filter(escrow.OrderRuled)
-    assert ruled == [escrow.OrderRuled(order_id=disputed, ruling=2, to_buyer=0, to_seller=PRICE + DEPOSIT - fee, judge_fee=fee)]
+    assert ruled == [
+        escrow.OrderRuled(
+            order_id=disputed, ruling=2, to_buyer=0, to_seller=PRICE + DEPOSIT - fee, judge_fee=fee
+        )
+    ]
 
 
-def test_rule__no_ruling__split_and_nobody_penalized(escrow, trust, disputed, deployer, seller, buyer):
+def test_rule__no_ruling__split_and_nobody_penalized(
+    escrow, trust, disputed, deployer, seller, buyer
+):
     buyer_before, seller_before = buyer.balance, seller.balance
     fee = DEPOSIT // 2
     escrow.rule(disputed, 0, sender=deployer)
@@ -390,7 +413,13 @@ def test_finalize__dispute_timeout__ruling_zero_and_full_deposit_back(
     tx = escrow.finalize(disputed, sender=stranger)
     assert buyer.balance == buyer_before + PRICE // 2 + DEPOSIT
     assert tx.events.filter(escrow.OrderRuled) == [
-        escrow.OrderRuled(order_id=disputed, ruling=0, to_buyer=PRICE // 2 + DEPOSIT, to_seller=PRICE - PRICE // 2, judge_fee=0)
+        escrow.OrderRuled(
+            order_id=disputed,
+            ruling=0,
+            to_buyer=PRICE // 2 + DEPOSIT,
+            to_seller=PRICE - PRICE // 2,
+            judge_fee=0,
+        )
     ]
     assert escrow.owed(deployer, ETH) == 0
     with ape.reverts("escrow: caller is not the arbiter"):
@@ -418,7 +447,9 @@ def test_disabled_buyer__refused_everywhere(escrow, disputed, deployer, buyer, s
         escrow.create_listing(PRICE, ETH, 0, 0, b"", sender=buyer)
 
 
-def test_disabled_seller__old_listing_refused_to_buyers(escrow, deployer, seller, buyer, buyer2, listing):
+def test_disabled_seller__old_listing_refused_to_buyers(
+    escrow, deployer, seller, buyer, buyer2, listing
+):
     order_id = new_order(escrow, listing, buyer)
     escrow.ship(order_id, TRACKING, sender=seller)
     escrow.dispute(order_id, EVIDENCE, value=DEPOSIT, sender=buyer)

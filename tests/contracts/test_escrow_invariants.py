@@ -20,7 +20,13 @@ import ape
 from ape import chain
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from tests.fixtures.suite import DAY, ETH
 
@@ -181,12 +187,26 @@ class EscrowMachine(RuleBasedStateMachine):
         seller = self.people[who]
         token = self.token.address if sec else ETH
         ok = not self.model.disabled(seller.address)
-        tx = self.send(ok, self.escrow.create_listing, price, token, auto_complete, ship_window, b"", sender=seller,
-                       reason=None if ok else "escrow: seller is disabled")
+        tx = self.send(
+            ok,
+            self.escrow.create_listing,
+            price,
+            token,
+            auto_complete,
+            ship_window,
+            b"",
+            sender=seller,
+            reason=None if ok else "escrow: seller is disabled",
+        )
         if ok:
             lid = tx.events.filter(self.escrow.ListingCreated)[0].listing_id
-            self.listings[lid] = MListing(seller.address, price, token, auto_complete or DEFAULT_COMPLETE,
-                                          ship_window or DEFAULT_SHIP)
+            self.listings[lid] = MListing(
+                seller.address,
+                price,
+                token,
+                auto_complete or DEFAULT_COMPLETE,
+                ship_window or DEFAULT_SHIP,
+            )
 
     @precondition(lambda self: self.listings)
     @rule(pick=st.integers(0, 10**6))
@@ -213,7 +233,9 @@ class EscrowMachine(RuleBasedStateMachine):
         elif self.model.disabled(li.seller):
             reason = "escrow: seller is disabled"
         value = li.price if li.token == ETH else 0
-        tx = self.send(reason is None, self.escrow.buy, lid, 0, value=value, sender=buyer, reason=reason)
+        tx = self.send(
+            reason is None, self.escrow.buy, lid, 0, value=value, sender=buyer, reason=reason
+        )
         if tx is not None:
             oid = tx.events.filter(self.escrow.OrderPaid)[0].order_id
             self.orders[oid] = MOrder(lid, buyer.address, PAID, self.now() - 1 + li.ship_window)
@@ -300,7 +322,11 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6))
     def share(self, pick):
         oid, o, _ = self._pick_order(pick)
-        ok = o.status == COMPLETED and oid not in self.shared_orders and not self.model.disabled(o.buyer)
+        ok = (
+            o.status == COMPLETED
+            and oid not in self.shared_orders
+            and not self.model.disabled(o.buyer)
+        )
         tx = self.send(ok, self.shares.share, oid, sender=self._account(o.buyer))
         if ok:
             sid = tx.events.filter(self.shares.Shared)[0].share_id
@@ -326,14 +352,21 @@ class EscrowMachine(RuleBasedStateMachine):
         tx = self.send(ok, self.escrow.buy, sh.listing, sid, value=value, sender=buyer)
         if ok:
             oid = tx.events.filter(self.escrow.OrderPaid)[0].order_id
-            self.orders[oid] = MOrder(sh.listing, buyer.address, PAID, self.now() - 1 + li.ship_window, share=sid)
+            self.orders[oid] = MOrder(
+                sh.listing, buyer.address, PAID, self.now() - 1 + li.ship_window, share=sid
+            )
             self.check(oid)
 
     @rule(who=st.integers(0, 5))
     def claim_reward(self, who):
         p = self.people[who]
         owed = self.claimable.get(p.address, 0)
-        self.send(owed > 0, self.shares.claim, sender=p, reason=None if owed else "share: nothing to claim")
+        self.send(
+            owed > 0,
+            self.shares.claim,
+            sender=p,
+            reason=None if owed else "share: nothing to claim",
+        )
         self.claimable[p.address] = 0
 
     @invariant()
@@ -352,8 +385,13 @@ class EscrowMachine(RuleBasedStateMachine):
     def withdraw(self, sec):
         token = self.token.address if sec else ETH
         owed = self.owed.get((self.arbiter.address, token), 0)
-        self.send(owed > 0, self.escrow.withdraw, token, sender=self.arbiter,
-                  reason=None if owed else "escrow: nothing owed")
+        self.send(
+            owed > 0,
+            self.escrow.withdraw,
+            token,
+            sender=self.arbiter,
+            reason=None if owed else "escrow: nothing owed",
+        )
         self.owed[(self.arbiter.address, token)] = 0
 
     # ------------------------------------------------------------------ invariants
@@ -370,7 +408,9 @@ class EscrowMachine(RuleBasedStateMachine):
                 if o.status in OPEN and self.listings[o.listing].token == token
             )
             owed = sum(v for (who, tok), v in self.owed.items() if tok == token)
-            assert self.escrow.owed(self.arbiter, token) == self.owed.get((self.arbiter.address, token), 0)
+            assert self.escrow.owed(self.arbiter, token) == self.owed.get(
+                (self.arbiter.address, token), 0
+            )
             assert self.held(token) == open_escrow + owed
 
     def teardown(self):

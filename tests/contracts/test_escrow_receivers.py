@@ -11,6 +11,7 @@ from tests.fixtures.suite import ETH, PRICE, new_listing, new_order
 def _arbiter(governance_arbiter):
     return governance_arbiter
 
+
 ACCEPT, REVERT, BURN_GAS, REENTER = 0, 1, 2, 3
 TRACKING = b"\x02" * 32
 
@@ -30,7 +31,9 @@ def hostile_order(escrow, hostile_seller, buyer):
 
 
 @pytest.mark.parametrize("mode", [REVERT, BURN_GAS, REENTER])
-def test_confirm__refusing_seller__payout_credited(escrow, hostile_seller, hostile_order, buyer, mode):
+def test_confirm__refusing_seller__payout_credited(
+    escrow, hostile_seller, hostile_order, buyer, mode
+):
     hostile_seller.set_mode(mode, hostile_order, sender=buyer)
     before = escrow.balance
     tx = escrow.confirm(hostile_order, sender=buyer)
@@ -58,13 +61,17 @@ def test_confirm__gas_burning_seller__costs_the_buyer_at_most_the_stipend(
     assert 0 < burning - refusing <= 30_000  # payouts.PUSH_GAS
 
 
-def test_confirm__accepting_contract_seller__paid_directly(escrow, hostile_seller, hostile_order, buyer):
+def test_confirm__accepting_contract_seller__paid_directly(
+    escrow, hostile_seller, hostile_order, buyer
+):
     escrow.confirm(hostile_order, sender=buyer)
     assert hostile_seller.received() == PRICE
     assert escrow.owed(hostile_seller, ETH) == 0
 
 
-def test_withdraw__reentrant_receiver__cannot_withdraw_twice(escrow, hostile_seller, hostile_order, buyer):
+def test_withdraw__reentrant_receiver__cannot_withdraw_twice(
+    escrow, hostile_seller, hostile_order, buyer
+):
     hostile_seller.set_mode(REVERT, hostile_order, sender=buyer)
     escrow.confirm(hostile_order, sender=buyer)
     # Now it re-enters on receipt of the withdrawal: the lock makes the whole withdraw revert.

@@ -10,6 +10,7 @@ from tests.fixtures.suite import PRICE, new_listing, new_order
 def _arbiter(governance_arbiter):
     return governance_arbiter
 
+
 TRACKING = b"\x02" * 32
 
 

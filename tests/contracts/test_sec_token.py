@@ -11,7 +11,15 @@ def test_metadata_and_genesis(token, vesting, deployer):
     assert token.totalSupply() == GENESIS
     # The vested parts (angel 7 %, foundation 10 %, team 10 %) sit in Vesting.
     assert token.balanceOf(vesting) == GENESIS * 27 // 100
-    assert token.ANGEL_AMOUNT() + token.PRIVATE_SALE_AMOUNT() + token.FOUNDATION_AMOUNT() + token.BUSINESS_AMOUNT() + token.TEAM_AMOUNT() + token.COMMUNITY_AMOUNT() == GENESIS
+    assert (
+        token.ANGEL_AMOUNT()
+        + token.PRIVATE_SALE_AMOUNT()
+        + token.FOUNDATION_AMOUNT()
+        + token.BUSINESS_AMOUNT()
+        + token.TEAM_AMOUNT()
+        + token.COMMUNITY_AMOUNT()
+        == GENESIS
+    )
 
 
 def test_mint__minter_within_cap__mints(token, deployer, stranger):

@@ -34,12 +34,20 @@ def test_share__buyer_of_completed_order__shared(shares, completed, buyer, listi
     tx = shares.share(completed, sender=buyer)
     now = chain.blocks.head.timestamp
     assert tx.events == [
-        shares.Shared(share_id=1, order_id=completed, sharer=buyer, listing_id=listing, expires_at=now + HOURS_72)
+        shares.Shared(
+            share_id=1,
+            order_id=completed,
+            sharer=buyer,
+            listing_id=listing,
+            expires_at=now + HOURS_72,
+        )
     ]
     assert shares.share_info(1) == (buyer.address, listing, now)
 
 
-def test_share__not_buyer_not_completed_or_twice__reverts(shares, escrow, listing, buyer, buyer2, seller):
+def test_share__not_buyer_not_completed_or_twice__reverts(
+    shares, escrow, listing, buyer, buyer2, seller
+):
     open_order = new_order(escrow, listing, buyer2)
     with ape.reverts("share: order is not completed"):
         shares.share(open_order, sender=buyer2)
@@ -65,7 +73,9 @@ def test_buy_through_share__72h_boundary(shares, escrow, listing, share_id, buye
             buy()
 
 
-def test_buy_through_share__self_seller_or_other_listing__refused(shares, escrow, listing, share_id, buyer, seller, stranger):
+def test_buy_through_share__self_seller_or_other_listing__refused(
+    shares, escrow, listing, share_id, buyer, seller, stranger
+):
     with ape.reverts("share: sharer cannot buy through own share"):
         escrow.buy(listing, share_id, value=PRICE, sender=buyer)
     with ape.reverts("escrow: seller cannot buy own listing"):
@@ -77,23 +87,31 @@ def test_buy_through_share__self_seller_or_other_listing__refused(shares, escrow
         shares.validate_share(share_id, listing, stranger, buyer)
 
 
-def test_reward__completed_purchase__credited_and_claimed_once(shares, escrow, token, listing, share_id, buyer, buyer2):
+def test_reward__completed_purchase__credited_and_claimed_once(
+    shares, escrow, token, listing, share_id, buyer, buyer2
+):
     order_id = new_order(escrow, listing, buyer2, share_id=share_id)
     pool = shares.pool()
     tx = escrow.confirm(order_id, sender=buyer2)
     assert tx.events.filter(shares.ShareRewarded) == [
-        shares.ShareRewarded(share_id=share_id, order_id=order_id, sharer=buyer, reward=REWARD_ETH, paid=REWARD_ETH)
+        shares.ShareRewarded(
+            share_id=share_id, order_id=order_id, sharer=buyer, reward=REWARD_ETH, paid=REWARD_ETH
+        )
     ]
     assert shares.claimable(buyer) == REWARD_ETH and shares.pool() == pool - REWARD_ETH
     before = token.balanceOf(buyer)
     tx = shares.claim(sender=buyer)
-    assert tx.events.filter(shares.RewardClaimed) == [shares.RewardClaimed(account=buyer, amount=REWARD_ETH)]
+    assert tx.events.filter(shares.RewardClaimed) == [
+        shares.RewardClaimed(account=buyer, amount=REWARD_ETH)
+    ]
     assert token.balanceOf(buyer) == before + REWARD_ETH
     with ape.reverts("share: nothing to claim"):
         shares.claim(sender=buyer)
 
 
-def test_reward__sec_priced_listing__reward_bps_of_price(shares, escrow, token, seller, buyer, buyer2):
+def test_reward__sec_priced_listing__reward_bps_of_price(
+    shares, escrow, token, seller, buyer, buyer2
+):
     listing_id = new_listing(escrow, seller, 500 * PRICE, token.address)
     for who in (buyer, buyer2):
         token.approve(escrow, 500 * PRICE, sender=who)
@@ -105,7 +123,9 @@ def test_reward__sec_priced_listing__reward_bps_of_price(shares, escrow, token, 
     assert shares.claimable(buyer) == 10 * PRICE  # 2 % of 500 SEC
 
 
-def test_reward__cancelled_or_ruled_for_buyer__nothing(shares, escrow, listing, share_id, buyer, buyer2, seller, deployer):
+def test_reward__cancelled_or_ruled_for_buyer__nothing(
+    shares, escrow, listing, share_id, buyer, buyer2, seller, deployer
+):
     cancelled = new_order(escrow, listing, buyer2, share_id=share_id)
     escrow.cancel(cancelled, sender=seller)
     disputed = new_order(escrow, listing, buyer2, share_id=share_id)
@@ -116,7 +136,9 @@ def test_reward__cancelled_or_ruled_for_buyer__nothing(shares, escrow, listing, 
     assert not shares.rewarded(cancelled) and not shares.rewarded(disputed)
 
 
-def test_reward__ruled_for_seller__completes_and_rewards(shares, escrow, listing, share_id, buyer, buyer2, seller, deployer):
+def test_reward__ruled_for_seller__completes_and_rewards(
+    shares, escrow, listing, share_id, buyer, buyer2, seller, deployer
+):
     order_id = new_order(escrow, listing, buyer2, share_id=share_id)
     escrow.ship(order_id, TRACKING, sender=seller)
     escrow.dispute(order_id, b"", value=escrow.dispute_deposit(order_id), sender=buyer2)
@@ -124,7 +146,9 @@ def test_reward__ruled_for_seller__completes_and_rewards(shares, escrow, listing
     assert shares.claimable(buyer) == REWARD_ETH
 
 
-def test_reward__empty_pool__completion_not_blocked(project, escrow, token, trust, deployer, seller, buyer, buyer2, listing):
+def test_reward__empty_pool__completion_not_blocked(
+    project, escrow, token, trust, deployer, seller, buyer, buyer2, listing
+):
     empty = project.ShareRewards.deploy(escrow, token, trust, 200, 11_000, sender=deployer)
     escrow.set_share_rewards(empty, sender=deployer)
     first = new_order(escrow, listing, buyer)
@@ -135,7 +159,9 @@ def test_reward__empty_pool__completion_not_blocked(project, escrow, token, trus
     tx = escrow.confirm(order_id, sender=buyer2)
     assert seller.balance == seller_before + PRICE
     assert tx.events.filter(empty.ShareRewarded) == [
-        empty.ShareRewarded(share_id=sid, order_id=order_id, sharer=buyer, reward=REWARD_ETH, paid=0)
+        empty.ShareRewarded(
+            share_id=sid, order_id=order_id, sharer=buyer, reward=REWARD_ETH, paid=0
+        )
     ]
     with ape.reverts("share: nothing to claim"):
         empty.claim(sender=buyer)
@@ -163,7 +189,9 @@ def test_fund__pool_grows_and_rewards_never_exceed_funding(shares, token, deploy
         shares.fund(0, sender=deployer)
 
 
-def test_buy_through_share__at_expiry__plain_buy_still_passes(escrow, listing, share_id, shares, buyer2):
+def test_buy_through_share__at_expiry__plain_buy_still_passes(
+    escrow, listing, share_id, shares, buyer2
+):
     """Only the share expires: at the same instant the same purchase without it goes through."""
     expires = shares.share_info(share_id)[2] + HOURS_72
     race(

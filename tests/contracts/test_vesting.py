@@ -15,7 +15,8 @@ TEAM, FOUNDATION, ANGEL = GENESIS // 10, GENESIS // 10, GENESIS * 7 // 100
 
 @pytest.fixture
 def fresh_vesting(project, token, deployer, seller, buyer, stranger):
-    """A Vesting with three distinct beneficiaries (team seller, foundation buyer, angel stranger)."""
+    """A Vesting with three distinct beneficiaries (team seller, foundation buyer, angel "
+    "stranger)."""
     start = chain.pending_timestamp + 10
     v = project.Vesting.deploy(seller, buyer, stranger, start, sender=deployer)
     t = project.SECToken.deploy(deployer, deployer, deployer, v, GENESIS * 2, sender=deployer)
@@ -39,7 +40,11 @@ def test_vested__schedules_at_boundaries(fresh_vesting, seller, buyer, stranger)
     for when, team, foundation, angel in points:
         at(when)
         chain.mine()
-        assert (v.vested(seller), v.vested(buyer), v.vested(stranger)) == (team, foundation, angel), when
+        assert (v.vested(seller), v.vested(buyer), v.vested(stranger)) == (
+            team,
+            foundation,
+            angel,
+        ), when
 
 
 def test_release__pays_beneficiary_once(fresh_vesting, seller, stranger):
@@ -52,7 +57,9 @@ def test_release__pays_beneficiary_once(fresh_vesting, seller, stranger):
         v.release(seller, sender=stranger)
 
 
-def test_set_token__twice_other_or_unfunded__reverts(project, fresh_vesting, deployer, stranger, seller):
+def test_set_token__twice_other_or_unfunded__reverts(
+    project, fresh_vesting, deployer, stranger, seller
+):
     v, t, _ = fresh_vesting
     with ape.reverts("vesting: caller is not the deployer"):
         v.set_token(t, sender=stranger)

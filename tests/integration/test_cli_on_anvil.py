@@ -54,13 +54,17 @@ def test_deploy__rpc__deployments_file_has_every_contract_with_code_and_abi(node
     assert (params["default_auto_complete"], params["dispute_deposit_bps"]) == (7 * 86_400, 200)
     assert params["faucet"] is True
     # The faucet gave each of the first ten test accounts 1,000,000 SEC.
-    token = node.w3.eth.contract(address=data["contracts"]["SECToken"]["address"], abi=data["contracts"]["SECToken"]["abi"])
+    token = node.w3.eth.contract(
+        address=data["contracts"]["SECToken"]["address"], abi=data["contracts"]["SECToken"]["abi"]
+    )
     assert token.functions.balanceOf("0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc").call() == 10**24
 
 
 def test_escrow_commands__whole_trade(node, deployment_file):
     common = ["--rpc", node.url, "--deployment", str(deployment_file)]
-    out = sec("escrow", "create", "--price", "0.158", "--metadata", "wallet", "--key", "dev:1", *common).stdout
+    out = sec(
+        "escrow", "create", "--price", "0.158", "--metadata", "wallet", "--key", "dev:1", *common
+    ).stdout
     listing_id = int(re.search(r"listing (\d+) created", out).group(1))
     assert f"/buy?uint256={listing_id}&uint256=0&value=158000000000000000" in out
     out = sec("escrow", "buy", str(listing_id), "--key", "dev:2", *common).stdout
@@ -76,9 +80,20 @@ def test_escrow_commands__whole_trade(node, deployment_file):
     assert again.stdout == ""
 
 
-def test_escrow_commands__bad_input__one_line_error_and_nonzero_exit(node, deployment_file, tmp_path):
+def test_escrow_commands__bad_input__one_line_error_and_nonzero_exit(
+    node, deployment_file, tmp_path
+):
     common = ["--rpc", node.url, "--deployment", str(deployment_file)]
-    missing = sec("escrow", "status", "1", "--rpc", node.url, "--deployment", str(tmp_path / "nope.json"), check=False)
+    missing = sec(
+        "escrow",
+        "status",
+        "1",
+        "--rpc",
+        node.url,
+        "--deployment",
+        str(tmp_path / "nope.json"),
+        check=False,
+    )
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: deployments file not found: {tmp_path / 'nope.json'}"
 
@@ -86,11 +101,33 @@ def test_escrow_commands__bad_input__one_line_error_and_nonzero_exit(node, deplo
     assert bad_price.returncode == 1 and bad_price.stderr.count("\n") == 1
     assert "amount must be positive" in bad_price.stderr
 
-    bad_window = sec("escrow", "create", "--price", "1", "--auto-complete", "10s", "--key", "dev:1", *common, check=False)
+    bad_window = sec(
+        "escrow",
+        "create",
+        "--price",
+        "1",
+        "--auto-complete",
+        "10s",
+        "--key",
+        "dev:1",
+        *common,
+        check=False,
+    )
     assert bad_window.stderr.strip() == "error: reverted: escrow: auto-complete out of range"
 
-    no_node = sec("escrow", "status", "1", "--rpc", "http://127.0.0.1:9", "--deployment", str(deployment_file), check=False)
-    assert no_node.returncode == 1 and no_node.stderr.startswith("error: cannot reach a node at http://127.0.0.1:9")
+    no_node = sec(
+        "escrow",
+        "status",
+        "1",
+        "--rpc",
+        "http://127.0.0.1:9",
+        "--deployment",
+        str(deployment_file),
+        check=False,
+    )
+    assert no_node.returncode == 1 and no_node.stderr.startswith(
+        "error: cannot reach a node at http://127.0.0.1:9"
+    )
 
     nothing = sec("escrow", "withdraw", "--key", "dev:7", *common, check=False)
     assert nothing.stderr.strip() == "error: reverted: escrow: nothing owed"
@@ -144,7 +181,9 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
     assert "220 SEC" in status  # 2 % of 1 ETH at 11,000 SEC/ETH
     assert sec("share", "claim", "--key", "dev:2", *common).stdout.startswith("claimed 220 SEC")
     again = sec("share", "claim", "--key", "dev:2", *common, check=False)
-    assert again.returncode == 1 and again.stderr.strip() == "error: reverted: share: nothing to claim"
+    assert (
+        again.returncode == 1 and again.stderr.strip() == "error: reverted: share: nothing to claim"
+    )
 
     keys = {get_dev_account(i).address: f"dev:{i}" for i in range(10)}
     for i in (6, 7, 8, 9):
@@ -161,10 +200,16 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
     case_id = suite.case_of(int(disputed))
     panel = suite.panel_of(case_id)
     assert len(panel) == 3 and get_dev_account(4).address not in panel
-    outsider = next(k for a, k in keys.items() if a not in panel and k in ("dev:6", "dev:7", "dev:8", "dev:9"))
-    refused = sec("judge", "vote", str(case_id), "--ruling", "buyer", "--key", outsider, *common, check=False)
+    outsider = next(
+        k for a, k in keys.items() if a not in panel and k in ("dev:6", "dev:7", "dev:8", "dev:9")
+    )
+    refused = sec(
+        "judge", "vote", str(case_id), "--ruling", "buyer", "--key", outsider, *common, check=False
+    )
     assert refused.stderr.strip() == "error: reverted: court: caller is not on the panel"
-    locked = sec("judge", "withdraw", "--amount", "1000", "--key", keys[panel[0]], *common, check=False)
+    locked = sec(
+        "judge", "withdraw", "--amount", "1000", "--key", keys[panel[0]], *common, check=False
+    )
     assert locked.stderr.strip() == "error: reverted: staking: judge is on an open case"
     for judge in panel[:2]:
         sec("judge", "vote", str(case_id), "--ruling", "buyer", "--key", keys[judge], *common)
@@ -172,5 +217,7 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
     assert out.startswith(f"case {case_id} executed with ruling 1")
     assert "ruled" in sec("escrow", "status", disputed, *common).stdout
     sec("judge", "withdraw", "--amount", "1000", "--key", keys[panel[0]], *common)
-    bad = sec("judge", "vote", str(case_id), "--ruling", "maybe", "--key", "dev:6", *common, check=False)
+    bad = sec(
+        "judge", "vote", str(case_id), "--ruling", "maybe", "--key", "dev:6", *common, check=False
+    )
     assert bad.returncode == 2 and "--ruling must be buyer or seller" in bad.stderr

@@ -6,7 +6,10 @@ import sys
 
 def test_sec_demo__runs_the_trust_loop():
     proc = subprocess.run(
-        [sys.executable, "-m", "sec_offchain.cli", "demo"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "sec_offchain.cli", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     out = proc.stdout

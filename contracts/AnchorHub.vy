@@ -1,0 +1,205 @@
+# pragma version 0.4.3
+"""
+@title AnchorHub
+@notice Anchors autonomous-area block headers signed by more than 2/3 of the area's
+        bonded validator stake, and turns proof that a validator signed two different
+        headers at one height into a slash with a bounty for the judge who found it.
+        A header's hash is the EIP-712 typed-data hash of
+        AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,
+        bytes32 credit_root,bytes32 egress_root,uint256 timestamp) under the domain
+        ("SEC AnchorHub", "1", chainId, this contract), so a signature cannot be replayed
+        on another chain or deployment. Signatures are 65-byte r||s||v, v 27/28, low s.
+@dev Storage holds commitments, calldata carries preimages: only the digest per (area,
+     height) and the latest height are stored; `HeaderAnchored` logs every field.
+@custom:security Anyone may submit (relayers are untrusted): a header lands only with
+                 enough validator stake behind it, at the next height, on the anchored
+                 parent. Only staked judges report equivocation; each offence (validator,
+                 area, height) is slashed once.
+@license AGPL-3.0-only
+"""
+
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+
+initializes: eip712_domain_separator
+
+# eip712Domain (EIP-5267) is exported so wallets and tools can read the domain.
+exports: eip712_domain_separator.eip712Domain
+
+from .interfaces import IAnchorStaking
+
+
+# ---------------------------------------------------------------- #
+#                            constants                             #
+# ---------------------------------------------------------------- #
+
+AREA_HEADER_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
+)
+MAX_SIGNERS: public(constant(uint256)) = 64
+
+
+# ---------------------------------------------------------------- #
+#                            immutables                            #
+# ---------------------------------------------------------------- #
+
+STAKING: public(immutable(IAnchorStaking))
+EQUIVOCATION_SLASH_BPS: public(immutable(uint256))
+
+
+# ---------------------------------------------------------------- #
+#                             storage                              #
+# ---------------------------------------------------------------- #
+
+struct AreaHeader:
+    area_id: uint256
+    height: uint256
+    parent_hash: bytes32
+    tx_root: bytes32
+    credit_root: bytes32
+    egress_root: bytes32
+    timestamp: uint256
+
+anchored_hash: public(HashMap[uint256, HashMap[uint256, bytes32]])
+latest_height: public(HashMap[uint256, uint256])
+
+
+# ---------------------------------------------------------------- #
+#                              events                              #
+# ---------------------------------------------------------------- #
+
+event HeaderAnchored:
+    area_id: indexed(uint256)
+    height: indexed(uint256)
+    header_hash: bytes32
+    parent_hash: bytes32
+    tx_root: bytes32
+    credit_root: bytes32
+    egress_root: bytes32
+    timestamp: uint256
+    submitter: address
+
+event EquivocationProven:
+    area_id: indexed(uint256)
+    height: uint256
+    validator: indexed(address)
+    reporter: indexed(address)
+    offence_id: bytes32
+
+
+@deploy
+def __init__(staking: IAnchorStaking, equivocation_slash_bps: uint256):
+    """
+    @param staking Staking, which must make this contract its slasher.
+    @param equivocation_slash_bps Share of stake an equivocation slashes (default 50 %).
+    """
+    eip712_domain_separator.__init__("SEC AnchorHub", "1")
+    STAKING = staking
+    EQUIVOCATION_SLASH_BPS = equivocation_slash_bps
+
+
+@view
+@external
+def hash_header(header: AreaHeader) -> bytes32:
+    """
+    @notice The EIP-712 digest validators sign for `header`.
+    """
+    return self._hash_header(header)
+
+
+@external
+def anchor(header: AreaHeader, signatures: DynArray[Bytes[65], MAX_SIGNERS]):
+    """
+    @notice Anchors the next header of an area.
+    @param header The header, fields in type-string order.
+    @param signatures 65-byte signatures in ascending order of signer address.
+    @custom:security Anyone. Signers must be distinct bonded validators of the area
+                     holding more than 2/3 of its bonded stake.
+    """
+    assert header.height == self.latest_height[header.area_id] + 1, "anchor: height is not the next one"
+    assert header.parent_hash == self.anchored_hash[header.area_id][header.height - 1], "anchor: wrong parent hash"
+    digest: bytes32 = self._hash_header(header)
+    signers: DynArray[address, MAX_SIGNERS] = []
+    last: uint256 = 0
+    for signature: Bytes[65] in signatures:
+        signer: address = self._recover(digest, signature)
+        assert convert(signer, uint256) > last, "anchor: signers not in ascending order"
+        last = convert(signer, uint256)
+        signers.append(signer)
+    stakes: DynArray[uint256, MAX_SIGNERS] = []
+    total: uint256 = 0
+    stakes, total = staticcall STAKING.quorum_stakes(header.area_id, signers)
+    signed: uint256 = 0
+    for stake: uint256 in stakes:
+        assert stake > 0, "anchor: signer is not a validator of the area"
+        signed += stake
+    assert signed * 3 > total * 2, "anchor: not enough stake signed"
+
+    self.anchored_hash[header.area_id][header.height] = digest
+    self.latest_height[header.area_id] = header.height
+    log HeaderAnchored(
+        area_id=header.area_id,
+        height=header.height,
+        header_hash=digest,
+        parent_hash=header.parent_hash,
+        tx_root=header.tx_root,
+        credit_root=header.credit_root,
+        egress_root=header.egress_root,
+        timestamp=header.timestamp,
+        submitter=msg.sender,
+    )
+
+
+@external
+def report_equivocation(header_a: AreaHeader, sig_a: Bytes[65], header_b: AreaHeader, sig_b: Bytes[65]):
+    """
+    @notice Proves that one validator signed two different headers at one height of one
+            area, and slashes it (EQUIVOCATION_SLASH_BPS) with the bounty to the caller.
+            The headers need not be anchored: signing both is the offence.
+    @custom:security Staked judges only. Offence id keccak256(abi.encode(validator,
+                     area_id, height)): the same evidence, in either order, applies once.
+    """
+    assert staticcall STAKING.is_judge(msg.sender), "anchor: caller is not a judge"
+    assert header_a.area_id == header_b.area_id and header_a.height == header_b.height, "anchor: not the same area and height"
+    digest_a: bytes32 = self._hash_header(header_a)
+    digest_b: bytes32 = self._hash_header(header_b)
+    assert digest_a != digest_b, "anchor: headers are identical"
+    signer: address = self._recover(digest_a, sig_a)
+    assert self._recover(digest_b, sig_b) == signer, "anchor: signers differ"
+    assert staticcall STAKING.is_slashable(header_a.area_id, signer), "anchor: signer is not a validator of the area"
+    offence_id: bytes32 = keccak256(abi_encode(signer, header_a.area_id, header_a.height))
+    log EquivocationProven(area_id=header_a.area_id, height=header_a.height, validator=signer, reporter=msg.sender, offence_id=offence_id)
+    extcall STAKING.slash(signer, EQUIVOCATION_SLASH_BPS, msg.sender, offence_id)
+
+
+@view
+@internal
+def _hash_header(header: AreaHeader) -> bytes32:
+    return eip712_domain_separator._hash_typed_data_v4(
+        keccak256(
+            abi_encode(
+                AREA_HEADER_TYPEHASH,
+                header.area_id,
+                header.height,
+                header.parent_hash,
+                header.tx_root,
+                header.credit_root,
+                header.egress_root,
+                header.timestamp,
+            )
+        )
+    )
+
+
+@pure
+@internal
+def _recover(digest: bytes32, signature: Bytes[65]) -> address:
+    """
+    @dev 65 bytes r||s||v with v 27/28; snekmate rejects high s and a zero signer.
+    """
+    assert len(signature) == 65, "anchor: signature is not 65 bytes"
+    v: uint256 = convert(slice(signature, 64, 1), uint256)
+    assert v == 27 or v == 28, "anchor: bad signature v"
+    r: uint256 = extract32(signature, 0, output_type=uint256)
+    s: uint256 = extract32(signature, 32, output_type=uint256)
+    return ecdsa._recover_vrs(digest, v, r, s)

@@ -1,0 +1,1 @@
+"""Consensus: validator signing with slashing protection."""

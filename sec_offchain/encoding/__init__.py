@@ -1,0 +1,1 @@
+"""Encodings the contracts recompute: EIP-712 typed data."""
