@@ -40,6 +40,14 @@ share_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(share_app, name="share")
+stake_app = typer.Typer(
+    help="Validator staking: stake for an area, unbond, withdraw, rewards.", no_args_is_help=True
+)
+app.add_typer(stake_app, name="stake")
+area_app = typer.Typer(
+    help="Autonomous areas: anchor headers, show anchored heights.", no_args_is_help=True
+)
+app.add_typer(area_app, name="area")
 judge_app = typer.Typer(
     help="Stake as a judge, vote on dispute panels, execute rulings.", no_args_is_help=True
 )
@@ -632,6 +640,207 @@ def judge_execute(
         receipt = ctx.suite.execute_case(ctx.account, case_id)
         ruling = ctx.suite.call(ctx.suite.court.functions.get_case(case_id))[3]
         console.print(f"case {case_id} executed with ruling {ruling} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("report")
+def judge_report(
+    evidence: Path = typer.Option(
+        ..., "--evidence", help="equivocation evidence file (JSON) from a watcher"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Prove a validator signed two headers at one height; earn the bounty."""
+
+    def run() -> None:
+        from sec_offchain.consensus.evidence import Evidence
+
+        ctx = Context(rpc, deployment, key)
+        proof = Evidence.from_file(evidence)
+        receipt = ctx.suite.report_equivocation(ctx.account, proof)
+        slashed = ctx.suite.events(receipt, "Staking", "Slashed")[0]
+        console.print(
+            f"validator {slashed['validator']} slashed {format_amount(slashed['amount'], 'SEC')}: "
+            f"{format_amount(slashed['burned'], 'SEC')} burned, bounty "
+            f"{format_amount(slashed['bounty'], 'SEC')} to you ({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+# --------------------------------------------------------------------------- staking
+
+
+@stake_app.command("validator")
+def stake_validator(
+    area: int = typer.Option(..., "--area", help="the area to validate"),
+    amount: str = typer.Option("100000", "--amount", help="SEC to stake (at least the minimum)"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Stake SEC as a validator of an area."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.stake_validator(ctx.account, area, parse_amount(amount))
+        total = int(
+            ctx.suite.call(ctx.suite.staking.functions.validator_stake(ctx.account.address))
+        )
+        console.print(
+            f"validator stake in area {area}: {format_amount(total, 'SEC')} "
+            f"({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+@stake_app.command("unbond")
+def stake_unbond(
+    amount: str = typer.Option(..., "--amount", help="SEC to unbond"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Start unbonding validator stake (withdrawable after the unbonding period)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.unbond(ctx.account, parse_amount(amount))
+        release = int(
+            ctx.suite.call(ctx.suite.staking.functions.unbonding_release(ctx.account.address))
+        )
+        console.print(f"unbonding {amount} SEC until {release} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@stake_app.command("withdraw")
+def stake_withdraw(
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Withdraw validator stake whose unbonding period is over."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        amount = int(ctx.suite.call(ctx.suite.staking.functions.unbonding_of(ctx.account.address)))
+        receipt = ctx.suite.withdraw_stake(ctx.account)
+        console.print(f"withdrew {format_amount(amount, 'SEC')} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@stake_app.command("rewards")
+def stake_rewards(
+    claim: bool = typer.Option(False, "--claim", help="claim them too"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Show (and with --claim, claim) bounties and redistributed slashes."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        amount = int(ctx.suite.call(ctx.suite.staking.functions.claimable(ctx.account.address)))
+        console.print(f"claimable: {format_amount(amount, 'SEC')}")
+        if claim:
+            receipt = ctx.suite.claim_staking(ctx.account)
+            console.print(f"claimed ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+# --------------------------------------------------------------------------- areas
+
+
+def _root(text: str) -> bytes:
+    from sec_offchain.contracts.client import to_bytes32
+
+    return to_bytes32(text) if text else b"\x00" * 32
+
+
+@area_app.command("anchor")
+def area_anchor(
+    area: int = typer.Option(..., "--area", help="area id"),
+    signer_keys: str = typer.Option(
+        ..., "--signer-keys", help="validator keys, comma separated (hex or dev:N)"
+    ),
+    tx_root: str = typer.Option("", "--tx-root", help="0x-hex root, or text to hash"),
+    credit_root: str = typer.Option("", "--credit-root"),
+    egress_root: str = typer.Option("", "--egress-root"),
+    protection_dir: Path = typer.Option(
+        Path(".sec/protection"), "--protection-dir", help="slashing-protection records"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Build the area's next header, have validators sign it (slashing-protected), anchor it."""
+
+    def run() -> None:
+        from sec_offchain.consensus.signer import ValidatorSigner
+
+        ctx = Context(rpc, deployment, key)
+        header = ctx.suite.next_header(
+            area,
+            tx_root=_root(tx_root),
+            credit_root=_root(credit_root),
+            egress_root=_root(egress_root),
+        )
+        hub = str(ctx.suite.anchor_hub.address)
+        signatures = []
+        for item in signer_keys.split(","):
+            account = from_key(item)
+            signer = ValidatorSigner(
+                account.key, protection_dir / f"{account.address}.sqlite", ctx.chain_id, hub
+            )
+            try:
+                signatures.append(signer.sign(header))
+            finally:
+                signer.close()
+        receipt = ctx.suite.anchor(ctx.account, header, signatures)
+        console.print(
+            f"anchored area {area} height {header.height} with {len(signatures)} signatures "
+            f"({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
+@area_app.command("status")
+def area_status(
+    area: int = typer.Option(..., "--area", help="area id"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+) -> None:
+    """Show an area's anchored height, latest header hash and validators."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, None)
+        hub, staking = ctx.suite.anchor_hub, ctx.suite.staking
+        height = int(ctx.suite.call(hub.functions.latest_height(area)))
+        table = Table(show_header=False)
+        table.add_row("area", str(area))
+        table.add_row("anchored height", str(height))
+        table.add_row(
+            "latest header",
+            "0x" + bytes(ctx.suite.call(hub.functions.anchored_hash(area, height))).hex(),
+        )
+        table.add_row(
+            "bonded stake",
+            format_amount(int(ctx.suite.call(staking.functions.area_stake(area))), "SEC"),
+        )
+        for v in ctx.suite.call(staking.functions.validators_of(area)):
+            table.add_row(
+                "validator",
+                f"{v} {format_amount(int(ctx.suite.call(staking.functions.validator_stake(v))), 'SEC')}",  # noqa: E501
+            )
+        console.print(table)
 
     guarded(run)
 

@@ -152,7 +152,10 @@ def run_demo(console: Console) -> None:
     except ContractRevert as exc:
         console.print(f"  the seller tries to list again: refused ({exc.reason})")
 
-    console.rule("8. balances and trust indexes")
+    console.rule("8. validators anchor area headers; one double-signs; a judge proves it")
+    _validators_and_slashing(console, chain, suite, deployer, judges[0])
+
+    console.rule("9. balances and trust indexes")
     table = Table()
     for col in ("account", "address", "ETH change", "SEC change", "trust", "status", "trades"):
         table.add_column(
@@ -176,3 +179,87 @@ def run_demo(console: Console) -> None:
         "changes include gas. "
         f"Done in {time.monotonic() - started:.1f} s."
     )
+
+
+def _validators_and_slashing(
+    console: Console, chain: EmbeddedChain, suite: Suite, deployer, judge
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from sec_offchain.consensus.evidence import EquivocationWatcher, Evidence
+    from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSigner
+    from sec_offchain.encoding.area_header import hash_area_header, sign_digest
+
+    sec = 10**18
+    area = 1
+    validators = [get_dev_account(i) for i in (10, 11, 12, 13)]
+    funder = suite.tx(deployer)
+    for v in validators:
+        funder.send_value(v.address, 10**18)
+        funder.transact(suite.token.functions.transfer(v.address, 100_000 * sec))
+        suite.stake_validator(v, area, 100_000 * sec)
+    console.print(f"{len(validators)} validators stake 100,000 SEC each for area {area}")
+
+    hub = str(suite.anchor_hub.address)
+    chain_id = int(chain.w3.eth.chain_id)
+    workdir = Path(tempfile.mkdtemp(prefix="sec-demo-"))
+    signers = [
+        ValidatorSigner(v.key, workdir / f"{v.address}.sqlite", chain_id, hub) for v in validators
+    ]
+    watcher = EquivocationWatcher(chain_id, hub)
+    for n in (1, 2):
+        header = suite.next_header(area, tx_root=bytes([n]) * 32, credit_root=b"\x0c" * 32)
+        sigs = [s.sign(header) for s in signers[:3]]
+        for sig in sigs:
+            watcher.observe(header, sig)
+        r = suite.anchor(deployer, header, sigs)
+        console.print(
+            f"header {header.height} of area {area} anchored with 3 of 4 signatures "
+            f"(> 2/3 of the stake) ({r['gasUsed']:,} gas)"
+        )
+
+    rogue = validators[3]
+    conflicting = suite.next_header(area, tx_root=b"\x66" * 32)
+    honest = suite.next_header(area, tx_root=b"\x03" * 32)
+    signers[3].sign(honest)
+    try:
+        signers[3].sign(conflicting)
+    except SlashingProtectionError as exc:
+        console.print(
+            f"validator 4's own signer refuses a second header at height {honest.height}: {exc}"
+        )
+    # A rogue client with the raw key has no such record and signs both.
+    evidence = None
+    for header in (honest, conflicting):
+        sig = sign_digest(rogue.key, hash_area_header(header, chain_id, hub))
+        evidence = watcher.observe(header, sig) or evidence
+    assert evidence is not None
+    path = evidence.save(workdir / "evidence.json")
+    console.print(
+        f"a rogue client signs both; the judges' watcher catches it and writes {path.name}"
+    )
+
+    supply = suite.sec_balance(suite.staking.address)
+    total_supply = int(suite.call(suite.token.functions.totalSupply()))
+    r = suite.report_equivocation(judge, Evidence.from_file(path))
+    slashed = suite.events(r, "Staking", "Slashed")[0]
+    redistributed = [
+        int(suite.call(suite.staking.functions.claimable(v.address))) for v in validators[:3]
+    ]
+    console.print(
+        f"a judge submits it ({r['gasUsed']:,} gas): validator 4 slashed "
+        f"{slashed['amount'] / sec:,.0f} SEC (50 %) and ejected — "
+        f"{slashed['burned'] / sec:,.0f} burned, "
+        f"{slashed['bounty'] / sec:,.0f} bounty to the judge, "
+        f"{sum(redistributed) / sec:,.2f} shared by the three honest validators"
+    )
+    burned = total_supply - int(suite.call(suite.token.functions.totalSupply()))
+    console.print(
+        f"SEC supply fell by {burned / sec:,.0f}; staking holds "
+        f"{(supply - suite.sec_balance(suite.staking.address)) / sec:,.0f} SEC less; "
+        "area stake now "
+        f"{int(suite.call(suite.staking.functions.area_stake(area))) / sec:,.0f} SEC"
+    )
+    for s in signers:
+        s.close()

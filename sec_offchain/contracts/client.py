@@ -13,8 +13,10 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from sec_offchain.consensus.evidence import Evidence
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.contracts.transactor import REVERTED, Transactor, get_revert_reason
+from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, recover_signer
 from sec_offchain.exceptions import ContractRevert
 
 ETH = "0x0000000000000000000000000000000000000000"
@@ -224,6 +226,52 @@ class Suite:
 
     def panel_of(self, case_id: int) -> list[str]:
         return list(self.call(self.court.functions.panel_of(case_id)))
+
+    # ------------------------------------------------------------------ validators
+
+    @property
+    def anchor_hub(self) -> Contract:
+        return self.contract("AnchorHub")
+
+    def stake_validator(self, validator: LocalAccount, area_id: int, amount: int) -> TxReceipt:
+        tx = self.tx(validator)
+        if self.token.functions.allowance(validator.address, self.staking.address).call() < amount:
+            tx.transact(self.token.functions.approve(self.staking.address, amount))
+        return tx.transact(self.staking.functions.stake_validator(area_id, amount))
+
+    def unbond(self, validator: LocalAccount, amount: int) -> TxReceipt:
+        return self.tx(validator).transact(self.staking.functions.unbond(amount))
+
+    def withdraw_stake(self, validator: LocalAccount) -> TxReceipt:
+        return self.tx(validator).transact(self.staking.functions.withdraw())
+
+    def claim_staking(self, account: LocalAccount) -> TxReceipt:
+        return self.tx(account).transact(self.staking.functions.claim())
+
+    def next_header(self, area_id: int, **roots: bytes) -> AreaHeader:
+        """The header that would anchor next in `area_id` (height and parent from the chain)."""
+        height = int(self.call(self.anchor_hub.functions.latest_height(area_id))) + 1
+        parent = bytes(self.call(self.anchor_hub.functions.anchored_hash(area_id, height - 1)))
+        now = int(self.w3.eth.get_block("latest")["timestamp"])
+        return AreaHeader(area_id, height, parent, timestamp=now, **roots)
+
+    def anchor(
+        self, relayer: LocalAccount, header: AreaHeader, signatures: list[bytes]
+    ) -> TxReceipt:
+        """Submits `header` with `signatures` (sorted here by signer address)."""
+        digest = hash_area_header(header, self.w3.eth.chain_id, str(self.anchor_hub.address))
+        ordered = sorted(signatures, key=lambda sig: int(recover_signer(digest, sig), 16))
+        fn = self.anchor_hub.functions.anchor(header.as_tuple(), ordered)
+        return self.tx(relayer).transact(fn)
+
+    def report_equivocation(self, judge: LocalAccount, evidence: Evidence) -> TxReceipt:
+        fn = self.anchor_hub.functions.report_equivocation(
+            evidence.header_a.as_tuple(),
+            evidence.sig_a,
+            evidence.header_b.as_tuple(),
+            evidence.sig_b,
+        )
+        return self.tx(judge).transact(fn)
 
     # ------------------------------------------------------------------ reads
 
