@@ -773,6 +773,7 @@ def area_anchor(
     tx_root: str = typer.Option("", "--tx-root", help="0x-hex root, or text to hash"),
     credit_root: str = typer.Option("", "--credit-root"),
     egress_root: str = typer.Option("", "--egress-root"),
+    timestamp: int = typer.Option(0, "--timestamp", help="header time (0: the latest block's)"),
     protection_dir: Path = typer.Option(
         Path(".sec/protection"), "--protection-dir", help="slashing-protection records"
     ),

@@ -221,3 +221,71 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
         "judge", "vote", str(case_id), "--ruling", "maybe", "--key", "dev:6", *common, check=False
     )
     assert bad.returncode == 2 and "--ruling must be buyer or seller" in bad.stderr
+
+
+def test_stake_area_and_report_commands__anchor_then_slash(node, deployment_file, tmp_path):
+    from sec_offchain.consensus.evidence import Evidence
+    from sec_offchain.crypto.keys import get_dev_account
+    from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, sign_digest
+
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    protection = ["--protection-dir", str(tmp_path / "protect")]
+    for i in (6, 7, 8):
+        out = sec(
+            "stake", "validator", "--area", "7", "--amount", "100000", "--key", f"dev:{i}", *common
+        )
+        assert "validator stake in area 7: 100000 SEC" in out.stdout
+    header = ["--area", "7", "--tx-root", "records-1", "--timestamp", "1700000000", *protection]
+    short = sec("area", "anchor", *header, "--signer-keys", "dev:6,dev:7", *common, check=False)
+    assert short.stderr.strip() == "error: reverted: anchor: not enough stake signed"
+    # The same header again: dev:6 and dev:7 may re-sign what they recorded.
+    out = sec("area", "anchor", *header, "--signer-keys", "dev:6,dev:7,dev:8", *common)
+    assert out.stdout.startswith("anchored area 7 height 1 with 3 signatures")
+    # The next header anchors at height 2 on top of it (refusals of a second, different header
+    # at a signed height are covered in tests/offchain/test_signer.py).
+    other = ["--area", "7", "--tx-root", "other", "--timestamp", "1700000001", *protection]
+    sec("area", "anchor", *other, "--signer-keys", "dev:6,dev:7,dev:8", *common)
+    status = sec("area", "status", "--area", "7", *common).stdout
+    assert re.search(r"anchored height\s+│\s+2\b", status), status
+
+    deployment = json.loads(deployment_file.read_text())
+    hub = deployment["contracts"]["AnchorHub"]["address"]
+    culprit = get_dev_account(8)
+    a = AreaHeader(7, 50, tx_root=b"\xaa" * 32)
+    b = AreaHeader(7, 50, tx_root=b"\xbb" * 32)
+    evidence = Evidence(
+        a,
+        sign_digest(culprit.key, hash_area_header(a, 31337, hub)),
+        b,
+        sign_digest(culprit.key, hash_area_header(b, 31337, hub)),
+        culprit.address,
+    ).save(tmp_path / "evidence.json")
+    sec("judge", "stake", "--amount", "1000", "--key", "dev:5", *common)
+    out = sec("judge", "report", "--evidence", str(evidence), "--key", "dev:5", *common).stdout
+    assert out.startswith(
+        f"validator {culprit.address} slashed 50000 SEC: 5000 SEC burned, bounty 10000 SEC"
+    )
+    again = sec(
+        "judge", "report", "--evidence", str(evidence), "--key", "dev:5", *common, check=False
+    )
+    assert again.stderr.strip() == "error: reverted: staking: offence already slashed"
+    assert (
+        "claimable: 10000 SEC"
+        in sec("stake", "rewards", "--claim", "--key", "dev:5", *common).stdout
+    )
+
+    out = sec("stake", "unbond", "--amount", "100000", "--key", "dev:6", *common).stdout
+    assert out.startswith("unbonding 100000 SEC until")
+    early = sec("stake", "withdraw", "--key", "dev:6", *common, check=False)
+    assert early.stderr.strip() == "error: reverted: staking: still unbonding"
+    missing = sec(
+        "judge",
+        "report",
+        "--evidence",
+        str(tmp_path / "none.json"),
+        "--key",
+        "dev:5",
+        *common,
+        check=False,
+    )
+    assert missing.stderr.strip() == f"error: evidence file not found: {tmp_path / 'none.json'}"
