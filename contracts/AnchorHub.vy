@@ -11,6 +11,9 @@
         on another chain or deployment. Signatures are 65-byte r||s||v, v 27/28, low s.
 @dev Storage holds commitments, calldata carries preimages: only the digest per (area,
      height) and the latest height are stored; `HeaderAnchored` logs every field.
+     Quorum weights are a mirror of Staking's bonded validator stakes that Staking pushes
+     here on every change (`set_weight`), one word per validator and one per area (latest
+     height | total stake), so `anchor` reads one slot per signer and makes no call.
 @custom:security Anyone may submit (relayers are untrusted): a header lands only with
                  enough validator stake behind it, at the next height, on the anchored
                  parent. Only staked judges report equivocation; each offence (validator,
@@ -37,6 +40,8 @@ AREA_HEADER_TYPEHASH: public(constant(bytes32)) = keccak256(
     "AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
 )
 MAX_SIGNERS: public(constant(uint256)) = 64
+_MASK_64: constant(uint256) = 2**64 - 1
+_MASK_128: constant(uint256) = 2**128 - 1
 
 
 # ---------------------------------------------------------------- #
@@ -61,7 +66,10 @@ struct AreaHeader:
     timestamp: uint256
 
 anchored_hash: public(HashMap[uint256, HashMap[uint256, bytes32]])
-latest_height: public(HashMap[uint256, uint256])
+# validator -> bonded stake (bits 0-127) | area id (128-191); 0 when not counted
+_weights: HashMap[address, uint256]
+# area -> latest anchored height (bits 0-63) | total bonded stake (64-191)
+_areas: HashMap[uint256, uint256]
 
 
 # ---------------------------------------------------------------- #
@@ -78,6 +86,12 @@ event HeaderAnchored:
     egress_root: bytes32
     timestamp: uint256
     submitter: address
+
+event WeightSet:
+    validator: indexed(address)
+    area_id: indexed(uint256)
+    stake: uint256
+    area_total: uint256
 
 event EquivocationProven:
     area_id: indexed(uint256)
@@ -107,6 +121,27 @@ def hash_header(header: AreaHeader) -> bytes32:
     return self._hash_header(header)
 
 
+@view
+@external
+def latest_height(area_id: uint256) -> uint256:
+    """
+    @notice The highest anchored height of `area_id` (0 before its first header).
+    """
+    return self._areas[area_id] & _MASK_64
+
+
+@external
+def set_weight(validator: address, area_id: uint256, stake: uint256, area_total: uint256):
+    """
+    @notice Mirrors a validator's bonded stake and its area's total for the quorum check.
+    @custom:security Staking only.
+    """
+    assert msg.sender == STAKING.address, "anchor: caller is not staking"
+    self._weights[validator] = stake | (area_id << 128) if stake > 0 else 0
+    self._areas[area_id] = (self._areas[area_id] & _MASK_64) | (area_total << 64)
+    log WeightSet(validator=validator, area_id=area_id, stake=stake, area_total=area_total)
+
+
 @external
 def anchor(header: AreaHeader, signatures: DynArray[Bytes[65], MAX_SIGNERS]):
     """
@@ -116,27 +151,23 @@ def anchor(header: AreaHeader, signatures: DynArray[Bytes[65], MAX_SIGNERS]):
     @custom:security Anyone. Signers must be distinct bonded validators of the area
                      holding more than 2/3 of its bonded stake.
     """
-    assert header.height == self.latest_height[header.area_id] + 1, "anchor: height is not the next one"
+    area_word: uint256 = self._areas[header.area_id]
+    assert header.height == (area_word & _MASK_64) + 1, "anchor: height is not the next one"
     assert header.parent_hash == self.anchored_hash[header.area_id][header.height - 1], "anchor: wrong parent hash"
     digest: bytes32 = self._hash_header(header)
-    signers: DynArray[address, MAX_SIGNERS] = []
     last: uint256 = 0
+    signed: uint256 = 0
     for signature: Bytes[65] in signatures:
         signer: address = self._recover(digest, signature)
         assert convert(signer, uint256) > last, "anchor: signers not in ascending order"
         last = convert(signer, uint256)
-        signers.append(signer)
-    stakes: DynArray[uint256, MAX_SIGNERS] = []
-    total: uint256 = 0
-    stakes, total = staticcall STAKING.quorum_stakes(header.area_id, signers)
-    signed: uint256 = 0
-    for stake: uint256 in stakes:
-        assert stake > 0, "anchor: signer is not a validator of the area"
-        signed += stake
-    assert signed * 3 > total * 2, "anchor: not enough stake signed"
+        weight: uint256 = self._weights[signer]
+        assert weight >> 128 == header.area_id and weight != 0, "anchor: signer is not a validator of the area"
+        signed += weight & _MASK_128
+    assert signed * 3 > (area_word >> 64) * 2, "anchor: not enough stake signed"
 
     self.anchored_hash[header.area_id][header.height] = digest
-    self.latest_height[header.area_id] = header.height
+    self._areas[header.area_id] = (area_word & ~_MASK_64) | header.height
     log HeaderAnchored(
         area_id=header.area_id,
         height=header.height,

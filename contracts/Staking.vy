@@ -34,6 +34,9 @@ implements: IStaking
 interface IBurnable:
     def burn(amount: uint256): nonpayable
 
+interface IAnchorWeights:
+    def set_weight(validator: address, area_id: uint256, stake: uint256, area_total: uint256): nonpayable
+
 
 # ---------------------------------------------------------------- #
 #                            constants                             #
@@ -214,6 +217,7 @@ def stake_validator(area_id: uint256, amount: uint256):
     self._set_validator(msg.sender, total, area_id, False)
     self.area_stake[area_id] += amount
     self._acc_debt[msg.sender] = total * self._area_acc[area_id] // _PRECISION
+    self._push_weight(msg.sender, area_id)
     log Staked(account=msg.sender, role=1, amount=amount, total=total)
     assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
 
@@ -233,6 +237,7 @@ def unbond(amount: uint256):
     self._settle(msg.sender, area_id)
     self._start_unbonding(msg.sender, area_id, amount)
     self._acc_debt[msg.sender] = remaining * self._area_acc[area_id] // _PRECISION
+    self._push_weight(msg.sender, area_id)
 
 
 @external
@@ -281,6 +286,7 @@ def slash(validator: address, fraction_bps: uint256, reporter: address, offence_
     else:
         self._remove_validator(validator, area_id)
     self._acc_debt[validator] = 0
+    self._push_weight(validator, area_id)
     log Ejected(validator=validator, area_id=area_id)
 
     burned: uint256 = amount * BURN_BPS // BPS
@@ -599,6 +605,21 @@ def _set_validator(account: address, stake: uint256, area_id: uint256, ejected: 
     if ejected:
         word |= 1 << 192
     self._validator[account] = word
+
+
+@internal
+def _push_weight(validator: address, area_id: uint256):
+    """
+    @dev Mirrors `validator`'s quorum weight and its area's total into AnchorHub (the
+         slasher), which checks quorums against the mirror without calling back here.
+    """
+    slasher: address = self.slasher
+    if slasher == empty(address) or area_id == 0:
+        return
+    stake: uint256 = 0
+    if not self._ejected(validator):
+        stake = self._stake(validator)
+    extcall IAnchorWeights(slasher).set_weight(validator, area_id, stake, self.area_stake[area_id])
 
 
 @internal

@@ -411,3 +411,34 @@ def test_stake_validator__rules(staking, token, accounts, validators, deployer, 
     assert staking.unbonding_period() == 21 * 86_400
     with ape.reverts("staking: caller is not the slasher"):
         staking.slash(v, 5000, deployer, b"\x01" * 32, sender=deployer)
+
+
+def test_weights_mirror__only_staking_writes(anchor, attacker):
+    with ape.reverts("anchor: caller is not staking"):
+        anchor.set_weight(attacker, AREA, 10**30, 10**30, sender=attacker)
+
+
+def test_weights_mirror__unbonded_or_ejected_validator_no_longer_counts(
+    anchor, staking, validators, judge, accounts, stranger
+):
+    by = {a.address: a for a in accounts}
+    ordered = sorted(validators, key=lambda a: int(a, 16))
+    staking.unbond(MIN_VALIDATOR, sender=by[ordered[0]])
+    header = next_header(anchor)
+    with ape.reverts("anchor: signer is not a validator of the area"):
+        anchor.anchor(
+            header.as_tuple(), sign(anchor, header, subset(validators, 3)), sender=stranger
+        )
+    # The total shrank with it: the other three alone now hold all the stake.
+    rest = {a: validators[a] for a in ordered[1:]}
+    anchor.anchor(header.as_tuple(), sign(anchor, header, rest), sender=stranger)
+    # Eject one of them by proving a double-sign: the last two suffice, one alone does not.
+    a, sa, b, sb = double_sign(anchor, validators[ordered[1]], height=9)
+    anchor.report_equivocation(a.as_tuple(), sa, b.as_tuple(), sb, sender=judge)
+    second = next_header(anchor)
+    with ape.reverts("anchor: signer is not a validator of the area"):
+        anchor.anchor(second.as_tuple(), sign(anchor, second, rest), sender=stranger)
+    last_two = {a: validators[a] for a in ordered[2:]}
+    with ape.reverts("anchor: not enough stake signed"):
+        anchor.anchor(second.as_tuple(), sign(anchor, second, subset(last_two, 1)), sender=stranger)
+    anchor.anchor(second.as_tuple(), sign(anchor, second, last_two), sender=stranger)
