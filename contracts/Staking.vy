@@ -63,6 +63,7 @@ _MIN_VALIDATOR_STAKE: immutable(uint256)
 _UNBONDING_PERIOD: immutable(uint256)
 BURN_BPS: public(immutable(uint256))
 BOUNTY_BPS: public(immutable(uint256))
+FAULT_SLASH_BPS: public(immutable(uint256))
 
 
 # ---------------------------------------------------------------- #
@@ -82,6 +83,8 @@ area_stake: public(HashMap[uint256, uint256])
 unbonding_of: public(HashMap[address, uint256])
 unbonding_release: public(HashMap[address, uint256])
 offence_slashed: public(HashMap[bytes32, bool])
+faults_of: public(HashMap[address, uint256])
+fault_recorded: public(HashMap[bytes32, bool])
 _validators: HashMap[uint256, DynArray[address, MAX_VALIDATORS]]
 _validator_slot: HashMap[address, uint256]
 _area_acc: HashMap[uint256, uint256]
@@ -140,6 +143,15 @@ event Slashed:
     reporter: indexed(address)
     offence_id: indexed(bytes32)
 
+event FaultRecorded:
+    validator: indexed(address)
+    offence_id: indexed(bytes32)
+    faults: uint256
+
+event RewardsWithheld:
+    validator: indexed(address)
+    amount: uint256
+
 event Ejected:
     validator: indexed(address)
     area_id: indexed(uint256)
@@ -154,9 +166,12 @@ def __init__(
     unbonding_period: uint256,
     burn_bps: uint256,
     bounty_bps: uint256,
+    fault_slash_bps: uint256,
 ):
     assert burn_bps + bounty_bps <= BPS, "staking: bad slash split"
+    assert fault_slash_bps <= BPS, "staking: bad fault slash"
     ownable.__init__()
+    FAULT_SLASH_BPS = fault_slash_bps
     BURN_BPS = burn_bps
     BOUNTY_BPS = bounty_bps
     SEC_TOKEN = sec_token
@@ -264,6 +279,38 @@ def slash(validator: address, fraction_bps: uint256, reporter: address, offence_
     @custom:security Slasher (AnchorHub) only; each offence id at most once.
     """
     assert msg.sender == self.slasher, "staking: caller is not the slasher"
+    return self._slash(validator, fraction_bps, reporter, offence_id)
+
+
+@external
+def record_fault(validator: address, offence_id: bytes32):
+    """
+    @notice Records a validator fault (a missed or invalid attestation found off chain).
+            The first fault withholds the validator's pending rewards (they are burned);
+            each further fault slashes FAULT_SLASH_BPS of its deposit like `slash`, with
+            no bounty (burned too).
+    @custom:security The slasher (AnchorHub) or the owner (governance); each offence id once.
+    """
+    assert msg.sender == self.slasher or msg.sender == ownable.owner, "staking: caller cannot record faults"
+    assert not self.fault_recorded[offence_id], "staking: fault already recorded"
+    area_id: uint256 = self._area_of(validator)
+    assert area_id != 0, "staking: not a validator"
+    self.fault_recorded[offence_id] = True
+    faults: uint256 = self.faults_of[validator] + 1
+    self.faults_of[validator] = faults
+    log FaultRecorded(validator=validator, offence_id=offence_id, faults=faults)
+    if faults == 1:
+        withheld: uint256 = self._pending(validator, area_id)
+        self._acc_debt[validator] = self._stake(validator) * self._area_acc[area_id] // _PRECISION
+        log RewardsWithheld(validator=validator, amount=withheld)
+        if withheld > 0:
+            extcall IBurnable(SEC_TOKEN.address).burn(withheld)
+    else:
+        self._slash(validator, FAULT_SLASH_BPS, empty(address), offence_id)
+
+
+@internal
+def _slash(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32) -> uint256:
     assert fraction_bps <= BPS, "staking: bad fraction"
     assert not self.offence_slashed[offence_id], "staking: offence already slashed"
     area_id: uint256 = self._area_of(validator)
@@ -291,8 +338,13 @@ def slash(validator: address, fraction_bps: uint256, reporter: address, offence_
 
     burned: uint256 = amount * BURN_BPS // BPS
     bounty: uint256 = amount * BOUNTY_BPS // BPS
+    if reporter == empty(address):
+        # A fault recorded by governance pays no bounty: that share is burned as well.
+        burned += bounty
+        bounty = 0
     rest: uint256 = amount - burned - bounty
-    self._credited[reporter] += bounty
+    if bounty > 0:
+        self._credited[reporter] += bounty
     others: uint256 = self.area_stake[area_id]
     if others == 0:
         burned += rest

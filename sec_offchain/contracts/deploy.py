@@ -63,6 +63,7 @@ class SuiteParams:
     no_vote_penalty: int = 10 * SEC
     slash_burn_bps: int = 1_000
     slash_bounty_bps: int = 2_000
+    fault_slash_bps: int = 1_000
     equivocation_slash_bps: int = 5_000
     use_court: bool = True
     arbiter: str = ""
@@ -163,6 +164,7 @@ def deploy_suite(
         p.unbonding_period,
         p.slash_burn_bps,
         p.slash_bounty_bps,
+        p.fault_slash_bps,
     )
     court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
     anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)

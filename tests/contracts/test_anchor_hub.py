@@ -442,3 +442,35 @@ def test_weights_mirror__unbonded_or_ejected_validator_no_longer_counts(
     with ape.reverts("anchor: not enough stake signed"):
         anchor.anchor(second.as_tuple(), sign(anchor, second, subset(last_two, 1)), sender=stranger)
     anchor.anchor(second.as_tuple(), sign(anchor, second, last_two), sender=stranger)
+
+
+def test_record_fault__first_withholds_rewards_then_slashes(
+    anchor, staking, token, validators, judge, accounts, deployer
+):
+    by = {a.address: a for a in accounts}
+    ordered = sorted(validators, key=lambda a: int(a, 16))
+    culprit, faulty = by[ordered[0]], by[ordered[1]]
+    # Give the faulty validator pending rewards: a redistributed slash of another one.
+    a, sa, b, sb = double_sign(anchor, validators[culprit.address], height=11)
+    anchor.report_equivocation(a.as_tuple(), sa, b.as_tuple(), sb, sender=judge)
+    pending = staking.claimable(faulty)
+    assert pending > 0
+    supply = token.totalSupply()
+    with ape.reverts("staking: caller cannot record faults"):
+        staking.record_fault(faulty, b"\x01" * 32, sender=judge)
+    tx = staking.record_fault(faulty, b"\x01" * 32, sender=deployer)
+    assert tx.events.filter(staking.RewardsWithheld) == [
+        staking.RewardsWithheld(validator=faulty, amount=pending)
+    ]
+    assert staking.claimable(faulty) == 0 and token.totalSupply() == supply - pending
+    assert staking.is_validator(AREA, faulty)  # a first fault does not eject
+    with ape.reverts("staking: fault already recorded"):
+        staking.record_fault(faulty, b"\x01" * 32, sender=deployer)
+    tx = staking.record_fault(faulty, b"\x02" * 32, sender=deployer)
+    slashed = MIN_VALIDATOR // 10
+    event = tx.events.filter(staking.Slashed)[0]
+    assert (event.amount, event.bounty, event.reporter) == (slashed, 0, "0x" + "00" * 20)
+    assert event.burned >= slashed * 3 // 10  # burn share + the bounty share (no reporter)
+    assert staking.faults_of(faulty) == 2 and not staking.is_validator(AREA, faulty)
+    with ape.reverts("staking: not a validator"):
+        staking.record_fault(accounts[7], b"\x03" * 32, sender=deployer)
