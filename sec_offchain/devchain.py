@@ -112,7 +112,12 @@ class Anvil(RpcChain):
     """An anvil process on a free 127.0.0.1 port; a context manager that stops it.
     Mines on every transaction (automine) unless `block_time` is given."""
 
-    def __init__(self, block_time: float | None = None, chain_id: int = 31337) -> None:
+    def __init__(
+        self,
+        block_time: float | None = None,
+        chain_id: int = 31337,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.port = get_free_port()
         super().__init__(f"http://127.0.0.1:{self.port}")
         cmd = [
@@ -132,6 +137,7 @@ class Anvil(RpcChain):
         ]
         if block_time:
             cmd += ["--block-time", str(block_time)]
+        cmd += list(extra_args)
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
