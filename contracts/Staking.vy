@@ -218,6 +218,8 @@ def stake_validator(area_id: uint256, amount: uint256):
     """
     assert area_id != 0 and area_id <= _MASK_64, "staking: bad area id"
     assert amount > 0, "staking: nothing to stake"
+    # AnchorHub mirrors quorum weights from the first stake on.
+    assert self.slasher != empty(address), "staking: anchor hub not set"
     assert not self._ejected(msg.sender), "staking: validator was ejected"
     assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
     current: uint256 = self._area_of(msg.sender)

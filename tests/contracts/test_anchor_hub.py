@@ -474,3 +474,10 @@ def test_record_fault__first_withholds_rewards_then_slashes(
     assert staking.faults_of(faulty) == 2 and not staking.is_validator(AREA, faulty)
     with ape.reverts("staking: not a validator"):
         staking.record_fault(accounts[7], b"\x03" * 32, sender=deployer)
+
+
+def test_stake_validator__before_anchor_hub_is_bound__refused(project, token, trust, deployer):
+    fresh = project.Staking.deploy(token, trust, 1, 1, 1, 1000, 2000, 1000, sender=deployer)
+    token.approve(fresh, 10, sender=deployer)
+    with ape.reverts("staking: anchor hub not set"):
+        fresh.stake_validator(AREA, 10, sender=deployer)
