@@ -36,6 +36,7 @@ interface IBurnable:
 
 interface IAnchorWeights:
     def set_weight(validator: address, area_id: uint256, stake: uint256, area_total: uint256): nonpayable
+    def latest_height(area_id: uint256) -> uint256: view
 
 
 # ---------------------------------------------------------------- #
@@ -64,6 +65,7 @@ _UNBONDING_PERIOD: immutable(uint256)
 BURN_BPS: public(immutable(uint256))
 BOUNTY_BPS: public(immutable(uint256))
 FAULT_SLASH_BPS: public(immutable(uint256))
+REWARD_PER_HEADER: public(immutable(uint256))
 
 
 # ---------------------------------------------------------------- #
@@ -77,9 +79,20 @@ open_cases: public(HashMap[address, uint256])
 _credited: HashMap[address, uint256]
 
 # One word per validator, so a quorum check reads one slot per signer:
-# bonded stake (bits 0-127) | area id (128-191) | ejected (192)
+# pool weight (bits 0-127: own bonded + nominated while active, else 0) | area id
+# (128-191) | ejected (192)
 _validator: HashMap[address, uint256]
 area_stake: public(HashMap[uint256, uint256])
+own_stake: public(HashMap[address, uint256])
+nominated: public(HashMap[address, uint256])
+nom_unbonding: public(HashMap[address, uint256])
+nom_release: public(HashMap[address, uint256])
+reward_pool: public(uint256)
+rewarded_height: public(HashMap[uint256, uint256])
+_nom_shares: HashMap[address, HashMap[address, uint256]]  # [nominator][validator]
+_nom_shares_total: HashMap[address, uint256]
+_nom_acc: HashMap[address, uint256]
+_nom_debt: HashMap[address, HashMap[address, uint256]]
 unbonding_of: public(HashMap[address, uint256])
 unbonding_release: public(HashMap[address, uint256])
 offence_slashed: public(HashMap[bytes32, bool])
@@ -143,6 +156,26 @@ event Slashed:
     reporter: indexed(address)
     offence_id: indexed(bytes32)
 
+event Nominated:
+    nominator: indexed(address)
+    validator: indexed(address)
+    amount: uint256
+
+event NominationUnbonded:
+    nominator: indexed(address)
+    validator: indexed(address)
+    amount: uint256
+    release_at: uint256
+
+event RewardsFunded:
+    funder: indexed(address)
+    amount: uint256
+
+event RewardsDistributed:
+    area_id: indexed(uint256)
+    headers: uint256
+    amount: uint256
+
 event FaultRecorded:
     validator: indexed(address)
     offence_id: indexed(bytes32)
@@ -167,11 +200,13 @@ def __init__(
     burn_bps: uint256,
     bounty_bps: uint256,
     fault_slash_bps: uint256,
+    reward_per_header: uint256,
 ):
     assert burn_bps + bounty_bps <= BPS, "staking: bad slash split"
     assert fault_slash_bps <= BPS, "staking: bad fault slash"
     ownable.__init__()
     FAULT_SLASH_BPS = fault_slash_bps
+    REWARD_PER_HEADER = reward_per_header
     BURN_BPS = burn_bps
     BOUNTY_BPS = bounty_bps
     SEC_TOKEN = sec_token
@@ -214,7 +249,7 @@ def set_slasher(slasher: address):
 def stake_validator(area_id: uint256, amount: uint256):
     """
     @notice Stakes `amount` SEC as a validator of `area_id` (approve first). One area per
-            validator; the bonded total must reach the minimum.
+            validator; its own bonded stake must reach the minimum.
     """
     assert area_id != 0 and area_id <= _MASK_64, "staking: bad area id"
     assert amount > 0, "staking: nothing to stake"
@@ -224,37 +259,34 @@ def stake_validator(area_id: uint256, amount: uint256):
     assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
     current: uint256 = self._area_of(msg.sender)
     assert current == 0 or current == area_id, "staking: validator of another area"
-    total: uint256 = self._stake(msg.sender) + amount
-    assert total >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
-    self._settle(msg.sender, area_id)
-    if self._validator_slot[msg.sender] == 0:
-        assert len(self._validators[area_id]) < MAX_VALIDATORS, "staking: validator set full"
-        self._validators[area_id].append(msg.sender)
-        self._validator_slot[msg.sender] = len(self._validators[area_id])
-    self._set_validator(msg.sender, total, area_id, False)
-    self.area_stake[area_id] += amount
-    self._acc_debt[msg.sender] = total * self._area_acc[area_id] // _PRECISION
-    self._push_weight(msg.sender, area_id)
-    log Staked(account=msg.sender, role=1, amount=amount, total=total)
+    own: uint256 = self.own_stake[msg.sender] + amount
+    assert own >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
+    self._distribute(area_id)
+    self._settle_pool(msg.sender, area_id)
+    self.own_stake[msg.sender] = own
+    self._set_validator(msg.sender, self._stake(msg.sender), area_id, False)
+    self._refresh_weight(msg.sender, area_id)
+    log Staked(account=msg.sender, role=1, amount=amount, total=own)
     assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
 
 
 @external
 def unbond(amount: uint256):
     """
-    @notice Starts unbonding `amount` of validator stake; it can be withdrawn after
+    @notice Starts unbonding `amount` of own validator stake; it can be withdrawn after
             UNBONDING_PERIOD (a new unbond restarts the clock) and stays slashable until
             then. What stays bonded must be zero or at least the minimum.
     """
-    stake: uint256 = self._stake(msg.sender)
-    assert amount > 0 and amount <= stake, "staking: amount exceeds stake"
-    remaining: uint256 = stake - amount
+    own: uint256 = self.own_stake[msg.sender]
+    assert amount > 0 and amount <= own, "staking: amount exceeds stake"
+    remaining: uint256 = own - amount
     assert remaining == 0 or remaining >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
     area_id: uint256 = self._area_of(msg.sender)
-    self._settle(msg.sender, area_id)
-    self._start_unbonding(msg.sender, area_id, amount)
-    self._acc_debt[msg.sender] = remaining * self._area_acc[area_id] // _PRECISION
-    self._push_weight(msg.sender, area_id)
+    self._distribute(area_id)
+    self._settle_pool(msg.sender, area_id)
+    self.own_stake[msg.sender] = remaining
+    self._add_unbonding(msg.sender, amount)
+    self._refresh_weight(msg.sender, area_id)
 
 
 @external
@@ -267,17 +299,110 @@ def withdraw():
     assert amount > 0, "staking: nothing to withdraw"
     assert block.timestamp >= self.unbonding_release[msg.sender], "staking: still unbonding"
     self.unbonding_of[msg.sender] = 0
-    if self._stake(msg.sender) == 0:
+    if self.own_stake[msg.sender] == 0 and self.nominated[msg.sender] == 0:
         self._set_validator(msg.sender, 0, 0, self._ejected(msg.sender))
     log Withdrawn(account=msg.sender, amount=amount)
     assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
 
 
 @external
+@nonreentrant
+def nominate(validator: address, amount: uint256):
+    """
+    @notice Backs `validator` with `amount` SEC (approve first): the nomination counts in
+            its quorum weight and shares its rewards and slashes pro rata.
+    """
+    assert amount > 0, "staking: nothing to stake"
+    area_id: uint256 = self._area_of(validator)
+    assert area_id != 0 and self._stake(validator) > 0, "staking: not an active validator"
+    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
+    self._distribute(area_id)
+    self._settle_pool(validator, area_id)
+    self._settle_nominator(msg.sender, validator)
+    total_shares: uint256 = self._nom_shares_total[validator]
+    value: uint256 = self.nominated[validator]
+    shares: uint256 = amount
+    if total_shares > 0 and value > 0:
+        shares = amount * total_shares // value
+    assert shares > 0, "staking: nomination too small"
+    self._nom_shares[msg.sender][validator] += shares
+    self._nom_shares_total[validator] = total_shares + shares
+    self.nominated[validator] = value + amount
+    self._nom_debt[msg.sender][validator] = self._nom_shares[msg.sender][validator] * self._nom_acc[validator] // _PRECISION
+    self._refresh_weight(validator, area_id)
+    log Nominated(nominator=msg.sender, validator=validator, amount=amount)
+    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+def unnominate(validator: address, amount: uint256):
+    """
+    @notice Starts unbonding `amount` of the caller's nomination of `validator`
+            (withdrawable after UNBONDING_PERIOD with `withdraw_nomination`).
+    """
+    area_id: uint256 = self._area_of(validator)
+    self._distribute(area_id)
+    self._settle_pool(validator, area_id)
+    self._settle_nominator(msg.sender, validator)
+    mine: uint256 = self._nom_shares[msg.sender][validator]
+    total_shares: uint256 = self._nom_shares_total[validator]
+    value: uint256 = self.nominated[validator]
+    assert amount > 0 and total_shares > 0 and amount <= mine * value // total_shares, "staking: amount exceeds nomination"
+    burn: uint256 = min(mine, (amount * total_shares + value - 1) // value)
+    self._nom_shares[msg.sender][validator] = mine - burn
+    self._nom_shares_total[validator] = total_shares - burn
+    self.nominated[validator] = value - amount
+    self._nom_debt[msg.sender][validator] = (mine - burn) * self._nom_acc[validator] // _PRECISION
+    self.nom_unbonding[msg.sender] += amount
+    release_at: uint256 = block.timestamp + _UNBONDING_PERIOD
+    self.nom_release[msg.sender] = release_at
+    self._refresh_weight(validator, area_id)
+    log NominationUnbonded(nominator=msg.sender, validator=validator, amount=amount, release_at=release_at)
+
+
+@external
+@nonreentrant
+def withdraw_nomination():
+    """
+    @notice Withdraws nominations whose unbonding period is over.
+    """
+    amount: uint256 = self.nom_unbonding[msg.sender]
+    assert amount > 0, "staking: nothing to withdraw"
+    assert block.timestamp >= self.nom_release[msg.sender], "staking: still unbonding"
+    self.nom_unbonding[msg.sender] = 0
+    log Withdrawn(account=msg.sender, amount=amount)
+    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+@nonreentrant
+def fund_rewards(amount: uint256):
+    """
+    @notice Adds `amount` SEC to the pool that pays REWARD_PER_HEADER per anchored header.
+    """
+    assert amount > 0, "staking: nothing to fund"
+    self.reward_pool += amount
+    log RewardsFunded(funder=msg.sender, amount=amount)
+    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+def distribute_rewards(area_id: uint256):
+    """
+    @notice Credits REWARD_PER_HEADER for every header of `area_id` anchored since the last
+            distribution (as far as the pool holds) to the area's bonded pools, pro rata
+            to their weight; within a pool validator and nominators share pro rata.
+            Also runs before every change of stake in the area.
+    @custom:security Anyone.
+    """
+    self._distribute(area_id)
+
+
+@external
 def slash(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32) -> uint256:
     """
     @notice Slashes `fraction_bps` of `validator`'s bonded plus unbonding stake (bonded
-            first) and ejects it. Returns the amount slashed.
+            first) and of its nominations, and ejects it. Returns the amount slashed.
     @custom:security Slasher (AnchorHub) only; each offence id at most once.
     """
     assert msg.sender == self.slasher, "staking: caller is not the slasher"
@@ -288,9 +413,9 @@ def slash(validator: address, fraction_bps: uint256, reporter: address, offence_
 def record_fault(validator: address, offence_id: bytes32):
     """
     @notice Records a validator fault (a missed or invalid attestation found off chain).
-            The first fault withholds the validator's pending rewards (they are burned);
-            each further fault slashes FAULT_SLASH_BPS of its deposit like `slash`, with
-            no bounty (burned too).
+            The first fault withholds the pool's pending rewards (they are burned);
+            each further fault slashes FAULT_SLASH_BPS like `slash`, with no bounty
+            (burned too).
     @custom:security The slasher (AnchorHub) or the owner (governance); each offence id once.
     """
     assert msg.sender == self.slasher or msg.sender == ownable.owner, "staking: caller cannot record faults"
@@ -302,7 +427,8 @@ def record_fault(validator: address, offence_id: bytes32):
     self.faults_of[validator] = faults
     log FaultRecorded(validator=validator, offence_id=offence_id, faults=faults)
     if faults == 1:
-        withheld: uint256 = self._pending(validator, area_id)
+        self._distribute(area_id)
+        withheld: uint256 = self._pool_pending(validator, area_id)
         self._acc_debt[validator] = self._stake(validator) * self._area_acc[area_id] // _PRECISION
         log RewardsWithheld(validator=validator, amount=withheld)
         if withheld > 0:
@@ -318,24 +444,24 @@ def _slash(validator: address, fraction_bps: uint256, reporter: address, offence
     area_id: uint256 = self._area_of(validator)
     assert area_id != 0, "staking: not a validator"
     self.offence_slashed[offence_id] = True
-    self._settle(validator, area_id)
+    self._distribute(area_id)
+    self._settle_pool(validator, area_id)
 
-    bonded: uint256 = self._stake(validator)
+    own: uint256 = self.own_stake[validator]
     unbonding: uint256 = self.unbonding_of[validator]
-    amount: uint256 = (bonded + unbonding) * fraction_bps // BPS
-    from_bonded: uint256 = min(amount, bonded)
-    self.area_stake[area_id] -= from_bonded
-    self.unbonding_of[validator] = unbonding - (amount - from_bonded)
+    own_amount: uint256 = (own + unbonding) * fraction_bps // BPS
+    from_bonded: uint256 = min(own_amount, own)
+    nominated_amount: uint256 = self.nominated[validator] * fraction_bps // BPS
+    self.nominated[validator] -= nominated_amount
+    amount: uint256 = own_amount + nominated_amount
 
-    # Ejected: it no longer counts for quorum and what is left of its stake unbonds.
-    left: uint256 = bonded - from_bonded
-    self._set_validator(validator, left, area_id, True)
-    if left > 0:
-        self._start_unbonding(validator, area_id, left)
-    else:
-        self._remove_validator(validator, area_id)
-    self._acc_debt[validator] = 0
-    self._push_weight(validator, area_id)
+    # Ejected: it no longer counts for quorum and what is left of its own stake unbonds.
+    self.own_stake[validator] = 0
+    self.unbonding_of[validator] = unbonding - (own_amount - from_bonded)
+    if own > from_bonded:
+        self._add_unbonding(validator, own - from_bonded)
+    self._set_validator(validator, self._stake(validator), area_id, True)
+    self._refresh_weight(validator, area_id)
     log Ejected(validator=validator, area_id=area_id)
 
     burned: uint256 = amount * BURN_BPS // BPS
@@ -377,7 +503,7 @@ def is_slashable(area_id: uint256, account: address) -> bool:
     """
     @notice Bonded or still unbonding as a validator of `area_id` (the evidence window).
     """
-    return area_id != 0 and self._area_of(account) == area_id and self._stake(account) + self.unbonding_of[account] > 0
+    return area_id != 0 and self._area_of(account) == area_id and self.own_stake[account] + self.unbonding_of[account] > 0
 
 
 @view
@@ -501,14 +627,28 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
 
 @external
 @nonreentrant
+def claim_nomination(validator: address):
+    """
+    @notice Settles the caller's share of `validator`'s rewards and pays everything
+            credited to the caller.
+    """
+    self._settle_pool(validator, self._area_of(validator))
+    self._settle_nominator(msg.sender, validator)
+    amount: uint256 = self._credited[msg.sender]
+    assert amount > 0, "staking: nothing to claim"
+    self._credited[msg.sender] = 0
+    log RewardClaimed(account=msg.sender, amount=amount)
+    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+@nonreentrant
 def claim():
     """
     @notice Pays the caller everything credited to it: bounties, redistributed slashes,
             shared judge penalties.
     """
-    area_id: uint256 = self._area_of(msg.sender)
-    self._settle(msg.sender, area_id)
-    self._acc_debt[msg.sender] = self._stake(msg.sender) * self._area_acc[area_id] // _PRECISION
+    self._settle_pool(msg.sender, self._area_of(msg.sender))
     amount: uint256 = self._credited[msg.sender]
     assert amount > 0, "staking: nothing to claim"
     self._credited[msg.sender] = 0
@@ -546,7 +686,7 @@ def stake_of(account: address) -> uint256:
     """
     @notice Bonded stake of `account`: validator plus judge stake.
     """
-    return self._stake(account) + self.judge_stake[account]
+    return self.own_stake[account] + self.judge_stake[account]
 
 
 @view
@@ -555,16 +695,57 @@ def claimable(account: address) -> uint256:
     """
     @notice What `claim` would pay `account` now.
     """
-    return self._credited[account] + self._pending(account, self._area_of(account))
+    pending: uint256 = self._pool_pending(account, self._area_of(account))
+    weight: uint256 = self._stake(account)
+    if pending > 0 and self._nom_shares_total[account] > 0:
+        pending = pending * self.own_stake[account] // weight
+    return self._credited[account] + pending
+
+
+@view
+@external
+def nomination_of(nominator: address, validator: address) -> uint256:
+    """
+    @notice The current value of `nominator`'s nomination of `validator`.
+    """
+    total: uint256 = self._nom_shares_total[validator]
+    if total == 0:
+        return 0
+    return self._nom_shares[nominator][validator] * self.nominated[validator] // total
+
+
+@view
+@external
+def nomination_claimable(nominator: address, validator: address) -> uint256:
+    """
+    @notice What `claim_nomination(validator)` would add for `nominator` from that pool
+            (rewards distributed so far).
+    """
+    acc: uint256 = self._nom_acc[validator]
+    total: uint256 = self._nom_shares_total[validator]
+    pending: uint256 = self._pool_pending(validator, self._area_of(validator))
+    weight: uint256 = self._stake(validator)
+    if pending > 0 and total > 0:
+        acc += (pending - pending * self.own_stake[validator] // weight) * _PRECISION // total
+    return self._nom_shares[nominator][validator] * acc // _PRECISION - self._nom_debt[nominator][validator]
+
+
+@view
+@external
+def pool_stake(validator: address) -> uint256:
+    """
+    @notice The validator's quorum weight: own bonded plus nominated while it is active.
+    """
+    return self._stake(validator)
 
 
 @view
 @external
 def validator_stake(account: address) -> uint256:
     """
-    @notice Bonded validator stake of `account`.
+    @notice Own bonded validator stake of `account` (nominations not included).
     """
-    return self._stake(account)
+    return self.own_stake[account]
 
 
 @view
@@ -605,34 +786,94 @@ def unbonding_period() -> uint256:
 
 @view
 @internal
-def _pending(account: address, area_id: uint256) -> uint256:
+def _pool_pending(validator: address, area_id: uint256) -> uint256:
     if area_id == 0:
         return 0
-    return self._stake(account) * self._area_acc[area_id] // _PRECISION - self._acc_debt[account]
+    return self._stake(validator) * self._area_acc[area_id] // _PRECISION - self._acc_debt[validator]
 
 
 @internal
-def _settle(account: address, area_id: uint256):
+def _settle_pool(validator: address, area_id: uint256):
     """
-    @dev Moves `account`'s accumulated redistribution into its credit; callers then
-         reset the debt for its new stake.
+    @dev Credits the pool's accumulated rewards and redistributed slashes: the validator's
+         part to it, the nominators' part into their per-share accumulator. Run before
+         anything changes the pool's weight.
     """
-    pending: uint256 = self._pending(account, area_id)
-    if pending > 0:
-        self._credited[account] += pending
+    pending: uint256 = self._pool_pending(validator, area_id)
+    if pending == 0:
+        return
+    weight: uint256 = self._stake(validator)
+    own_part: uint256 = pending * self.own_stake[validator] // weight
+    shares: uint256 = self._nom_shares_total[validator]
+    if shares == 0:
+        own_part = pending
+    self._credited[validator] += own_part
+    if pending > own_part:
+        self._nom_acc[validator] += (pending - own_part) * _PRECISION // shares
+    self._acc_debt[validator] = weight * self._area_acc[area_id] // _PRECISION
 
 
 @internal
-def _start_unbonding(validator: address, area_id: uint256, amount: uint256):
-    left: uint256 = self._stake(validator) - amount
-    self._set_validator(validator, left, area_id, self._ejected(validator))
-    self.area_stake[area_id] -= amount
+def _settle_nominator(nominator: address, validator: address):
+    shares: uint256 = self._nom_shares[nominator][validator]
+    owed: uint256 = shares * self._nom_acc[validator] // _PRECISION - self._nom_debt[nominator][validator]
+    if owed > 0:
+        self._credited[nominator] += owed
+    self._nom_debt[nominator][validator] = shares * self._nom_acc[validator] // _PRECISION
+
+
+@internal
+def _add_unbonding(validator: address, amount: uint256):
     self.unbonding_of[validator] += amount
     release_at: uint256 = block.timestamp + _UNBONDING_PERIOD
     self.unbonding_release[validator] = release_at
-    if left == 0:
-        self._remove_validator(validator, area_id)
     log UnbondStarted(validator=validator, amount=amount, release_at=release_at)
+
+
+@internal
+def _refresh_weight(validator: address, area_id: uint256):
+    """
+    @dev Recomputes the pool's quorum weight (own + nominated while active), the area
+         total, the accumulator debt and the set of bonded validators, and mirrors them
+         into AnchorHub. Callers settle the pool first.
+    """
+    word: uint256 = self._validator[validator]
+    old: uint256 = word & _MASK_128
+    ejected: bool = word >> 192 != 0
+    own: uint256 = self.own_stake[validator]
+    weight: uint256 = 0
+    if own > 0 and not ejected:
+        weight = own + self.nominated[validator]
+    self.area_stake[area_id] = self.area_stake[area_id] + weight - old
+    self._set_validator(validator, weight, area_id, ejected)
+    self._acc_debt[validator] = weight * self._area_acc[area_id] // _PRECISION
+    if weight > 0 and self._validator_slot[validator] == 0:
+        assert len(self._validators[area_id]) < MAX_VALIDATORS, "staking: validator set full"
+        self._validators[area_id].append(validator)
+        self._validator_slot[validator] = len(self._validators[area_id])
+    elif weight == 0:
+        self._remove_validator(validator, area_id)
+    self._push_weight(validator, area_id)
+
+
+@internal
+def _distribute(area_id: uint256):
+    if area_id == 0:
+        return
+    latest: uint256 = staticcall IAnchorWeights(self.slasher).latest_height(area_id)
+    done: uint256 = self.rewarded_height[area_id]
+    total: uint256 = self.area_stake[area_id]
+    if latest <= done or total == 0:
+        return
+    self.rewarded_height[area_id] = latest
+    amount: uint256 = min((latest - done) * REWARD_PER_HEADER, self.reward_pool)
+    if amount == 0:
+        return
+    per_unit: uint256 = amount * _PRECISION // total
+    distributed: uint256 = per_unit * total // _PRECISION
+    self._area_acc[area_id] += per_unit
+    self.reward_pool -= distributed
+    log RewardsDistributed(area_id=area_id, headers=latest - done, amount=distributed)
 
 
 @view
@@ -670,10 +911,7 @@ def _push_weight(validator: address, area_id: uint256):
     slasher: address = self.slasher
     if slasher == empty(address) or area_id == 0:
         return
-    stake: uint256 = 0
-    if not self._ejected(validator):
-        stake = self._stake(validator)
-    extcall IAnchorWeights(slasher).set_weight(validator, area_id, stake, self.area_stake[area_id])
+    extcall IAnchorWeights(slasher).set_weight(validator, area_id, self._stake(validator), self.area_stake[area_id])
 
 
 @internal

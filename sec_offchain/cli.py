@@ -698,6 +698,34 @@ def stake_validator(
     guarded(run)
 
 
+@stake_app.command("nominate")
+def stake_nominate(
+    validator: str = typer.Option(..., "--validator", help="the validator to back (address)"),
+    amount: str = typer.Option(..., "--amount", help="SEC to nominate"),
+    undo: bool = typer.Option(False, "--undo", help="start unbonding this much of your nomination"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Back a validator with SEC (counts in its quorum weight, shares rewards and slashes)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        staking = ctx.suite.staking
+        if undo:
+            fn = staking.functions.unnominate(validator, parse_amount(amount))
+            receipt = ctx.suite.tx(ctx.account).transact(fn)
+        else:
+            receipt = ctx.suite.nominate(ctx.account, validator, parse_amount(amount))
+        value = int(ctx.suite.call(staking.functions.nomination_of(ctx.account.address, validator)))
+        console.print(
+            f"your nomination of {validator}: {format_amount(value, 'SEC')} "
+            f"({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
+
+
 @stake_app.command("unbond")
 def stake_unbond(
     amount: str = typer.Option(..., "--amount", help="SEC to unbond"),

@@ -239,6 +239,13 @@ class Suite:
             tx.transact(self.token.functions.approve(self.staking.address, amount))
         return tx.transact(self.staking.functions.stake_validator(area_id, amount))
 
+    def nominate(self, nominator: LocalAccount, validator: str, amount: int) -> TxReceipt:
+        tx = self.tx(nominator)
+        if self.token.functions.allowance(nominator.address, self.staking.address).call() < amount:
+            tx.transact(self.token.functions.approve(self.staking.address, amount))
+        fn = self.staking.functions.nominate(Web3.to_checksum_address(validator), amount)
+        return tx.transact(fn)
+
     def unbond(self, validator: LocalAccount, amount: int) -> TxReceipt:
         return self.tx(validator).transact(self.staking.functions.unbond(amount))
 

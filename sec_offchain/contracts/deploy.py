@@ -64,6 +64,8 @@ class SuiteParams:
     slash_burn_bps: int = 1_000
     slash_bounty_bps: int = 2_000
     fault_slash_bps: int = 1_000
+    reward_per_header: int = 10 * SEC
+    reward_pool: int = 1_000_000 * SEC
     equivocation_slash_bps: int = 5_000
     use_court: bool = True
     arbiter: str = ""
@@ -165,6 +167,7 @@ def deploy_suite(
         p.slash_burn_bps,
         p.slash_bounty_bps,
         p.fault_slash_bps,
+        p.reward_per_header,
     )
     court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
     anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)
@@ -197,6 +200,9 @@ def deploy_suite(
             tx.transact(token_c.functions.approve(shares, p.share_pool))
             tx.transact(shares_c.functions.fund(p.share_pool))
             say(f"share reward pool funded with {p.share_pool // SEC:,} SEC")
+            tx.transact(token_c.functions.approve(staking, p.reward_pool))
+            tx.transact(staking_c.functions.fund_rewards(p.reward_pool))
+            say(f"validator reward pool funded with {p.reward_pool // SEC:,} SEC")
 
     params_out = asdict(p)
     params_out["faucet"] = faucet

@@ -275,7 +275,7 @@ def test_report_equivocation__valid__slashed_burned_bounty_redistributed(
         staking.validator_stake(v) + staking.unbonding_of(v) + staking.claimable(v)
         for v in [culprit, *others]
     )
-    owed += staking.judge_stake(judge) + staking.claimable(judge)
+    owed += staking.judge_stake(judge) + staking.claimable(judge) + staking.reward_pool()
     assert 0 <= token.balanceOf(staking) - owed <= len(others)
     assert token.balanceOf(staking) == held - burned
     # Claims pay out.
@@ -477,7 +477,7 @@ def test_record_fault__first_withholds_rewards_then_slashes(
 
 
 def test_stake_validator__before_anchor_hub_is_bound__refused(project, token, trust, deployer):
-    fresh = project.Staking.deploy(token, trust, 1, 1, 1, 1000, 2000, 1000, sender=deployer)
+    fresh = project.Staking.deploy(token, trust, 1, 1, 1, 1000, 2000, 1000, 0, sender=deployer)
     token.approve(fresh, 10, sender=deployer)
     with ape.reverts("staking: anchor hub not set"):
         fresh.stake_validator(AREA, 10, sender=deployer)

@@ -283,6 +283,24 @@ def test_stake_area_and_report_commands__anchor_then_slash(node, deployment_file
         in sec("stake", "rewards", "--claim", "--key", "dev:5", *common).stdout
     )
 
+    validator = get_dev_account(7).address
+    out = sec(
+        "stake", "nominate", "--validator", validator, "--amount", "5000", "--key", "dev:9", *common
+    ).stdout
+    assert out.startswith(f"your nomination of {validator}: 5000 SEC")
+    out = sec(
+        "stake",
+        "nominate",
+        "--validator",
+        validator,
+        "--amount",
+        "2000",
+        "--undo",
+        "--key",
+        "dev:9",
+        *common,
+    )
+    assert out.stdout.startswith(f"your nomination of {validator}: 3000 SEC")
     out = sec("stake", "unbond", "--amount", "100000", "--key", "dev:6", *common).stdout
     assert out.startswith("unbonding 100000 SEC until")
     early = sec("stake", "withdraw", "--key", "dev:6", *common, check=False)
