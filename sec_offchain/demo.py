@@ -240,13 +240,23 @@ def _validators_and_slashing(
         f"a rogue client signs both; the judges' watcher catches it and writes {path.name}"
     )
 
-    supply = suite.sec_balance(suite.staking.address)
+    staking = suite.staking
+    r = suite.tx(deployer).transact(staking.functions.distribute_rewards(area))
+    paid = suite.events(r, "Staking", "RewardsDistributed")[0]
+    console.print(
+        f"rewards for the {paid['headers']} anchored headers: {paid['amount'] / sec:,.0f} SEC "
+        "shared by the bonded validators"
+    )
+
+    def claimable() -> list[int]:
+        return [int(suite.call(staking.functions.claimable(v.address))) for v in validators[:3]]
+
+    before = claimable()
+    supply = suite.sec_balance(staking.address)
     total_supply = int(suite.call(suite.token.functions.totalSupply()))
     r = suite.report_equivocation(judge, Evidence.from_file(path))
     slashed = suite.events(r, "Staking", "Slashed")[0]
-    redistributed = [
-        int(suite.call(suite.staking.functions.claimable(v.address))) for v in validators[:3]
-    ]
+    redistributed = [a - b for a, b in zip(claimable(), before, strict=True)]
     console.print(
         f"a judge submits it ({r['gasUsed']:,} gas): validator 4 slashed "
         f"{slashed['amount'] / sec:,.0f} SEC (50 %) and ejected — "

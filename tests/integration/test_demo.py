@@ -25,6 +25,7 @@ def test_sec_demo__runs_the_trust_loop():
         "refused (escrow: seller is disabled)",
         "escrow holds 0.001580 ETH: the judges' fees",
         "header 2 of area 1 anchored with 3 of 4 signatures",
+        "rewards for the 2 anchored headers: 20 SEC shared by the bonded validators",
         "validator 4's own signer refuses a second header at height 3",
         "validator 4 slashed 50,000 SEC (50 %) and ejected — 5,000 burned, "
         "10,000 bounty to the judge, 35,000.00 shared by the three honest validators",
