@@ -144,11 +144,18 @@ class Suite:
         receipt = self.tx(seller).transact(fn)
         return self.events(receipt, "Escrow", "ListingCreated")[0]["listing_id"], receipt
 
-    def approve_token(self, owner: LocalAccount, token: str, amount: int) -> TxReceipt | None:
-        erc20 = self.w3.eth.contract(address=Web3.to_checksum_address(token), abi=self.token.abi)
-        if erc20.functions.allowance(owner.address, self.escrow.address).call() >= amount:
-            return None
-        return self.tx(owner).transact(erc20.functions.approve(self.escrow.address, amount))
+    def ensure_allowance(
+        self, owner: LocalAccount, spender: str, amount: int, token: str | None = None
+    ) -> None:
+        """Approves `spender` for `amount` of `token` (SEC by default) unless it already may."""
+        address = Web3.to_checksum_address(token or str(self.token.address))
+        erc20 = self.w3.eth.contract(address=address, abi=self.token.abi)
+        if erc20.functions.allowance(owner.address, spender).call() < amount:
+            self.tx(owner).transact(erc20.functions.approve(spender, amount))
+
+    def approve_token(self, owner: LocalAccount, token: str, amount: int) -> None:
+        """Lets the escrow pull `amount` of `token` from `owner` (ERC-20 listings)."""
+        self.ensure_allowance(owner, str(self.escrow.address), amount, token)
 
     def buy(self, buyer: LocalAccount, listing_id: int, share_id: int = 0) -> tuple[int, TxReceipt]:
         listing = self.get_listing(listing_id)
@@ -206,11 +213,8 @@ class Suite:
     # ------------------------------------------------------------------ judges
 
     def stake_judge(self, judge: LocalAccount, amount: int) -> TxReceipt:
-        erc20 = self.token
-        tx = self.tx(judge)
-        if erc20.functions.allowance(judge.address, self.staking.address).call() < amount:
-            tx.transact(erc20.functions.approve(self.staking.address, amount))
-        return tx.transact(self.staking.functions.stake_judge(amount))
+        self.ensure_allowance(judge, str(self.staking.address), amount)
+        return self.tx(judge).transact(self.staking.functions.stake_judge(amount))
 
     def withdraw_judge(self, judge: LocalAccount, amount: int) -> TxReceipt:
         return self.tx(judge).transact(self.staking.functions.withdraw_judge(amount))
@@ -234,17 +238,13 @@ class Suite:
         return self.contract("AnchorHub")
 
     def stake_validator(self, validator: LocalAccount, area_id: int, amount: int) -> TxReceipt:
-        tx = self.tx(validator)
-        if self.token.functions.allowance(validator.address, self.staking.address).call() < amount:
-            tx.transact(self.token.functions.approve(self.staking.address, amount))
-        return tx.transact(self.staking.functions.stake_validator(area_id, amount))
+        self.ensure_allowance(validator, str(self.staking.address), amount)
+        return self.tx(validator).transact(self.staking.functions.stake_validator(area_id, amount))
 
     def nominate(self, nominator: LocalAccount, validator: str, amount: int) -> TxReceipt:
-        tx = self.tx(nominator)
-        if self.token.functions.allowance(nominator.address, self.staking.address).call() < amount:
-            tx.transact(self.token.functions.approve(self.staking.address, amount))
+        self.ensure_allowance(nominator, str(self.staking.address), amount)
         fn = self.staking.functions.nominate(Web3.to_checksum_address(validator), amount)
-        return tx.transact(fn)
+        return self.tx(nominator).transact(fn)
 
     def unbond(self, validator: LocalAccount, amount: int) -> TxReceipt:
         return self.tx(validator).transact(self.staking.functions.unbond(amount))
