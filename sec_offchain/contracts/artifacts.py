@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,9 +36,22 @@ def get_project_root() -> Path:
     return root
 
 
+def _put_own_vyper_first_on_path() -> None:
+    """ape-vyper uses the pip-installed compiler only when that `vyper` is first on PATH
+    (otherwise it looks for a downloaded one and fails offline). The `vyper` installed
+    beside this interpreter is the pinned one, so put its directory first, whether or not
+    the virtual environment was activated."""
+    bindir = str(Path(sys.executable).parent)
+    if (Path(bindir) / "vyper").exists() and os.environ.get("PATH", "").split(os.pathsep)[
+        0
+    ] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 @lru_cache(maxsize=1)
 def load_artifacts() -> dict[str, Artifact]:
     """Compiles (or reads from Ape's cache) every deployable contract of contracts/."""
+    _put_own_vyper_first_on_path()
     warnings.filterwarnings("ignore", module="pydantic_settings")
     logging.getLogger("ape").setLevel(logging.WARNING)
     try:
