@@ -40,7 +40,6 @@ AREA_HEADER_TYPEHASH: public(constant(bytes32)) = keccak256(
     "AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
 )
 MAX_SIGNERS: public(constant(uint256)) = 64
-_MASK_64: constant(uint256) = 2**64 - 1
 _MASK_128: constant(uint256) = 2**128 - 1
 
 
@@ -68,8 +67,8 @@ struct AreaHeader:
 anchored_hash: public(HashMap[uint256, HashMap[uint256, bytes32]])
 # validator -> bonded stake (bits 0-127) | area id (128-191); 0 when not counted
 _weights: HashMap[address, uint256]
-# area -> latest anchored height (bits 0-63) | total bonded stake (64-191)
-_areas: HashMap[uint256, uint256]
+# area -> total bonded validator stake (the latest height is not stored: see latest_height)
+_area_stake: HashMap[uint256, uint256]
 
 
 # ---------------------------------------------------------------- #
@@ -126,8 +125,22 @@ def hash_header(header: AreaHeader) -> bytes32:
 def latest_height(area_id: uint256) -> uint256:
     """
     @notice The highest anchored height of `area_id` (0 before its first header).
+    @dev Anchored heights are always 1..latest, so the latest is found by a galloping
+         then binary search over `anchored_hash` (about 2 log2(latest) reads): `anchor`
+         saves a storage write per header by not keeping it.
     """
-    return self._areas[area_id] & _MASK_64
+    return self._latest_from(area_id, 0)
+
+
+@view
+@external
+def latest_height_from(area_id: uint256, known: uint256) -> uint256:
+    """
+    @notice `latest_height`, searched upwards from a height known to be anchored (or 0):
+            about 2 log2(latest - known) reads, for contracts that track their position.
+    """
+    assert known == 0 or self.anchored_hash[area_id][known] != empty(bytes32), "anchor: known height is not anchored"
+    return self._latest_from(area_id, known)
 
 
 @external
@@ -138,7 +151,7 @@ def set_weight(validator: address, area_id: uint256, stake: uint256, area_total:
     """
     assert msg.sender == STAKING.address, "anchor: caller is not staking"
     self._weights[validator] = stake | (area_id << 128) if stake > 0 else 0
-    self._areas[area_id] = (self._areas[area_id] & _MASK_64) | (area_total << 64)
+    self._area_stake[area_id] = area_total
     log WeightSet(validator=validator, area_id=area_id, stake=stake, area_total=area_total)
 
 
@@ -150,24 +163,28 @@ def anchor(header: AreaHeader, signatures: DynArray[Bytes[65], MAX_SIGNERS]):
     @param signatures 65-byte signatures in ascending order of signer address.
     @custom:security Anyone. Signers must be distinct bonded validators of the area
                      holding more than 2/3 of its bonded stake.
+    @dev Continuity without a stored height: heights are only ever anchored one after
+         the other, so "height is empty and height - 1 holds parent_hash" (a non-zero
+         digest, or height 1 on the zero parent) means height == latest + 1.
     """
-    area_word: uint256 = self._areas[header.area_id]
-    assert header.height == (area_word & _MASK_64) + 1, "anchor: height is not the next one"
-    assert header.parent_hash == self.anchored_hash[header.area_id][header.height - 1], "anchor: wrong parent hash"
+    assert header.height != 0, "anchor: height is not the next one"
+    assert self.anchored_hash[header.area_id][header.height] == empty(bytes32), "anchor: height is not the next one"
+    parent: bytes32 = self.anchored_hash[header.area_id][unsafe_sub(header.height, 1)]
+    assert parent != empty(bytes32) or header.height == 1, "anchor: height is not the next one"
+    assert header.parent_hash == parent, "anchor: wrong parent hash"
     digest: bytes32 = self._hash_header(header)
     last: uint256 = 0
     signed: uint256 = 0
     for signature: Bytes[65] in signatures:
-        signer: address = self._recover(digest, signature)
-        assert convert(signer, uint256) > last, "anchor: signers not in ascending order"
-        last = convert(signer, uint256)
-        weight: uint256 = self._weights[signer]
+        signer: uint256 = convert(self._recover(digest, signature), uint256)
+        assert signer > last, "anchor: signers not in ascending order"
+        last = signer
+        weight: uint256 = self._weights[convert(signer, address)]
         assert weight >> 128 == header.area_id and weight != 0, "anchor: signer is not a validator of the area"
-        signed += weight & _MASK_128
-    assert signed * 3 > (area_word >> 64) * 2, "anchor: not enough stake signed"
+        signed = unsafe_add(signed, weight & _MASK_128)
+    assert signed * 3 > self._area_stake[header.area_id] * 2, "anchor: not enough stake signed"
 
     self.anchored_hash[header.area_id][header.height] = digest
-    self._areas[header.area_id] = (area_word & ~_MASK_64) | header.height
     log HeaderAnchored(
         area_id=header.area_id,
         height=header.height,
@@ -201,6 +218,30 @@ def report_equivocation(header_a: AreaHeader, sig_a: Bytes[65], header_b: AreaHe
     offence_id: bytes32 = keccak256(abi_encode(signer, header_a.area_id, header_a.height))
     log EquivocationProven(area_id=header_a.area_id, height=header_a.height, validator=signer, reporter=msg.sender, offence_id=offence_id)
     extcall STAKING.slash(signer, EQUIVOCATION_SLASH_BPS, msg.sender, offence_id)
+
+
+@view
+@internal
+def _latest_from(area_id: uint256, known: uint256) -> uint256:
+    # invariant: lo is anchored (or 0), hi is not
+    lo: uint256 = known
+    step: uint256 = 1
+    hi: uint256 = 0
+    for _: uint256 in range(64):
+        hi = lo + step
+        if self.anchored_hash[area_id][hi] == empty(bytes32):
+            break
+        lo = hi
+        step <<= 1
+    for _: uint256 in range(64):
+        if hi - lo <= 1:
+            break
+        mid: uint256 = unsafe_add(lo, unsafe_div(unsafe_sub(hi, lo), 2))
+        if self.anchored_hash[area_id][mid] == empty(bytes32):
+            hi = mid
+        else:
+            lo = mid
+    return lo
 
 
 @view

@@ -36,7 +36,7 @@ interface IBurnable:
 
 interface IAnchorWeights:
     def set_weight(validator: address, area_id: uint256, stake: uint256, area_total: uint256): nonpayable
-    def latest_height(area_id: uint256) -> uint256: view
+    def latest_height_from(area_id: uint256, known: uint256) -> uint256: view
 
 
 # ---------------------------------------------------------------- #
@@ -860,8 +860,8 @@ def _refresh_weight(validator: address, area_id: uint256):
 def _distribute(area_id: uint256):
     if area_id == 0:
         return
-    latest: uint256 = staticcall IAnchorWeights(self.slasher).latest_height(area_id)
     done: uint256 = self.rewarded_height[area_id]
+    latest: uint256 = staticcall IAnchorWeights(self.slasher).latest_height_from(area_id, done)
     total: uint256 = self.area_stake[area_id]
     if latest <= done or total == 0:
         return

@@ -144,9 +144,10 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
 
     # Anchoring: 4 and 16 equal-stake validators of one area each; the second header of an
     # area is measured (the first also creates the area's height slot).
-    keys: list = []
+    sets: dict[int, list] = {}
     for area, count, signing in ((1, 4, 3), (2, 16, 12)):
         keys = [get_dev_account(100 + 20 * area + i) for i in range(count)]
+        sets[area] = keys
         fund_validators(court_suite, get_dev_account(0), keys)
         for key in keys:
             stake_validator(court_suite, key, area, 100_000 * 10**18)
@@ -154,8 +155,13 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
         r = anchor_header(court_suite, keys, area, signing)
         row(f"anchor ({signing} of {count} equal-stake validators)", r)
     judge = get_dev_account(5)  # staked as a judge above
-    r = report_double_sign(court_suite, judge, keys[0], 2)
-    row("report_equivocation (16 validators: slash, burn, bounty, accumulator)", r)
+    for area in (1, 2):
+        r = report_double_sign(court_suite, judge, sets[area][0], area)
+        row(
+            f"report_equivocation ({len(sets[area])} validators: slash, burn, bounty, "
+            "accumulator)",
+            r,
+        )
     return rows, steady, path
 
 

@@ -55,7 +55,7 @@ def main() -> int:
     print(f"anchor, {args.signers} of {args.validators} signers: {used:,} gas")
     print(f"  intrinsic (21,000 + calldata): {used - execution:,}")
     print(f"  execution: {execution:,}")
-    for op, gas in by_op.most_common(12):
+    for op, gas in by_op.most_common(30):
         print(f"    {op:12} {gas:7,}  x{count[op]}")
     return 0
 

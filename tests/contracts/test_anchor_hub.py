@@ -172,6 +172,26 @@ def test_anchor__height_gap_or_wrong_parent__refused(anchor, validators, strange
         anchor.anchor(
             wrong_parent.as_tuple(), sign(anchor, wrong_parent, validators), sender=stranger
         )
+    # a later height whose parent slot is empty, with the zero parent, and height 0
+    for bad in (AreaHeader(AREA, 3, b"\x00" * 32), AreaHeader(AREA, 0, b"\x00" * 32)):
+        with ape.reverts("anchor: height is not the next one"):
+            anchor.anchor(bad.as_tuple(), sign(anchor, bad, validators), sender=stranger)
+    assert anchor.latest_height(AREA) == 1
+
+
+def test_latest_height__found_by_search_at_every_height(anchor, validators, stranger):
+    """The latest height is searched, not stored: check it after each of 19 headers, and
+    from every known height, around the powers of two where the search turns."""
+    assert anchor.latest_height(AREA) == 0 and anchor.latest_height_from(AREA, 0) == 0
+    for height in range(1, 20):
+        header = next_header(anchor)
+        assert header.height == height
+        anchor.anchor(header.as_tuple(), sign(anchor, header, validators), sender=stranger)
+        assert anchor.latest_height(AREA) == height
+        assert all(anchor.latest_height_from(AREA, k) == height for k in range(height + 1))
+    with ape.reverts("anchor: known height is not anchored"):
+        anchor.latest_height_from(AREA, 20)
+    assert anchor.latest_height(AREA + 1) == 0
 
 
 def test_anchor__outsider_or_other_area_validator__refused(
