@@ -19,7 +19,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-if [ ! -x node_modules/.bin/anvil ] || ! node_modules/.bin/anvil --version >/dev/null 2>&1; then
-    echo "setup: installing anvil (@foundry-rs/anvil) from npm"
+npm_stamp=node_modules/.sec-installed
+npm_want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/anvil ] || ! node_modules/.bin/anvil --version >/dev/null 2>&1 \
+    || [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
+    echo "setup: installing anvil (@foundry-rs/anvil) and @openzeppelin/merkle-tree from npm"
     npm install --no-audit --no-fund --loglevel=error
+    echo "$npm_want" > "$npm_stamp"
 fi
