@@ -1,0 +1,244 @@
+"""Autonomous-area blocks: the full header (the on-chain AreaHeader fields plus community,
+producer, difficulty and PoW nonce), the block body (trade records, egress messages, consumed
+ingress messages, and at its tail the latest total credit of each product it touched), their
+RLP sedes, and the roots.
+
+A block's id is the EIP-712 digest of its AreaHeader under the deployment's AnchorHub
+domain, the same digest validators sign and AnchorHub stores, so a block's parent_hash is
+exactly what `anchor` checks against `anchored_hash(area, height - 1)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+import rlp
+from coincurve import PrivateKey
+from rlp.sedes import Binary, CountableList, big_endian_int, binary
+
+from sec_offchain.area.merkle import ZERO32, keccak, root_of
+from sec_offchain.area.records import RecordError, TradeRecord, _RecordSedes, recover_address
+from sec_offchain.encoding.area_header import AreaHeader
+
+TX_LEAF = ("bytes32",)
+CREDIT_LEAF = ("bytes32", "int256")
+MESSAGE_LEAF = ("uint256", "uint256", "uint256", "address", "address", "uint256", "bytes32")
+
+_AREA_HEADER_TYPEHASH = keccak(
+    b"AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,"
+    b"bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
+)
+_DOMAIN_TYPEHASH = keccak(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+
+
+def anchor_domain_separator(chain_id: int, anchor_hub: str) -> bytes:
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(b"SEC AnchorHub")
+        + keccak(b"1")
+        + chain_id.to_bytes(32, "big")
+        + bytes.fromhex(anchor_hub[2:]).rjust(32, b"\0")
+    )
+
+
+def fast_header_digest(h: AreaHeader, separator: bytes) -> bytes:
+    """`hash_area_header` without eth-account's generic encoder (equal; see the tests)."""
+    struct = keccak(
+        _AREA_HEADER_TYPEHASH
+        + h.area_id.to_bytes(32, "big")
+        + h.height.to_bytes(32, "big")
+        + h.parent_hash
+        + h.tx_root
+        + h.credit_root
+        + h.egress_root
+        + h.timestamp.to_bytes(32, "big")
+    )
+    return keccak(b"\x19\x01" + separator + struct)
+
+
+# ---------------------------------------------------------------------- messages (BGC)
+
+
+class _MessageSedes(rlp.Serializable):
+    fields = [
+        ("src_area", big_endian_int),
+        ("dst_area", big_endian_int),
+        ("nonce", big_endian_int),
+        ("sender", Binary.fixed_length(20)),
+        ("recipient", Binary.fixed_length(20)),
+        ("amount", big_endian_int),
+        ("payload_hash", Binary.fixed_length(32)),
+    ]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A cross-area message: BorderGateway's Message struct, field for field."""
+
+    src_area: int
+    dst_area: int
+    nonce: int
+    sender: bytes
+    recipient: bytes
+    amount: int
+    payload_hash: bytes = ZERO32
+
+    def leaf_values(self) -> tuple:
+        return (
+            self.src_area,
+            self.dst_area,
+            self.nonce,
+            "0x" + self.sender.hex(),
+            "0x" + self.recipient.hex(),
+            self.amount,
+            self.payload_hash,
+        )
+
+    def as_tuple(self) -> tuple:
+        return self.leaf_values()
+
+    def sedes(self) -> _MessageSedes:
+        return _MessageSedes(*(getattr(self, f) for f, _ in _MessageSedes._meta.fields))
+
+    @classmethod
+    def from_sedes(cls, s: _MessageSedes) -> Message:
+        return cls(*(getattr(s, f) for f, _ in _MessageSedes._meta.fields))
+
+
+# ---------------------------------------------------------------------- header and block
+
+
+class _HeaderSedes(rlp.Serializable):
+    fields = [
+        ("area_id", big_endian_int),
+        ("height", big_endian_int),
+        ("parent_hash", Binary.fixed_length(32)),
+        ("tx_root", Binary.fixed_length(32)),
+        ("credit_root", Binary.fixed_length(32)),
+        ("egress_root", Binary.fixed_length(32)),
+        ("timestamp", big_endian_int),
+        ("community", big_endian_int),
+        ("producer", Binary.fixed_length(20)),
+        ("difficulty", big_endian_int),
+        ("nonce", big_endian_int),
+    ]
+
+
+class _CreditSedes(rlp.Serializable):
+    fields = [("product_id", Binary.fixed_length(32)), ("credit", Binary.fixed_length(32))]
+
+
+class _IngressSedes(rlp.Serializable):
+    fields = [("src_area", big_endian_int), ("nonce", big_endian_int)]
+
+
+class _BlockSedes(rlp.Serializable):
+    fields = [
+        ("header", _HeaderSedes),
+        ("records", CountableList(_RecordSedes)),
+        ("egress", CountableList(_MessageSedes)),
+        ("ingress", CountableList(_IngressSedes)),
+        ("credits", CountableList(_CreditSedes)),
+        ("producer_signature", binary),
+    ]
+
+
+@dataclass(frozen=True)
+class FullHeader:
+    area_id: int
+    height: int
+    parent_hash: bytes
+    tx_root: bytes
+    credit_root: bytes
+    egress_root: bytes
+    timestamp: int
+    community: int = 0
+    producer: bytes = b"\0" * 20
+    difficulty: int = 0
+    nonce: int = 0
+
+    def area_header(self) -> AreaHeader:
+        return AreaHeader(
+            self.area_id,
+            self.height,
+            self.parent_hash,
+            self.tx_root,
+            self.credit_root,
+            self.egress_root,
+            self.timestamp,
+        )
+
+    def sedes(self) -> _HeaderSedes:
+        return _HeaderSedes(*(getattr(self, f) for f, _ in _HeaderSedes._meta.fields))
+
+    def seal_hash(self) -> bytes:
+        """What the producer signs: keccak of the RLP of the whole full header."""
+        return keccak(rlp.encode(self.sedes()))
+
+
+@dataclass(frozen=True)
+class Block:
+    header: FullHeader
+    records: tuple[TradeRecord, ...] = ()
+    egress: tuple[Message, ...] = ()
+    ingress: tuple[tuple[int, int], ...] = ()
+    credits: tuple[tuple[bytes, int], ...] = ()
+    producer_signature: bytes = b""
+    _id: list = field(default_factory=list, compare=False, repr=False)
+
+    def block_id(self, separator: bytes) -> bytes:
+        """The EIP-712 AreaHeader digest (cached)."""
+        if not self._id:
+            self._id.append(fast_header_digest(self.header.area_header(), separator))
+        return self._id[0]
+
+    def encode(self) -> bytes:
+        return rlp.encode(
+            _BlockSedes(
+                self.header.sedes(),
+                [r.to_sedes() for r in self.records],
+                [m.sedes() for m in self.egress],
+                [_IngressSedes(s, n) for s, n in self.ingress],
+                [_CreditSedes(p, c.to_bytes(32, "big", signed=True)) for p, c in self.credits],
+                self.producer_signature,
+            )
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Block:
+        try:
+            s = rlp.decode(data, _BlockSedes)
+        except Exception as exc:  # noqa: BLE001
+            raise RecordError(f"not an RLP block: {exc}") from exc
+        h = s.header
+        return cls(
+            FullHeader(*(getattr(h, f) for f, _ in _HeaderSedes._meta.fields)),
+            tuple(TradeRecord.from_sedes(r) for r in s.records),
+            tuple(Message.from_sedes(m) for m in s.egress),
+            tuple((i.src_area, i.nonce) for i in s.ingress),
+            tuple((c.product_id, int.from_bytes(c.credit, "big", signed=True)) for c in s.credits),
+            s.producer_signature,
+        )
+
+    def sealed(self, producer_key: bytes) -> Block:
+        sig = PrivateKey(producer_key).sign_recoverable(self.header.seal_hash(), hasher=None)
+        return replace(self, producer_signature=sig[:64] + bytes([sig[64] + 27]), _id=[])
+
+    def sealer(self) -> bytes:
+        return recover_address(self.header.seal_hash(), self.producer_signature)
+
+
+def tx_root(record_ids: Iterable[bytes]) -> bytes:
+    return root_of([(r,) for r in record_ids], TX_LEAF)
+
+
+def egress_root(messages: Iterable[Message]) -> bytes:
+    return root_of([m.leaf_values() for m in messages], MESSAGE_LEAF)
+
+
+def credit_root(table: Mapping[bytes, int]) -> bytes:
+    """The root over the whole product credit table (product_id, total credit)."""
+    return root_of(sorted(table.items()), CREDIT_LEAF)

@@ -1,0 +1,441 @@
+"""One node's copy of one area's chain: record validation, the record pool, block building and
+checking, fork choice, finality, and the SQLite store under all of it.
+
+Everything a node acknowledges is committed first (WAL, synchronous=FULL): an accepted record
+is in the pool table before `add_record` returns, a block is in the blocks table before it is
+gossiped. The in-memory state (credit table, included orders) is derived: it is rebuilt from
+the stored canonical chain on start and on a reorg, so a node killed at any instant restarts
+with what it had acknowledged.
+
+Block production is behind `ProducerPolicy`; `RoundRobin` (the area's nodes take heights in
+turn; the next in line may stand in once the due producer has been silent for a while) is the
+simple policy here. Fork choice is longest chain (ties: the block seen first); a block is
+final once the best chain is `FINALITY_DEPTH` blocks past it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sec_offchain.area.block import Block, FullHeader, credit_root, egress_root, tx_root
+from sec_offchain.area.merkle import ZERO32
+from sec_offchain.area.records import (
+    RecordError,
+    TradeRecord,
+    check_well_formed,
+    recover_address,
+)
+from sec_offchain.exceptions import SecError
+
+FINALITY_DEPTH = 2
+MAX_RECORDS_PER_BLOCK = 10_000
+MAX_CLOCK_DRIFT = 5
+
+
+class BlockError(SecError):
+    """A block does not extend a known chain or breaks a rule."""
+
+
+class ProducerPolicy(Protocol):
+    def may_produce(
+        self, producer: bytes, height: int, timestamp: int, parent: FullHeader | None
+    ) -> bool: ...
+
+    def due(self, height: int) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class RoundRobin:
+    """Producers take heights in turn; the k-th stand-in may produce once the parent is
+    `interval * (1 + 2k)` seconds old."""
+
+    producers: tuple[bytes, ...]
+    interval: float = 1.0
+
+    def rank(self, producer: bytes, height: int) -> int | None:
+        if producer not in self.producers:
+            return None
+        return (self.producers.index(producer) - height) % len(self.producers)
+
+    def due(self, height: int) -> bytes:
+        return self.producers[height % len(self.producers)]
+
+    def may_produce(
+        self, producer: bytes, height: int, timestamp: int, parent: FullHeader | None
+    ) -> bool:
+        rank = self.rank(producer, height)
+        if rank is None:
+            return False
+        if rank == 0 or parent is None:
+            return rank == 0
+        return timestamp - parent.timestamp >= self.interval * (1 + 2 * rank)
+
+
+@dataclass(frozen=True)
+class AreaConfig:
+    area_id: int
+    chain_id: int
+    separator: bytes  # AnchorHub EIP-712 domain separator (block ids)
+    record_separator: bytes  # "SEC Area" domain separator (record digests)
+    bridges: tuple[bytes, ...] = ()  # escrow bridge keys, primary first
+
+
+class AreaChain:
+    """A node's chain of one area, persisted at `path`."""
+
+    def __init__(
+        self,
+        path: Path,
+        config: AreaConfig,
+        policy: ProducerPolicy,
+        is_disabled: Callable[[bytes], bool] = lambda account: False,
+    ) -> None:
+        self.config = config
+        self.policy = policy
+        self.is_disabled = is_disabled
+        self._lock = threading.RLock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS pool (order_id INTEGER PRIMARY KEY, record_id BLOB NOT NULL,
+                rank INTEGER NOT NULL, body BLOB NOT NULL, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS blocks (id BLOB PRIMARY KEY, height INTEGER NOT NULL,
+                parent BLOB NOT NULL, body BLOB NOT NULL, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS canonical (height INTEGER PRIMARY KEY, id BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS included (order_id INTEGER PRIMARY KEY,
+                height INTEGER NOT NULL, record_id BLOB NOT NULL, buyer BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS included_buyer ON included (buyer);
+            """
+        )
+        self.headers: dict[bytes, FullHeader] = {}
+        self.credits: dict[bytes, int] = {}
+        self.canonical: list[bytes] = []  # canonical[h - 1] = id at height h
+        self._seq = 0
+        self._rebuild()
+
+    # ------------------------------------------------------------------ state
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def height(self) -> int:
+        return len(self.canonical)
+
+    @property
+    def tip(self) -> bytes:
+        return self.canonical[-1] if self.canonical else ZERO32
+
+    @property
+    def final_height(self) -> int:
+        return max(0, self.height - FINALITY_DEPTH)
+
+    def block_at(self, height: int) -> Block | None:
+        if not 1 <= height <= self.height:
+            return None
+        return self.block(self.canonical[height - 1])
+
+    def block(self, block_id: bytes) -> Block | None:
+        row = self.db.execute("SELECT body FROM blocks WHERE id=?", (block_id,)).fetchone()
+        return Block.decode(row[0]) if row else None
+
+    def _rebuild(self) -> None:
+        """Derives the in-memory state from the stored canonical chain."""
+        self.headers = {}
+        for bid, body in self.db.execute("SELECT id, body FROM blocks"):
+            self.headers[bid] = Block.decode(body).header
+        self.canonical = [
+            bid for (bid,) in self.db.execute("SELECT id FROM canonical ORDER BY height")
+        ]
+        self.credits = {}
+        for bid in self.canonical:
+            block = self.block(bid)
+            assert block is not None
+            for product, credit in block.credits:
+                self.credits[product] = credit
+        row = self.db.execute("SELECT MAX(seq) FROM blocks").fetchone()
+        row2 = self.db.execute("SELECT MAX(seq) FROM pool").fetchone()
+        self._seq = max(row[0] or 0, row2[0] or 0)
+
+    # ------------------------------------------------------------------ records
+
+    def writer_rank(self, record: TradeRecord, signer: bytes) -> int:
+        if signer == record.seller:
+            return 0
+        if signer in self.config.bridges:
+            return 1 + self.config.bridges.index(signer)
+        raise RecordError("record is signed by neither its seller nor an escrow bridge")
+
+    def check_record(self, record: TradeRecord) -> tuple[bytes, int]:
+        """(record id, writer rank) of a valid record; RecordError otherwise."""
+        check_well_formed(record)
+        if record.area_id != self.config.area_id:
+            raise RecordError(f"record is for area {record.area_id}, not {self.config.area_id}")
+        record_id = record.digest(self.config.record_separator)
+        signer = recover_address(record_id, record.signature)
+        rank = self.writer_rank(record, signer)
+        if self.is_disabled(record.seller):
+            raise RecordError("seller is disabled")
+        if self.is_disabled(record.buyer):
+            raise RecordError("buyer is disabled")
+        return record_id, rank
+
+    def add_record(self, record: TradeRecord) -> bool:
+        """Validates and pools `record`, committed before returning. True if it is new (or
+        replaces a pooled record of the same order by a better-ranked writer); False for a
+        duplicate (harmless). RecordError for an invalid record."""
+        record_id, rank = self.check_record(record)
+        with self._lock:
+            if self.db.execute(
+                "SELECT 1 FROM included WHERE order_id=?", (record.order_id,)
+            ).fetchone():
+                return False
+            row = self.db.execute(
+                "SELECT rank, record_id FROM pool WHERE order_id=?", (record.order_id,)
+            ).fetchone()
+            if row and (row[0] < rank or (row[0] == rank and row[1] <= record_id)):
+                return False
+            self._seq += 1
+            self.db.execute(
+                "INSERT OR REPLACE INTO pool VALUES (?, ?, ?, ?, ?)",
+                (record.order_id, record_id, rank, record.encode(), self._seq),
+            )
+            return True
+
+    def pool(self, limit: int = MAX_RECORDS_PER_BLOCK) -> list[TradeRecord]:
+        rows = self.db.execute("SELECT body FROM pool ORDER BY seq LIMIT ?", (limit,))
+        return [TradeRecord.decode(b) for (b,) in rows]
+
+    def pool_size(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM pool").fetchone()[0])
+
+    def has_order(self, order_id: int) -> bool:
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM included WHERE order_id=? UNION SELECT 1 FROM pool WHERE order_id=?",
+                (order_id, order_id),
+            ).fetchone()
+        )
+
+    def records_of_buyer(self, buyer: bytes) -> list[tuple[int, TradeRecord]]:
+        """(height, record) of every included record whose buyer is `buyer`."""
+        out = []
+        for height, order_id in self.db.execute(
+            "SELECT height, order_id FROM included WHERE buyer=? ORDER BY height", (buyer,)
+        ).fetchall():
+            block = self.block_at(height)
+            assert block is not None
+            out += [(height, r) for r in block.records if r.order_id == order_id]
+        return out
+
+    # ------------------------------------------------------------------ blocks
+
+    def build_block(
+        self,
+        producer_key: bytes,
+        producer: bytes,
+        timestamp: int | None = None,
+        records: Iterable[TradeRecord] | None = None,
+    ) -> Block:
+        """The next block on the tip, sealed by the producer (not yet accepted)."""
+        with self._lock:
+            parent = self.headers.get(self.tip)
+            ts = int(timestamp if timestamp is not None else time.time())
+            if parent is not None:
+                ts = max(ts, parent.timestamp + 1)
+            chosen = list(records if records is not None else self.pool())
+            touched: dict[bytes, int] = {}
+            for r in chosen:
+                touched[r.product_id] = (
+                    touched.get(r.product_id, self.credits.get(r.product_id, 0)) + r.credit_delta
+                )
+            table = dict(self.credits)
+            table.update(touched)
+            ids = [r.digest(self.config.record_separator) for r in chosen]
+            header = FullHeader(
+                area_id=self.config.area_id,
+                height=self.height + 1,
+                parent_hash=self.tip,
+                tx_root=tx_root(ids),
+                credit_root=credit_root(table),
+                egress_root=egress_root(()),
+                timestamp=ts,
+                producer=producer,
+            )
+            return Block(header, tuple(chosen), credits=tuple(sorted(touched.items()))).sealed(
+                producer_key
+            )
+
+    def add_block(self, block: Block, now: float | None = None) -> bool:
+        """Checks `block` against its parent and stores it; moves the tip when it makes a
+        longer chain. True if the block is new and valid, False if already known; BlockError
+        when it is invalid (nothing stored)."""
+        with self._lock:
+            bid = block.block_id(self.config.separator)
+            if bid in self.headers:
+                return False
+            h = block.header
+            if h.area_id != self.config.area_id:
+                raise BlockError("block is for another area")
+            parent = None
+            if h.height == 1:
+                if h.parent_hash != ZERO32:
+                    raise BlockError("the first block has the zero parent")
+            else:
+                parent = self.headers.get(h.parent_hash)
+                if parent is None:
+                    raise BlockError("unknown parent")
+                if parent.height != h.height - 1:
+                    raise BlockError("height is not parent + 1")
+                if h.timestamp <= parent.timestamp:
+                    raise BlockError("timestamp is not after the parent's")
+            if h.timestamp > (now if now is not None else time.time()) + MAX_CLOCK_DRIFT:
+                raise BlockError("timestamp is in the future")
+            try:
+                sealer = block.sealer()
+            except RecordError as exc:
+                raise BlockError(f"bad producer signature: {exc}") from exc
+            if sealer != h.producer or not self.policy.may_produce(
+                h.producer, h.height, h.timestamp, parent
+            ):
+                raise BlockError("block is not by a producer due at this height")
+            if len(block.records) > MAX_RECORDS_PER_BLOCK:
+                raise BlockError("too many records")
+            if block.egress or block.ingress:
+                self._check_messages(block)
+            ids = []
+            orders = set()
+            for r in block.records:
+                try:
+                    rid, _ = self.check_record(r)
+                except RecordError as exc:
+                    raise BlockError(f"invalid record for order {r.order_id}: {exc}") from exc
+                if r.order_id in orders:
+                    raise BlockError(f"order {r.order_id} recorded twice")
+                orders.add(r.order_id)
+                ids.append(rid)
+            if tx_root(ids) != h.tx_root:
+                raise BlockError("tx_root does not match the records")
+            if egress_root(block.egress) != h.egress_root:
+                raise BlockError("egress_root does not match the messages")
+            # the credit table and included orders along the block's own branch
+            branch = self._branch(h.parent_hash)
+            base_credits, base_orders = self._state_at(branch)
+            if orders & base_orders:
+                raise BlockError("a record's order is already recorded on this chain")
+            touched: dict[bytes, int] = {}
+            for r in block.records:
+                touched[r.product_id] = (
+                    touched.get(r.product_id, base_credits.get(r.product_id, 0)) + r.credit_delta
+                )
+            if tuple(sorted(touched.items())) != block.credits:
+                raise BlockError("tail credit entries do not match the records")
+            table = dict(base_credits)
+            table.update(touched)
+            if credit_root(table) != h.credit_root:
+                raise BlockError("credit_root does not match the credit table")
+            self._seq += 1
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "INSERT INTO blocks VALUES (?, ?, ?, ?, ?)",
+                    (bid, h.height, h.parent_hash, block.encode(), self._seq),
+                )
+                if h.height > self.height:
+                    self._switch_to(branch + [bid], block)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                self._rebuild()
+                raise
+            self.headers[bid] = h
+            return True
+
+    def _check_messages(self, block: Block) -> None:
+        for m in block.egress:
+            if m.src_area != self.config.area_id:
+                raise BlockError("an egress message is not from this area")
+
+    def _branch(self, tip: bytes) -> list[bytes]:
+        """Ids from height 1 to `tip` along parents."""
+        out = []
+        while tip != ZERO32:
+            out.append(tip)
+            tip = self.headers[tip].parent_hash
+        out.reverse()
+        return out
+
+    def _state_at(self, branch: list[bytes]) -> tuple[dict[bytes, int], set[int]]:
+        if branch == self.canonical[: len(branch)]:
+            if len(branch) == len(self.canonical):
+                orders = {o for (o,) in self.db.execute("SELECT order_id FROM included")}
+                return self.credits, orders
+            rows = self.db.execute("SELECT order_id FROM included WHERE height<=?", (len(branch),))
+            orders = {o for (o,) in rows}
+            credits: dict[bytes, int] = {}
+            for bid in branch:
+                for p, c in self.block(bid).credits:  # type: ignore[union-attr]
+                    credits[p] = c
+            return credits, orders
+        credits = {}
+        orders = set()
+        for bid in branch:
+            b = self.block(bid)
+            assert b is not None
+            for p, c in b.credits:
+                credits[p] = c
+            orders |= {r.order_id for r in b.records}
+        return credits, orders
+
+    def _switch_to(self, new_chain: list[bytes], new_block: Block) -> None:
+        """Makes `new_chain` canonical (inside the caller's transaction): orphaned records go
+        back to the pool, included ones leave it."""
+        common = 0
+        while (
+            common < min(len(self.canonical), len(new_chain))
+            and self.canonical[common] == new_chain[common]
+        ):
+            common += 1
+        for height in range(len(self.canonical), common, -1):
+            old = self.block(self.canonical[height - 1])
+            assert old is not None
+            for r in old.records:
+                self._seq += 1
+                rid = r.digest(self.config.record_separator)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO pool VALUES (?, ?, ?, ?, ?)",
+                    (r.order_id, rid, 0, r.encode(), self._seq),
+                )
+            self.db.execute("DELETE FROM included WHERE height=?", (height,))
+            self.db.execute("DELETE FROM canonical WHERE height=?", (height,))
+        for height in range(common + 1, len(new_chain) + 1):
+            bid = new_chain[height - 1]
+            b = new_block if bid == new_chain[-1] else self.block(bid)
+            assert b is not None
+            self.db.execute("INSERT INTO canonical VALUES (?, ?)", (height, bid))
+            for r in b.records:
+                rid = r.digest(self.config.record_separator)
+                self.db.execute(
+                    "INSERT INTO included VALUES (?, ?, ?, ?)", (r.order_id, height, rid, r.buyer)
+                )
+                self.db.execute("DELETE FROM pool WHERE order_id=?", (r.order_id,))
+        reorged = common < len(self.canonical)
+        self.canonical = new_chain
+        if reorged:
+            self.credits = {}
+            for bid in new_chain:
+                b = new_block if bid == new_chain[-1] else self.block(bid)
+                for p, c in b.credits:  # type: ignore[union-attr]
+                    self.credits[p] = c
+        else:
+            for p, c in new_block.credits:
+                self.credits[p] = c
