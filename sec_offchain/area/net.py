@@ -1,0 +1,214 @@
+"""The framed protocol nodes speak on asyncio streams (DESIGN §4.2a).
+
+A frame is `uint32 length | uint8 type | payload`, the payload RLP. A connection starts with
+a signed hello each way (node address, chain id, area, protocol version, time, signature over
+those), so a peer's identity is its key. Each connection has one writer task fed by a bounded
+queue: a peer that cannot keep up is disconnected, never silently dropped.
+
+The node talks to `Connection`s only, so a different transport (in-memory for a simulator, a
+libp2p adapter) can stand in for TCP without touching the node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import rlp
+from coincurve import PrivateKey
+
+from sec_offchain.area.merkle import keccak
+from sec_offchain.area.records import RecordError, recover_address
+from sec_offchain.exceptions import SecError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME = 16 * 1024 * 1024
+QUEUE_DEPTH = 4096
+HELLO_MAX_SKEW = 300
+
+HELLO, RECORD, BLOCK, GET_BLOCKS, STATUS_REQ, STATUS, SUBMIT, ACK, ATTEST, GET_ATTEST = range(1, 11)
+RECORDS_OF, RECORDS = 11, 12
+
+
+class ProtocolError(SecError):
+    """A peer sent something the protocol does not allow."""
+
+
+@dataclass(frozen=True)
+class Hello:
+    node: bytes
+    chain_id: int
+    area_id: int
+    version: int
+    timestamp: int
+    height: int
+    signature: bytes
+
+    def body(self) -> bytes:
+        return rlp.encode([self.node, self.chain_id, self.area_id, self.version, self.timestamp])
+
+    @classmethod
+    def make(cls, key: bytes, node: bytes, chain_id: int, area_id: int, height: int) -> Hello:
+        unsigned = cls(node, chain_id, area_id, PROTOCOL_VERSION, int(time.time()), height, b"")
+        sig = PrivateKey(key).sign_recoverable(keccak(unsigned.body()), hasher=None)
+        return cls(
+            node,
+            chain_id,
+            area_id,
+            PROTOCOL_VERSION,
+            unsigned.timestamp,
+            height,
+            sig[:64] + bytes([sig[64] + 27]),
+        )
+
+    def encode(self) -> bytes:
+        return rlp.encode(
+            [
+                self.node,
+                self.chain_id,
+                self.area_id,
+                self.version,
+                self.timestamp,
+                self.height,
+                self.signature,
+            ]
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Hello:
+        try:
+            node, chain_id, area, version, ts, height, sig = rlp.decode(data)
+            hello = cls(
+                node,
+                int.from_bytes(chain_id, "big"),
+                int.from_bytes(area, "big"),
+                int.from_bytes(version, "big"),
+                int.from_bytes(ts, "big"),
+                int.from_bytes(height, "big"),
+                sig,
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise ProtocolError(f"bad hello: {exc}") from exc
+        try:
+            signer = recover_address(keccak(hello.body()), hello.signature)
+        except RecordError as exc:
+            raise ProtocolError(f"bad hello signature: {exc}") from exc
+        if signer != hello.node:
+            raise ProtocolError("hello is not signed by the node it names")
+        return hello
+
+
+class Connection:
+    """One peer over one stream pair."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_DEPTH)
+        self.hello: Hello | None = None
+        self.closed = False
+        self._writer_task: asyncio.Task | None = None
+
+    @property
+    def peer(self) -> bytes:
+        return self.hello.node if self.hello else b""
+
+    def start_writer(self) -> None:
+        self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                frame = await self.queue.get()
+                if frame is None:
+                    break
+                self.writer.write(frame)
+                await self.writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.close()
+
+    def send(self, kind: int, payload: bytes) -> bool:
+        """Queues a frame; a full queue means a slow peer, which is disconnected."""
+        if self.closed:
+            return False
+        try:
+            self.queue.put_nowait(struct.pack(">IB", len(payload) + 1, kind) + payload)
+            return True
+        except asyncio.QueueFull:
+            self.close()
+            return False
+
+    async def send_now(self, kind: int, payload: bytes) -> None:
+        self.writer.write(struct.pack(">IB", len(payload) + 1, kind) + payload)
+        await self.writer.drain()
+
+    async def read(self) -> tuple[int, bytes]:
+        head = await self.reader.readexactly(4)
+        (length,) = struct.unpack(">I", head)
+        if not 1 <= length <= MAX_FRAME:
+            raise ProtocolError(f"frame of {length} bytes")
+        body = await self.reader.readexactly(length)
+        return body[0], body[1:]
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            pass
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
+async def handshake(conn: Connection, mine: Hello, chain_id: int, area_id: int) -> Hello:
+    await conn.send_now(HELLO, mine.encode())
+    kind, payload = await asyncio.wait_for(conn.read(), 10)
+    if kind != HELLO:
+        raise ProtocolError("expected a hello first")
+    theirs = Hello.decode(payload)
+    if theirs.version != PROTOCOL_VERSION:
+        raise ProtocolError(f"protocol version {theirs.version}")
+    if theirs.chain_id != chain_id or theirs.area_id not in (0, area_id):
+        raise ProtocolError("peer is on another chain or area")
+    if abs(theirs.timestamp - time.time()) > HELLO_MAX_SKEW:
+        raise ProtocolError("hello is stale")
+    conn.hello = theirs
+    return theirs
+
+
+Handler = Callable[[Connection, int, bytes], Awaitable[None]]
+
+
+async def request(
+    host: str,
+    port: int,
+    key: bytes,
+    node: bytes,
+    chain_id: int,
+    area_id: int,
+    kind: int,
+    payload: bytes,
+    reply: int,
+    timeout: float = 10.0,
+) -> bytes:
+    """One request-reply exchange as a short-lived client (used by the CLI and relayers)."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    conn = Connection(reader, writer)
+    try:
+        await handshake(conn, Hello.make(key, node, chain_id, 0, 0), chain_id, area_id)
+        await conn.send_now(kind, payload)
+        while True:
+            got, body = await asyncio.wait_for(conn.read(), timeout)
+            if got == reply:
+                return body
+    finally:
+        conn.close()

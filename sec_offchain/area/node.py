@@ -1,0 +1,392 @@
+"""An area node process: validates and pools records, produces blocks in its turn, gossips
+records, blocks and validator attestations with its peers, syncs by height, and answers
+status, submission and buyer-record queries.
+
+    python -m sec_offchain.area.node --config devnet.json --area 1 --index 0
+
+A record is acknowledged (ACK ok) only after it is committed to SQLite. A node that is also a
+validator signs each header once it is final, through its slashing-protected signer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import rlp
+
+from sec_offchain.area.block import Block
+from sec_offchain.area.chain import AreaChain, AreaConfig, BlockError, RoundRobin
+from sec_offchain.area.devnet_config import DevnetConfig
+from sec_offchain.area.net import (
+    ACK,
+    ATTEST,
+    BLOCK,
+    GET_ATTEST,
+    GET_BLOCKS,
+    HELLO,
+    RECORD,
+    RECORDS,
+    RECORDS_OF,
+    STATUS,
+    STATUS_REQ,
+    SUBMIT,
+    Connection,
+    Hello,
+    ProtocolError,
+    handshake,
+)
+from sec_offchain.area.records import RecordError, TradeRecord, recover_address
+from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSigner
+
+log = logging.getLogger("sec.node")
+SEEN_LIMIT = 100_000
+SYNC_BATCH = 64
+
+
+class Seen:
+    """A bounded set of ids already handled (gossip dedup)."""
+
+    def __init__(self, limit: int = SEEN_LIMIT) -> None:
+        self._d: OrderedDict[bytes, None] = OrderedDict()
+        self.limit = limit
+
+    def add(self, key: bytes) -> bool:
+        if key in self._d:
+            return False
+        self._d[key] = None
+        if len(self._d) > self.limit:
+            self._d.popitem(last=False)
+        return True
+
+
+class AreaNode:
+    def __init__(
+        self,
+        key: bytes,
+        address: bytes,
+        chain: AreaChain,
+        host: str,
+        port: int,
+        peers: list[tuple[str, int]],
+        interval: float,
+        signer: ValidatorSigner | None = None,
+    ) -> None:
+        self.key = key
+        self.address = address
+        self.chain = chain
+        self.host, self.port = host, port
+        self.peer_addrs = peers
+        self.interval = interval
+        self.signer = signer
+        self.conns: dict[bytes, Connection] = {}
+        self.seen = Seen()
+        self.attested = 0
+        self.server: asyncio.AbstractServer | None = None
+        self.stopping = asyncio.Event()
+        self.db = chain.db
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS attestations (height INTEGER NOT NULL, block_id BLOB NOT"
+            " NULL, validator BLOB NOT NULL, signature BLOB NOT NULL,"
+            " PRIMARY KEY (height, block_id, validator))"
+        )
+        self.started = time.time()
+        self._tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def hello(self) -> Hello:
+        c = self.chain.config
+        return Hello.make(self.key, self.address, c.chain_id, c.area_id, self.chain.height)
+
+    async def run(self) -> None:
+        self.server = await asyncio.start_server(self._accept, self.host, self.port)
+        tasks = [
+            asyncio.create_task(self._dial_loop()),
+            asyncio.create_task(self._produce_loop()),
+            asyncio.create_task(self._sync_loop()),
+        ]
+        log.info("node %s listening on %s:%d", self.address.hex(), self.host, self.port)
+        await self.stopping.wait()
+        for t in tasks + list(self._tasks):
+            t.cancel()
+        self.server.close()
+        for conn in list(self.conns.values()):
+            conn.close()
+        await asyncio.sleep(0.05)
+        self.chain.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(Connection(reader, writer))
+        except asyncio.CancelledError:
+            pass
+
+    async def _dial_loop(self) -> None:
+        while True:
+            for host, port in self.peer_addrs:
+                if any(
+                    c.writer.get_extra_info("peername", ("", 0))[1] == port
+                    for c in self.conns.values()
+                ):
+                    continue
+                try:
+                    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+                except (TimeoutError, OSError):
+                    continue
+                self._tasks.add(asyncio.create_task(self._accept(reader, writer)))
+                self._tasks = {t for t in self._tasks if not t.done()}
+            await asyncio.sleep(1.0)
+
+    async def _serve(self, conn: Connection) -> None:
+        c = self.chain.config
+        try:
+            theirs = await handshake(conn, self.hello(), c.chain_id, c.area_id)
+        except (TimeoutError, ProtocolError, OSError, asyncio.IncompleteReadError) as exc:
+            log.debug("handshake failed: %s", exc)
+            conn.close()
+            return
+        is_peer = theirs.area_id == c.area_id and theirs.node != self.address
+        if is_peer:
+            old = self.conns.get(theirs.node)
+            if old is not None and not old.closed:
+                conn.close()  # one connection per peer
+                return
+            self.conns[theirs.node] = conn
+        conn.start_writer()
+        try:
+            if is_peer and theirs.height > self.chain.height:
+                self._request_blocks(conn, self.chain.final_height + 1)
+            while not conn.closed:
+                kind, payload = await conn.read()
+                await self._handle(conn, kind, payload)
+        except (ProtocolError, OSError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            log.debug("peer %s: %s", conn.peer.hex(), exc)
+        finally:
+            conn.close()
+            if self.conns.get(conn.peer) is conn:
+                del self.conns[conn.peer]
+
+    # ------------------------------------------------------------------ messages
+
+    def _broadcast(self, kind: int, payload: bytes, skip: Connection | None = None) -> None:
+        for conn in list(self.conns.values()):
+            if conn is not skip:
+                conn.send(kind, payload)
+
+    def _request_blocks(self, conn: Connection, start: int) -> None:
+        conn.send(GET_BLOCKS, rlp.encode([max(1, start), SYNC_BATCH]))
+
+    async def _handle(self, conn: Connection, kind: int, payload: bytes) -> None:
+        if kind in (RECORD, SUBMIT):
+            ok, message = self._take_record(payload, conn if kind == RECORD else None)
+            if kind == SUBMIT:
+                conn.send(ACK, rlp.encode([int(ok), message.encode()]))
+        elif kind == BLOCK:
+            self._take_block(conn, payload)
+        elif kind == GET_BLOCKS:
+            start, count = (int.from_bytes(x, "big") for x in rlp.decode(payload))
+            for h in range(start, min(self.chain.height, start + min(count, SYNC_BATCH) - 1) + 1):
+                block = self.chain.block_at(h)
+                if block is not None:
+                    conn.send(BLOCK, block.encode())
+        elif kind == STATUS_REQ:
+            conn.send(STATUS, json.dumps(self.status()).encode())
+        elif kind == ATTEST:
+            self._take_attestation(payload, conn)
+        elif kind == GET_ATTEST:
+            height = int.from_bytes(rlp.decode(payload)[0], "big")
+            block = self.chain.block_at(height)
+            rows = []
+            if block is not None:
+                bid = block.block_id(self.chain.config.separator)
+                rows = self.db.execute(
+                    "SELECT validator, signature FROM attestations WHERE height=? AND block_id=?",
+                    (height, bid),
+                ).fetchall()
+            header = block.header.area_header().to_json() if block else None
+            conn.send(
+                ATTEST,
+                json.dumps(
+                    {
+                        "height": height,
+                        "header": header,
+                        "signatures": {"0x" + v.hex(): "0x" + s.hex() for v, s in rows},
+                    }
+                ).encode(),
+            )
+        elif kind == RECORDS_OF:
+            buyer = rlp.decode(payload)[0]
+            out = [[h, r.encode()] for h, r in self.chain.records_of_buyer(buyer)]
+            conn.send(RECORDS, rlp.encode(out))
+        elif kind == HELLO:
+            raise ProtocolError("second hello")
+
+    def _take_record(self, payload: bytes, source: Connection | None) -> tuple[bool, str]:
+        try:
+            record = TradeRecord.decode(payload)
+            new = self.chain.add_record(record)  # committed before we acknowledge
+        except RecordError as exc:
+            return False, str(exc)
+        if new and self.seen.add(record.digest(self.chain.config.record_separator)):
+            self._broadcast(RECORD, payload, skip=source)
+        return True, "accepted" if new else "duplicate"
+
+    def _take_block(self, conn: Connection, payload: bytes) -> None:
+        try:
+            block = Block.decode(payload)
+        except RecordError:
+            return
+        try:
+            new = self.chain.add_block(block)
+        except BlockError as exc:
+            if "unknown parent" in str(exc):
+                self._request_blocks(conn, self.chain.final_height + 1)
+            else:
+                log.info("refused block %d from %s: %s", block.header.height, conn.peer.hex(), exc)
+            return
+        if new:
+            self._broadcast(BLOCK, payload, skip=conn)
+            self._attest()
+
+    def _take_attestation(self, payload: bytes, source: Connection | None) -> None:
+        try:
+            height, bid, validator, sig = rlp.decode(payload)
+            height = int.from_bytes(height, "big")
+            if recover_address(bid, sig) != validator:
+                return
+        except Exception:  # noqa: BLE001 - malformed attestation: ignore
+            return
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?)", (height, bid, validator, sig)
+        )
+        if cur.rowcount:
+            self._broadcast(ATTEST, payload, skip=source)
+
+    def _attest(self) -> None:
+        """Signs every newly final header (validators only, slashing-protected)."""
+        if self.signer is None:
+            return
+        while self.attested < self.chain.final_height:
+            height = self.attested + 1
+            block = self.chain.block_at(height)
+            assert block is not None
+            if self.signer.highest_signed(block.header.area_id) > height:
+                self.attested = height
+                continue
+            try:
+                sig = self.signer.sign(block.header.area_header())
+            except SlashingProtectionError as exc:
+                log.warning("not attesting height %d: %s", height, exc)
+                self.attested = height
+                continue
+            payload = rlp.encode(
+                [height, block.block_id(self.chain.config.separator), self.address, sig]
+            )
+            self._take_attestation(payload, None)
+            self.attested = height
+
+    # ------------------------------------------------------------------ loops
+
+    async def _produce_loop(self) -> None:
+        policy = self.chain.policy
+        while True:
+            await asyncio.sleep(self.interval / 4)
+            height = self.chain.height + 1
+            parent = self.chain.headers.get(self.chain.tip)
+            now = int(time.time())
+            if parent is not None and now <= parent.timestamp:
+                continue
+            if parent is not None and now - parent.timestamp < self.interval:
+                continue
+            if not policy.may_produce(self.address, height, now, parent):
+                continue
+            block = self.chain.build_block(self.key, self.address, now)
+            try:
+                self.chain.add_block(block)
+            except BlockError as exc:
+                log.warning("own block refused: %s", exc)
+                continue
+            self._broadcast(BLOCK, block.encode())
+            self._attest()
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            for conn in list(self.conns.values()):
+                self._request_blocks(conn, self.chain.height + 1)
+            self._attest()
+
+    def status(self) -> dict:
+        return {
+            "node": "0x" + self.address.hex(),
+            "area_id": self.chain.config.area_id,
+            "height": self.chain.height,
+            "final_height": self.chain.final_height,
+            "tip": "0x" + self.chain.tip.hex(),
+            "pool": self.chain.pool_size(),
+            "peers": sorted("0x" + p.hex() for p in self.conns),
+            "attested": self.attested,
+            "uptime": round(time.time() - self.started, 1),
+        }
+
+
+def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
+    area = cfg.area(area_id)
+    me = area.nodes[index]
+    config = AreaConfig(
+        area_id=area_id,
+        chain_id=cfg.chain_id,
+        separator=cfg.anchor_separator,
+        record_separator=cfg.record_separator,
+        bridges=tuple(bytes.fromhex(b[2:]) for b in cfg.bridges),
+    )
+    policy = RoundRobin(tuple(bytes.fromhex(n.address[2:]) for n in area.nodes), cfg.interval)
+    home = cfg.home / f"area{area_id}" / f"node{index}"
+    chain = AreaChain(home / "chain.db", config, policy, is_disabled=cfg.disabled_check())
+    signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
+    peers = [("127.0.0.1", n.port) for i, n in enumerate(area.nodes) if i != index]
+    return AreaNode(
+        me.key,
+        bytes.fromhex(me.address[2:]),
+        chain,
+        "127.0.0.1",
+        me.port,
+        peers,
+        cfg.interval,
+        signer,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run one area node.")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--area", type=int, required=True)
+    parser.add_argument("--index", type=int, required=True)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    node = build_node(DevnetConfig.load(args.config), args.area, args.index)
+
+    async def runner() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, node.stopping.set)
+        await node.run()
+
+    asyncio.run(runner())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

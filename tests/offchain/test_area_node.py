@@ -1,0 +1,254 @@
+"""Area node processes over the framed TCP protocol: gossip and sync between processes, and
+a node killed with SIGKILL at random moments that restarts with every record it acknowledged."""
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import rlp
+from coincurve import PrivateKey
+
+from sec_offchain.area import net
+from sec_offchain.area.chain import AreaChain, AreaConfig, RoundRobin
+from sec_offchain.area.devnet_config import AreaEntry, DevnetConfig, NodeEntry
+from sec_offchain.area.records import make_record
+from sec_offchain.crypto.keys import get_dev_account
+
+KILL_RUNS = int(os.environ.get("SEC_KILL_RUNS", "20"))
+SELLER, BUYER, CLIENT = (get_dev_account(i) for i in (50, 51, 52))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def addr(account) -> bytes:
+    return bytes.fromhex(account.address[2:])
+
+
+def make_config(home: Path, count: int, interval: float = 0.5) -> DevnetConfig:
+    nodes = tuple(
+        NodeEntry(
+            get_dev_account(60 + i).address, "0x" + get_dev_account(60 + i).key.hex(), free_port()
+        )
+        for i in range(count)
+    )
+    cfg = DevnetConfig(
+        31337,
+        "",
+        "",
+        "0x" + "a1" * 20,
+        "0x" + "e5" * 20,
+        "0x" + "77" * 20,
+        home,
+        interval,
+        (AreaEntry(1, nodes),),
+    )
+    cfg.save(home / "devnet.json")
+    return cfg
+
+
+def start(cfg: DevnetConfig, index: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sec_offchain.area.node",
+            "--config",
+            str(cfg.home / "devnet.json"),
+            "--area",
+            "1",
+            "--index",
+            str(index),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def records(cfg: DevnetConfig, first: int, count: int):
+    buyer_pub = PrivateKey(BUYER.key).public_key.format(compressed=False)
+    return [
+        make_record(
+            writer_key=SELLER.key,
+            separator=cfg.record_separator,
+            area_id=1,
+            seller=addr(SELLER),
+            buyer=addr(BUYER),
+            buyer_public_key=buyer_pub,
+            listing_id=1 + o % 5,
+            order_id=o,
+            status=3,
+            credit_delta=1,
+            details={"order": o},
+        )
+        for o in range(first, first + count)
+    ]
+
+
+async def connect(port: int, timeout: float = 15.0) -> net.Connection:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+    conn = net.Connection(reader, writer)
+    hello = net.Hello.make(CLIENT.key, addr(CLIENT), 31337, 0, 0)
+    await net.handshake(conn, hello, 31337, 1)
+    return conn
+
+
+async def submit_until_killed(port: int, recs, proc, kill_after: float) -> list[int]:
+    """Submits records one by one; kills the node after `kill_after` s; returns the acked."""
+    conn = await connect(port)
+    acked: list[int] = []
+    start_t = time.time()
+    for r in recs:
+        if time.time() - start_t > kill_after:
+            break
+        try:
+            await conn.send_now(net.SUBMIT, r.encode())
+            while True:
+                kind, body = await asyncio.wait_for(conn.read(), 5)
+                if kind == net.ACK:
+                    ok, _message = rlp.decode(body)
+                    if ok == b"\x01":
+                        acked.append(r.order_id)
+                    break
+        except (OSError, asyncio.IncompleteReadError):
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn.close()
+    return acked
+
+
+def status(port: int) -> dict:
+    body = asyncio.run(
+        net.request(
+            "127.0.0.1", port, CLIENT.key, addr(CLIENT), 31337, 1, net.STATUS_REQ, b"", net.STATUS
+        )
+    )
+    return json.loads(body)
+
+
+def open_chain(cfg: DevnetConfig, index: int) -> AreaChain:
+    area = cfg.area(1)
+    config = AreaConfig(1, 31337, cfg.anchor_separator, cfg.record_separator)
+    policy = RoundRobin(tuple(bytes.fromhex(n.address[2:]) for n in area.nodes), cfg.interval)
+    return AreaChain(cfg.home / "area1" / f"node{index}" / "chain.db", config, policy)
+
+
+def test_node__kill_9_at_random_moments__nothing_acknowledged_is_lost(tmp_path):
+    cfg = make_config(tmp_path, 1, interval=0.3)  # a one-node area: it produces every block
+    rng = random.Random(7)
+    recs = records(cfg, 1, 100_000)
+    cursor = 0
+    all_acked: list[int] = []
+    for _run in range(KILL_RUNS):
+        proc = start(cfg, 0)
+        acked = asyncio.run(
+            submit_until_killed(
+                cfg.area(1).nodes[0].port, recs[cursor:], proc, rng.uniform(0.05, 1.2)
+            )
+        )
+        cursor += len(acked) + 1  # the one in flight at the kill may or may not have landed
+        all_acked += acked
+        chain = open_chain(cfg, 0)
+        kept = {r.order_id for r in chain.pool(10**9)}
+        for h in range(1, chain.height + 1):
+            kept |= {r.order_id for r in chain.block_at(h).records}
+        missing = set(all_acked) - kept
+        assert not missing, f"run {_run}: acknowledged records lost: {sorted(missing)[:5]}"
+        chain.close()
+    assert len(all_acked) > KILL_RUNS  # the runs did acknowledge work
+    chain = open_chain(cfg, 0)
+    assert chain.height > 0  # and blocks were sealed between kills
+    chain.close()
+
+
+def test_nodes__records_gossip_and_a_late_node_syncs(tmp_path):
+    cfg = make_config(tmp_path, 3, interval=0.5)
+    procs = [start(cfg, i) for i in (0, 1)]
+    try:
+        ports = [n.port for n in cfg.area(1).nodes]
+
+        async def submit_all():
+            conn = await connect(ports[0])
+            for r in records(cfg, 1, 30):
+                await conn.send_now(net.SUBMIT, r.encode())
+                kind, _ = await asyncio.wait_for(conn.read(), 5)
+                assert kind == net.ACK
+            conn.close()
+
+        asyncio.run(submit_all())
+        # node 2 is the due producer of every third height; without it the others stand in
+        procs.append(start(cfg, 2))
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            try:
+                st = [status(p) for p in ports]
+            except OSError:  # node 2 still starting
+                time.sleep(0.2)
+                continue
+            if (
+                len({s["tip"] for s in st}) == 1
+                and st[0]["final_height"] >= 4
+                and all(s["pool"] == 0 for s in st)
+            ):
+                break
+            time.sleep(0.5)
+        st = [status(p) for p in ports]
+        assert len({s["tip"] for s in st}) == 1, st
+        assert all(len(s["peers"]) == 2 for s in st), st
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+    chains = [open_chain(cfg, i) for i in range(3)]
+    included = [
+        sorted(r.order_id for h in range(1, c.height + 1) for r in c.block_at(h).records)
+        for c in chains
+    ]
+    assert included[0] == list(range(1, 31))
+    assert included[1][:30] == included[0] and included[2][:30] == included[0]
+    assert chains[0].credits == chains[2].credits
+    assert sum(chains[0].credits.values()) == 30
+    for c in chains:
+        c.close()
+
+
+@pytest.mark.parametrize("junk", [b"\x00" * 4, b"not rlp at all"])
+def test_node__bad_submission_gets_a_reason_and_changes_nothing(tmp_path, junk):
+    cfg = make_config(tmp_path, 1, interval=5.0)
+    proc = start(cfg, 0)
+    try:
+
+        async def go():
+            conn = await connect(cfg.area(1).nodes[0].port)
+            await conn.send_now(net.SUBMIT, junk)
+            kind, body = await asyncio.wait_for(conn.read(), 5)
+            conn.close()
+            return kind, rlp.decode(body)
+
+        kind, (ok, message) = asyncio.run(go())
+        assert kind == net.ACK and ok == b"" and b"not an RLP trade record" in message
+        assert status(cfg.area(1).nodes[0].port)["pool"] == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
