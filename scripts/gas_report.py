@@ -158,8 +158,7 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
     for area in (1, 2):
         r = report_double_sign(court_suite, judge, sets[area][0], area)
         row(
-            f"report_equivocation ({len(sets[area])} validators: slash, burn, bounty, "
-            "accumulator)",
+            f"report_equivocation ({len(sets[area])} validators: slash, burn, bounty, accumulator)",
             r,
         )
     return rows, steady, path

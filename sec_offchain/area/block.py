@@ -18,7 +18,7 @@ from coincurve import PrivateKey
 from rlp.sedes import Binary, CountableList, big_endian_int, binary
 
 from sec_offchain.area.merkle import ZERO32, keccak, root_of
-from sec_offchain.area.records import RecordError, TradeRecord, _RecordSedes, recover_address
+from sec_offchain.area.records import RecordError, TradeRecord, recover_address
 from sec_offchain.encoding.area_header import AreaHeader
 
 TX_LEAF = ("bytes32",)
@@ -138,7 +138,7 @@ class _IngressSedes(rlp.Serializable):
 class _BlockSedes(rlp.Serializable):
     fields = [
         ("header", _HeaderSedes),
-        ("records", CountableList(_RecordSedes)),
+        ("records", CountableList(binary)),  # each an RLP trade record
         ("egress", CountableList(_MessageSedes)),
         ("ingress", CountableList(_IngressSedes)),
         ("credits", CountableList(_CreditSedes)),
@@ -187,7 +187,7 @@ class Block:
     ingress: tuple[tuple[int, int], ...] = ()
     credits: tuple[tuple[bytes, int], ...] = ()
     producer_signature: bytes = b""
-    _id: list = field(default_factory=list, compare=False, repr=False)
+    _id: list = field(default_factory=list, init=False, compare=False, repr=False)
 
     def block_id(self, separator: bytes) -> bytes:
         """The EIP-712 AreaHeader digest (cached)."""
@@ -199,7 +199,7 @@ class Block:
         return rlp.encode(
             _BlockSedes(
                 self.header.sedes(),
-                [r.to_sedes() for r in self.records],
+                [r.encode() for r in self.records],
                 [m.sedes() for m in self.egress],
                 [_IngressSedes(s, n) for s, n in self.ingress],
                 [_CreditSedes(p, c.to_bytes(32, "big", signed=True)) for p, c in self.credits],
@@ -216,7 +216,7 @@ class Block:
         h = s.header
         return cls(
             FullHeader(*(getattr(h, f) for f, _ in _HeaderSedes._meta.fields)),
-            tuple(TradeRecord.from_sedes(r) for r in s.records),
+            tuple(TradeRecord.decode(r) for r in s.records),
             tuple(Message.from_sedes(m) for m in s.egress),
             tuple((i.src_area, i.nonce) for i in s.ingress),
             tuple((c.product_id, int.from_bytes(c.credit, "big", signed=True)) for c in s.credits),
@@ -225,7 +225,7 @@ class Block:
 
     def sealed(self, producer_key: bytes) -> Block:
         sig = PrivateKey(producer_key).sign_recoverable(self.header.seal_hash(), hasher=None)
-        return replace(self, producer_signature=sig[:64] + bytes([sig[64] + 27]), _id=[])
+        return replace(self, producer_signature=sig[:64] + bytes([sig[64] + 27]))
 
     def sealer(self) -> bytes:
         return recover_address(self.header.seal_hash(), self.producer_signature)

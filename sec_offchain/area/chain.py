@@ -211,6 +211,24 @@ class AreaChain:
             )
             return True
 
+    def add_records(self, records: list[TradeRecord]) -> list[bool | str]:
+        """`add_record` for a batch, committed in one transaction (group commit): per record
+        True (new), False (duplicate) or the reason it was refused."""
+        out: list[bool | str] = []
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for r in records:
+                    try:
+                        out.append(self.add_record(r))
+                    except RecordError as exc:
+                        out.append(str(exc))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return out
+
     def pool(self, limit: int = MAX_RECORDS_PER_BLOCK) -> list[TradeRecord]:
         rows = self.db.execute("SELECT body FROM pool ORDER BY seq LIMIT ?", (limit,))
         return [TradeRecord.decode(b) for (b,) in rows]
@@ -314,7 +332,16 @@ class AreaChain:
                 self._check_messages(block)
             ids = []
             orders = set()
+            # records this node verified on arrival are in the pool by id: not checked twice
+            pooled = {rid for (rid,) in self.db.execute("SELECT record_id FROM pool")}
             for r in block.records:
+                rid = r.digest(self.config.record_separator)
+                if rid in pooled:
+                    ids.append(rid)
+                    if r.order_id in orders:
+                        raise BlockError(f"order {r.order_id} recorded twice")
+                    orders.add(r.order_id)
+                    continue
                 try:
                     rid, _ = self.check_record(r)
                 except RecordError as exc:

@@ -75,7 +75,7 @@ class AreaNode:
         chain: AreaChain,
         host: str,
         port: int,
-        peers: list[tuple[str, int]],
+        peers: list[tuple[str, int, bytes]],
         interval: float,
         signer: ValidatorSigner | None = None,
     ) -> None:
@@ -131,11 +131,8 @@ class AreaNode:
 
     async def _dial_loop(self) -> None:
         while True:
-            for host, port in self.peer_addrs:
-                if any(
-                    c.writer.get_extra_info("peername", ("", 0))[1] == port
-                    for c in self.conns.values()
-                ):
+            for host, port, peer in self.peer_addrs:
+                if peer in self.conns:
                     continue
                 try:
                     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
@@ -352,7 +349,11 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
     home = cfg.home / f"area{area_id}" / f"node{index}"
     chain = AreaChain(home / "chain.db", config, policy, is_disabled=cfg.disabled_check())
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
-    peers = [("127.0.0.1", n.port) for i, n in enumerate(area.nodes) if i != index]
+    peers = [
+        ("127.0.0.1", n.port, bytes.fromhex(n.address[2:]))
+        for i, n in enumerate(area.nodes)
+        if i != index
+    ]
     return AreaNode(
         me.key,
         bytes.fromhex(me.address[2:]),

@@ -22,14 +22,13 @@ generic encoder costs more than the signature recovery itself.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ecies
-import rlp
 from coincurve import PrivateKey, PublicKey
-from rlp.sedes import Binary, big_endian_int, binary
 
+from sec_offchain.area.fastrlp import decode_flat_list, encode_int, encode_item, encode_list
 from sec_offchain.area.merkle import keccak
 from sec_offchain.encoding.area_header import SECP256K1_N
 from sec_offchain.exceptions import SecError
@@ -73,20 +72,6 @@ def product_id_of(listing_id: int) -> bytes:
     return listing_id.to_bytes(32, "big")
 
 
-class _RecordSedes(rlp.Serializable):
-    fields = [
-        ("area_id", big_endian_int),
-        ("seller", Binary.fixed_length(20)),
-        ("buyer", Binary.fixed_length(20)),
-        ("product_id", Binary.fixed_length(32)),
-        ("order_id", big_endian_int),
-        ("status", big_endian_int),
-        ("credit_delta", Binary.fixed_length(32)),  # int256, two's complement
-        ("ciphertext", binary),
-        ("signature", Binary.fixed_length(65)),
-    ]
-
-
 @dataclass(frozen=True)
 class TradeRecord:
     area_id: int
@@ -98,6 +83,7 @@ class TradeRecord:
     credit_delta: int
     ciphertext: bytes
     signature: bytes = b""
+    _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False, hash=False)
 
     # ------------------------------------------------------------------ hashing
 
@@ -115,8 +101,11 @@ class TradeRecord:
         )
 
     def digest(self, separator: bytes) -> bytes:
-        """The EIP-712 digest the writer signs; the record's id."""
-        return keccak(b"\x19\x01" + separator + self.struct_hash())
+        """The EIP-712 digest the writer signs; the record's id (cached per domain)."""
+        d = self._cache.get(separator)
+        if d is None:
+            d = self._cache[separator] = keccak(b"\x19\x01" + separator + self.struct_hash())
+        return d
 
     # ------------------------------------------------------------------ signing
 
@@ -131,44 +120,51 @@ class TradeRecord:
     # ------------------------------------------------------------------ encoding
 
     def encode(self) -> bytes:
-        return rlp.encode(
-            _RecordSedes(
-                self.area_id,
-                self.seller,
-                self.buyer,
-                self.product_id,
-                self.order_id,
-                self.status,
-                self.credit_delta.to_bytes(32, "big", signed=True),
-                self.ciphertext,
-                self.signature,
+        """RLP list [area_id, seller, buyer, product_id, order_id, status, credit_delta (int256,
+        32 bytes two's complement), ciphertext, signature] (cached)."""
+        data = self._cache.get("rlp")
+        if data is None:
+            data = self._cache["rlp"] = encode_list(
+                [
+                    encode_int(self.area_id),
+                    encode_item(self.seller),
+                    encode_item(self.buyer),
+                    encode_item(self.product_id),
+                    encode_int(self.order_id),
+                    encode_int(self.status),
+                    encode_item(self.credit_delta.to_bytes(32, "big", signed=True)),
+                    encode_item(self.ciphertext),
+                    encode_item(self.signature),
+                ]
             )
-        )
+        return data
 
     @classmethod
     def decode(cls, data: bytes) -> TradeRecord:
         try:
-            s = rlp.decode(data, _RecordSedes)
-        except Exception as exc:  # noqa: BLE001 - rlp raises several unrelated types
+            items = decode_flat_list(data)
+            if len(items) != 9:
+                raise ValueError(f"{len(items)} fields, not 9")
+            area, seller, buyer, product, order, status, credit, ciphertext, sig = items
+            if len(seller) != 20 or len(buyer) != 20 or len(product) != 32 or len(credit) != 32:
+                raise ValueError("field of the wrong length")
+            if any(x[:1] == b"\0" for x in (area, order, status)) or len(sig) != 65:
+                raise ValueError("non-canonical integer or bad signature length")
+            record = cls(
+                int.from_bytes(area, "big"),
+                seller,
+                buyer,
+                product,
+                int.from_bytes(order, "big"),
+                int.from_bytes(status, "big"),
+                int.from_bytes(credit, "big", signed=True),
+                ciphertext,
+                sig,
+            )
+        except Exception as exc:  # noqa: BLE001 - malformed input of any kind
             raise RecordError(f"not an RLP trade record: {exc}") from exc
-        return cls.from_sedes(s)
-
-    @classmethod
-    def from_sedes(cls, s: Any) -> TradeRecord:
-        return cls(
-            s.area_id,
-            s.seller,
-            s.buyer,
-            s.product_id,
-            s.order_id,
-            s.status,
-            int.from_bytes(s.credit_delta, "big", signed=True),
-            s.ciphertext,
-            s.signature,
-        )
-
-    def to_sedes(self) -> _RecordSedes:
-        return rlp.decode(self.encode(), _RecordSedes)
+        record._cache["rlp"] = bytes(data)
+        return record
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -34,6 +34,7 @@ from sec_offchain.area.merkle import (
 )
 from sec_offchain.area.records import (
     RecordError,
+    TradeRecord,
     decrypt_details,
     domain_separator,
     make_record,
@@ -240,6 +241,7 @@ def test_record__only_the_buyer_reads_the_details():
 
 def test_record__tampered_fields_or_ciphertext__refused(chain):
     r = record()
+    r.digest(CONFIG.record_separator)  # a cached digest must not follow a changed copy
     for bad in (
         replace(r, order_id=2),
         replace(r, buyer=addr(OTHER)),
@@ -343,15 +345,13 @@ def test_block__invalid_blocks_refused(chain):
     wrong_producer = produce(chain, now - 10, producer=PRODUCERS[2])
     with pytest.raises(BlockError, match="not by a producer due"):
         chain.add_block(wrong_producer)
-    forged = replace(good, header=replace(good.header, tx_root=b"\x01" * 32), _id=[])
+    forged = replace(good, header=replace(good.header, tx_root=b"\x01" * 32))
     with pytest.raises(BlockError, match="producer"):
         chain.add_block(forged)
     resealed = forged.sealed(PRODUCERS[1].key)
     with pytest.raises(BlockError, match="tx_root"):
         chain.add_block(resealed)
-    bad_credit = replace(good, credits=((b"\x00" * 31 + b"\x07", 5),), _id=[]).sealed(
-        PRODUCERS[1].key
-    )
+    bad_credit = replace(good, credits=((b"\x00" * 31 + b"\x07", 5),)).sealed(PRODUCERS[1].key)
     with pytest.raises(BlockError, match="tail credit"):
         chain.add_block(bad_credit)
     future = produce(chain, now + 60)
@@ -388,3 +388,24 @@ def test_block__longer_fork_wins_and_orphaned_records_return(chain):
     assert chain.height == 3 and chain.canonical[1] == fork_tip
     assert [r.order_id for r in chain.pool()] == [2]
     assert chain.final_height == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.lists(st.binary(max_size=300), max_size=12))
+def test_fastrlp__equals_the_rlp_package_and_decodes_back(items):
+    import rlp
+
+    from sec_offchain.area.fastrlp import decode_flat_list, encode_item, encode_list
+
+    encoded = encode_list([encode_item(b) for b in items])
+    assert encoded == rlp.encode(items)
+    assert decode_flat_list(encoded) == items
+    with pytest.raises(ValueError):
+        decode_flat_list(encoded + b"\x00")
+
+
+def test_record__non_canonical_or_truncated_rlp__refused():
+    good = record().encode()
+    for bad in (good[:-1], good + b"\x80", b"\xc0", b"\x80" + good, good[:1] + b"\x00" + good[1:]):
+        with pytest.raises(RecordError, match="not an RLP trade record"):
+            TradeRecord.decode(bad)
