@@ -1,0 +1,234 @@
+"""The anchor relayer: takes validator attestations of an area's final headers and anchors
+them in `AnchorHub`, one height after the other.
+
+It is untrusted (AnchorHub checks everything) and restartable:
+* its position is the chain's: every step starts from `AnchorHub.latest_height`, so a restart
+  or a reorg that drops an anchor simply makes it anchor that height again;
+* "already anchored" (someone else's relayer got there first) is success, not an error;
+* one transaction in flight per key: the signed transaction is written to SQLite *before* it
+  is sent, so a relayer killed between sending and confirmation finds it on restart and waits
+  for it (or re-broadcasts the same bytes, same nonce) instead of submitting a second one;
+* it waits for `confirmations` blocks before it counts a height as done;
+* RPC errors (an outage) end the step; the loop retries with a capped backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from sec_offchain.contracts.transactor import REVERTED, get_revert_reason
+from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, recover_signer
+from sec_offchain.exceptions import SecError
+
+log = logging.getLogger("sec.relayer.anchor")
+
+# (header, {validator address: signature}) of an area's final header at a height, or None
+AttestationSource = Callable[[int], "tuple[AreaHeader, dict[str, bytes]] | None"]
+
+
+@dataclass
+class StepResult:
+    action: str  # "sent", "waiting", "confirmed", "already", "no-quorum", "nothing", "error"
+    height: int = 0
+    detail: str = ""
+
+
+class AnchorRelayer:
+    def __init__(
+        self,
+        w3: Web3,
+        hub_address: str,
+        hub_abi: list,
+        staking_address: str,
+        staking_abi: list,
+        account: LocalAccount,
+        area_id: int,
+        source: AttestationSource,
+        db_path: Path,
+        confirmations: int = 1,
+        rebroadcast_after: float = 30.0,
+    ) -> None:
+        self.w3 = w3
+        self.hub = w3.eth.contract(address=Web3.to_checksum_address(hub_address), abi=hub_abi)
+        self.staking = w3.eth.contract(
+            address=Web3.to_checksum_address(staking_address), abi=staking_abi
+        )
+        self.account = account
+        self.area_id = area_id
+        self.source = source
+        self.confirmations = confirmations
+        self.rebroadcast_after = rebroadcast_after
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(db_path), isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS inflight (account TEXT NOT NULL, area_id INTEGER NOT NULL,"
+            " height INTEGER NOT NULL, nonce INTEGER NOT NULL, tx_hash BLOB NOT NULL,"
+            " raw BLOB NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (account, area_id))"
+        )
+        self.sent = 0  # transactions this instance broadcast (first sends and re-sends)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ the step
+
+    def step(self) -> StepResult:
+        try:
+            return self._step()
+        except REVERTED:
+            raise
+        except SecError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - RPC outage, timeouts: retry later
+            log.warning("anchor relayer, area %d: %s", self.area_id, exc)
+            return StepResult("error", detail=str(exc))
+
+    def _inflight(self) -> tuple[int, int, bytes, bytes, float] | None:
+        return self.db.execute(
+            "SELECT height, nonce, tx_hash, raw, sent_at FROM inflight WHERE account=? AND"
+            " area_id=?",
+            (self.account.address, self.area_id),
+        ).fetchone()
+
+    def _clear(self) -> None:
+        self.db.execute(
+            "DELETE FROM inflight WHERE account=? AND area_id=?",
+            (self.account.address, self.area_id),
+        )
+
+    def _step(self) -> StepResult:
+        inflight = self._inflight()
+        if inflight is not None:
+            return self._follow(*inflight)
+        latest = int(self.hub.functions.latest_height(self.area_id).call())
+        height = latest + 1
+        got = self.source(height)
+        if got is None:
+            return StepResult("nothing", height)
+        header, signatures = got
+        if header.height != height or header.area_id != self.area_id:
+            return StepResult("nothing", height, "source gave another height")
+        digest = hash_area_header(header, self.w3.eth.chain_id, self.hub.address)
+        valid = {}
+        for validator, sig in signatures.items():
+            try:
+                if recover_signer(digest, sig).lower() == validator.lower():
+                    valid[Web3.to_checksum_address(validator)] = sig
+            except SecError:
+                continue
+        signers = sorted(valid, key=lambda a: int(a, 16))
+        stakes, total = self.staking.functions.quorum_stakes(self.area_id, signers).call()
+        signed = sum(stakes)
+        if total == 0 or signed * 3 <= total * 2:
+            return StepResult("no-quorum", height, f"{signed} of {total} signed")
+        ordered = [valid[a] for a, s in zip(signers, stakes, strict=True) if s > 0]
+        fn = self.hub.functions.anchor(header.as_tuple(), ordered)
+        try:
+            gas = fn.estimate_gas({"from": self.account.address})
+        except REVERTED as exc:
+            reason = get_revert_reason(exc)
+            if self._anchored(header, digest):
+                return StepResult("already", height)
+            return StepResult("error", height, reason)
+        nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        tx = fn.build_transaction(
+            {
+                "from": self.account.address,
+                "nonce": nonce,
+                "gas": int(gas * 1.25) + 10_000,
+                "gasPrice": self.w3.eth.gas_price,
+                "chainId": self.w3.eth.chain_id,
+            }
+        )
+        signed_tx = self.account.sign_transaction(tx)
+        # recorded before it is sent: a kill after this line never leads to a second tx
+        self.db.execute(
+            "INSERT INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.account.address,
+                self.area_id,
+                height,
+                nonce,
+                bytes(signed_tx.hash),
+                bytes(signed_tx.raw_transaction),
+                time.time(),
+            ),
+        )
+        self._broadcast(bytes(signed_tx.raw_transaction))
+        return StepResult("sent", height, "0x" + bytes(signed_tx.hash).hex())
+
+    def _broadcast(self, raw: bytes) -> None:
+        try:
+            self.w3.eth.send_raw_transaction(raw)
+            self.sent += 1
+        except Exception as exc:  # noqa: BLE001 - "already known" / "nonce too low" are fine
+            text = str(exc).lower()
+            if "already" not in text and "known" not in text and "nonce too low" not in text:
+                raise
+
+    def _follow(
+        self, height: int, nonce: int, tx_hash: bytes, raw: bytes, sent_at: float
+    ) -> StepResult:
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+        except Exception:  # noqa: BLE001 - TransactionNotFound: not mined (or reorged out)
+            receipt = None
+        if receipt is not None:
+            depth = self.w3.eth.block_number - receipt["blockNumber"] + 1
+            if depth < self.confirmations:
+                return StepResult(
+                    "waiting", height, f"{depth} of {self.confirmations} confirmations"
+                )
+            self._clear()
+            if receipt["status"] != 1:
+                if int(self.hub.functions.latest_height(self.area_id).call()) >= height:
+                    return StepResult("already", height, "anchored by another relayer first")
+                return StepResult("error", height, "anchor transaction failed on chain")
+            return StepResult("confirmed", height)
+        mined_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
+        if mined_nonce > nonce:
+            # the nonce was used by something else (or our tx's receipt is in a dropped
+            # block): the chain decides what comes next
+            self._clear()
+            return StepResult("nothing", height, "nonce consumed; rebuilding from the chain")
+        if time.time() - sent_at >= self.rebroadcast_after or not self._in_mempool(tx_hash):
+            self._broadcast(raw)  # the same bytes: same nonce, same hash
+            self.db.execute(
+                "UPDATE inflight SET sent_at=? WHERE account=? AND area_id=?",
+                (time.time(), self.account.address, self.area_id),
+            )
+        return StepResult("waiting", height, "pending")
+
+    def _in_mempool(self, tx_hash: bytes) -> bool:
+        try:
+            return self.w3.eth.get_transaction(tx_hash) is not None
+        except Exception:  # noqa: BLE001 - TransactionNotFound
+            return False
+
+    def _anchored(self, header: AreaHeader, digest: bytes) -> bool:
+        stored = bytes(self.hub.functions.anchored_hash(header.area_id, header.height).call())
+        return stored == digest
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, stop: Callable[[], bool], interval: float = 1.0) -> None:
+        backoff = interval
+        while not stop():
+            result = self.step()
+            if result.action == "error":
+                backoff = min(backoff * 2, 30.0)
+            else:
+                backoff = interval
+            if result.action in ("confirmed", "already"):
+                continue  # the next height may be ready already
+            time.sleep(backoff)
