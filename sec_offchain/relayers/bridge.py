@@ -1,0 +1,265 @@
+"""The escrow bridge: turns `OrderCompleted` / `OrderRuled` events into trade records in the
+seller's area, signed with the bridge's key and encrypted to the buyer.
+
+Bridges run as a primary and standbys. The primary sends a signed UDP heartbeat to each
+standby every `heartbeat` seconds (10 s by default). A standby becomes active when it has
+heard nothing for `takeover_after` heartbeats (3) and steps back after hearing 10 in a row
+from the returned primary. Only an active bridge submits records. Records are keyed by
+order, so what two bridges both submit around a hand-over is a harmless duplicate, and a
+pooled standby record is replaced by the primary's (nodes rank writers: the primary wins).
+Each bridge keeps its own cursor (last block scanned) in SQLite and rescans from it when it
+becomes active, so a hand-over leaves no gap.
+
+The buyer's public key, needed for the encryption, is recovered from the signature of the
+buyer's own `buy` transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import rlp
+from coincurve import PrivateKey, PublicKey
+from eth_account._utils.legacy_transactions import Transaction, vrs_from
+from eth_account._utils.signing import hash_of_signed_transaction
+from eth_account.typed_transactions import TypedTransaction
+from hexbytes import HexBytes
+from web3 import Web3
+
+from sec_offchain.area.merkle import keccak
+from sec_offchain.area.records import (
+    STATUS_COMPLETED,
+    STATUS_RULED,
+    RecordError,
+    TradeRecord,
+    make_record,
+    recover_address,
+)
+
+log = logging.getLogger("sec.bridge")
+
+RULING_BUYER, RULING_SELLER = 1, 2
+CREDIT_OF_RULING = {0: 0, RULING_BUYER: -1, RULING_SELLER: 1}
+
+# submit(record) -> True once an area node acknowledged it (accepted or duplicate)
+Submit = Callable[[TradeRecord], bool]
+
+
+def public_key_of_transaction(w3: Web3, tx_hash: bytes) -> bytes:
+    """The 65-byte public key that signed transaction `tx_hash` (from its raw bytes)."""
+    result = w3.provider.make_request("eth_getRawTransactionByHash", ["0x" + bytes(tx_hash).hex()])
+    raw = HexBytes(result.get("result") or b"")
+    if not raw:
+        raise RecordError("the node does not serve raw transactions")
+    if raw[0] <= 0x7F:
+        typed = TypedTransaction.from_bytes(raw)
+        msg_hash, (v, r, s) = typed.hash(), typed.vrs()
+    else:
+        txn = Transaction.from_bytes(raw)
+        msg_hash, (v, r, s) = hash_of_signed_transaction(txn), vrs_from(txn)
+        v = v - 27 if v in (27, 28) else (v - 35) % 2
+    sig = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
+    return PublicKey.from_signature_and_message(sig, msg_hash, hasher=None).format(False)
+
+
+@dataclass
+class BridgeConfig:
+    key: bytes
+    index: int  # 0 = primary
+    heartbeat: float = 10.0
+    takeover_after: int = 3
+    step_back_after: int = 10
+    listen_port: int = 0  # standbys: where heartbeats arrive
+    standby_ports: tuple[int, ...] = ()  # primary: where heartbeats go
+    confirmations: int = 0
+    poll: float = 1.0
+
+
+class EscrowBridge:
+    def __init__(
+        self,
+        w3: Web3,
+        escrow_address: str,
+        escrow_abi: list,
+        config: BridgeConfig,
+        primary: bytes,
+        separator: bytes,
+        area_of: Callable[[str], int],
+        submit: Submit,
+        db_path: Path,
+        start_block: int = 0,
+    ) -> None:
+        self.w3 = w3
+        self.escrow = w3.eth.contract(
+            address=Web3.to_checksum_address(escrow_address), abi=escrow_abi
+        )
+        self.cfg = config
+        self.primary = primary
+        self.address = recover_address(b"\x01" * 32, _sign(config.key, b"\x01" * 32))
+        self.separator = separator
+        self.area_of = area_of
+        self.submit = submit
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY, block INTEGER)")
+        if self.db.execute("SELECT block FROM cursor WHERE id=0").fetchone() is None:
+            self.db.execute("INSERT INTO cursor VALUES (0, ?)", (start_block,))
+        self.active = config.index == 0
+        self.last_heard = time.time()
+        self.heard_in_row = 0
+        self.submitted: list[tuple[int, bytes]] = []  # (order id, writer) this bridge submitted
+        self.stop_event = threading.Event()
+        self._sock: socket.socket | None = None
+        self._seq = 0
+
+    @property
+    def cursor(self) -> int:
+        return int(self.db.execute("SELECT block FROM cursor WHERE id=0").fetchone()[0])
+
+    # ------------------------------------------------------------------ heartbeats
+
+    def _send_heartbeats(self) -> None:
+        self._seq += 1
+        body = rlp.encode([self.address, self._seq, int(time.time() * 1000)])
+        frame = rlp.encode([body, _sign(self.cfg.key, keccak(body))])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for port in self.cfg.standby_ports:
+                s.sendto(frame, ("127.0.0.1", port))
+
+    def _listen(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", self.cfg.listen_port))
+        sock.settimeout(0.05)
+        self._sock = sock
+        while not self.stop_event.is_set():
+            try:
+                frame, _ = sock.recvfrom(2048)
+            except (TimeoutError, OSError):
+                self._check_silence()
+                continue
+            try:
+                body, sig = rlp.decode(frame)
+                sender = rlp.decode(body)[0]
+                if sender != self.primary or recover_address(keccak(body), sig) != sender:
+                    continue
+            except Exception:  # noqa: BLE001 - not a heartbeat
+                continue
+            self.last_heard = time.time()
+            self.heard_in_row += 1
+            if self.active and self.heard_in_row >= self.cfg.step_back_after:
+                log.info("bridge %d: primary is back, stepping back", self.cfg.index)
+                self.active = False
+        sock.close()
+
+    def _check_silence(self) -> None:
+        silent = time.time() - self.last_heard
+        if silent > self.cfg.heartbeat * 1.5:
+            self.heard_in_row = 0
+        if not self.active and silent > self.cfg.heartbeat * self.cfg.takeover_after:
+            log.info("bridge %d: no heartbeat for %.1f s, taking over", self.cfg.index, silent)
+            self.active = True
+
+    # ------------------------------------------------------------------ events
+
+    def scan_once(self) -> int:
+        """Turns the events after the cursor into records (if active); returns how many
+        records were acknowledged. The cursor moves only past what was handled."""
+        if not self.active:
+            return 0
+        head = self.w3.eth.block_number - self.cfg.confirmations
+        start = self.cursor + 1
+        if head < start:
+            return 0
+        done = 0
+        events = []
+        for ev in (self.escrow.events.OrderCompleted, self.escrow.events.OrderRuled):
+            events += ev().get_logs(from_block=start, to_block=head)
+        events.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
+        for e in events:
+            record = self.record_for(e)
+            if record is None:
+                continue
+            if not self.submit(record):
+                # not acknowledged: stop before this block so it is retried
+                self.db.execute("UPDATE cursor SET block=? WHERE id=0", (e["blockNumber"] - 1,))
+                return done
+            self.submitted.append((record.order_id, self.address))
+            done += 1
+        self.db.execute("UPDATE cursor SET block=? WHERE id=0", (head,))
+        return done
+
+    def record_for(self, event) -> TradeRecord | None:
+        order_id = int(event["args"]["order_id"])
+        order = self.escrow.functions.get_order(order_id).call()
+        buyer, seller, listing_id, price, token = order[0], order[1], order[2], order[3], order[4]
+        if event["event"] == "OrderCompleted":
+            status, credit = STATUS_COMPLETED, 1
+        else:
+            ruling = int(event["args"]["ruling"])
+            status, credit = STATUS_RULED, CREDIT_OF_RULING.get(ruling, 0)
+        paid = self.escrow.events.OrderPaid().get_logs(
+            from_block=0, to_block=event["blockNumber"], argument_filters={"order_id": order_id}
+        )
+        if not paid:
+            log.warning("order %d has no OrderPaid event", order_id)
+            return None
+        buy_tx = paid[0]["transactionHash"]
+        details = {
+            "order_id": order_id,
+            "listing_id": int(listing_id),
+            "price": str(price),
+            "token": token,
+            "buy_tx": "0x" + bytes(buy_tx).hex(),
+            "event_tx": "0x" + bytes(event["transactionHash"]).hex(),
+            "status": event["event"],
+        }
+        return make_record(
+            writer_key=self.cfg.key,
+            separator=self.separator,
+            area_id=self.area_of(seller),
+            seller=bytes.fromhex(seller[2:]),
+            buyer=bytes.fromhex(buyer[2:]),
+            buyer_public_key=public_key_of_transaction(self.w3, buy_tx),
+            listing_id=int(listing_id),
+            order_id=order_id,
+            status=status,
+            credit_delta=credit,
+            details=details,
+        )
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self) -> None:
+        if self.cfg.index != 0:
+            threading.Thread(target=self._listen, daemon=True).start()
+        next_beat = 0.0
+        next_scan = 0.0
+        while not self.stop_event.is_set():
+            now = time.time()
+            if self.cfg.index == 0 and now >= next_beat:
+                self._send_heartbeats()
+                next_beat = now + self.cfg.heartbeat
+            if now >= next_scan:
+                try:
+                    self.scan_once()
+                except Exception as exc:  # noqa: BLE001 - RPC outage: retry next poll
+                    log.warning("bridge %d: %s", self.cfg.index, exc)
+                next_scan = now + self.cfg.poll
+            self.stop_event.wait(min(self.cfg.heartbeat, self.cfg.poll) / 4)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+def _sign(key: bytes, digest: bytes) -> bytes:
+    sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
+    return sig[:64] + bytes([sig[64] + 27])
