@@ -48,6 +48,11 @@ area_app = typer.Typer(
     help="Autonomous areas: anchor headers, show anchored heights.", no_args_is_help=True
 )
 app.add_typer(area_app, name="area")
+devnet_app = typer.Typer(
+    help="A whole network on this machine: anvil, contracts, area nodes, bridge, relayers.",
+    no_args_is_help=True,
+)
+app.add_typer(devnet_app, name="devnet")
 judge_app = typer.Typer(
     help="Stake as a judge, vote on dispute panels, execute rulings.", no_args_is_help=True
 )
@@ -870,6 +875,124 @@ def area_status(
                 f"{v} {format_amount(int(ctx.suite.call(staking.functions.validator_stake(v))), 'SEC')}",  # noqa: E501
             )
         console.print(table)
+
+    guarded(run)
+
+
+@area_app.command("records")
+def area_records(
+    key: str = typer.Option(..., "--key", help="the buyer's private key (hex) or dev:N"),
+    home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
+    area: int | None = typer.Option(None, "--area", help="only this area"),
+) -> None:
+    """Show your own trade records from the area nodes, decrypted with your key."""
+
+    def run() -> None:
+        import asyncio
+
+        import rlp
+
+        from sec_offchain.area import net
+        from sec_offchain.area.devnet_config import DevnetConfig
+        from sec_offchain.area.records import RecordError, TradeRecord, decrypt_details
+
+        cfg_path = home / "devnet.json"
+        if not cfg_path.exists():
+            raise ConfigError(f"no devnet at {home} (run `sec devnet up` first)")
+        cfg = DevnetConfig.load(cfg_path)
+        account = from_key(key)
+        me = bytes.fromhex(account.address[2:])
+        table = Table(title=f"trade records of {account.address}")
+        for col in ("area", "block", "order", "status", "credit", "listing", "price", "token"):
+            table.add_column(col)
+        found = 0
+        for entry in cfg.areas:
+            if area is not None and entry.area_id != area:
+                continue
+            body = None
+            for node in entry.nodes:
+                try:
+                    body = asyncio.run(
+                        net.request(
+                            "127.0.0.1",
+                            node.port,
+                            account.key,
+                            me,
+                            cfg.chain_id,
+                            entry.area_id,
+                            net.RECORDS_OF,
+                            rlp.encode([me]),
+                            net.RECORDS,
+                            timeout=5,
+                        )
+                    )
+                    break
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+                    continue
+            if body is None:
+                raise SecError(f"no node of area {entry.area_id} answers")
+            for height, raw in rlp.decode(body):
+                record = TradeRecord.decode(raw)
+                try:
+                    d = decrypt_details(account.key, record.ciphertext)
+                except RecordError:
+                    d = {}
+                found += 1
+                table.add_row(
+                    str(entry.area_id),
+                    str(int.from_bytes(height, "big")),
+                    str(record.order_id),
+                    STATUS_NAMES[record.status],
+                    f"{record.credit_delta:+d}",
+                    str(d.get("listing_id", "?")),
+                    str(d.get("price", "?")),
+                    str(d.get("token", "?")),
+                )
+        if not found:
+            console.print(f"no records for {account.address} yet")
+        else:
+            console.print(table)
+
+    guarded(run)
+
+
+@devnet_app.command("up")
+def devnet_up(
+    areas: int = typer.Option(2, "--areas", help="number of areas"),
+    nodes: int = typer.Option(4, "--nodes", help="nodes (= validators) per area"),
+    rpc: str | None = typer.Option(None, "--rpc", help="use this chain instead of a new anvil"),
+    home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
+    interval: float = typer.Option(2.0, "--interval", help="seconds between area blocks"),
+    duration: float | None = typer.Option(None, "--duration", help="stop after this many s"),
+) -> None:
+    """Start anvil (or use --rpc), deploy, stake validators and run the area nodes, the
+    escrow bridge (primary + standby) and an anchor relayer per area until Ctrl-C."""
+    from sec_offchain.devnet import up
+
+    guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration))
+
+
+@devnet_app.command("status")
+def devnet_status(
+    home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Heights, anchored heights, peers and lag of every node of a running devnet."""
+
+    def run() -> None:
+        import json
+
+        from sec_offchain.area.devnet_config import DevnetConfig
+        from sec_offchain.devnet import status, status_table
+
+        cfg_path = home / "devnet.json"
+        if not cfg_path.exists():
+            raise ConfigError(f"no devnet at {home} (run `sec devnet up` first)")
+        data = status(DevnetConfig.load(cfg_path))
+        if as_json:
+            console.print_json(json.dumps(data))
+        else:
+            console.print(status_table(data))
 
     guarded(run)
 

@@ -12,6 +12,8 @@ libp2p adapter) can stand in for TCP without touching the node.
 from __future__ import annotations
 
 import asyncio
+import random
+import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +33,21 @@ HELLO_MAX_SKEW = 300
 
 HELLO, RECORD, BLOCK, GET_BLOCKS, STATUS_REQ, STATUS, SUBMIT, ACK, ATTEST, GET_ATTEST = range(1, 11)
 RECORDS_OF, RECORDS = 11, 12
+
+
+def free_listen_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A free 127.0.0.1 port below Linux's ephemeral range (32768+), so an outgoing
+    connection made between choosing it and binding it cannot take it."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20_000, 32_000)
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port in 20000-32000")
 
 
 class ProtocolError(SecError):

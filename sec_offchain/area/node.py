@@ -345,7 +345,11 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         record_separator=cfg.record_separator,
         bridges=tuple(bytes.fromhex(b[2:]) for b in cfg.bridges),
     )
-    policy = RoundRobin(tuple(bytes.fromhex(n.address[2:]) for n in area.nodes), cfg.interval)
+    policy = RoundRobin(
+        tuple(bytes.fromhex(n.address[2:]) for n in area.nodes),
+        cfg.interval,
+        int(cfg.extra.get("genesis_time", 0)),
+    )
     home = cfg.home / f"area{area_id}" / f"node{index}"
     chain = AreaChain(home / "chain.db", config, policy, is_disabled=cfg.disabled_check())
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)

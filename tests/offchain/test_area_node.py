@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,9 +26,7 @@ SELLER, BUYER, CLIENT = (get_dev_account(i) for i in (50, 51, 52))
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return net.free_listen_port()
 
 
 def addr(account) -> bytes:

@@ -1,0 +1,147 @@
+"""Process entry points for the devnet's relayers:
+
+python -m sec_offchain.relayers.run anchor --config devnet.json --area 1
+python -m sec_offchain.relayers.run bridge --config devnet.json --index 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import rlp
+from eth_account import Account
+from web3 import Web3
+
+from sec_offchain.area import net
+from sec_offchain.area.devnet_config import DevnetConfig
+from sec_offchain.area.records import TradeRecord
+from sec_offchain.contracts.deployment import Deployment
+from sec_offchain.encoding.area_header import AreaHeader
+
+log = logging.getLogger("sec.relayers")
+
+
+def node_request(
+    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
+) -> bytes | None:
+    """Asks the area's nodes in turn; None when none answers."""
+    me = Account.from_key(key)
+    for node in cfg.area(area_id).nodes:
+        try:
+            return asyncio.run(
+                net.request(
+                    "127.0.0.1",
+                    node.port,
+                    key,
+                    bytes.fromhex(me.address[2:]),
+                    cfg.chain_id,
+                    area_id,
+                    kind,
+                    payload,
+                    reply,
+                    timeout=5,
+                )
+            )
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+            continue
+    return None
+
+
+def attestations(cfg: DevnetConfig, area_id: int, key: bytes):
+    def source(height: int):
+        body = node_request(cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key)
+        if body is None:
+            return None
+        data = json.loads(body)
+        if not data.get("header"):
+            return None
+        sigs = {v: bytes.fromhex(s[2:]) for v, s in data["signatures"].items()}
+        return AreaHeader.from_json(data["header"]), sigs
+
+    return source
+
+
+def submitter(cfg: DevnetConfig, key: bytes):
+    def submit(record: TradeRecord) -> bool:
+        body = node_request(cfg, record.area_id, net.SUBMIT, record.encode(), net.ACK, key)
+        if body is None:
+            return False  # no node reachable: retried
+        ok, message = rlp.decode(body)
+        if ok != b"\x01":
+            log.warning("order %d refused by the area: %s", record.order_id, message.decode())
+        return True
+
+    return submit
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run a devnet relayer.")
+    parser.add_argument("kind", choices=["anchor", "bridge"])
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--area", type=int, default=1)
+    parser.add_argument("--index", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    cfg = DevnetConfig.load(args.config)
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    w3 = Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    home = cfg.home
+    if args.kind == "anchor":
+        from sec_offchain.relayers.anchor import AnchorRelayer
+
+        key = bytes.fromhex(cfg.relayer_key[2:])
+        relayer = AnchorRelayer(
+            w3,
+            deployment.address_of("AnchorHub"),
+            deployment.contracts["AnchorHub"].abi,
+            deployment.address_of("Staking"),
+            deployment.contracts["Staking"].abi,
+            Account.from_key(key),
+            args.area,
+            attestations(cfg, args.area, key),
+            home / "relayers" / f"anchor-{args.area}.db",
+            confirmations=1,
+        )
+        relayer.run(stop.is_set, interval=cfg.interval)
+    else:
+        from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
+
+        key = bytes.fromhex(cfg.bridge_keys[args.index][2:])
+        ports = cfg.extra["bridge_ports"]
+        bcfg = BridgeConfig(
+            key=key,
+            index=args.index,
+            heartbeat=float(cfg.extra.get("heartbeat", 10.0)),
+            listen_port=ports[args.index] if args.index else 0,
+            standby_ports=tuple(ports[1:]) if args.index == 0 else (),
+            poll=cfg.interval,
+        )
+        bridge = EscrowBridge(
+            w3,
+            deployment.address_of("Escrow"),
+            deployment.contracts["Escrow"].abi,
+            bcfg,
+            bytes.fromhex(cfg.bridges[0][2:]),
+            cfg.record_separator,
+            cfg.area_of,
+            submitter(cfg, key),
+            home / "relayers" / f"bridge-{args.index}.db",
+            start_block=int(cfg.extra.get("start_block", 0)),
+        )
+        threading.Thread(target=lambda: (stop.wait(), bridge.stop()), daemon=True).start()
+        bridge.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
