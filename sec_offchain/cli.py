@@ -900,10 +900,11 @@ def area_records(
         if not cfg_path.exists():
             raise ConfigError(f"no devnet at {home} (run `sec devnet up` first)")
         cfg = DevnetConfig.load(cfg_path)
+        sec_token = Deployment.from_file(Path(cfg.deployments)).address_of("SECToken").lower()
         account = from_key(key)
         me = bytes.fromhex(account.address[2:])
         table = Table(title=f"trade records of {account.address}")
-        for col in ("area", "block", "order", "status", "credit", "listing", "price", "token"):
+        for col in ("area", "block", "order", "status", "credit", "listing", "price"):
             table.add_column(col)
         found = 0
         for entry in cfg.areas:
@@ -938,6 +939,9 @@ def area_records(
                 except RecordError:
                     d = {}
                 found += 1
+                token = str(d.get("token", "?"))
+                symbol = "ETH" if token == ETH else "SEC" if token.lower() == sec_token else token
+                price = format_amount(int(d["price"]), symbol) if "price" in d else "?"
                 table.add_row(
                     str(entry.area_id),
                     str(int.from_bytes(height, "big")),
@@ -945,8 +949,7 @@ def area_records(
                     STATUS_NAMES[record.status],
                     f"{record.credit_delta:+d}",
                     str(d.get("listing_id", "?")),
-                    str(d.get("price", "?")),
-                    str(d.get("token", "?")),
+                    price,
                 )
         if not found:
             console.print(f"no records for {account.address} yet")
