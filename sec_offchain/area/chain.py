@@ -123,6 +123,7 @@ class AreaChain:
         self.headers: dict[bytes, FullHeader] = {}
         self.credits: dict[bytes, int] = {}
         self.canonical: list[bytes] = []  # canonical[h - 1] = id at height h
+        self._decoded: dict[bytes, TradeRecord] = {}
         self._seq = 0
         self._rebuild()
 
@@ -217,6 +218,7 @@ class AreaChain:
                 "INSERT OR REPLACE INTO pool VALUES (?, ?, ?, ?, ?)",
                 (record.order_id, record_id, rank, record.encode(), self._seq),
             )
+            self._decoded[record_id] = record
             return True
 
     def add_records(self, records: list[TradeRecord]) -> list[bool | str]:
@@ -238,8 +240,10 @@ class AreaChain:
         return out
 
     def pool(self, limit: int = MAX_RECORDS_PER_BLOCK) -> list[TradeRecord]:
-        rows = self.db.execute("SELECT body FROM pool ORDER BY seq LIMIT ?", (limit,))
-        return [TradeRecord.decode(b) for (b,) in rows]
+        """Pooled records, oldest first (decoded ones are kept in memory: the table is the
+        truth, the cache only saves decoding what this process already decoded)."""
+        rows = self.db.execute("SELECT record_id, body FROM pool ORDER BY seq LIMIT ?", (limit,))
+        return [self._decoded.get(rid) or TradeRecord.decode(b) for rid, b in rows]
 
     def pool_size(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM pool").fetchone()[0])
@@ -463,6 +467,7 @@ class AreaChain:
                     "INSERT INTO included VALUES (?, ?, ?, ?)", (r.order_id, height, rid, r.buyer)
                 )
                 self.db.execute("DELETE FROM pool WHERE order_id=?", (r.order_id,))
+                self._decoded.pop(rid, None)
         reorged = common < len(self.canonical)
         self.canonical = new_chain
         if reorged:

@@ -39,9 +39,28 @@ def keccak(data: bytes) -> bytes:
     return _keccak_256(data).digest()
 
 
+def _word(t: str, v: Any) -> bytes | None:
+    """The 32-byte ABI word of a static value, or None where eth-abi must do it."""
+    if t == "bytes32" and isinstance(v, bytes) and len(v) == 32:
+        return v
+    if t == "uint256" and isinstance(v, int) and 0 <= v < 2**256:
+        return v.to_bytes(32, "big")
+    if t == "int256" and isinstance(v, int) and -(2**255) <= v < 2**255:
+        return v.to_bytes(32, "big", signed=True)
+    return None
+
+
 def leaf_hash(types: Sequence[str], values: Sequence[Any]) -> bytes:
-    """The StandardMerkleTree leaf of `values` ABI-encoded as `types`."""
-    return keccak(keccak(abi_encode(list(types), list(values))))
+    """The StandardMerkleTree leaf of `values` ABI-encoded as `types` (bytes32, uint256 and
+    int256 are packed here directly, anything else by eth-abi)."""
+    if len(types) != len(values):
+        raise MerkleError("values do not match the leaf encoding")
+    words = [_word(t, v) for t, v in zip(types, values, strict=True)]
+    if all(w is not None for w in words):
+        encoded = b"".join(words)  # type: ignore[arg-type]
+    else:
+        encoded = abi_encode(list(types), list(values))
+    return keccak(keccak(encoded))
 
 
 def node_hash(a: bytes, b: bytes) -> bytes:
