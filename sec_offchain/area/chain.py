@@ -461,12 +461,13 @@ class AreaChain:
             b = new_block if bid == new_chain[-1] else self.block(bid)
             assert b is not None
             self.db.execute("INSERT INTO canonical VALUES (?, ?)", (height, bid))
-            for r in b.records:
-                rid = r.digest(self.config.record_separator)
-                self.db.execute(
-                    "INSERT INTO included VALUES (?, ?, ?, ?)", (r.order_id, height, rid, r.buyer)
-                )
-                self.db.execute("DELETE FROM pool WHERE order_id=?", (r.order_id,))
+            rows = [
+                (r.order_id, height, r.digest(self.config.record_separator), r.buyer)
+                for r in b.records
+            ]
+            self.db.executemany("INSERT INTO included VALUES (?, ?, ?, ?)", rows)
+            self.db.executemany("DELETE FROM pool WHERE order_id=?", [(o,) for o, *_ in rows])
+            for _, _, rid, _ in rows:
                 self._decoded.pop(rid, None)
         reorged = common < len(self.canonical)
         self.canonical = new_chain

@@ -121,10 +121,12 @@ class Hello:
 class Connection:
     """One peer over one stream pair."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, depth: int = QUEUE_DEPTH
+    ) -> None:
         self.reader = reader
         self.writer = writer
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_DEPTH)
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(depth)
         self.hello: Hello | None = None
         self.closed = False
         self._writer_task: asyncio.Task | None = None

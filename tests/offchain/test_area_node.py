@@ -249,3 +249,28 @@ def test_node__bad_submission_gets_a_reason_and_changes_nothing(tmp_path, junk):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_connection__slow_peer_is_disconnected_not_silently_dropped():
+    """A peer that stops reading: the socket buffers fill, the writer blocks, the bounded
+    queue fills, and the connection is closed (the sender is told: send() is False)."""
+    import socket
+
+    async def go():
+        a, b = socket.socketpair()
+        reader, writer = await asyncio.open_connection(sock=a)
+        conn = net.Connection(reader, writer, depth=8)
+        conn.start_writer()
+        accepted = 0
+        for _ in range(10_000):
+            if not conn.send(net.BLOCK, b"\x01" * 65536):
+                break
+            accepted += 1
+            await asyncio.sleep(0)
+        closed = conn.closed
+        conn.close()
+        b.close()
+        return accepted, closed
+
+    accepted, closed = asyncio.run(go())
+    assert closed and 8 <= accepted < 10_000
