@@ -42,13 +42,11 @@ def recover_rate(n: int) -> float:
     return n / (time.perf_counter() - t)
 
 
-def node_rate(n: int) -> tuple[float, int]:
+def make_records(n: int):
     hub, escrow = "0x" + "a1" * 20, "0x" + "e5" * 20
     config = AreaConfig(
         1, 31337, anchor_domain_separator(31337, hub), domain_separator(31337, escrow)
     )
-    producer = get_dev_account(20)
-    paddr = bytes.fromhex(producer.address[2:])
     seller, buyer = get_dev_account(30), get_dev_account(31)
     buyer_pub = PrivateKey(buyer.key).public_key.format(compressed=False)
     records = [
@@ -67,13 +65,17 @@ def node_rate(n: int) -> tuple[float, int]:
         )
         for i in range(n)
     ]
-    size = sum(len(r.encode()) for r in records) // n
+    return config, [r.encode() for r in records]
+
+
+def node_rate(config, wire: list[bytes]) -> float:
+    """What a node does: decode each record off the wire, check and pool it (acknowledged
+    after a group commit of 100), then seal and commit the block of all of them."""
+    producer = get_dev_account(20)
+    paddr = bytes.fromhex(producer.address[2:])
+    n = len(wire)
     with tempfile.TemporaryDirectory() as d:
         chain = AreaChain(Path(d) / "bench.db", config, RoundRobin((paddr,)))
-        t = time.perf_counter()
-        # what a node does: decode each record off the wire, check and pool it (acknowledged
-        # after a group commit of 100), then seal and commit the block of all of them
-        wire = [r.encode() for r in records]
         t = time.perf_counter()
         for i in range(0, n, 100):
             chain.add_records([TradeRecord.decode(w) for w in wire[i : i + 100]])
@@ -82,7 +84,7 @@ def node_rate(n: int) -> tuple[float, int]:
         elapsed = time.perf_counter() - t
         assert chain.height == 1 and len(block.records) == n
         chain.close()
-    return n / elapsed, size
+    return n / elapsed
 
 
 def gas_numbers(records_per_block: int) -> tuple[int, int]:
@@ -122,17 +124,28 @@ def gas_numbers(records_per_block: int) -> tuple[int, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--records", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-gas", action="store_true")
     args = parser.parse_args()
-    rec = recover_rate(args.records)
-    print(f"coincurve recover -> address, one core: {rec:,.0f}/s")
-    rate, size = node_rate(args.records)
+    config, wire = make_records(args.records)
+    # interleaved rounds, best of each: this machine's speed varies from second to second
+    recs, nodes = [], []
+    for _ in range(args.rounds):
+        recs.append(recover_rate(args.records))
+        nodes.append(node_rate(config, wire))
+    rec, rate = max(recs), max(nodes)
+    ratios = sorted(n / r for n, r in zip(nodes, recs, strict=True))
+    size = sum(len(w) for w in wire) // len(wire)
+    print(f"coincurve recover -> address, one core: {rec:,.0f}/s (best of {args.rounds})")
     print(
-        f"node: records verified and sealed, one core: {rate:,.0f}/s "
-        f"(decoded, checked, group-committed, sealed; {size} bytes per record)"
+        f"node: records decoded, checked, group-committed and sealed, one core: {rate:,.0f}/s "
+        f"(best of {args.rounds}; {size} bytes per record)"
     )
-    print(f"ratio: {rate / rec:.0%} of coincurve's recover rate (target: at least 50%)")
+    print(
+        f"ratio: {rate / rec:.0%} of coincurve's recover rate, best to best "
+        f"(per round: {', '.join(f'{x:.0%}' for x in ratios)}; target: at least 50%)"
+    )
     if not args.no_gas:
         anchor_gas, per_event = gas_numbers(args.records)
         for per_block in (100, 1000, 10_000):

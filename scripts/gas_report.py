@@ -20,6 +20,8 @@ warnings.filterwarnings("ignore")
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from sec_offchain.area.block import MESSAGE_LEAF, Message  # noqa: E402
+from sec_offchain.area.merkle import StandardMerkleTree  # noqa: E402
 from sec_offchain.contracts.client import ETH, Suite  # noqa: E402
 from sec_offchain.contracts.deploy import SuiteParams, deploy_suite  # noqa: E402
 from sec_offchain.crypto.keys import get_dev_account  # noqa: E402
@@ -154,6 +156,33 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
         anchor_header(court_suite, keys, area, signing)
         r = anchor_header(court_suite, keys, area, signing)
         row(f"anchor ({signing} of {count} equal-stake validators)", r)
+    # BGC: deliver at proof depth 4 (16 messages) and 10 (1,024 messages), steady state
+    # (the channel's nonce and the destination's total already non-zero)
+    bgc = court_suite.contract("BorderGateway")
+    funder = get_dev_account(0)
+    ftx = court_suite.tx(funder)
+    ftx.transact(court_suite.token.functions.approve(bgc.address, 10_000 * 10**18))
+    ftx.transact(bgc.functions.deposit_to_area(1, 10_000 * 10**18))
+    for dst, count in ((3, 16), (4, 1024)):
+        messages = [
+            Message(
+                1,
+                dst,
+                n,
+                bytes.fromhex(funder.address[2:]),
+                bytes.fromhex(other.address[2:]),
+                10**15,
+                b"\x07" * 32,
+            )
+            for n in range(1, count + 1)
+        ]
+        tree = StandardMerkleTree.of([m.leaf_values() for m in messages], MESSAGE_LEAF)
+        headers: list = []
+        anchor_header(court_suite, sets[1], 1, 3, egress_root=tree.root, header_out=headers)
+        for i in (0, 1):
+            fn = bgc.functions.deliver(messages[i].as_tuple(), headers[0].as_tuple(), tree.proof(i))
+            r = ftx.transact(fn)
+        row(f"deliver (proof depth {len(tree.proof(1))}, steady state)", r)
     judge = get_dev_account(5)  # staked as a judge above
     for area in (1, 2):
         r = report_double_sign(court_suite, judge, sets[area][0], area)
@@ -177,13 +206,22 @@ def stake_validator(suite: Suite, key, area: int, amount: int) -> None:
     tx.transact(suite.staking.functions.stake_validator(area, amount))
 
 
-def anchor_header(suite: Suite, keys, area: int, signing: int):
+def anchor_header(
+    suite: Suite,
+    keys,
+    area: int,
+    signing: int,
+    egress_root: bytes = b"\x33" * 32,
+    header_out: list | None = None,
+):
     hub = suite.contract("AnchorHub")
     height = hub.functions.latest_height(area).call() + 1
     parent = hub.functions.anchored_hash(area, height - 1).call()
     header = AreaHeader(
-        area, height, parent, b"\x11" * 32, b"\x22" * 32, b"\x33" * 32, 1_700_000_000
+        area, height, parent, b"\x11" * 32, b"\x22" * 32, egress_root, 1_700_000_000
     )
+    if header_out is not None:
+        header_out.append(header)
     digest = hash_area_header(header, suite.w3.eth.chain_id, hub.address)
     signers = sorted(keys[:signing], key=lambda k: int(k.address, 16))
     sigs = [sign_digest(k.key, digest) for k in signers]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import rlp
 from coincurve import PrivateKey
+from eth_utils import to_checksum_address
 from rlp.sedes import Binary, CountableList, big_endian_int, binary
 
 from sec_offchain.area.merkle import ZERO32, keccak, root_of
@@ -98,7 +99,16 @@ class Message:
         )
 
     def as_tuple(self) -> tuple:
-        return self.leaf_values()
+        """The ABI tuple BorderGateway takes (checksummed addresses, as web3 wants them)."""
+        return (
+            self.src_area,
+            self.dst_area,
+            self.nonce,
+            to_checksum_address(self.sender),
+            to_checksum_address(self.recipient),
+            self.amount,
+            self.payload_hash,
+        )
 
     def sedes(self) -> _MessageSedes:
         return _MessageSedes(*(getattr(self, f) for f, _ in _MessageSedes._meta.fields))

@@ -51,20 +51,25 @@ def decode_flat_list(data: bytes) -> list[bytes]:
     if end != len(data):
         raise ValueError("trailing bytes or truncated list")
     out = []
+    append = out.append
     while pos < end:
         first = data[pos]
         if first < 0x80:
-            out.append(data[pos : pos + 1])
+            append(data[pos : pos + 1])
             pos += 1
             continue
-        if first >= 0xC0:
+        if first < 0xB8:  # short string, inline
+            start = pos + 1
+            length = first - 0x80
+            if length == 1 and data[start] < 0x80:
+                raise ValueError("non-canonical single byte")
+        elif first < 0xC0:
+            length, start = _length(data, pos, 0x80)
+        else:
             raise ValueError("nested list where a string was expected")
-        length, start = _length(data, pos, 0x80)
-        if start + length > end:
+        stop = start + length
+        if stop > end:
             raise ValueError("truncated item")
-        item = data[start : start + length]
-        if length == 1 and item[0] < 0x80:
-            raise ValueError("non-canonical single byte")
-        out.append(item)
-        pos = start + length
+        append(data[start:stop])
+        pos = stop
     return out

@@ -148,22 +148,24 @@ class TradeRecord:
             area, seller, buyer, product, order, status, credit, ciphertext, sig = items
             if len(seller) != 20 or len(buyer) != 20 or len(product) != 32 or len(credit) != 32:
                 raise ValueError("field of the wrong length")
-            if any(x[:1] == b"\0" for x in (area, order, status)) or len(sig) != 65:
-                raise ValueError("non-canonical integer or bad signature length")
-            record = cls(
-                int.from_bytes(area, "big"),
-                seller,
-                buyer,
-                product,
-                int.from_bytes(order, "big"),
-                int.from_bytes(status, "big"),
-                int.from_bytes(credit, "big", signed=True),
-                ciphertext,
-                sig,
-            )
-        except Exception as exc:  # noqa: BLE001 - malformed input of any kind
+            if len(sig) != 65:
+                raise ValueError("bad signature length")
+            if area[:1] == b"\0" or order[:1] == b"\0" or status[:1] == b"\0":
+                raise ValueError("non-canonical integer")
+        except ValueError as exc:
             raise RecordError(f"not an RLP trade record: {exc}") from exc
-        record._cache["rlp"] = bytes(data)
+        record = cls(
+            int.from_bytes(area, "big"),
+            seller,
+            buyer,
+            product,
+            int.from_bytes(order, "big"),
+            int.from_bytes(status, "big"),
+            int.from_bytes(credit, "big", signed=True),
+            ciphertext,
+            sig,
+        )
+        record._cache["rlp"] = data
         return record
 
     def summary(self) -> dict[str, Any]:

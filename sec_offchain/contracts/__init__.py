@@ -9,4 +9,5 @@ SUITE = (
     "Staking",
     "Court",
     "AnchorHub",
+    "BorderGateway",
 )

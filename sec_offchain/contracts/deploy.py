@@ -171,6 +171,7 @@ def deploy_suite(
     )
     court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
     anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)
+    deploy("BorderGateway", anchor_hub, token, deployer)
     escrow_c = w3.eth.contract(address=escrow, abi=records["Escrow"].abi)
     staking_c = w3.eth.contract(address=staking, abi=records["Staking"].abi)
     tx.transact(escrow_c.functions.set_share_rewards(shares))

@@ -409,3 +409,33 @@ def test_record__non_canonical_or_truncated_rlp__refused():
     for bad in (good[:-1], good + b"\x80", b"\xc0", b"\x80" + good, good[:1] + b"\x00" + good[1:]):
         with pytest.raises(RecordError, match="not an RLP trade record"):
             TradeRecord.decode(bad)
+
+
+def test_add_records__batch_equals_one_by_one(tmp_path):
+    primary = get_dev_account(34)
+    cfg = replace(CONFIG, bridges=(addr(primary),))
+    batch = [
+        record(order_id=1),
+        record(order_id=2, writer=primary),
+        record(order_id=2),
+        record(order_id=1),
+        record(writer=OTHER, order_id=3),
+        record(order_id=4),
+    ]
+    one = AreaChain(tmp_path / "one.db", cfg, POLICY)
+    expected = []
+    for r in batch:
+        try:
+            expected.append(one.add_record(r))
+        except RecordError as exc:
+            expected.append(str(exc))
+    many = AreaChain(tmp_path / "many.db", cfg, POLICY)
+    got = many.add_records(batch)
+    assert [isinstance(x, str) for x in got] == [isinstance(x, str) for x in expected]
+    assert [x for x in got if not isinstance(x, str)] == [
+        x for x in expected if not isinstance(x, str)
+    ]
+    assert [r.encode() for r in one.pool()] == [r.encode() for r in many.pool()]
+    assert many.add_records(batch[:2]) == [False, False]
+    one.close()
+    many.close()
