@@ -18,6 +18,7 @@ from coincurve import PrivateKey
 from eth_utils import to_checksum_address
 from rlp.sedes import Binary, CountableList, big_endian_int, binary
 
+from sec_offchain.area.ledger import AreaTx, Deposit, Ingress
 from sec_offchain.area.merkle import ZERO32, keccak, root_of
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
 from sec_offchain.encoding.area_header import AreaHeader
@@ -142,7 +143,23 @@ class _CreditSedes(rlp.Serializable):
 
 
 class _IngressSedes(rlp.Serializable):
-    fields = [("src_area", big_endian_int), ("nonce", big_endian_int)]
+    fields = [
+        ("src_area", big_endian_int),
+        ("nonce", big_endian_int),
+        ("sender", Binary.fixed_length(20)),
+        ("recipient", Binary.fixed_length(20)),
+        ("amount", big_endian_int),
+        ("payload_hash", Binary.fixed_length(32)),
+    ]
+
+
+class _DepositSedes(rlp.Serializable):
+    fields = [
+        ("tx_hash", Binary.fixed_length(32)),
+        ("log_index", big_endian_int),
+        ("account", Binary.fixed_length(20)),
+        ("amount", big_endian_int),
+    ]
 
 
 class _BlockSedes(rlp.Serializable):
@@ -151,6 +168,8 @@ class _BlockSedes(rlp.Serializable):
         ("records", CountableList(binary)),  # each an RLP trade record
         ("egress", CountableList(_MessageSedes)),
         ("ingress", CountableList(_IngressSedes)),
+        ("deposits", CountableList(_DepositSedes)),
+        ("txs", CountableList(binary)),  # each an RLP area transaction
         ("credits", CountableList(_CreditSedes)),
         ("producer_signature", binary),
     ]
@@ -194,7 +213,9 @@ class Block:
     header: FullHeader
     records: tuple[TradeRecord, ...] = ()
     egress: tuple[Message, ...] = ()
-    ingress: tuple[tuple[int, int], ...] = ()
+    ingress: tuple[Ingress, ...] = ()
+    deposits: tuple[Deposit, ...] = ()
+    txs: tuple[AreaTx, ...] = ()
     credits: tuple[tuple[bytes, int], ...] = ()
     producer_signature: bytes = b""
     _id: list = field(default_factory=list, init=False, compare=False, repr=False)
@@ -211,7 +232,14 @@ class Block:
                 self.header.sedes(),
                 [r.encode() for r in self.records],
                 [m.sedes() for m in self.egress],
-                [_IngressSedes(s, n) for s, n in self.ingress],
+                [
+                    _IngressSedes(
+                        i.src_area, i.nonce, i.sender, i.recipient, i.amount, i.payload_hash
+                    )
+                    for i in self.ingress
+                ],
+                [_DepositSedes(d.tx_hash, d.log_index, d.account, d.amount) for d in self.deposits],
+                [t.encode() for t in self.txs],
                 [_CreditSedes(p, c.to_bytes(32, "big", signed=True)) for p, c in self.credits],
                 self.producer_signature,
             )
@@ -228,7 +256,12 @@ class Block:
             FullHeader(*(getattr(h, f) for f, _ in _HeaderSedes._meta.fields)),
             tuple(TradeRecord.decode(r) for r in s.records),
             tuple(Message.from_sedes(m) for m in s.egress),
-            tuple((i.src_area, i.nonce) for i in s.ingress),
+            tuple(
+                Ingress(i.src_area, i.nonce, i.sender, i.recipient, i.amount, i.payload_hash)
+                for i in s.ingress
+            ),
+            tuple(Deposit(d.tx_hash, d.log_index, d.account, d.amount) for d in s.deposits),
+            tuple(AreaTx.decode(t) for t in s.txs),
             tuple((c.product_id, int.from_bytes(c.credit, "big", signed=True)) for c in s.credits),
             s.producer_signature,
         )
@@ -241,8 +274,39 @@ class Block:
         return recover_address(self.header.seal_hash(), self.producer_signature)
 
 
-def tx_root(record_ids: Iterable[bytes]) -> bytes:
-    return root_of([(r,) for r in record_ids], TX_LEAF)
+def tx_root(record_ids: Iterable[bytes], extra: Iterable[bytes] = ()) -> bytes:
+    """The root over every transaction of a block: record digests, then `extra` (area
+    transactions, deposits, ingress entries: see `body_digests`)."""
+    return root_of([(r,) for r in record_ids] + [(x,) for x in extra], TX_LEAF)
+
+
+def body_digests(block: Block, separator: bytes) -> list[bytes]:
+    """The leaves a block's non-record contents add to its tx_root: every area transaction,
+    deposit and ingress entry is committed by the header (and so by the producer's seal)."""
+    out = [t.digest(separator) for t in block.txs]
+    out += [
+        keccak(
+            b"deposit"
+            + d.tx_hash
+            + d.log_index.to_bytes(32, "big")
+            + d.account
+            + d.amount.to_bytes(32, "big")
+        )
+        for d in block.deposits
+    ]
+    out += [
+        keccak(
+            b"ingress"
+            + i.src_area.to_bytes(32, "big")
+            + i.nonce.to_bytes(32, "big")
+            + i.sender
+            + i.recipient
+            + i.amount.to_bytes(32, "big")
+            + i.payload_hash
+        )
+        for i in block.ingress
+    ]
+    return out
 
 
 def egress_root(messages: Iterable[Message]) -> bytes:

@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sec_offchain.area.block import Block, FullHeader, credit_root, egress_root, tx_root
+from sec_offchain.area.block import (
+    Block,
+    FullHeader,
+    Message,
+    body_digests,
+    credit_root,
+    egress_root,
+    tx_root,
+)
+from sec_offchain.area.ledger import AreaTx, ChainEvents, Ledger, LedgerError, NoChain
 from sec_offchain.area.merkle import ZERO32
 from sec_offchain.area.records import (
     RecordError,
@@ -99,8 +108,10 @@ class AreaChain:
         config: AreaConfig,
         policy: ProducerPolicy,
         is_disabled: Callable[[bytes], bool] = lambda account: False,
+        events: ChainEvents | None = None,
     ) -> None:
         self.config = config
+        self.events: ChainEvents = events or NoChain()
         self.policy = policy
         self.is_disabled = is_disabled
         self._lock = threading.RLock()
@@ -118,10 +129,13 @@ class AreaChain:
             CREATE TABLE IF NOT EXISTS included (order_id INTEGER PRIMARY KEY,
                 height INTEGER NOT NULL, record_id BLOB NOT NULL, buyer BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS included_buyer ON included (buyer);
+            CREATE TABLE IF NOT EXISTS txpool (id BLOB PRIMARY KEY, sender BLOB NOT NULL,
+                nonce INTEGER NOT NULL, body BLOB NOT NULL, seq INTEGER NOT NULL);
             """
         )
         self.headers: dict[bytes, FullHeader] = {}
         self.credits: dict[bytes, int] = {}
+        self.ledger = Ledger(config.area_id)
         self.canonical: list[bytes] = []  # canonical[h - 1] = id at height h
         self._decoded: dict[bytes, TradeRecord] = {}
         self._built: dict[bytes, Block] = {}  # blocks this node built (their roots are its own)
@@ -168,9 +182,68 @@ class AreaChain:
             assert block is not None
             for product, credit in block.credits:
                 self.credits[product] = credit
+        self.ledger = self._replay(self.canonical)
         row = self.db.execute("SELECT MAX(seq) FROM blocks").fetchone()
         row2 = self.db.execute("SELECT MAX(seq) FROM pool").fetchone()
         self._seq = max(row[0] or 0, row2[0] or 0)
+
+    # ------------------------------------------------------------------ ledger
+
+    def _replay(self, branch: list[bytes]) -> Ledger:
+        """The ledger after the stored blocks of `branch` (checked when they arrived)."""
+        ledger = Ledger(self.config.area_id)
+        for bid in branch:
+            block = self.block(bid)
+            assert block is not None
+            self._apply_body(ledger, block, None)
+        return ledger
+
+    def _apply_body(
+        self, ledger: Ledger, block: Block, events: ChainEvents | None
+    ) -> tuple[list[Message], dict[bytes, int]]:
+        """Applies deposits, ingress and area transactions; returns the egress messages they
+        produce and the products whose credit rises (by how much)."""
+        egress: list[Message] = []
+        credit_up: dict[bytes, int] = {}
+        for d in block.deposits:
+            ledger.apply_deposit(d, events)
+        for i in block.ingress:
+            ledger.apply_ingress(i, events)
+        for tx in block.txs:
+            if events is not None:
+                tx.check_signature(self.config.record_separator)
+            message, product = ledger.apply_tx(tx)
+            if message is not None:
+                egress.append(Message(*message))
+            if product is not None:
+                credit_up[product] = credit_up.get(product, 0) + 1
+        return egress, credit_up
+
+    def add_tx(self, tx: AreaTx) -> bool:
+        """Checks and pools a signed area transaction (committed before returning). True if
+        new, False if already pooled or applied; LedgerError when it is invalid."""
+        tx.check_signature(self.config.record_separator)
+        if tx.area_id != self.config.area_id:
+            raise LedgerError(f"transaction is for area {tx.area_id}")
+        if tx.nonce <= self.ledger.tx_nonces.get(tx.sender, 0):
+            return False
+        with self._lock:
+            self._seq += 1
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
+                (
+                    tx.digest(self.config.record_separator),
+                    tx.sender,
+                    tx.nonce,
+                    tx.encode(),
+                    self._seq,
+                ),
+            )
+            return cur.rowcount == 1
+
+    def tx_pool(self) -> list[AreaTx]:
+        rows = self.db.execute("SELECT body FROM txpool ORDER BY sender, nonce, seq")
+        return [AreaTx.decode(b) for (b,) in rows]
 
     # ------------------------------------------------------------------ records
 
@@ -331,25 +404,70 @@ class AreaChain:
             if parent is not None:
                 ts = max(ts, parent.timestamp + 1)
             chosen = list(records if records is not None else self.pool())
+            # main-chain inputs not yet applied, then pooled area transactions that apply
+            scratch = self.ledger.copy()
+            deposits, ingress, txs = [], [], []
+            egress: list[Message] = []
+            credit_up: dict[bytes, int] = {}
+            for d in self.events.deposits_for(self.config.area_id):
+                try:
+                    scratch.apply_deposit(d, self.events)
+                    deposits.append(d)
+                except LedgerError:
+                    continue
+            for i in self.events.ingress_for(self.config.area_id):
+                try:
+                    scratch.apply_ingress(i, self.events)
+                    ingress.append(i)
+                except LedgerError:
+                    continue
+            for tx in self.tx_pool():
+                try:
+                    message, product = scratch.apply_tx(tx)
+                except LedgerError:
+                    continue
+                txs.append(tx)
+                if message is not None:
+                    egress.append(Message(*message))
+                if product is not None:
+                    credit_up[product] = credit_up.get(product, 0) + 1
             touched: dict[bytes, int] = {}
             for r in chosen:
                 touched[r.product_id] = (
                     touched.get(r.product_id, self.credits.get(r.product_id, 0)) + r.credit_delta
                 )
+            for product, up in credit_up.items():
+                touched[product] = touched.get(product, self.credits.get(product, 0)) + up
             table = dict(self.credits)
             table.update(touched)
             ids = [r.digest(self.config.record_separator) for r in chosen]
+            body = Block(
+                FullHeader(self.config.area_id, 0, ZERO32, ZERO32, ZERO32, ZERO32, 0),
+                (),
+                tuple(egress),
+                tuple(ingress),
+                tuple(deposits),
+                tuple(txs),
+            )
             header = FullHeader(
                 area_id=self.config.area_id,
                 height=self.height + 1,
                 parent_hash=self.tip,
-                tx_root=tx_root(ids),
+                tx_root=tx_root(ids, body_digests(body, self.config.record_separator)),
                 credit_root=credit_root(table),
-                egress_root=egress_root(()),
+                egress_root=egress_root(egress),
                 timestamp=ts,
                 producer=producer,
             )
-            block = Block(header, tuple(chosen), credits=tuple(sorted(touched.items())))
+            block = Block(
+                header,
+                tuple(chosen),
+                tuple(egress),
+                tuple(ingress),
+                tuple(deposits),
+                tuple(txs),
+                credits=tuple(sorted(touched.items())),
+            )
             block = block.sealed(producer_key)
             if len(self._built) > 64:
                 self._built.clear()
@@ -391,8 +509,6 @@ class AreaChain:
                 raise BlockError("block is not by a producer due at this height")
             if len(block.records) > MAX_RECORDS_PER_BLOCK:
                 raise BlockError("too many records")
-            if block.egress or block.ingress:
-                self._check_messages(block)
             ids = []
             orders = set()
             # records this node verified on arrival are in the pool by id: not checked twice
@@ -414,20 +530,30 @@ class AreaChain:
                 orders.add(r.order_id)
                 ids.append(rid)
             own = self._built.pop(bid, None) is block
-            if not own and tx_root(ids) != h.tx_root:
-                raise BlockError("tx_root does not match the records")
+            extra = body_digests(block, self.config.record_separator)
+            if not own and tx_root(ids, extra) != h.tx_root:
+                raise BlockError("tx_root does not match the block's transactions")
             if egress_root(block.egress) != h.egress_root:
                 raise BlockError("egress_root does not match the messages")
-            # the credit table and included orders along the block's own branch
+            # the credit table, included orders and ledger along the block's own branch
             branch = self._branch(h.parent_hash)
             base_credits, base_orders = self._state_at(branch)
             if orders & base_orders:
                 raise BlockError("a record's order is already recorded on this chain")
+            ledger = self.ledger.copy() if branch == self.canonical else self._replay(branch)
+            try:
+                egress, credit_up = self._apply_body(ledger, block, None if own else self.events)
+            except LedgerError as exc:
+                raise BlockError(f"ledger: {exc}") from exc
+            if tuple(egress) != block.egress:
+                raise BlockError("egress messages do not follow from the block's transactions")
             touched: dict[bytes, int] = {}
             for r in block.records:
                 touched[r.product_id] = (
                     touched.get(r.product_id, base_credits.get(r.product_id, 0)) + r.credit_delta
                 )
+            for product, up in credit_up.items():
+                touched[product] = touched.get(product, base_credits.get(product, 0)) + up
             if tuple(sorted(touched.items())) != block.credits:
                 raise BlockError("tail credit entries do not match the records")
             table = dict(base_credits)
@@ -442,7 +568,7 @@ class AreaChain:
                     (bid, h.height, h.parent_hash, block.encode(), self._seq),
                 )
                 if h.height > self.height:
-                    self._switch_to(branch + [bid], block)
+                    self._switch_to(branch + [bid], block, ledger)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -450,11 +576,6 @@ class AreaChain:
                 raise
             self.headers[bid] = h
             return True
-
-    def _check_messages(self, block: Block) -> None:
-        for m in block.egress:
-            if m.src_area != self.config.area_id:
-                raise BlockError("an egress message is not from this area")
 
     def _branch(self, tip: bytes) -> list[bytes]:
         """Ids from height 1 to `tip` along parents."""
@@ -487,7 +608,7 @@ class AreaChain:
             orders |= {r.order_id for r in b.records}
         return credits, orders
 
-    def _switch_to(self, new_chain: list[bytes], new_block: Block) -> None:
+    def _switch_to(self, new_chain: list[bytes], new_block: Block, ledger: Ledger) -> None:
         """Makes `new_chain` canonical (inside the caller's transaction): orphaned records go
         back to the pool, included ones leave it."""
         common = 0
@@ -506,6 +627,18 @@ class AreaChain:
                     "INSERT OR IGNORE INTO pool VALUES (?, ?, ?, ?, ?)",
                     (r.order_id, rid, 0, r.encode(), self._seq),
                 )
+            for tx in old.txs:
+                self._seq += 1
+                self.db.execute(
+                    "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
+                    (
+                        tx.digest(self.config.record_separator),
+                        tx.sender,
+                        tx.nonce,
+                        tx.encode(),
+                        self._seq,
+                    ),
+                )
             self.db.execute("DELETE FROM included WHERE height=?", (height,))
             self.db.execute("DELETE FROM canonical WHERE height=?", (height,))
         for height in range(common + 1, len(new_chain) + 1):
@@ -521,8 +654,17 @@ class AreaChain:
             self.db.executemany("DELETE FROM pool WHERE order_id=?", [(o,) for o, *_ in rows])
             for _, _, rid, _ in rows:
                 self._decoded.pop(rid, None)
+            self.db.executemany(
+                "DELETE FROM txpool WHERE id=?",
+                [(t.digest(self.config.record_separator),) for t in b.txs],
+            )
         reorged = common < len(self.canonical)
         self.canonical = new_chain
+        self.ledger = ledger
+        # transactions that no longer apply (their nonce is used) leave the pool
+        self.db.executemany(
+            "DELETE FROM txpool WHERE sender=? AND nonce<=?", list(ledger.tx_nonces.items())
+        )
         if reorged:
             self.credits = {}
             for bid in new_chain:

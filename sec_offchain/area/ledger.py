@@ -1,0 +1,283 @@
+"""An area's SEC ledger and its cross-area (BGC) purchases.
+
+SEC enters an area through `BorderGateway.deposit_to_area` (a `DepositedToArea` event the
+area's block includes as a deposit), leaves it as an egress message (proven on-chain by the
+BGC relayer against the anchored header), and arrives in the destination area as ingress (a
+`MessageDelivered` event the destination's block includes). On top of that, the whitepaper's
+cross-area purchase: buyer B in area 1 pays seller A's listing in area 2 —
+
+1. B signs `PAY(dst_area, recipient=A, amount, listing)` to area 1: B's area-1 balance is
+   debited and the block's egress carries Message(1, 2, nonce, B, A, amount, payload)
+   with the listing id inline in the payload (`purchase_payload`);
+2. the relayer delivers it; area 2's block includes it as ingress: a payment held for A,
+   *paid*;
+3. A signs `SHIP(ref)`: *shipped*; B signs `CONFIRM(ref)`: *completed*, the amount goes to
+   A's area-2 balance and the listing's product credit rises by 1.
+
+Every node applies the same blocks in the same order to the same state, so the state is a
+function of the chain. Area transactions are signed by their sender over
+keccak256("SEC area tx" ‖ record domain separator ‖ RLP(fields)) and carry a per-sender
+nonce, so a transaction applies once and on one deployment only.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import rlp
+from coincurve import PrivateKey
+
+from sec_offchain.area.merkle import ZERO32, keccak
+from sec_offchain.area.records import RecordError, product_id_of, recover_address
+from sec_offchain.exceptions import SecError
+
+PAY, SHIP, CONFIRM = 1, 2, 3
+KIND_NAMES = {PAY: "pay", SHIP: "ship", CONFIRM: "confirm"}
+PAID, SHIPPED, COMPLETED = "paid", "shipped", "completed"
+
+
+class LedgerError(SecError):
+    """An area transaction, deposit or ingress entry does not apply."""
+
+
+PURCHASE_TAG = 0x01
+
+
+def purchase_payload(listing_id: int) -> bytes:
+    """A purchase message's 32-byte payload, carried inline: tag 0x01, then the listing id
+    (31 bytes). A zero payload is a plain transfer to the recipient's area balance."""
+    if not 0 < listing_id < 2**248:
+        raise LedgerError("listing id out of range")
+    return bytes([PURCHASE_TAG]) + listing_id.to_bytes(31, "big")
+
+
+def listing_of_payload(payload: bytes) -> int | None:
+    if payload[:1] == bytes([PURCHASE_TAG]):
+        return int.from_bytes(payload[1:], "big")
+    return None
+
+
+@dataclass(frozen=True)
+class AreaTx:
+    kind: int
+    sender: bytes
+    area_id: int
+    nonce: int  # the sender's n-th transaction in this area, from 1
+    dst_area: int = 0
+    recipient: bytes = b"\0" * 20
+    amount: int = 0
+    listing_id: int = 0
+    ref_src: int = 0  # SHIP/CONFIRM: the payment, by its message's (src area, nonce)
+    ref_nonce: int = 0
+    signature: bytes = b""
+
+    def fields(self) -> list:
+        return [
+            self.kind,
+            self.sender,
+            self.area_id,
+            self.nonce,
+            self.dst_area,
+            self.recipient,
+            self.amount,
+            self.listing_id,
+            self.ref_src,
+            self.ref_nonce,
+        ]
+
+    def digest(self, separator: bytes) -> bytes:
+        return keccak(b"SEC area tx" + separator + rlp.encode(self.fields()))
+
+    def signed(self, key: bytes, separator: bytes) -> AreaTx:
+        sig = PrivateKey(key).sign_recoverable(self.digest(separator), hasher=None)
+        return AreaTx(*self.fields(), signature=sig[:64] + bytes([sig[64] + 27]))
+
+    def encode(self) -> bytes:
+        return rlp.encode([*self.fields(), self.signature])
+
+    @classmethod
+    def decode(cls, data: bytes) -> AreaTx:
+        try:
+            items = rlp.decode(data)
+            if len(items) != 11 or any(isinstance(x, list) for x in items):
+                raise ValueError("11 strings expected")
+            ints = [int.from_bytes(x, "big") for x in items]
+            tx = cls(
+                ints[0],
+                items[1],
+                ints[2],
+                ints[3],
+                ints[4],
+                items[5],
+                ints[6],
+                ints[7],
+                ints[8],
+                ints[9],
+                items[10],
+            )
+            if len(tx.sender) != 20 or len(tx.recipient) != 20 or len(tx.signature) != 65:
+                raise ValueError("field of the wrong length")
+        except Exception as exc:  # noqa: BLE001
+            raise LedgerError(f"not an RLP area transaction: {exc}") from exc
+        return tx
+
+    def check_signature(self, separator: bytes) -> None:
+        try:
+            signer = recover_address(self.digest(separator), self.signature)
+        except RecordError as exc:
+            raise LedgerError(str(exc)) from exc
+        if signer != self.sender:
+            raise LedgerError("area transaction is not signed by its sender")
+
+
+@dataclass(frozen=True)
+class Deposit:
+    tx_hash: bytes
+    log_index: int
+    account: bytes
+    amount: int
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """A message delivered to this area (a `MessageDelivered` event), as a block lists it."""
+
+    src_area: int
+    nonce: int
+    sender: bytes
+    recipient: bytes
+    amount: int
+    payload_hash: bytes
+
+
+class ChainEvents(Protocol):
+    """What an area node reads from the main chain (BorderGateway events)."""
+
+    def deposit(self, tx_hash: bytes, log_index: int) -> tuple[int, bytes, int] | None: ...
+
+    def delivered(self, src: int, dst: int, nonce: int) -> tuple[bytes, bytes, int, bytes] | None:
+        """(sender, recipient, amount, payload_hash) of a delivered message, or None."""
+
+    def deposits_for(self, area_id: int) -> list[Deposit]: ...
+
+    def ingress_for(self, area_id: int) -> list[Ingress]: ...
+
+
+class NoChain:
+    """No main chain to read: no deposits, no ingress (unit tests, records-only areas)."""
+
+    def deposit(self, tx_hash, log_index):
+        return None
+
+    def delivered(self, src, dst, nonce):
+        return None
+
+    def deposits_for(self, area_id):
+        return []
+
+    def ingress_for(self, area_id):
+        return []
+
+
+@dataclass
+class Ledger:
+    area_id: int
+    balances: dict[bytes, int] = field(default_factory=dict)
+    tx_nonces: dict[bytes, int] = field(default_factory=dict)
+    egress_nonces: dict[int, int] = field(default_factory=dict)
+    payments: dict[tuple[int, int], dict] = field(default_factory=dict)
+    deposits: set[tuple[bytes, int]] = field(default_factory=set)
+    ingress: set[tuple[int, int]] = field(default_factory=set)
+
+    def copy(self) -> Ledger:
+        return copy.deepcopy(self)
+
+    # ------------------------------------------------------------------ applying
+
+    def apply_deposit(self, d: Deposit, events: ChainEvents | None) -> None:
+        """`events` None: replaying a stored block that was checked when it arrived."""
+        key = (d.tx_hash, d.log_index)
+        if key in self.deposits:
+            raise LedgerError("deposit already credited")
+        if events is not None and events.deposit(d.tx_hash, d.log_index) != (
+            self.area_id,
+            d.account,
+            d.amount,
+        ):
+            raise LedgerError("no such deposit to this area on the main chain")
+        self.deposits.add(key)
+        self.balances[d.account] = self.balances.get(d.account, 0) + d.amount
+
+    def apply_ingress(self, i: Ingress, events: ChainEvents | None) -> None:
+        key = (i.src_area, i.nonce)
+        if key in self.ingress:
+            raise LedgerError("message already consumed")
+        if events is not None:
+            seen = events.delivered(i.src_area, self.area_id, i.nonce)
+            if seen is None:
+                raise LedgerError("message not delivered to this area on the main chain")
+            if seen != (i.sender, i.recipient, i.amount, i.payload_hash):
+                raise LedgerError("ingress entry does not match the delivered message")
+        self.ingress.add(key)
+        listing = listing_of_payload(i.payload_hash)
+        if listing:
+            self.payments[key] = {
+                "buyer": i.sender,
+                "seller": i.recipient,
+                "amount": i.amount,
+                "listing_id": listing,
+                "status": PAID,
+            }
+        else:  # a plain transfer
+            self.balances[i.recipient] = self.balances.get(i.recipient, 0) + i.amount
+
+    def apply_tx(self, tx: AreaTx) -> tuple[tuple | None, bytes | None]:
+        """Applies a checked-signature transaction; returns (egress message fields or None,
+        product id whose credit rises or None)."""
+        if tx.area_id != self.area_id:
+            raise LedgerError("transaction is for another area")
+        if tx.nonce != self.tx_nonces.get(tx.sender, 0) + 1:
+            raise LedgerError(f"transaction nonce {tx.nonce} is not the next one")
+        out: tuple[tuple | None, bytes | None] = (None, None)
+        if tx.kind == PAY:
+            if tx.dst_area in (0, self.area_id):
+                raise LedgerError("a payment goes to another area")
+            if tx.amount <= 0 or self.balances.get(tx.sender, 0) < tx.amount:
+                raise LedgerError("balance too low")
+            self.balances[tx.sender] -= tx.amount
+            n = self.egress_nonces.get(tx.dst_area, 0) + 1
+            self.egress_nonces[tx.dst_area] = n
+            payload = purchase_payload(tx.listing_id) if tx.listing_id else ZERO32
+            out = (
+                (self.area_id, tx.dst_area, n, tx.sender, tx.recipient, tx.amount, payload),
+                None,
+            )
+        elif tx.kind in (SHIP, CONFIRM):
+            p = self.payments.get((tx.ref_src, tx.ref_nonce))
+            if p is None:
+                raise LedgerError("no such payment in this area")
+            if tx.kind == SHIP:
+                if tx.sender != p["seller"] or p["status"] != PAID:
+                    raise LedgerError("only the seller ships a paid order")
+                p["status"] = SHIPPED
+            else:
+                if tx.sender != p["buyer"] or p["status"] not in (PAID, SHIPPED):
+                    raise LedgerError("only the buyer confirms an open order")
+                p["status"] = COMPLETED
+                self.balances[p["seller"]] = self.balances.get(p["seller"], 0) + p["amount"]
+                out = (None, product_id_of(p["listing_id"]))
+        else:
+            raise LedgerError(f"unknown transaction kind {tx.kind}")
+        self.tx_nonces[tx.sender] = tx.nonce
+        return out
+
+
+def tx_applies(ledger: Ledger, tx: AreaTx) -> bool:
+    trial = ledger.copy()
+    try:
+        trial.apply_tx(tx)
+    except LedgerError:
+        return False
+    return True

@@ -1,0 +1,200 @@
+"""BGC end to end on anvil: SEC deposited into area 1, buyer B pays seller A's listing in
+area 2 (egress of area 1, anchored, delivered by the untrusted relayer, ingress of area 2),
+A ships, B confirms; area totals on chain and ledgers off chain agree at every step."""
+
+import pytest
+from coincurve import PrivateKey  # noqa: F401 - keys are used through sign helpers
+
+from sec_offchain.area.block import anchor_domain_separator, fast_header_digest
+from sec_offchain.area.chain import AreaChain, AreaConfig, RoundRobin
+from sec_offchain.area.events import Web3Events
+from sec_offchain.area.ledger import COMPLETED, CONFIRM, PAID, PAY, SHIP, SHIPPED, AreaTx
+from sec_offchain.area.records import domain_separator, product_id_of
+from sec_offchain.contracts.client import Suite
+from sec_offchain.contracts.deploy import deploy_suite
+from sec_offchain.crypto.keys import get_dev_account
+from sec_offchain.devchain import Anvil
+from sec_offchain.encoding.area_header import sign_digest
+from sec_offchain.relayers.bgc import BgcRelayer
+
+SEC = 10**18
+VALIDATORS = {
+    1: [get_dev_account(i) for i in (1, 2, 3, 4)],
+    2: [get_dev_account(i) for i in (5, 6, 7, 8)],
+}
+BUYER, SELLER = get_dev_account(9), get_dev_account(20)
+PRODUCERS = {1: get_dev_account(30), 2: get_dev_account(31)}
+RELAYERS = (get_dev_account(0), get_dev_account(32))
+
+
+def addr(a) -> bytes:
+    return bytes.fromhex(a.address[2:])
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    with Anvil() as node:
+        w3 = node.w3
+        deployment = deploy_suite(w3, get_dev_account(0), progress=lambda m: None)
+        suite = Suite(w3, deployment)
+        for area, vs in VALIDATORS.items():
+            for v in vs:
+                suite.stake_validator(v, area, 100_000 * SEC)
+        tx = suite.tx(get_dev_account(0))
+        for a in (SELLER, RELAYERS[1]):
+            tx.send_value(a.address, 10**18)
+        home = tmp_path_factory.mktemp("bgc")
+        chain_id = w3.eth.chain_id
+        sep = anchor_domain_separator(chain_id, suite.anchor_hub.address)
+        rsep = domain_separator(chain_id, suite.escrow.address)
+        gw = suite.contract("BorderGateway")
+        events = Web3Events(w3, gw.address, gw.abi, min_interval=0)
+        areas = {
+            a: AreaChain(
+                home / f"area{a}.db",
+                AreaConfig(a, chain_id, sep, rsep),
+                RoundRobin((addr(PRODUCERS[a]),)),
+                events=events,
+            )
+            for a in (1, 2)
+        }
+        yield node, suite, areas, sep, rsep, home
+        for c in areas.values():
+            c.close()
+
+
+def seal(area_chain, area, ts=[1_000_000]):  # noqa: B006 - a rising clock shared by blocks
+    ts[0] += 10
+    block = area_chain.build_block(PRODUCERS[area].key, addr(PRODUCERS[area]), ts[0])
+    assert area_chain.add_block(block)
+    return block
+
+
+def anchor_final(suite, area_chain, area, sep):
+    """Anchors every final header not yet anchored, signed by 3 of the area's 4 validators."""
+    hub = suite.anchor_hub.functions
+    for h in range(hub.latest_height(area).call() + 1, area_chain.final_height + 1):
+        header = area_chain.block_at(h).header.area_header()
+        digest = fast_header_digest(header, sep)
+        signers = sorted(VALIDATORS[area][:3], key=lambda v: int(v.address, 16))
+        suite.anchor(get_dev_account(0), header, [sign_digest(v.key, digest) for v in signers])
+
+
+def blocks_of(areas):
+    return lambda area, height: areas[area].block_at(height)
+
+
+def test_cross_area_purchase__end_to_end(net):
+    node, suite, areas, sep, rsep, home = net
+    gw = suite.contract("BorderGateway")
+    a1, a2 = areas[1], areas[2]
+
+    # 1. B moves 100 SEC into area 1
+    suite.ensure_allowance(BUYER, gw.address, 100 * SEC)
+    suite.tx(BUYER).transact(gw.functions.deposit_to_area(1, 100 * SEC))
+    seal(a1, 1)
+    assert a1.ledger.balances[addr(BUYER)] == 100 * SEC
+    seal(a1, 1)  # the same deposit is not credited twice
+    assert a1.ledger.balances[addr(BUYER)] == 100 * SEC
+
+    # 2. A's listing (on the escrow, priced in SEC); B pays it from area 1
+    suite_tx = suite.tx(SELLER)
+    listing, _ = suite.create_listing(SELLER, 30 * SEC, token=suite.token.address)
+    del suite_tx
+    pay = AreaTx(
+        PAY,
+        addr(BUYER),
+        1,
+        1,
+        dst_area=2,
+        recipient=addr(SELLER),
+        amount=30 * SEC,
+        listing_id=listing,
+    ).signed(BUYER.key, rsep)
+    assert a1.add_tx(pay) and not a1.add_tx(pay)
+    block = seal(a1, 1)
+    assert len(block.egress) == 1 and block.egress[0].nonce == 1
+    assert a1.ledger.balances[addr(BUYER)] == 70 * SEC
+    assert not a1.add_tx(pay)  # applied: a replay is refused
+    seal(a1, 1)
+    seal(a1, 1)  # the paying block is final two blocks deep
+    anchor_final(suite, a1, 1, sep)
+
+    # 3. two relayers, one message: delivered once
+    relayers = [
+        BgcRelayer(
+            node.w3,
+            suite.anchor_hub,
+            gw,
+            RELAYERS[i],
+            [1, 2],
+            blocks_of(areas),
+            sep,
+            home / f"bgc{i}.db",
+        )
+        for i in (0, 1)
+    ]
+    assert relayers[0].step() == 1
+    assert relayers[1].step() == 0 and relayers[0].step() == 0
+    assert gw.functions.area_balance(1).call() == 70 * SEC
+    assert gw.functions.area_balance(2).call() == 30 * SEC
+    assert gw.functions.next_nonce(1, 2).call() == 2
+
+    # 4. area 2 takes the ingress: A sees it paid, ships; B confirms; A is paid in area 2
+    seal(a2, 2)
+    ref = (1, 1)
+    assert a2.ledger.payments[ref]["status"] == PAID
+    ship = AreaTx(SHIP, addr(SELLER), 2, 1, ref_src=1, ref_nonce=1).signed(SELLER.key, rsep)
+    fake_confirm = AreaTx(CONFIRM, addr(SELLER), 2, 2, ref_src=1, ref_nonce=1).signed(
+        SELLER.key, rsep
+    )
+    a2.add_tx(ship)
+    a2.add_tx(fake_confirm)  # the seller cannot confirm for the buyer: never applied
+    seal(a2, 2)
+    assert a2.ledger.payments[ref]["status"] == SHIPPED
+    confirm = AreaTx(CONFIRM, addr(BUYER), 2, 1, ref_src=1, ref_nonce=1).signed(BUYER.key, rsep)
+    a2.add_tx(confirm)
+    seal(a2, 2)
+    assert a2.ledger.payments[ref]["status"] == COMPLETED
+    assert a2.ledger.balances[addr(SELLER)] == 30 * SEC
+    assert a2.credits[product_id_of(listing)] == 1
+    # totals: on chain and off chain agree
+    assert sum(a1.ledger.balances.values()) == gw.functions.area_balance(1).call()
+    assert sum(a2.ledger.balances.values()) == gw.functions.area_balance(2).call()
+
+
+def test_relayer__refuses_a_block_that_is_not_the_anchored_one(net):
+    node, suite, areas, sep, rsep, home = net
+    gw = suite.contract("BorderGateway")
+    a1 = areas[1]
+    latest = suite.anchor_hub.functions.latest_height(1).call()
+    real = a1.block_at(latest)
+    other = a1.block_at(latest - 1)
+
+    def lying(area, height):
+        return other if (area, height) == (1, latest) else areas[area].block_at(height)
+
+    fresh = BgcRelayer(
+        node.w3, suite.anchor_hub, gw, RELAYERS[0], [1], lying, sep, home / "liar.db"
+    )
+    fresh.step()
+    assert fresh.cursor(1) == latest - 1  # stopped at the block that does not match
+    assert real is not None
+
+
+def test_ledger__overspend_and_wrong_area_never_apply(net):
+    node, suite, areas, sep, rsep, home = net
+    a1 = areas[1]
+    nonce = a1.ledger.tx_nonces.get(addr(BUYER), 0) + 1
+    too_much = AreaTx(
+        PAY, addr(BUYER), 1, nonce, dst_area=2, recipient=addr(SELLER), amount=10_000 * SEC
+    ).signed(BUYER.key, rsep)
+    a1.add_tx(too_much)
+    before = dict(a1.ledger.balances)
+    block = seal(a1, 1)
+    assert not block.egress and a1.ledger.balances == before
+    forged = AreaTx(
+        PAY, addr(BUYER), 1, nonce, dst_area=2, recipient=addr(SELLER), amount=1
+    ).signed(SELLER.key, rsep)
+    with pytest.raises(Exception, match="not signed by its sender"):
+        a1.add_tx(forged)
