@@ -35,6 +35,7 @@ VALIDATOR_STAKE = 100_000 * 10**18
 NODE_KEY_BASE = 100  # node (= validator) keys: dev accounts 100 + 10 * area + index
 BRIDGE_KEYS = (90, 91)
 RELAYER_KEY = 92
+BGC_KEY = 93
 STATUS_KEY = 99
 
 
@@ -63,7 +64,7 @@ def provision(
             entries.append(NodeEntry(acct.address, "0x" + acct.key.hex(), _free_port()))
         area_entries.append(AreaEntry(a, tuple(entries)))
         say(f"area {a}: {nodes} validators staked {nodes * 100_000:,} SEC")
-    for k in (*BRIDGE_KEYS, RELAYER_KEY):
+    for k in (*BRIDGE_KEYS, RELAYER_KEY, BGC_KEY):
         tx.send_value(get_dev_account(k).address, 10**18)
     cfg = DevnetConfig(
         chain_id=w3.eth.chain_id,
@@ -83,6 +84,7 @@ def provision(
             "heartbeat": 10.0,
             "start_block": int(w3.eth.block_number),
             "genesis_time": int(time.time()),
+            "bgc_key": "0x" + get_dev_account(BGC_KEY).key.hex(),
         },
     )
     cfg.save(home / "devnet.json")
@@ -129,6 +131,7 @@ def start_processes(cfg: DevnetConfig) -> list[tuple[str, subprocess.Popen]]:
                 ],
             )
         )
+    specs.append(("bgc-relayer", [py, "-m", "sec_offchain.relayers.run", "bgc", "--config", path]))
     for area in cfg.areas:
         specs.append(
             (

@@ -101,6 +101,22 @@ class DevnetConfig:
 
         return check
 
+    def events(self):
+        """BorderGateway's events on the devnet's chain (None without a chain)."""
+        if not self.rpc or not self.deployments:
+            return None
+        from web3 import Web3
+
+        from sec_offchain.area.events import Web3Events
+        from sec_offchain.contracts.deployment import Deployment
+
+        deployment = Deployment.from_file(Path(self.deployments))
+        if "BorderGateway" not in deployment.contracts:
+            return None
+        w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 5}))
+        gw = deployment.contracts["BorderGateway"]
+        return Web3Events(w3, gw.address, gw.abi, int(self.extra.get("start_block", 0)))
+
     def save(self, path: Path) -> Path:
         data = asdict(self)
         data["home"] = str(self.home)

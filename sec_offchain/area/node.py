@@ -25,6 +25,7 @@ import rlp
 from sec_offchain.area.block import Block
 from sec_offchain.area.chain import AreaChain, AreaConfig, BlockError, RoundRobin
 from sec_offchain.area.devnet_config import DevnetConfig
+from sec_offchain.area.ledger import AreaTx, LedgerError
 from sec_offchain.area.net import (
     ACK,
     ATTEST,
@@ -32,12 +33,16 @@ from sec_offchain.area.net import (
     GET_ATTEST,
     GET_BLOCKS,
     HELLO,
+    LEDGER,
+    LEDGER_REQ,
     RECORD,
     RECORDS,
     RECORDS_OF,
     STATUS,
     STATUS_REQ,
     SUBMIT,
+    SUBMIT_TX,
+    TX,
     Connection,
     Hello,
     ProtocolError,
@@ -223,6 +228,13 @@ class AreaNode:
             buyer = rlp.decode(payload)[0]
             out = [[h, r.encode()] for h, r in self.chain.records_of_buyer(buyer)]
             conn.send(RECORDS, rlp.encode(out))
+        elif kind in (SUBMIT_TX, TX):
+            ok, message = self._take_tx(payload, conn if kind == TX else None)
+            if kind == SUBMIT_TX:
+                conn.send(ACK, rlp.encode([int(ok), message.encode()]))
+        elif kind == LEDGER_REQ:
+            account = rlp.decode(payload)[0]
+            conn.send(LEDGER, json.dumps(self.ledger_view(account)).encode())
         elif kind == HELLO:
             raise ProtocolError("second hello")
 
@@ -235,6 +247,39 @@ class AreaNode:
         if new and self.seen.add(record.digest(self.chain.config.record_separator)):
             self._broadcast(RECORD, payload, skip=source)
         return True, "accepted" if new else "duplicate"
+
+    def _take_tx(self, payload: bytes, source: Connection | None) -> tuple[bool, str]:
+        try:
+            tx = AreaTx.decode(payload)
+            new = self.chain.add_tx(tx)  # committed before we acknowledge
+        except LedgerError as exc:
+            return False, str(exc)
+        if new and self.seen.add(tx.digest(self.chain.config.record_separator)):
+            self._broadcast(TX, payload, skip=source)
+        return True, "accepted" if new else "duplicate"
+
+    def ledger_view(self, account: bytes) -> dict:
+        ledger = self.chain.ledger
+        payments = [
+            {
+                "ref": f"{src}:{nonce}",
+                "buyer": "0x" + p["buyer"].hex(),
+                "seller": "0x" + p["seller"].hex(),
+                "amount": str(p["amount"]),
+                "listing_id": p["listing_id"],
+                "status": p["status"],
+            }
+            for (src, nonce), p in sorted(ledger.payments.items())
+            if account in (p["buyer"], p["seller"])
+        ]
+        return {
+            "area_id": ledger.area_id,
+            "account": "0x" + account.hex(),
+            "balance": str(ledger.balances.get(account, 0)),
+            "next_tx_nonce": ledger.tx_nonces.get(account, 0) + 1,
+            "payments": payments,
+            "height": self.chain.height,
+        }
 
     def _take_block(self, conn: Connection, payload: bytes) -> None:
         try:
@@ -351,7 +396,9 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         int(cfg.extra.get("genesis_time", 0)),
     )
     home = cfg.home / f"area{area_id}" / f"node{index}"
-    chain = AreaChain(home / "chain.db", config, policy, is_disabled=cfg.disabled_check())
+    chain = AreaChain(
+        home / "chain.db", config, policy, is_disabled=cfg.disabled_check(), events=cfg.events()
+    )
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
     peers = [
         ("127.0.0.1", n.port, bytes.fromhex(n.address[2:]))

@@ -20,6 +20,7 @@ from eth_account import Account
 from web3 import Web3
 
 from sec_offchain.area import net
+from sec_offchain.area.block import Block
 from sec_offchain.area.devnet_config import DevnetConfig
 from sec_offchain.area.records import TradeRecord
 from sec_offchain.contracts.deployment import Deployment
@@ -83,7 +84,7 @@ def submitter(cfg: DevnetConfig, key: bytes):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a devnet relayer.")
-    parser.add_argument("kind", choices=["anchor", "bridge"])
+    parser.add_argument("kind", choices=["anchor", "bridge", "bgc"])
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--area", type=int, default=1)
     parser.add_argument("--index", type=int, default=0)
@@ -113,6 +114,34 @@ def main(argv: list[str] | None = None) -> int:
             confirmations=1,
         )
         relayer.run(stop.is_set, interval=cfg.interval)
+    elif args.kind == "bgc":
+        from sec_offchain.relayers.bgc import BgcRelayer
+
+        key = bytes.fromhex(cfg.relayer_key[2:])
+
+        def blocks(area_id: int, height: int):
+            body = node_request(
+                cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key
+            )
+            return Block.decode(body) if body else None
+
+        hub_rec, gw_rec = deployment.contracts["AnchorHub"], deployment.contracts["BorderGateway"]
+        relayer = BgcRelayer(
+            w3,
+            w3.eth.contract(address=hub_rec.address, abi=hub_rec.abi),
+            w3.eth.contract(address=gw_rec.address, abi=gw_rec.abi),
+            Account.from_key(bytes.fromhex(cfg.extra["bgc_key"][2:])),
+            [a.area_id for a in cfg.areas],
+            blocks,
+            cfg.anchor_separator,
+            home / "relayers" / "bgc.db",
+        )
+        while not stop.is_set():
+            try:
+                relayer.step()
+            except Exception as exc:  # noqa: BLE001 - RPC outage: next round
+                log.warning("bgc relayer: %s", exc)
+            stop.wait(cfg.interval)
     else:
         from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
 

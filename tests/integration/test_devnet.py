@@ -68,7 +68,7 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             assert time.time() < deadline
             time.sleep(0.5)
         pids = json.loads((home / "pids.json").read_text())
-        assert len(pids) == 8 + 2 + 2  # nodes, bridge primary + standby, relayers
+        assert len(pids) == 8 + 2 + 2 + 1  # nodes, bridges, anchor relayers, BGC relayer
         cfg = DevnetConfig.load(home / "devnet.json")
         suite = Suite(Web3(Web3.HTTPProvider(cfg.rpc)), Deployment.from_file(Path(cfg.deployments)))
         seller, buyer = get_dev_account(5), get_dev_account(6)
@@ -87,6 +87,56 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         assert "0.01 ETH" in out.stdout
         other = sec("area", "records", "--key", "dev:7", "--home", str(home))
         assert other.returncode == 0 and "no records" in other.stdout
+
+        # the whitepaper's cross-area purchase: buyer dev:6 pays from area 1 for a listing
+        # of seller dev:5, delivered to area 2 through BGC; ship; confirm
+        h = ("--home", str(home))
+        assert (
+            sec("bgc", "deposit", "--area", "1", "--amount", "100", "--key", "dev:6", *h).returncode
+            == 0
+        )
+
+        def wait_status(key, text, timeout=60):
+            deadline = time.time() + timeout
+            while True:
+                out = sec("bgc", "status", "--key", key, *h)
+                if text in out.stdout:
+                    return out.stdout
+                assert time.time() < deadline, out.stdout + out.stderr
+                time.sleep(1)
+
+        wait_status("dev:6", "100 SEC")  # credited in area 1
+        sent = sec(
+            "bgc",
+            "send",
+            "--from-area",
+            "1",
+            "--to-area",
+            "2",
+            "--to",
+            seller.address,
+            "--amount",
+            "30",
+            "--listing",
+            str(listing),
+            "--key",
+            "dev:6",
+            *h,
+        )
+        assert sent.returncode == 0, sent.stderr
+        wait_status("dev:5", "30 SEC, paid")  # delivered to area 2, held for the seller
+        assert (
+            sec("bgc", "ship", "--area", "2", "--ref", "1:1", "--key", "dev:5", *h).returncode == 0
+        )
+        wait_status("dev:5", "30 SEC, shipped")
+        bad = sec("bgc", "ship", "--area", "2", "--ref", "x", "--key", "dev:5", *h)
+        assert bad.returncode == 1 and "SRC_AREA:NONCE" in bad.stderr
+        assert (
+            sec("bgc", "confirm", "--area", "2", "--ref", "1:1", "--key", "dev:6", *h).returncode
+            == 0
+        )
+        out = wait_status("dev:5", "30 SEC, completed")
+        assert "area 2" in out and "30 SEC" in out
 
         deadline = time.time() + 60
         while True:
