@@ -18,6 +18,7 @@ from coincurve import PrivateKey
 from eth_utils import to_checksum_address
 from rlp.sedes import Binary, CountableList, big_endian_int, binary
 
+from sec_offchain.area.fastrlp import encode_item, encode_list
 from sec_offchain.area.ledger import AreaTx, Deposit, Ingress
 from sec_offchain.area.merkle import ZERO32, keccak, root_of
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
@@ -227,23 +228,38 @@ class Block:
         return self._id[0]
 
     def encode(self) -> bytes:
-        return rlp.encode(
-            _BlockSedes(
-                self.header.sedes(),
-                [r.encode() for r in self.records],
-                [m.sedes() for m in self.egress],
+        """The block's RLP (`_BlockSedes`); the records list, the bulk of a block, is joined
+        from the records' cached encodings instead of going through the generic encoder."""
+        if len(self._id) > 1:
+            return self._id[1]
+        parts = [
+            rlp.encode(self.header.sedes()),
+            encode_list([encode_item(r.encode()) for r in self.records]),
+            rlp.encode([m.sedes() for m in self.egress], CountableList(_MessageSedes)),
+            rlp.encode(
                 [
                     _IngressSedes(
                         i.src_area, i.nonce, i.sender, i.recipient, i.amount, i.payload_hash
                     )
                     for i in self.ingress
                 ],
+                CountableList(_IngressSedes),
+            ),
+            rlp.encode(
                 [_DepositSedes(d.tx_hash, d.log_index, d.account, d.amount) for d in self.deposits],
-                [t.encode() for t in self.txs],
+                CountableList(_DepositSedes),
+            ),
+            encode_list([encode_item(t.encode()) for t in self.txs]),
+            rlp.encode(
                 [_CreditSedes(p, c.to_bytes(32, "big", signed=True)) for p, c in self.credits],
-                self.producer_signature,
-            )
-        )
+                CountableList(_CreditSedes),
+            ),
+            encode_item(self.producer_signature),
+        ]
+        data = encode_list(parts)
+        if self._id:
+            self._id.append(data)
+        return data
 
     @classmethod
     def decode(cls, data: bytes) -> Block:

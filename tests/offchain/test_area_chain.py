@@ -439,3 +439,16 @@ def test_add_records__batch_equals_one_by_one(tmp_path):
     assert many.add_records(batch[:2]) == [False, False]
     one.close()
     many.close()
+
+
+def test_block_encoding__equals_the_generic_rlp_encoder(chain):
+    import rlp
+
+    from sec_offchain.area.block import _BlockSedes
+
+    for o in range(1, 4):
+        chain.add_record(record(order_id=o))
+    block = produce(chain, int(time.time()) - 5)
+    generic = rlp.encode(rlp.decode(block.encode(), _BlockSedes))
+    assert block.encode() == generic
+    assert Block.decode(generic) == block
