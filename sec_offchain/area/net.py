@@ -232,3 +232,78 @@ async def request(
                 return body
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------------- transports
+
+StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Transport:
+    """How a node listens and dials: streams in, streams out. The node never touches
+    sockets itself, so TCP, an in-process transport or a libp2p adapter are alike to it."""
+
+    async def listen(self, handler: StreamHandler) -> None:
+        raise NotImplementedError
+
+    async def dial(self, address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def address(self) -> str:
+        raise NotImplementedError
+
+
+class TcpTransport(Transport):
+    """TCP on `host:port`; peers are dialled as "host:port"."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._server: asyncio.AbstractServer | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def listen(self, handler: StreamHandler) -> None:
+        self._server = await asyncio.start_server(handler, self.host, self.port)
+
+    async def dial(self, address: str):
+        host, port = address.rsplit(":", 1)
+        return await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+
+class MemoryTransport(Transport):
+    """In-process: nodes of one event loop find each other by name in a shared registry and
+    talk over socket pairs (no ports, nothing leaves the process)."""
+
+    def __init__(self, name: str, registry: dict[str, StreamHandler]) -> None:
+        self.name = name
+        self.registry = registry
+
+    @property
+    def address(self) -> str:
+        return self.name
+
+    async def listen(self, handler: StreamHandler) -> None:
+        self.registry[self.name] = handler
+
+    async def dial(self, address: str):
+        handler = self.registry.get(address)
+        if handler is None:
+            raise ConnectionRefusedError(f"no node {address!r}")
+        ours, theirs = socket.socketpair()
+        reader, writer = await asyncio.open_connection(sock=ours)
+        their_reader, their_writer = await asyncio.open_connection(sock=theirs)
+        asyncio.get_running_loop().create_task(handler(their_reader, their_writer))
+        return reader, writer
+
+    def close(self) -> None:
+        self.registry.pop(self.name, None)

@@ -46,6 +46,8 @@ from sec_offchain.area.net import (
     Connection,
     Hello,
     ProtocolError,
+    TcpTransport,
+    Transport,
     handshake,
 )
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
@@ -78,23 +80,21 @@ class AreaNode:
         key: bytes,
         address: bytes,
         chain: AreaChain,
-        host: str,
-        port: int,
-        peers: list[tuple[str, int, bytes]],
+        transport: Transport,
+        peers: list[tuple[str, bytes]],
         interval: float,
         signer: ValidatorSigner | None = None,
     ) -> None:
         self.key = key
         self.address = address
         self.chain = chain
-        self.host, self.port = host, port
-        self.peer_addrs = peers
+        self.transport = transport
+        self.peer_addrs = peers  # (transport address, node address)
         self.interval = interval
         self.signer = signer
         self.conns: dict[bytes, Connection] = {}
         self.seen = Seen()
         self.attested = 0
-        self.server: asyncio.AbstractServer | None = None
         self.stopping = asyncio.Event()
         self.db = chain.db
         self.db.execute(
@@ -112,17 +112,17 @@ class AreaNode:
         return Hello.make(self.key, self.address, c.chain_id, c.area_id, self.chain.height)
 
     async def run(self) -> None:
-        self.server = await asyncio.start_server(self._accept, self.host, self.port)
+        await self.transport.listen(self._accept)
         tasks = [
             asyncio.create_task(self._dial_loop()),
             asyncio.create_task(self._produce_loop()),
             asyncio.create_task(self._sync_loop()),
         ]
-        log.info("node %s listening on %s:%d", self.address.hex(), self.host, self.port)
+        log.info("node %s listening on %s", self.address.hex(), self.transport.address)
         await self.stopping.wait()
         for t in tasks + list(self._tasks):
             t.cancel()
-        self.server.close()
+        self.transport.close()
         for conn in list(self.conns.values()):
             conn.close()
         await asyncio.sleep(0.05)
@@ -136,11 +136,11 @@ class AreaNode:
 
     async def _dial_loop(self) -> None:
         while True:
-            for host, port, peer in self.peer_addrs:
+            for where, peer in self.peer_addrs:
                 if peer in self.conns:
                     continue
                 try:
-                    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+                    reader, writer = await self.transport.dial(where)
                 except (TimeoutError, OSError):
                     continue
                 self._tasks.add(asyncio.create_task(self._accept(reader, writer)))
@@ -401,7 +401,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
     )
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
     peers = [
-        ("127.0.0.1", n.port, bytes.fromhex(n.address[2:]))
+        (f"127.0.0.1:{n.port}", bytes.fromhex(n.address[2:]))
         for i, n in enumerate(area.nodes)
         if i != index
     ]
@@ -409,8 +409,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         me.key,
         bytes.fromhex(me.address[2:]),
         chain,
-        "127.0.0.1",
-        me.port,
+        TcpTransport("127.0.0.1", me.port),
         peers,
         cfg.interval,
         signer,

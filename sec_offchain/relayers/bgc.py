@@ -47,7 +47,7 @@ class BgcRelayer:
         self.blocks = blocks
         self.separator = separator
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(db_path), isolation_level=None)
+        self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS cursor (area INTEGER PRIMARY KEY, height INTEGER)"

@@ -2,6 +2,8 @@
 area 2 (egress of area 1, anchored, delivered by the untrusted relayer, ingress of area 2),
 A ships, B confirms; area totals on chain and ledgers off chain agree at every step."""
 
+import time
+
 import pytest
 from coincurve import PrivateKey  # noqa: F401 - keys are used through sign helpers
 
@@ -198,3 +200,57 @@ def test_ledger__overspend_and_wrong_area_never_apply(net):
     ).signed(SELLER.key, rsep)
     with pytest.raises(Exception, match="not signed by its sender"):
         a1.add_tx(forged)
+
+
+def test_two_relayers_race__one_lands_the_other_treats_it_as_delivered(net):
+    """Both estimate and send before either is mined (automine off); the second transaction
+    fails on chain, and its relayer counts the message as delivered, not as an error."""
+    import threading
+
+    node, suite, areas, sep, rsep, home = net
+    gw = suite.contract("BorderGateway")
+    a1 = areas[1]
+    nonce = a1.ledger.tx_nonces.get(addr(BUYER), 0) + 1
+    pay = AreaTx(
+        PAY, addr(BUYER), 1, nonce, dst_area=2, recipient=addr(SELLER), amount=5 * SEC
+    ).signed(BUYER.key, rsep)
+    assert a1.add_tx(pay)
+    for _ in range(3):
+        seal(a1, 1)
+    anchor_final(suite, a1, 1, sep)
+    before = gw.functions.next_nonce(1, 2).call()
+    relayers = [
+        BgcRelayer(
+            node.w3,
+            suite.anchor_hub,
+            gw,
+            RELAYERS[i],
+            [1],
+            blocks_of(areas),
+            sep,
+            home / f"race{i}.db",
+        )
+        for i in (0, 1)
+    ]
+    for r in relayers:  # both start from the heights already handled
+        r.db.execute("INSERT OR REPLACE INTO cursor VALUES (1, ?)", (a1.final_height - 3,))
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        threads = [threading.Thread(target=r.step) for r in relayers]
+        for t in threads:
+            t.start()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            content = node.w3.provider.make_request("txpool_content", [])["result"]
+            if sum(len(v) for v in content["pending"].values()) >= 2:
+                break
+            time.sleep(0.05)
+        node.w3.provider.make_request("evm_mine", [])
+        for t in threads:
+            t.join(30)
+    finally:
+        node.w3.provider.make_request("evm_setAutomine", [True])
+    assert gw.functions.next_nonce(1, 2).call() == before + 1
+    landed = sum(len(r.delivered) for r in relayers)
+    already = sum(len(r.already) for r in relayers)
+    assert (landed, already) == (1, 1)

@@ -274,3 +274,85 @@ def test_connection__slow_peer_is_disconnected_not_silently_dropped():
 
     accepted, closed = asyncio.run(go())
     assert closed and 8 <= accepted < 10_000
+
+
+def test_nodes_over_the_memory_transport__same_node_code_converges(tmp_path):
+    """Three nodes in one event loop over MemoryTransport (no ports): the node code is the
+    same as over TCP; a record submitted to one is sealed into every node's chain."""
+    from sec_offchain.area.node import AreaNode
+
+    cfg = make_config(tmp_path, 3, interval=0.3)
+    area = cfg.area(1)
+    policy = RoundRobin(tuple(bytes.fromhex(n.address[2:]) for n in area.nodes), cfg.interval)
+    registry: dict = {}
+    names = [f"node{i}" for i in range(3)]
+
+    async def go():
+        nodes = []
+        for i, entry in enumerate(area.nodes):
+            chain = AreaChain(
+                tmp_path / f"mem{i}.db",
+                AreaConfig(1, 31337, cfg.anchor_separator, cfg.record_separator),
+                policy,
+            )
+            peers = [
+                (names[j], bytes.fromhex(area.nodes[j].address[2:])) for j in range(3) if j != i
+            ]
+            nodes.append(
+                AreaNode(
+                    entry.key,
+                    bytes.fromhex(entry.address[2:]),
+                    chain,
+                    net.MemoryTransport(names[i], registry),
+                    peers,
+                    cfg.interval,
+                )
+            )
+        runs = [asyncio.create_task(n.run()) for n in nodes]
+        await asyncio.sleep(0.5)
+        (r,) = records(cfg, 1, 1)
+        ok, _ = nodes[2]._take_record(r.encode(), None)
+        assert ok
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if (
+                all(
+                    any(
+                        rec.order_id == 1
+                        for h in range(1, n.chain.height + 1)
+                        for rec in n.chain.block_at(h).records
+                    )
+                    for n in nodes
+                )
+                and len(
+                    {
+                        n.chain.block_at(2).block_id(cfg.anchor_separator)
+                        if n.chain.height >= 2
+                        else None
+                        for n in nodes
+                    }
+                )
+                == 1
+            ):
+                break
+            await asyncio.sleep(0.1)
+        peers = [len(n.conns) for n in nodes]
+        heights = [n.chain.height for n in nodes]
+        included = [
+            [
+                h
+                for h in range(1, n.chain.height + 1)
+                if any(rec.order_id == 1 for rec in n.chain.block_at(h).records)
+            ]
+            for n in nodes
+        ]
+        second = {n.chain.canonical[1] for n in nodes}
+        for n in nodes:
+            n.stopping.set()
+        await asyncio.gather(*runs)
+        return peers, heights, included, second
+
+    peers, heights, included, second = asyncio.run(go())
+    assert peers == [2, 2, 2] and min(heights) >= 2
+    assert len(second) == 1  # one chain
+    assert all(len(i) == 1 for i in included) and len({i[0] for i in included}) == 1
