@@ -972,12 +972,17 @@ def devnet_up(
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
     interval: float = typer.Option(2.0, "--interval", help="seconds between area blocks"),
     duration: float | None = typer.Option(None, "--duration", help="stop after this many s"),
+    consensus: str = typer.Option("pow", "--consensus", help="pow (communities) | round-robin"),
 ) -> None:
     """Start anvil (or use --rpc), deploy, stake validators and run the area nodes, the
-    escrow bridge (primary + standby) and an anchor relayer per area until Ctrl-C."""
+    escrow bridge (primary + standby), an anchor relayer per area and the BGC relayer until
+    Ctrl-C. Blocks come from the community proof of work (`--consensus round-robin` for the
+    simple rotation)."""
     from sec_offchain.devnet import up
 
-    guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration))
+    if consensus not in ("pow", "round-robin"):
+        fail("--consensus is pow or round-robin")
+    guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration, consensus))
 
 
 @devnet_app.command("status")

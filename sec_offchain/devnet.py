@@ -44,7 +44,14 @@ def _free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 def provision(
-    w3: Web3, rpc: str, home: Path, areas: int, nodes: int, interval: float, say=print
+    w3: Web3,
+    rpc: str,
+    home: Path,
+    areas: int,
+    nodes: int,
+    interval: float,
+    say=print,
+    consensus: str = "pow",
 ) -> DevnetConfig:
     """Deploys, funds and stakes; returns the devnet file's content (also written)."""
     deployer = get_dev_account(0)
@@ -85,6 +92,8 @@ def provision(
             "start_block": int(w3.eth.block_number),
             "genesis_time": int(time.time()),
             "bgc_key": "0x" + get_dev_account(BGC_KEY).key.hex(),
+            # the community proof of work (docs/consensus.md); "round-robin" is the simple one
+            "consensus": {"kind": consensus, "communities": 2, "difficulty": 2**14},
         },
     )
     cfg.save(home / "devnet.json")
@@ -263,6 +272,7 @@ def up(
     interval: float,
     console: Console,
     duration: float | None = None,
+    consensus: str = "pow",
 ) -> None:
     if areas < 1 or nodes < 1:
         raise ConfigError("--areas and --nodes must be at least 1")
@@ -277,7 +287,9 @@ def up(
         else:
             rpc_url = rpc
             w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
-        cfg = provision(w3, rpc_url, home, areas, nodes, interval, say=console.print)
+        cfg = provision(
+            w3, rpc_url, home, areas, nodes, interval, say=console.print, consensus=consensus
+        )
         # Ape (imported to compile the contracts) turns SIGINT into sys.exit(130) at once;
         # here Ctrl-C (and SIGTERM) must stop the processes first
         signal.signal(signal.SIGINT, signal.default_int_handler)

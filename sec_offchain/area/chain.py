@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +43,7 @@ from sec_offchain.area.records import (
 from sec_offchain.exceptions import SecError
 
 FINALITY_DEPTH = 2
+LATE_SLOTS = 1  # the refusal rule is for late blocks (docs/consensus.md)
 MAX_RECORDS_PER_BLOCK = 10_000
 MAX_CLOCK_DRIFT = 5
 
@@ -140,6 +141,7 @@ class AreaChain:
         self._decoded: dict[bytes, TradeRecord] = {}
         self._built: dict[bytes, Block] = {}  # blocks this node built (their roots are its own)
         self._seq = 0
+        self.equivocations: list[tuple[Block, Block]] = []
         self._rebuild()
 
     # ------------------------------------------------------------------ state
@@ -157,7 +159,31 @@ class AreaChain:
 
     @property
     def final_height(self) -> int:
-        return max(0, self.height - FINALITY_DEPTH)
+        """The best chain is FINALITY_DEPTH past it, and every competing fork that branches
+        off at or below it is FINALITY_DEPTH shorter than the best chain."""
+        top = self.height
+        final = top - FINALITY_DEPTH
+        if final <= 0:
+            return 0
+        on_best = set(self.canonical)
+        parents = {hd.parent_hash for hd in self.headers.values()}
+        for bid, hd in self.headers.items():
+            if bid in on_best or bid in parents or hd.height <= final:
+                continue
+            # a competing tip close to the best one: final only below its fork point
+            cur = bid
+            while cur not in on_best and cur != ZERO32:
+                cur = self.headers[cur].parent_hash
+            final = min(final, self.headers[cur].height if cur != ZERO32 else 0)
+        return max(final, 0)
+
+    def _recent_times(self, parent_id: bytes, n: int) -> list[int]:
+        out = []
+        cur = parent_id
+        while cur != ZERO32 and len(out) < n:
+            out.append(self.headers[cur].timestamp)
+            cur = self.headers[cur].parent_hash
+        return list(reversed(out))
 
     def block_at(self, height: int) -> Block | None:
         if not 1 <= height <= self.height:
@@ -459,6 +485,21 @@ class AreaChain:
                 timestamp=ts,
                 producer=producer,
             )
+            if hasattr(self.policy, "check_header"):  # community proof of work
+                from sec_offchain.consensus.communities import on_duty
+                from sec_offchain.consensus.pow import mine
+
+                header = replace(
+                    header,
+                    community=on_duty(self.policy.slot_of(ts), self.policy.k),
+                    difficulty=self.policy.expected_difficulty(
+                        parent, self._recent_times(self.tip, 10)
+                    ),
+                )
+                mined = mine(header, start=int.from_bytes(producer[:4], "big") << 20)
+                if mined is None:
+                    raise BlockError("no proof of work found")
+                header = mined
             block = Block(
                 header,
                 tuple(chosen),
@@ -507,6 +548,32 @@ class AreaChain:
                 h.producer, h.height, h.timestamp, parent
             ):
                 raise BlockError("block is not by a producer due at this height")
+            # the same producer, two different blocks at one height: evidence for the judges
+            for other_id, other in self.headers.items():
+                if other.producer == h.producer and other.height == h.height and other_id != bid:
+                    other_block = self.block(other_id)
+                    if other_block is not None:
+                        self.equivocations.append((other_block, block))
+                    break
+            check = getattr(self.policy, "check_header", None)
+            if check is not None:
+                reason = check(h, parent, self._recent_times(h.parent_hash, 10))
+                if reason:
+                    raise BlockError(reason)
+                slot_of = self.policy.slot_of
+                slot = slot_of(h.timestamp)
+                current = slot_of(int(now if now is not None else time.time()))
+                if current - slot <= LATE_SLOTS:
+                    for sib_id, sib in self.headers.items():
+                        if sib.parent_hash != h.parent_hash or sib_id == bid:
+                            continue
+                        if any(
+                            c.parent_hash == sib_id and slot_of(c.timestamp) > slot
+                            for c in self.headers.values()
+                        ):
+                            raise BlockError(
+                                "refused: the next community already built on a competing block"
+                            )
             if len(block.records) > MAX_RECORDS_PER_BLOCK:
                 raise BlockError("too many records")
             ids = []

@@ -51,6 +51,8 @@ from sec_offchain.area.net import (
     handshake,
 )
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
+from sec_offchain.consensus.evidence import EquivocationWatcher
+from sec_offchain.consensus.pow import CommunityPoW
 from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSigner
 
 log = logging.getLogger("sec.node")
@@ -104,6 +106,9 @@ class AreaNode:
         )
         self.started = time.time()
         self._tasks: set[asyncio.Task] = set()
+        self.watcher = EquivocationWatcher(chain.config.chain_id, "0x" + "00" * 20)
+        self.evidence_dir: Path | None = None
+        self.evidence_found: list[Path] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -248,6 +253,23 @@ class AreaNode:
             self._broadcast(RECORD, payload, skip=source)
         return True, "accepted" if new else "duplicate"
 
+    def _watch(self, block: Block) -> None:
+        """Every sealed block passes the judges' watcher; a producer's second block at one
+        height becomes an evidence file (in the node's evidence directory)."""
+        if self.watcher is None:
+            return
+        evidence = self.watcher.observe_block(block)
+        if evidence is not None and self.evidence_dir is not None:
+            path = self.evidence_dir / f"producer-{evidence.producer}-{evidence.height}.json"
+            evidence.save(path)
+            self.evidence_found.append(path)
+            log.warning(
+                "producer %s sealed two blocks at height %d: %s",
+                evidence.producer,
+                evidence.height,
+                path,
+            )
+
     def _take_tx(self, payload: bytes, source: Connection | None) -> tuple[bool, str]:
         try:
             tx = AreaTx.decode(payload)
@@ -286,6 +308,7 @@ class AreaNode:
             block = Block.decode(payload)
         except RecordError:
             return
+        self._watch(block)
         try:
             new = self.chain.add_block(block)
         except BlockError as exc:
@@ -339,23 +362,31 @@ class AreaNode:
 
     async def _produce_loop(self) -> None:
         policy = self.chain.policy
+        pow_policy = hasattr(policy, "check_header")
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.interval / 4)
+            await asyncio.sleep(self.interval / 4 if not pow_policy else 0.05)
             height = self.chain.height + 1
             parent = self.chain.headers.get(self.chain.tip)
             now = int(time.time())
             if parent is not None and now <= parent.timestamp:
                 continue
-            if parent is not None and now - parent.timestamp < self.interval:
+            if not pow_policy and parent is not None and now - parent.timestamp < self.interval:
                 continue
             if not policy.may_produce(self.address, height, now, parent):
                 continue
-            block = self.chain.build_block(self.key, self.address, now)
+            # proof of work is CPU: mine off the event loop so gossip keeps flowing
+            block = await loop.run_in_executor(
+                None, self.chain.build_block, self.key, self.address, now
+            )
+            if self.chain.tip != block.header.parent_hash:
+                continue  # a block arrived while we mined: ours would be a late competitor
             try:
                 self.chain.add_block(block)
             except BlockError as exc:
                 log.warning("own block refused: %s", exc)
                 continue
+            self._watch(block)
             self._broadcast(BLOCK, block.encode())
             self._attest()
 
@@ -390,11 +421,19 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         record_separator=cfg.record_separator,
         bridges=tuple(bytes.fromhex(b[2:]) for b in cfg.bridges),
     )
-    policy = RoundRobin(
-        tuple(bytes.fromhex(n.address[2:]) for n in area.nodes),
-        cfg.interval,
-        int(cfg.extra.get("genesis_time", 0)),
-    )
+    producers = tuple(bytes.fromhex(n.address[2:]) for n in area.nodes)
+    consensus = cfg.extra.get("consensus", {"kind": "round-robin"})
+    if consensus.get("kind") == "pow":
+        policy = CommunityPoW(
+            producers,
+            slot_time=cfg.interval,
+            genesis_time=int(cfg.extra.get("genesis_time", 0)),
+            k=int(consensus.get("communities", 2)),
+            difficulty=int(consensus.get("difficulty", 2**14)),
+            solve_target=float(consensus.get("solve_target", cfg.interval / 4)),
+        )
+    else:
+        policy = RoundRobin(producers, cfg.interval, int(cfg.extra.get("genesis_time", 0)))
     home = cfg.home / f"area{area_id}" / f"node{index}"
     chain = AreaChain(
         home / "chain.db", config, policy, is_disabled=cfg.disabled_check(), events=cfg.events()
@@ -405,7 +444,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         for i, n in enumerate(area.nodes)
         if i != index
     ]
-    return AreaNode(
+    node = AreaNode(
         me.key,
         bytes.fromhex(me.address[2:]),
         chain,
@@ -414,6 +453,9 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         cfg.interval,
         signer,
     )
+    node.watcher = EquivocationWatcher(cfg.chain_id, cfg.anchor_hub)
+    node.evidence_dir = home / "evidence"
+    return node
 
 
 def main(argv: list[str] | None = None) -> int:

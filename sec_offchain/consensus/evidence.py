@@ -64,6 +64,7 @@ class EquivocationWatcher:
         self.chain_id = chain_id
         self.anchor_hub = anchor_hub
         self._seen: dict[tuple[str, int, int], tuple[bytes, AreaHeader, bytes]] = {}
+        self._blocks: dict = {}
 
     def observe(self, header: AreaHeader, signature: bytes) -> Evidence | None:
         digest = hash_area_header(header, self.chain_id, self.anchor_hub)
@@ -79,3 +80,77 @@ class EquivocationWatcher:
         if seen[0] == digest:
             return None
         return Evidence(seen[1], seen[2], header, signature, signer)
+
+    def observe_block(self, block) -> ProducerEvidence | None:
+        """A sealed block from gossip: the first pair of different blocks one producer
+        sealed at one height is evidence (whatever the fork choice made of them)."""
+        try:
+            producer = block.sealer()
+        except Exception:  # noqa: BLE001 - a bad seal is nobody's evidence
+            return None
+        if producer != block.header.producer:
+            return None
+        key = ("0x" + producer.hex(), block.header.area_id, block.header.height)
+        seen = self._blocks.setdefault(key, block)
+        if seen is block or seen.header == block.header:
+            return None
+        return ProducerEvidence.from_blocks(seen, block)
+
+
+@dataclass(frozen=True)
+class ProducerEvidence:
+    """One producer sealed two different blocks at one height of one area: both full blocks
+    (RLP), checkable by anyone (both seals recover to the producer)."""
+
+    area_id: int
+    height: int
+    producer: str
+    block_a: bytes
+    block_b: bytes
+
+    @classmethod
+    def from_blocks(cls, a, b) -> ProducerEvidence:
+        return cls(
+            a.header.area_id,
+            a.header.height,
+            "0x" + a.header.producer.hex(),
+            a.encode(),
+            b.encode(),
+        )
+
+    def verify(self) -> bool:
+        from sec_offchain.area.block import Block
+
+        a, b = Block.decode(self.block_a), Block.decode(self.block_b)
+        return (
+            a.header.area_id == b.header.area_id == self.area_id
+            and a.header.height == b.header.height == self.height
+            and a.header != b.header
+            and a.sealer() == b.sealer() == bytes.fromhex(self.producer[2:])
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "producer-equivocation",
+            "area_id": self.area_id,
+            "height": self.height,
+            "producer": self.producer,
+            "block_a": "0x" + self.block_a.hex(),
+            "block_b": "0x" + self.block_b.hex(),
+        }
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def from_file(cls, path: Path) -> ProducerEvidence:
+        d = json.loads(Path(path).read_text())
+        return cls(
+            int(d["area_id"]),
+            int(d["height"]),
+            d["producer"],
+            bytes.fromhex(d["block_a"][2:]),
+            bytes.fromhex(d["block_b"][2:]),
+        )
