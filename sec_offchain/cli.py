@@ -982,6 +982,8 @@ def devnet_up(
 
     if consensus not in ("pow", "round-robin"):
         fail("--consensus is pow or round-robin")
+    if consensus == "pow" and interval < 1:
+        fail("with --consensus pow a slot (--interval) is at least 1 s")
     guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration, consensus))
 
 

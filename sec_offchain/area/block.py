@@ -163,6 +163,10 @@ class _DepositSedes(rlp.Serializable):
     ]
 
 
+class _ShareSedes(rlp.Serializable):
+    fields = [("member", Binary.fixed_length(20)), ("nonce", big_endian_int)]
+
+
 class _BlockSedes(rlp.Serializable):
     fields = [
         ("header", _HeaderSedes),
@@ -171,6 +175,7 @@ class _BlockSedes(rlp.Serializable):
         ("ingress", CountableList(_IngressSedes)),
         ("deposits", CountableList(_DepositSedes)),
         ("txs", CountableList(binary)),  # each an RLP area transaction
+        ("shares", CountableList(_ShareSedes)),  # participation: work shares of the slot
         ("credits", CountableList(_CreditSedes)),
         ("producer_signature", binary),
     ]
@@ -217,6 +222,7 @@ class Block:
     ingress: tuple[Ingress, ...] = ()
     deposits: tuple[Deposit, ...] = ()
     txs: tuple[AreaTx, ...] = ()
+    shares: tuple[tuple[bytes, int], ...] = ()  # (member, nonce): on-duty members' work
     credits: tuple[tuple[bytes, int], ...] = ()
     producer_signature: bytes = b""
     _id: list = field(default_factory=list, init=False, compare=False, repr=False)
@@ -250,6 +256,7 @@ class Block:
                 CountableList(_DepositSedes),
             ),
             encode_list([encode_item(t.encode()) for t in self.txs]),
+            rlp.encode([_ShareSedes(m, n) for m, n in self.shares], CountableList(_ShareSedes)),
             rlp.encode(
                 [_CreditSedes(p, c.to_bytes(32, "big", signed=True)) for p, c in self.credits],
                 CountableList(_CreditSedes),
@@ -278,6 +285,7 @@ class Block:
             ),
             tuple(Deposit(d.tx_hash, d.log_index, d.account, d.amount) for d in s.deposits),
             tuple(AreaTx.decode(t) for t in s.txs),
+            tuple((x.member, x.nonce) for x in s.shares),
             tuple((c.product_id, int.from_bytes(c.credit, "big", signed=True)) for c in s.credits),
             s.producer_signature,
         )
@@ -300,6 +308,7 @@ def body_digests(block: Block, separator: bytes) -> list[bytes]:
     """The leaves a block's non-record contents add to its tx_root: every area transaction,
     deposit and ingress entry is committed by the header (and so by the producer's seal)."""
     out = [t.digest(separator) for t in block.txs]
+    out += [keccak(b"share" + m + n.to_bytes(32, "big")) for m, n in block.shares]
     out += [
         keccak(
             b"deposit"

@@ -142,6 +142,7 @@ class AreaChain:
         self._built: dict[bytes, Block] = {}  # blocks this node built (their roots are its own)
         self._seq = 0
         self.equivocations: list[tuple[Block, Block]] = []
+        self.shares: dict[tuple[bytes, int], dict[bytes, int]] = {}  # (parent, slot) -> shares
         self._rebuild()
 
     # ------------------------------------------------------------------ state
@@ -231,6 +232,10 @@ class AreaChain:
         produce and the products whose credit rises (by how much)."""
         egress: list[Message] = []
         credit_up: dict[bytes, int] = {}
+        producer = block.header.producer
+        ledger.produced[producer] = ledger.produced.get(producer, 0) + 1
+        for member, _ in block.shares:
+            ledger.participation[member] = ledger.participation.get(member, 0) + 1
         for d in block.deposits:
             ledger.apply_deposit(d, events)
         for i in block.ingress:
@@ -244,6 +249,34 @@ class AreaChain:
             if product is not None:
                 credit_up[product] = credit_up.get(product, 0) + 1
         return egress, credit_up
+
+    def add_share(self, parent: bytes, slot: int, member: bytes, nonce: int) -> bool:
+        """Keeps a valid participation share for the next block on `parent` in `slot`."""
+        check = getattr(self.policy, "check_shares", None)
+        if check is None or parent not in self.headers and parent != ZERO32:
+            return False
+        parent_header = self.headers.get(parent)
+        difficulty = self.policy.expected_difficulty(parent_header, self._recent_times(parent, 10))
+        probe = FullHeader(
+            self.config.area_id,
+            0,
+            parent,
+            ZERO32,
+            ZERO32,
+            ZERO32,
+            int(self.policy.genesis_time + slot * self.policy.slot_time),
+            difficulty=difficulty,
+            producer=b"\0" * 20,
+        )
+        if check(probe, [(member, nonce)]) is not None:
+            return False
+        bucket = self.shares.setdefault((parent, slot), {})
+        if member in bucket:
+            return False
+        bucket[member] = nonce
+        if len(self.shares) > 32:
+            self.shares.pop(next(iter(self.shares)))
+        return True
 
     def add_tx(self, tx: AreaTx) -> bool:
         """Checks and pools a signed area transaction (committed before returning). True if
@@ -500,6 +533,24 @@ class AreaChain:
                 if mined is None:
                     raise BlockError("no proof of work found")
                 header = mined
+            shares: tuple = ()
+            if hasattr(self.policy, "check_shares"):
+                slot = self.policy.slot_of(header.timestamp)
+                shares = tuple(
+                    (m, n)
+                    for m, n in sorted(self.shares.get((self.tip, slot), {}).items())
+                    if m != producer and self.policy.check_shares(header, [(m, n)]) is None
+                )
+                if shares:  # the shares are part of the body: tx_root covers them
+                    body = replace(body, shares=shares)
+                    header = mine(
+                        replace(
+                            header,
+                            tx_root=tx_root(ids, body_digests(body, self.config.record_separator)),
+                            nonce=0,
+                        ),
+                        start=int.from_bytes(producer[:4], "big") << 20,
+                    )
             block = Block(
                 header,
                 tuple(chosen),
@@ -507,6 +558,7 @@ class AreaChain:
                 tuple(ingress),
                 tuple(deposits),
                 tuple(txs),
+                shares,
                 credits=tuple(sorted(touched.items())),
             )
             block = block.sealed(producer_key)
@@ -558,6 +610,7 @@ class AreaChain:
             check = getattr(self.policy, "check_header", None)
             if check is not None:
                 reason = check(h, parent, self._recent_times(h.parent_hash, 10))
+                reason = reason or self.policy.check_shares(h, block.shares)
                 if reason:
                     raise BlockError(reason)
                 slot_of = self.policy.slot_of

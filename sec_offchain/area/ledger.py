@@ -190,6 +190,8 @@ class Ledger:
     payments: dict[tuple[int, int], dict] = field(default_factory=dict)
     deposits: set[tuple[bytes, int]] = field(default_factory=set)
     ingress: set[tuple[int, int]] = field(default_factory=set)
+    participation: dict[bytes, int] = field(default_factory=dict)  # shares credited
+    produced: dict[bytes, int] = field(default_factory=dict)  # blocks on this chain
 
     def copy(self) -> Ledger:
         return copy.deepcopy(self)

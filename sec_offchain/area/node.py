@@ -38,6 +38,7 @@ from sec_offchain.area.net import (
     RECORD,
     RECORDS,
     RECORDS_OF,
+    SHARE,
     STATUS,
     STATUS_REQ,
     SUBMIT,
@@ -237,6 +238,14 @@ class AreaNode:
             ok, message = self._take_tx(payload, conn if kind == TX else None)
             if kind == SUBMIT_TX:
                 conn.send(ACK, rlp.encode([int(ok), message.encode()]))
+        elif kind == SHARE:
+            try:
+                parent, slot, member, nonce = rlp.decode(payload)
+                slot_n, nonce_n = int.from_bytes(slot, "big"), int.from_bytes(nonce, "big")
+            except Exception:  # noqa: BLE001 - malformed: ignore
+                return
+            if self.chain.add_share(parent, slot_n, member, nonce_n):
+                self._broadcast(SHARE, payload, skip=conn)
         elif kind == LEDGER_REQ:
             account = rlp.decode(payload)[0]
             conn.send(LEDGER, json.dumps(self.ledger_view(account)).encode())
@@ -252,6 +261,26 @@ class AreaNode:
         if new and self.seen.add(record.digest(self.chain.config.record_separator)):
             self._broadcast(RECORD, payload, skip=source)
         return True, "accepted" if new else "duplicate"
+
+    async def _share(self, loop, now: int) -> None:
+        """An on-duty member's participation: a work share for this slot on the tip, gossiped
+        so that whoever wins the slot includes it (its ledger credits the member)."""
+        from sec_offchain.consensus.pow import mine_share
+
+        policy = self.chain.policy
+        slot = policy.slot_of(now)
+        key = (self.chain.tip, slot)
+        if self.address in self.chain.shares.get(key, {}):
+            return
+        parent = self.chain.headers.get(self.chain.tip)
+        difficulty = policy.expected_difficulty(
+            parent, self.chain._recent_times(self.chain.tip, 10)
+        )
+        nonce = await loop.run_in_executor(
+            None, mine_share, self.chain.tip, slot, self.address, difficulty
+        )
+        if nonce is not None and self.chain.add_share(self.chain.tip, slot, self.address, nonce):
+            self._broadcast(SHARE, rlp.encode([self.chain.tip, slot, self.address, nonce]))
 
     def _watch(self, block: Block) -> None:
         """Every sealed block passes the judges' watcher; a producer's second block at one
@@ -299,6 +328,8 @@ class AreaNode:
             "account": "0x" + account.hex(),
             "balance": str(ledger.balances.get(account, 0)),
             "next_tx_nonce": ledger.tx_nonces.get(account, 0) + 1,
+            "blocks_produced": ledger.produced.get(account, 0),
+            "participation": ledger.participation.get(account, 0),
             "payments": payments,
             "height": self.chain.height,
         }
@@ -375,6 +406,12 @@ class AreaNode:
                 continue
             if not policy.may_produce(self.address, height, now, parent):
                 continue
+            if pow_policy:
+                await self._share(loop, now)
+                # shares of the other members arrive within the first part of the slot
+                slot_start = policy.genesis_time + policy.slot_of(now) * policy.slot_time
+                if time.time() < slot_start + policy.slot_time * 0.3:
+                    continue
             # proof of work is CPU: mine off the event loop so gossip keeps flowing
             block = await loop.run_in_executor(
                 None, self.chain.build_block, self.key, self.address, now

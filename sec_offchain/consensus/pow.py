@@ -43,6 +43,30 @@ def mine(header, start: int = 0, tries: int = 10_000_000):
     return None
 
 
+SHARE_FACTOR = 16  # a share is 1/16 of a block's work
+
+
+def share_hash(parent: bytes, slot: int, member: bytes, nonce: int) -> bytes:
+    return keccak(
+        b"SEC share" + parent + slot.to_bytes(8, "big") + member + nonce.to_bytes(8, "big")
+    )
+
+
+def share_ok(parent: bytes, slot: int, member: bytes, nonce: int, difficulty: int) -> bool:
+    return meets(share_hash(parent, slot, member, nonce), max(1, difficulty // SHARE_FACTOR))
+
+
+def mine_share(
+    parent: bytes, slot: int, member: bytes, difficulty: int, tries: int = 10_000_000
+) -> int | None:
+    """A member's proof that it worked on `slot` on top of `parent` (its participation)."""
+    target = MAX_TARGET // max(1, difficulty // SHARE_FACTOR)
+    for nonce in range(tries):
+        if int.from_bytes(share_hash(parent, slot, member, nonce), "big") < target:
+            return nonce
+    return None
+
+
 def retarget(difficulty: int, observed: float, target: float) -> int:
     factor = min(2.0, max(0.5, target / max(observed, 1e-3)))
     return max(1, int(difficulty * factor))
@@ -60,6 +84,10 @@ class CommunityPoW:
     retarget_every: int = 10
     tie_break: str = "hash"
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.slot_time < 1:
+            raise ValueError("slots are at least a second long (block timestamps are seconds)")
 
     # ------------------------------------------------------------------ slots
 
@@ -113,6 +141,21 @@ class CommunityPoW:
         if parent is not None and self.slot_of(parent.timestamp) >= slot:
             return False  # one block per slot along a chain
         return producer in self.producers and self.on_duty(producer, slot)
+
+    def check_shares(self, header, shares) -> str | None:
+        """Participation shares in a block: on-duty members other than the producer, once
+        each, with the work for this slot on this parent."""
+        slot = self.slot_of(header.timestamp)
+        seen = set()
+        for member, nonce in shares:
+            if member == header.producer or member in seen:
+                return "a share is the producer's or repeated"
+            if member not in self.producers or not self.on_duty(member, slot):
+                return "a share is from a member not on duty"
+            if not share_ok(header.parent_hash, slot, member, nonce, header.difficulty):
+                return "a share does not meet its target"
+            seen.add(member)
+        return None
 
     def check_header(self, header, parent, recent_times: list[int]) -> str | None:
         """Why `header` breaks the policy (None if it does not)."""

@@ -156,7 +156,7 @@ def test_pow__producer_equivocation_becomes_evidence(tmp_path, chain):
 def test_pow__nodes_converge_over_the_memory_transport(tmp_path):
     genesis = int(time.time())
     p = CommunityPoW(
-        ADDRS, slot_time=0.5, genesis_time=genesis, k=2, difficulty=2**10, solve_target=0.1
+        ADDRS, slot_time=1.0, genesis_time=genesis, k=2, difficulty=2**10, solve_target=0.1
     )
     registry: dict = {}
     names = [f"n{i}" for i in range(4)]
@@ -172,15 +172,61 @@ def test_pow__nodes_converge_over_the_memory_transport(tmp_path):
                 )
             )
         runs = [asyncio.create_task(n.run()) for n in nodes]
-        await asyncio.sleep(6)
+        await asyncio.sleep(7)
         finals = [n.chain.final_height for n in nodes]
         f = min(finals)
         ids = {n.chain.canonical[f - 1] for n in nodes} if f else set()
         heights = [n.chain.height for n in nodes]
+        participation = dict(nodes[0].chain.ledger.participation)
+        produced = dict(nodes[0].chain.ledger.produced)
         for n in nodes:
             n.stopping.set()
         await asyncio.gather(*runs)
-        return f, ids, heights
+        return f, ids, heights, participation, produced
 
-    f, ids, heights = asyncio.run(go())
+    f, ids, heights, participation, produced = asyncio.run(go())
     assert f >= 3 and len(ids) == 1, (f, ids, heights)  # one final chain on every node
+    # non-winning on-duty members were credited for their shares
+    assert sum(participation.values()) >= 1, (participation, produced)
+    assert set(participation) <= set(ADDRS) and len(produced) >= 2  # both communities produced
+
+
+def test_pow__shares_credit_participation_and_bad_shares_are_refused(chain):
+    from sec_offchain.consensus.pow import mine_share
+
+    p = chain.policy
+    slot = next(s for s in range(1, 60) if len(on_duty_nodes(p, s)) >= 2)
+    winner, helper = on_duty_nodes(p, slot)[:2]
+    helper_addr = bytes.fromhex(helper.address[2:])
+    nonce = mine_share(chain.tip, slot, helper_addr, 2**10)
+    assert chain.add_share(chain.tip, slot, helper_addr, nonce)
+    assert not chain.add_share(chain.tip, slot, helper_addr, nonce)  # once
+    block = build(chain, slot, winner)
+    assert block.shares == ((helper_addr, nonce),)
+    chain.add_block(block, now=at(slot, 1))
+    assert chain.ledger.participation == {helper_addr: 1}
+    assert chain.ledger.produced == {bytes.fromhex(winner.address[2:]): 1}
+    # a block claiming a share for an off-duty member, or the producer's own, is refused
+    nxt = slot + 1
+    while not off_duty_nodes(p, nxt):
+        nxt += 1
+    outsider = bytes.fromhex(off_duty_nodes(p, nxt)[0].address[2:])
+    honest = build(chain, nxt)
+    from sec_offchain.consensus.pow import mine
+
+    forged = replace(honest, shares=((outsider, mine_share(chain.tip, nxt, outsider, 2**10)),))
+    from sec_offchain.area.block import body_digests, tx_root
+
+    forged = replace(
+        forged,
+        header=mine(
+            replace(
+                forged.header,
+                tx_root=tx_root([], body_digests(forged, CONFIG.record_separator)),
+                nonce=0,
+            )
+        ),
+    )
+    forged = forged.sealed(on_duty_nodes(p, nxt)[0].key)
+    with pytest.raises(BlockError, match="not on duty"):
+        chain.add_block(forged, now=at(nxt, 1))
