@@ -93,7 +93,8 @@ class BgcRelayer:
             key = (m.src_area, m.dst_area, m.nonce)
             nxt = int(self.gateway.functions.next_nonce(m.src_area, m.dst_area).call())
             if m.nonce < nxt:
-                continue  # delivered already (by us before a restart, or by another relayer)
+                self.already.append(key)  # by us before a restart, or by another relayer
+                continue
             fn_name = "withdraw_from_area" if m.dst_area == 0 else "deliver"
             fn = getattr(self.gateway.functions, fn_name)(
                 m.as_tuple(), header.as_tuple(), tree.proof(i)
@@ -102,9 +103,10 @@ class BgcRelayer:
                 self.tx.transact(fn)
                 self.delivered.append(key)
             except (ContractRevert, TransactionFailed) as exc:
-                # another relayer's delivery landed first (before our estimate, or before
-                # our transaction): the chain's nonce says so
-                if int(self.gateway.functions.next_nonce(m.src_area, m.dst_area).call()) > m.nonce:
+                # another relayer's delivery got there first: in the pending block our
+                # estimate ran on ("already delivered"), or mined before our transaction
+                moved = int(self.gateway.functions.next_nonce(m.src_area, m.dst_area).call())
+                if "already delivered" in str(exc) or moved > m.nonce:
                     self.already.append(key)
                     continue
                 log.warning("message %s not delivered: %s", key, exc)
