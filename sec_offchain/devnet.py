@@ -39,10 +39,6 @@ BGC_KEY = 93
 STATUS_KEY = 99
 
 
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
-    return net.free_listen_port(kind)
-
-
 def provision(
     w3: Web3,
     rpc: str,
@@ -68,7 +64,7 @@ def provision(
             tx.send_value(acct.address, 10**18)
             tx.transact(suite.token.functions.transfer(acct.address, VALIDATOR_STAKE))
             suite.stake_validator(acct, a, VALIDATOR_STAKE)
-            entries.append(NodeEntry(acct.address, "0x" + acct.key.hex(), _free_port()))
+            entries.append(NodeEntry(acct.address, "0x" + acct.key.hex(), net.free_listen_port()))
         area_entries.append(AreaEntry(a, tuple(entries)))
         say(f"area {a}: {nodes} validators staked {nodes * 100_000:,} SEC")
     for k in (*BRIDGE_KEYS, RELAYER_KEY, BGC_KEY):
@@ -87,7 +83,7 @@ def provision(
         bridge_keys=tuple("0x" + get_dev_account(k).key.hex() for k in BRIDGE_KEYS),
         relayer_key="0x" + get_dev_account(RELAYER_KEY).key.hex(),
         extra={
-            "bridge_ports": [0, _free_port(socket.SOCK_DGRAM)],
+            "bridge_ports": [0, net.free_listen_port(socket.SOCK_DGRAM)],
             "heartbeat": 10.0,
             "start_block": int(w3.eth.block_number),
             "genesis_time": int(time.time()),

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import rlp
-from coincurve import PrivateKey
 from eth_utils import to_checksum_address
 from rlp.sedes import Binary, CountableList, big_endian_int, binary
 
@@ -22,7 +21,7 @@ from sec_offchain.area.fastrlp import encode_item, encode_list
 from sec_offchain.area.ledger import AreaTx, Deposit, Ingress
 from sec_offchain.area.merkle import ZERO32, keccak, root_of
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
-from sec_offchain.encoding.area_header import AreaHeader
+from sec_offchain.encoding.area_header import AreaHeader, eip712_domain_separator, sign_digest
 
 TX_LEAF = ("bytes32",)
 CREDIT_LEAF = ("bytes32", "int256")
@@ -32,19 +31,11 @@ _AREA_HEADER_TYPEHASH = keccak(
     b"AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,"
     b"bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
 )
-_DOMAIN_TYPEHASH = keccak(
-    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
 
 
 def anchor_domain_separator(chain_id: int, anchor_hub: str) -> bytes:
-    return keccak(
-        _DOMAIN_TYPEHASH
-        + keccak(b"SEC AnchorHub")
-        + keccak(b"1")
-        + chain_id.to_bytes(32, "big")
-        + bytes.fromhex(anchor_hub[2:]).rjust(32, b"\0")
-    )
+    """AnchorHub's EIP-712 domain: the one block ids and validator signatures use."""
+    return eip712_domain_separator("SEC AnchorHub", "1", chain_id, anchor_hub)
 
 
 def fast_header_digest(h: AreaHeader, separator: bytes) -> bytes:
@@ -291,8 +282,7 @@ class Block:
         )
 
     def sealed(self, producer_key: bytes) -> Block:
-        sig = PrivateKey(producer_key).sign_recoverable(self.header.seal_hash(), hasher=None)
-        return replace(self, producer_signature=sig[:64] + bytes([sig[64] + 27]))
+        return replace(self, producer_signature=sign_digest(producer_key, self.header.seal_hash()))
 
     def sealer(self) -> bytes:
         return recover_address(self.header.seal_hash(), self.producer_signature)

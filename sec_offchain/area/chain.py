@@ -15,7 +15,6 @@ final once the best chain is `FINALITY_DEPTH` blocks past it.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -41,6 +40,7 @@ from sec_offchain.area.records import (
     recover_address,
 )
 from sec_offchain.exceptions import SecError
+from sec_offchain.storage import open_db
 
 FINALITY_DEPTH = 2
 LATE_SLOTS = 1  # the refusal rule is for late blocks (docs/consensus.md)
@@ -116,10 +116,7 @@ class AreaChain:
         self.policy = policy
         self.is_disabled = is_disabled
         self._lock = threading.RLock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = open_db(path, shared=True)
         self.db.executescript(
             """
             CREATE TABLE IF NOT EXISTS pool (order_id INTEGER PRIMARY KEY, record_id BLOB NOT NULL,

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import rlp
-from coincurve import PrivateKey
 
 from sec_offchain.area.merkle import ZERO32, keccak
 from sec_offchain.area.records import RecordError, product_id_of, recover_address
+from sec_offchain.encoding.area_header import sign_digest
 from sec_offchain.exceptions import SecError
 
 PAY, SHIP, CONFIRM = 1, 2, 3
@@ -91,8 +91,7 @@ class AreaTx:
         return keccak(b"SEC area tx" + separator + rlp.encode(self.fields()))
 
     def signed(self, key: bytes, separator: bytes) -> AreaTx:
-        sig = PrivateKey(key).sign_recoverable(self.digest(separator), hasher=None)
-        return AreaTx(*self.fields(), signature=sig[:64] + bytes([sig[64] + 27]))
+        return AreaTx(*self.fields(), signature=sign_digest(key, self.digest(separator)))
 
     def encode(self) -> bytes:
         return rlp.encode([*self.fields(), self.signature])

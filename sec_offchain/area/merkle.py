@@ -17,15 +17,7 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 
-try:  # the C Keccak (safe-pysha3) is ~8x faster than pycryptodome's through ctypes
-    from sha3 import keccak_256 as _keccak_256
-except ImportError:  # pragma: no cover - pycryptodome is always there (eth-hash needs it)
-    from Crypto.Hash import keccak as _keccak
-
-    def _keccak_256(data: bytes):  # type: ignore[misc]
-        return _keccak.new(digest_bits=256, data=data)
-
-
+from sec_offchain.crypto.hashing import keccak
 from sec_offchain.exceptions import SecError
 
 ZERO32 = b"\x00" * 32
@@ -33,10 +25,6 @@ ZERO32 = b"\x00" * 32
 
 class MerkleError(SecError):
     """A tree, proof or leaf is malformed."""
-
-
-def keccak(data: bytes) -> bytes:
-    return _keccak_256(data).digest()
 
 
 def _word(t: str, v: Any) -> bytes | None:

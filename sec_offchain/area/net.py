@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import rlp
-from coincurve import PrivateKey
 
-from sec_offchain.area.merkle import keccak
 from sec_offchain.area.records import RecordError, recover_address
+from sec_offchain.crypto.hashing import keccak
+from sec_offchain.encoding.area_header import sign_digest
 from sec_offchain.exceptions import SecError
 
 PROTOCOL_VERSION = 1
@@ -72,7 +72,7 @@ class Hello:
     @classmethod
     def make(cls, key: bytes, node: bytes, chain_id: int, area_id: int, height: int) -> Hello:
         unsigned = cls(node, chain_id, area_id, PROTOCOL_VERSION, int(time.time()), height, b"")
-        sig = PrivateKey(key).sign_recoverable(keccak(unsigned.body()), hasher=None)
+        sig = sign_digest(key, keccak(unsigned.body()))
         return cls(
             node,
             chain_id,
@@ -80,7 +80,7 @@ class Hello:
             PROTOCOL_VERSION,
             unsigned.timestamp,
             height,
-            sig[:64] + bytes([sig[64] + 27]),
+            sig,
         )
 
     def encode(self) -> bytes:

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ecies
-from coincurve import PrivateKey, PublicKey
+from coincurve import PublicKey
 
 from sec_offchain.area.fastrlp import decode_flat_list, encode_int, encode_item, encode_list
-from sec_offchain.area.merkle import keccak
-from sec_offchain.encoding.area_header import SECP256K1_N
+from sec_offchain.crypto.hashing import keccak
+from sec_offchain.encoding.area_header import SignatureError, eip712_domain_separator, sign_digest
+from sec_offchain.encoding.area_header import recover_address as _recover
 from sec_offchain.exceptions import SecError
 
 STATUS_COMPLETED = 3
@@ -43,9 +44,6 @@ TRADE_RECORD_TYPE = (
     b"uint256 order_id,uint8 status,int256 credit_delta,bytes32 details_hash)"
 )
 TRADE_RECORD_TYPEHASH = keccak(TRADE_RECORD_TYPE)
-_DOMAIN_TYPEHASH = keccak(
-    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
 
 
 class RecordError(SecError):
@@ -53,13 +51,8 @@ class RecordError(SecError):
 
 
 def domain_separator(chain_id: int, escrow: str) -> bytes:
-    return keccak(
-        _DOMAIN_TYPEHASH
-        + keccak(b"SEC Area")
-        + keccak(b"1")
-        + chain_id.to_bytes(32, "big")
-        + bytes.fromhex(escrow[2:]).rjust(32, b"\0")
-    )
+    """The records' EIP-712 domain: ("SEC Area", "1", chain id, Escrow)."""
+    return eip712_domain_separator("SEC Area", "1", chain_id, escrow)
 
 
 def address_of_public_key(public_key: bytes) -> bytes:
@@ -110,8 +103,7 @@ class TradeRecord:
     # ------------------------------------------------------------------ signing
 
     def signed(self, private_key: bytes, separator: bytes) -> TradeRecord:
-        sig = PrivateKey(private_key).sign_recoverable(self.digest(separator), hasher=None)
-        return replace(self, signature=sig[:64] + bytes([sig[64] + 27]))
+        return replace(self, signature=sign_digest(private_key, self.digest(separator)))
 
     def signer(self, separator: bytes) -> bytes:
         """The 20-byte address that signed the record (RecordError if it does not recover)."""
@@ -181,17 +173,11 @@ class TradeRecord:
 
 
 def recover_address(digest: bytes, signature: bytes) -> bytes:
-    if len(signature) != 65 or signature[64] not in (27, 28):
-        raise RecordError("signature is not 65 bytes r||s||v with v 27/28")
-    if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
-        raise RecordError("high s (malleable signature)")
+    """`encoding.area_header.recover_address`, as a RecordError."""
     try:
-        public = PublicKey.from_signature_and_message(
-            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
-        )
-    except Exception as exc:  # noqa: BLE001 - coincurve raises plain Exception
-        raise RecordError(f"signature does not recover: {exc}") from exc
-    return address_of_public_key(public.format(compressed=False))
+        return _recover(digest, signature)
+    except SignatureError as exc:
+        raise RecordError(str(exc)) from exc
 
 
 def check_well_formed(record: TradeRecord) -> None:

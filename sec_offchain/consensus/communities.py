@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from sec_offchain.area.merkle import keccak
+from sec_offchain.crypto.hashing import keccak
 
 DEFAULT_K = 10
 DEFAULT_DEGREE = 8

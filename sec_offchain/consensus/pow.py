@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import rlp
 
-from sec_offchain.area.merkle import keccak
 from sec_offchain.consensus.communities import communities, on_duty
+from sec_offchain.crypto.hashing import keccak
 
 MAX_TARGET = 2**256
 

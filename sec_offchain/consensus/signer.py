@@ -9,13 +9,13 @@ signature is deterministic), anything else is not.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from eth_account import Account
 
 from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, sign_digest
 from sec_offchain.exceptions import SecError
+from sec_offchain.storage import open_db
 
 
 class SlashingProtectionError(SecError):
@@ -30,10 +30,7 @@ class ValidatorSigner:
         self.address = Account.from_key(private_key).address
         self.chain_id = chain_id
         self.anchor_hub = anchor_hub
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(db_path), isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_db(db_path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS signed ("
             " validator TEXT NOT NULL, chain_id INTEGER NOT NULL, anchor_hub TEXT NOT NULL,"

@@ -28,9 +28,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sec_offchain.area.merkle import keccak
 from sec_offchain.consensus.communities import communities, on_duty
 from sec_offchain.consensus.fork_choice import ADDED, ORPHAN, ForkChoice, Meta
+from sec_offchain.crypto.hashing import keccak
 
 
 @dataclass

@@ -8,8 +8,9 @@ from typing import Any
 
 from coincurve import PrivateKey, PublicKey
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
+from sec_offchain.crypto.hashing import keccak
 from sec_offchain.exceptions import SecError
 
 ZERO32 = b"\x00" * 32
@@ -102,16 +103,33 @@ def hash_area_header(header: AreaHeader, chain_id: int, anchor_hub: str) -> byte
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
+_DOMAIN_TYPEHASH = keccak(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+
+
+def eip712_domain_separator(name: str, version: str, chain_id: int, contract: str) -> bytes:
+    """The EIP-712 domain separator of (name, version, chainId, verifyingContract)."""
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(name.encode())
+        + keccak(version.encode())
+        + chain_id.to_bytes(32, "big")
+        + bytes.fromhex(contract[2:]).rjust(32, b"\0")
+    )
+
+
 def sign_digest(private_key: bytes, digest: bytes) -> bytes:
     """A 65-byte r||s||v signature of `digest` (v 27/28; libsecp256k1 always gives low s)."""
     sig = PrivateKey(private_key).sign_recoverable(digest, hasher=None)
     return sig[:64] + bytes([sig[64] + 27])
 
 
-def recover_signer(digest: bytes, signature: bytes) -> str:
-    """The address that signed `digest`; SignatureError for anything AnchorHub would refuse."""
+def recover_address(digest: bytes, signature: bytes) -> bytes:
+    """The 20-byte address that signed `digest`; SignatureError for anything AnchorHub would
+    refuse (not 65 bytes, v not 27/28, high s, no recovery)."""
     if len(signature) != 65:
-        raise SignatureError("signature is not 65 bytes")
+        raise SignatureError("signature is not 65 bytes r||s||v")
     v = signature[64]
     if v not in (27, 28):
         raise SignatureError("bad signature v")
@@ -123,4 +141,9 @@ def recover_signer(digest: bytes, signature: bytes) -> str:
         )
     except Exception as exc:  # noqa: BLE001 - coincurve raises plain Exception
         raise SignatureError(f"signature does not recover: {exc}") from exc
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[12:])
+    return keccak(public.format(compressed=False)[1:])[12:]
+
+
+def recover_signer(digest: bytes, signature: bytes) -> str:
+    """The checksummed address that signed `digest` (see `recover_address`)."""
+    return to_checksum_address(recover_address(digest, signature))

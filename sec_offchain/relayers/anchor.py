@@ -15,7 +15,6 @@ It is untrusted (AnchorHub checks everything) and restartable:
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from web3 import Web3
 from sec_offchain.contracts.transactor import REVERTED, get_revert_reason
 from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, recover_signer
 from sec_offchain.exceptions import SecError
+from sec_offchain.storage import open_db
 
 log = logging.getLogger("sec.relayer.anchor")
 
@@ -66,10 +66,7 @@ class AnchorRelayer:
         self.source = source
         self.confirmations = confirmations
         self.rebroadcast_after = rebroadcast_after
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(db_path), isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = open_db(db_path)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS inflight (account TEXT NOT NULL, area_id INTEGER NOT NULL,"
             " height INTEGER NOT NULL, nonce INTEGER NOT NULL, tx_hash BLOB NOT NULL,"

@@ -10,7 +10,6 @@ height it finished) only saves rescanning.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sec_offchain.area.block import MESSAGE_LEAF, Block, fast_header_digest
 from sec_offchain.area.merkle import StandardMerkleTree
 from sec_offchain.contracts.transactor import Transactor
 from sec_offchain.exceptions import ContractRevert, TransactionFailed
+from sec_offchain.storage import open_db
 
 log = logging.getLogger("sec.relayer.bgc")
 
@@ -46,9 +46,7 @@ class BgcRelayer:
         self.areas = areas
         self.blocks = blocks
         self.separator = separator
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = open_db(db_path, shared=True)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS cursor (area INTEGER PRIMARY KEY, height INTEGER)"
         )

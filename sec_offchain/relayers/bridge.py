@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -26,22 +25,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rlp
-from coincurve import PrivateKey, PublicKey
+from coincurve import PublicKey
 from eth_account._utils.legacy_transactions import Transaction, vrs_from
 from eth_account._utils.signing import hash_of_signed_transaction
 from eth_account.typed_transactions import TypedTransaction
 from hexbytes import HexBytes
 from web3 import Web3
 
-from sec_offchain.area.merkle import keccak
 from sec_offchain.area.records import (
     STATUS_COMPLETED,
     STATUS_RULED,
     RecordError,
     TradeRecord,
+    address_of_public_key,
     make_record,
     recover_address,
 )
+from sec_offchain.crypto.hashing import keccak
+from sec_offchain.encoding.area_header import sign_digest
+from sec_offchain.storage import open_db
 
 log = logging.getLogger("sec.bridge")
 
@@ -102,14 +104,11 @@ class EscrowBridge:
         )
         self.cfg = config
         self.primary = primary
-        self.address = recover_address(b"\x01" * 32, _sign(config.key, b"\x01" * 32))
+        self.address = address_of_public_key(PublicKey.from_secret(config.key).format(False))
         self.separator = separator
         self.area_of = area_of
         self.submit = submit
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db = open_db(db_path, shared=True)
         self.db.execute("CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY, block INTEGER)")
         if self.db.execute("SELECT block FROM cursor WHERE id=0").fetchone() is None:
             self.db.execute("INSERT INTO cursor VALUES (0, ?)", (start_block,))
@@ -130,7 +129,7 @@ class EscrowBridge:
     def _send_heartbeats(self) -> None:
         self._seq += 1
         body = rlp.encode([self.address, self._seq, int(time.time() * 1000)])
-        frame = rlp.encode([body, _sign(self.cfg.key, keccak(body))])
+        frame = rlp.encode([body, sign_digest(self.cfg.key, keccak(body))])
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for port in self.cfg.standby_ports:
                 s.sendto(frame, ("127.0.0.1", port))
@@ -258,8 +257,3 @@ class EscrowBridge:
 
     def stop(self) -> None:
         self.stop_event.set()
-
-
-def _sign(key: bytes, digest: bytes) -> bytes:
-    sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
-    return sig[:64] + bytes([sig[64] + 27])
