@@ -605,6 +605,8 @@ class AreaChain:
                         self.equivocations.append((other_block, block))
                     break
             check = getattr(self.policy, "check_header", None)
+            if check is None and block.shares:
+                raise BlockError("participation shares need the community proof of work")
             if check is not None:
                 reason = check(h, parent, self._recent_times(h.parent_hash, 10))
                 reason = reason or self.policy.check_shares(h, block.shares)

@@ -174,7 +174,12 @@ class AreaNode:
                 self._request_blocks(conn, self.chain.final_height + 1)
             while not conn.closed:
                 kind, payload = await conn.read()
-                await self._handle(conn, kind, payload)
+                try:
+                    await self._handle(conn, kind, payload)
+                except (ProtocolError, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a malformed frame: drop the peer
+                    raise ProtocolError(f"bad frame of type {kind}: {exc}") from exc
         except (ProtocolError, OSError, asyncio.IncompleteReadError, ConnectionError) as exc:
             log.debug("peer %s: %s", conn.peer.hex(), exc)
         finally:

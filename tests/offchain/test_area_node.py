@@ -356,3 +356,28 @@ def test_nodes_over_the_memory_transport__same_node_code_converges(tmp_path):
     assert peers == [2, 2, 2] and min(heights) >= 2
     assert len(second) == 1  # one chain
     assert all(len(i) == 1 for i in included) and len({i[0] for i in included}) == 1
+
+
+def test_node__malformed_frames_drop_the_peer_not_the_node(tmp_path):
+    cfg = make_config(tmp_path, 1, interval=5.0)
+    proc = start(cfg, 0)
+    try:
+        port = cfg.area(1).nodes[0].port
+
+        async def go():
+            conn = await connect(port)
+            await conn.send_now(net.GET_BLOCKS, b"\xff\xff")  # not RLP
+            try:
+                await asyncio.wait_for(conn.read(), 5)
+                closed = False
+            except (asyncio.IncompleteReadError, ConnectionError):
+                closed = True
+            conn.close()
+            return closed
+
+        assert asyncio.run(go())
+        assert status(port)["height"] >= 0  # the node still answers
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(10)
