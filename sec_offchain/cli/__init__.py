@@ -1,0 +1,74 @@
+"""The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
+
+One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`)
+or top-level command (`deploy`, `sim`, `demo`); what they share (options, the chain context,
+parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
+from them and holds `main`, the console script's entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+
+from sec_offchain.cli import area, bgc, demo, deploy, devnet, escrow, judge, share, sim, stake
+from sec_offchain.cli.common import console, err_console
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="SEC - Social Ecommerce Chain: escrow auto-contracts and trust indexes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        text = version("sec-offchain")
+    except PackageNotFoundError:
+        text = "unknown (not installed)"
+    console.print(f"sec {text}", highlight=False)
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
+    """SEC - Social Ecommerce Chain: escrow auto-contracts and trust indexes."""
+
+
+# Registration order is the order `sec --help` lists them in: commands, then groups.
+app.command()(deploy.deploy)
+app.command("sim")(sim.sim)
+app.command()(demo.demo)
+app.add_typer(escrow.escrow_app, name="escrow")
+app.add_typer(share.share_app, name="share")
+app.add_typer(stake.stake_app, name="stake")
+app.add_typer(area.area_app, name="area")
+app.add_typer(devnet.devnet_app, name="devnet")
+app.add_typer(bgc.bgc_app, name="bgc")
+app.add_typer(judge.judge_app, name="judge")
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("SEC_LOG", "WARNING"))
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

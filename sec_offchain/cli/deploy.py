@@ -1,0 +1,61 @@
+"""`sec deploy`: the whole suite to a JSON-RPC endpoint or an Ape network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from eth_account.signers.local import LocalAccount
+
+from sec_offchain.cli.common import console, fail, guarded
+from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
+from sec_offchain.contracts.deployment import get_default_path
+from sec_offchain.crypto.keys import from_key, get_dev_account
+from sec_offchain.devchain import RpcChain
+
+
+def deploy(
+    rpc: str | None = typer.Option(None, "--rpc", help="JSON-RPC endpoint to deploy to"),
+    network: str | None = typer.Option(
+        None,
+        "--network",
+        help="an Ape network choice instead of --rpc, e.g. ethereum:local:foundry",
+    ),
+    key: str | None = typer.Option(
+        None, "--key", envvar="SEC_KEY", help="deployer key (hex); default: test mnemonic account 0"
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="deployments file (default deployments/<chain_id>.json)"
+    ),
+    no_faucet: bool = typer.Option(
+        False, "--no-faucet", help="on a dev chain, do not give test accounts SEC"
+    ),
+) -> None:
+    """Deploy the whole suite to a JSON-RPC endpoint and write the deployments file."""
+    if bool(rpc) == bool(network):
+        fail("give exactly one of --rpc URL or --network CHOICE", 2)
+
+    def run() -> None:
+        account = from_key(key) if key else get_dev_account(0)
+        params = SuiteParams(faucet=not no_faucet)
+        if rpc:
+            chain = RpcChain(rpc)
+            chain.fetch_chain_id()
+            _deploy_and_write(chain.w3, account, params, out)
+        else:
+            from ape import networks
+
+            with networks.parse_network_choice(str(network)) as provider:
+                _deploy_and_write(provider.web3, account, params, out)
+
+    guarded(run)
+
+
+def _deploy_and_write(
+    w3: Any, account: LocalAccount, params: SuiteParams, out: Path | None
+) -> None:
+    with console.status("deploying the SEC suite ..."):
+        deployment = deploy_suite(w3, account, params, progress=lambda m: console.print(f"  {m}"))
+    path = deployment.save(out or get_default_path(deployment.chain_id))
+    console.print(f"[green]deployed[/] to chain {deployment.chain_id}; wrote {path}")

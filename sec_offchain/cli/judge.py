@@ -1,0 +1,163 @@
+"""`sec judge ...`: judge stake, dispute panels, rulings, equivocation reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from sec_offchain.cli.common import (
+    Context,
+    DeploymentOpt,
+    KeyOpt,
+    RpcOpt,
+    console,
+    fail,
+    format_amount,
+    guarded,
+    parse_amount,
+)
+
+judge_app = typer.Typer(
+    help="Stake as a judge, vote on dispute panels, execute rulings.", no_args_is_help=True
+)
+
+
+RULINGS = {"buyer": 1, "fake": 1, "1": 1, "seller": 2, "malicious": 2, "2": 2}
+
+
+@judge_app.command("stake")
+def judge_stake(
+    amount: str = typer.Option("1000", "--amount", help="SEC to stake (at least the minimum)"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Stake SEC as a judge."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.stake_judge(ctx.account, parse_amount(amount))
+        total = int(ctx.suite.call(ctx.suite.staking.functions.judge_stake(ctx.account.address)))
+        console.print(f"judge stake now {format_amount(total, 'SEC')} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("withdraw")
+def judge_withdraw(
+    amount: str = typer.Option(..., "--amount", help="SEC to withdraw"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Withdraw judge stake (refused while you sit on an open case)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.withdraw_judge(ctx.account, parse_amount(amount))
+        console.print(f"withdrew {amount} SEC ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("cases")
+def judge_cases(
+    judge: str | None = typer.Option(
+        None, "--judge", help="only cases with this judge on the panel"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+) -> None:
+    """List Court cases: order, panel, votes, deadline, outcome."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, None)
+        court = ctx.suite.court
+        count = int(ctx.suite.call(court.functions.case_count()))
+        table = Table()
+        for col in ("case", "order", "panel (votes)", "vote deadline", "state"):
+            table.add_column(col)
+        for case_id in range(1, count + 1):
+            panel = ctx.suite.panel_of(case_id)
+            if judge and judge.lower() not in (p.lower() for p in panel):
+                continue
+            order_id, deadline, executed, ruling = ctx.suite.call(court.functions.get_case(case_id))
+            votes = [int(ctx.suite.call(court.functions.votes(case_id, p))) for p in panel]
+            panel_text = (
+                ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes, strict=True))
+                or "no panel seated"
+            )
+            state = f"executed, ruling {ruling}" if executed else "open"
+            table.add_row(str(case_id), str(order_id), panel_text, str(deadline), state)
+        console.print(table)
+
+    guarded(run)
+
+
+@judge_app.command("vote")
+def judge_vote(
+    case_id: int = typer.Argument(..., help="case id"),
+    ruling: str = typer.Option(
+        ..., "--ruling", help="buyer (fake goods) or seller (malicious complaint)"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Vote on a case you sit on the panel of."""
+    if ruling.lower() not in RULINGS:
+        fail(f"--ruling must be buyer or seller, not {ruling!r}", 2)
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.vote(ctx.account, case_id, RULINGS[ruling.lower()])
+        console.print(f"voted {ruling} on case {case_id} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("execute")
+def judge_execute(
+    case_id: int = typer.Argument(..., help="case id"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Apply a case's majority (or ruling 0 after the deadline) through the escrow."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        receipt = ctx.suite.execute_case(ctx.account, case_id)
+        ruling = ctx.suite.call(ctx.suite.court.functions.get_case(case_id))[3]
+        console.print(f"case {case_id} executed with ruling {ruling} ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@judge_app.command("report")
+def judge_report(
+    evidence: Path = typer.Option(
+        ..., "--evidence", help="equivocation evidence file (JSON) from a watcher"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Prove a validator signed two headers at one height; earn the bounty."""
+
+    def run() -> None:
+        from sec_offchain.consensus.evidence import Evidence
+
+        ctx = Context(rpc, deployment, key)
+        proof = Evidence.from_file(evidence)
+        receipt = ctx.suite.report_equivocation(ctx.account, proof)
+        slashed = ctx.suite.events(receipt, "Staking", "Slashed")[0]
+        console.print(
+            f"validator {slashed['validator']} slashed {format_amount(slashed['amount'], 'SEC')}: "
+            f"{format_amount(slashed['burned'], 'SEC')} burned, bounty "
+            f"{format_amount(slashed['bounty'], 'SEC')} to you ({receipt['gasUsed']:,} gas)"
+        )
+
+    guarded(run)
