@@ -131,6 +131,9 @@ _nom_pgen: HashMap[address, HashMap[address, uint256]]
 # The area's latest anchored height when the validator last activated stake: it shares
 # in a slash only for offences above that height.
 activated_height: public(HashMap[address, uint256])
+# The latest of those in the area (heights only grow, so the last activation's): a slash
+# for an offence above it skips the loop over the area's validators.
+_area_activated: HashMap[uint256, uint256]
 # Header rewards by time: EVM time up to which the area has been paid.
 rewarded_time: public(HashMap[uint256, uint256])
 _judges: DynArray[address, MAX_JUDGES]
@@ -359,6 +362,7 @@ def activate(validator: address):
     self._activation_acc[validator][number] = self._nom_acc[validator]
     height: uint256 = self.rewarded_height[area_id]  # _distribute just brought it to the latest
     self.activated_height[validator] = height
+    self._area_activated[area_id] = height
     self._refresh_weight(validator, area_id)
     log Activated(validator=validator, area_id=area_id, amount=pending_own + pending_nom, weight=self._stake(validator), height=height)
 
@@ -1025,6 +1029,8 @@ def _redistribute(area_id: uint256, amount: uint256, height: uint256, offence_id
     if amount == 0:
         return 0
     eligible: uint256 = self.area_stake[area_id]
+    if height > self._area_activated[area_id]:
+        height = max_value(uint256)  # every active pool was activated below the offence
     if height != max_value(uint256):
         for v: address in self._validators[area_id]:
             if self.activated_height[v] >= height:
