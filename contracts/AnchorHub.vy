@@ -11,7 +11,8 @@
         on another chain or deployment. Signatures are 65-byte r||s||v, v 27/28, low s.
 @dev Storage holds commitments, calldata carries preimages: only the digest per (area,
      height) and the latest height are stored; `HeaderAnchored` logs every field.
-     Quorum weights are a mirror of Staking's bonded validator stakes that Staking pushes
+     Quorum weights are a mirror of Staking's active validator stakes (pending stake,
+     still inside the activation delay, is not in it) that Staking pushes
      here on every change (`set_weight`), one word per validator and one per area (latest
      height | total stake), so `anchor` reads one slot per signer and makes no call.
 @custom:security Anyone may submit (relayers are untrusted): a header lands only with
@@ -203,7 +204,8 @@ def report_equivocation(header_a: AreaHeader, sig_a: Bytes[65], header_b: AreaHe
     """
     @notice Proves that one validator signed two different headers at one height of one
             area, and slashes it (EQUIVOCATION_SLASH_BPS) with the bounty to the caller.
-            The headers need not be anchored: signing both is the offence.
+            The headers need not be anchored: signing both is the offence. Validators
+            whose stake was activated at or after that height get no share of it.
     @custom:security Staked judges only. Offence id keccak256(abi.encode(validator,
                      area_id, height)): the same evidence, in either order, applies once.
     """
@@ -217,7 +219,8 @@ def report_equivocation(header_a: AreaHeader, sig_a: Bytes[65], header_b: AreaHe
     assert staticcall STAKING.is_slashable(header_a.area_id, signer), "anchor: signer is not a validator of the area"
     offence_id: bytes32 = keccak256(abi_encode(signer, header_a.area_id, header_a.height))
     log EquivocationProven(area_id=header_a.area_id, height=header_a.height, validator=signer, reporter=msg.sender, offence_id=offence_id)
-    extcall STAKING.slash(signer, EQUIVOCATION_SLASH_BPS, msg.sender, offence_id)
+    # The height limits the redistribution to validators active before the offence.
+    extcall STAKING.slash_at(signer, EQUIVOCATION_SLASH_BPS, msg.sender, offence_id, header_a.height)
 
 
 @view

@@ -1,16 +1,23 @@
 # pragma version 0.4.3
+# pragma optimize codesize
 """
 @title Staking
 @notice Stakes SEC for the roles that keep SEC honest.
-        Validators: `stake_validator(area_id, amount)` (at least MIN_VALIDATOR_STAKE),
-        counted for their area's quorum as soon as bonded; `unbond` then `withdraw` after
+        Validators: `stake_validator(area_id, amount)` (at least MIN_VALIDATOR_STAKE).
+        Every addition to a pool (own stake, nominations) is pending for
+        `activation_delay()` seconds and counts for nothing (quorum, rewards,
+        redistribution) until `activate(validator)`; `unbond` then `withdraw` after
         UNBONDING_PERIOD, which is at least the evidence window, so a validator that
-        double-signs and unbonds can still be slashed until it withdraws. `slash`
-        (the slasher, AnchorHub) takes a fraction of bonded plus unbonding stake, bonded
-        first: BURN_BPS is burned, BOUNTY_BPS credited to the reporter, the rest to the
-        area's other bonded validators pro rata through a per-area accumulator (so the
-        cost does not grow with the validator count); an offence id never slashes twice;
-        a slashed validator is ejected and its remaining stake unbonds.
+        double-signs and unbonds can still be slashed until it withdraws. `slash` /
+        `slash_at` (the slasher, AnchorHub) take a fraction of the validator's pending,
+        bonded and unbonding stake (in that order) and of its nominations: the
+        nominators' part is burned, of the validator's own part BURN_BPS is burned,
+        BOUNTY_BPS credited to the reporter and the rest to the area's other active
+        validators (activated before the offence height) pro rata through a per-area
+        accumulator; an offence id never slashes twice; a slashed validator is ejected
+        and its remaining stake unbonds. Header rewards accrue by time: REWARD_RATE per
+        second per 1e18 of active stake, each newly anchored header covering at most
+        MAX_HEADER_INTERVAL seconds.
         Judges: `stake_judge` (at least MIN_JUDGE_STAKE), `withdraw_judge` at once unless
         the judge sits on an open Court case, `is_judge`; judges who do not vote lose a
         small part of their stake to the judges who did.
@@ -47,6 +54,11 @@ MAX_JUDGES: public(constant(uint256)) = 128
 MAX_BENEFICIARIES: constant(uint256) = 8
 MAX_VALIDATORS: public(constant(uint256)) = 64
 BPS: constant(uint256) = 10_000
+# The offender's own slashed stake is always burned at least this much, so whoever caused
+# a slash (with its judge, nominator and co-validator accounts) ends with less.
+MIN_BURN_BPS: public(constant(uint256)) = 1_000
+# Reward rate unit: SEC-wei per second per 1e18 SEC-wei of active stake.
+_RATE_UNIT: constant(uint256) = 10**18
 # Accumulator precision: redistributed SEC per unit of bonded stake, scaled.
 _PRECISION: constant(uint256) = 10**36
 _MASK_64: constant(uint256) = 2**64 - 1
@@ -65,7 +77,9 @@ _UNBONDING_PERIOD: immutable(uint256)
 BURN_BPS: public(immutable(uint256))
 BOUNTY_BPS: public(immutable(uint256))
 FAULT_SLASH_BPS: public(immutable(uint256))
-REWARD_PER_HEADER: public(immutable(uint256))
+_ACTIVATION_DELAY: immutable(uint256)
+REWARD_RATE: public(immutable(uint256))
+MAX_HEADER_INTERVAL: public(immutable(uint256))
 
 
 # ---------------------------------------------------------------- #
@@ -102,6 +116,26 @@ _validators: HashMap[uint256, DynArray[address, MAX_VALIDATORS]]
 _validator_slot: HashMap[address, uint256]
 _area_acc: HashMap[uint256, uint256]
 _acc_debt: HashMap[address, uint256]
+# Activation delay: what a pool adds waits in these until `activate`. Pending
+# nominations are part of `nominated` / `_nom_shares_total` (so slashes reach them) and
+# are set apart here; a nominator's pending shares belong to the pool's activation
+# number `_nom_pgen` (the pool's next one when they were added).
+_pending_own: HashMap[address, uint256]
+_pending_nom: HashMap[address, uint256]
+_pending_shares: HashMap[address, uint256]
+_activates_at: HashMap[address, uint256]
+_activations: HashMap[address, uint256]
+_activation_acc: HashMap[address, HashMap[uint256, uint256]]  # _nom_acc at activation n
+_nom_pshares: HashMap[address, HashMap[address, uint256]]  # [nominator][validator]
+_nom_pgen: HashMap[address, HashMap[address, uint256]]
+# The area's latest anchored height when the validator last activated stake: it shares
+# in a slash only for offences above that height.
+activated_height: public(HashMap[address, uint256])
+# The latest of those in the area (heights only grow, so the last activation's): a slash
+# for an offence above it skips the loop over the area's validators.
+_area_activated: HashMap[uint256, uint256]
+# Header rewards by time: EVM time up to which the area has been paid.
+rewarded_time: public(HashMap[uint256, uint256])
 _judges: DynArray[address, MAX_JUDGES]
 _judge_slot: HashMap[address, uint256]  # index in _judges + 1
 
@@ -174,7 +208,27 @@ event RewardsFunded:
 event RewardsDistributed:
     area_id: indexed(uint256)
     headers: uint256
+    seconds: uint256
     amount: uint256
+
+event StakePending:
+    validator: indexed(address)
+    amount: uint256
+    pending: uint256
+    activates_at: uint256
+
+event Activated:
+    validator: indexed(address)
+    area_id: indexed(uint256)
+    amount: uint256
+    weight: uint256
+    height: uint256
+
+event Redistributed:
+    area_id: indexed(uint256)
+    offence_id: indexed(bytes32)
+    amount: uint256
+    eligible_stake: uint256
 
 event FaultRecorded:
     validator: indexed(address)
@@ -200,13 +254,23 @@ def __init__(
     burn_bps: uint256,
     bounty_bps: uint256,
     fault_slash_bps: uint256,
-    reward_per_header: uint256,
+    activation_delay: uint256,
+    reward_rate: uint256,
+    max_header_interval: uint256,
 ):
+    """
+    @param activation_delay Seconds added stake waits before it counts (production 1 day).
+    @param reward_rate Header rewards: SEC-wei per second per 1e18 SEC-wei of active stake.
+    @param max_header_interval Seconds of EVM time one newly anchored header can cover.
+    """
     assert burn_bps + bounty_bps <= BPS, "staking: bad slash split"
+    assert burn_bps >= MIN_BURN_BPS, "staking: burn below minimum"
     assert fault_slash_bps <= BPS, "staking: bad fault slash"
     ownable.__init__()
     FAULT_SLASH_BPS = fault_slash_bps
-    REWARD_PER_HEADER = reward_per_header
+    _ACTIVATION_DELAY = activation_delay
+    REWARD_RATE = reward_rate
+    MAX_HEADER_INTERVAL = max_header_interval
     BURN_BPS = burn_bps
     BOUNTY_BPS = bounty_bps
     SEC_TOKEN = sec_token
@@ -249,42 +313,79 @@ def set_slasher(slasher: address):
 def stake_validator(area_id: uint256, amount: uint256):
     """
     @notice Stakes `amount` SEC as a validator of `area_id` (approve first). One area per
-            validator; its own bonded stake must reach the minimum.
+            validator; its own bonded stake (pending plus active) must reach the minimum.
+            The stake is pending: it counts for nothing until `activate` runs at or after
+            `activates_at(validator)`. Adding more while something is pending restarts
+            that clock for everything pending in the pool.
     """
     assert area_id != 0 and area_id <= _MASK_64, "staking: bad area id"
     assert amount > 0, "staking: nothing to stake"
-    # AnchorHub mirrors quorum weights from the first stake on.
+    # AnchorHub mirrors quorum weights from the first activation on.
     assert self.slasher != empty(address), "staking: anchor hub not set"
     assert not self._ejected(msg.sender), "staking: validator was ejected"
     assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
     current: uint256 = self._area_of(msg.sender)
     assert current == 0 or current == area_id, "staking: validator of another area"
-    own: uint256 = self.own_stake[msg.sender] + amount
+    pending: uint256 = self._pending_own[msg.sender] + amount
+    own: uint256 = self.own_stake[msg.sender] + pending
     assert own >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
-    self._distribute(area_id)
-    self._settle_pool(msg.sender, area_id)
-    self.own_stake[msg.sender] = own
+    self._pending_own[msg.sender] = pending
     self._set_validator(msg.sender, self._stake(msg.sender), area_id, False)
-    self._refresh_weight(msg.sender, area_id)
     log Staked(account=msg.sender, role=1, amount=amount, total=own)
+    self._add_pending(msg.sender, amount)
     assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+
+
+@external
+def activate(validator: address):
+    """
+    @notice Moves everything pending in `validator`'s pool (own stake and nominations)
+            into its quorum weight, mirrors it into AnchorHub and records the area's
+            latest anchored height (the validator shares in slashes for offences above
+            it only).
+    @custom:security Anyone, once `block.timestamp >= activates_at(validator)`.
+    """
+    pending_own: uint256 = self._pending_own[validator]
+    pending_nom: uint256 = self._pending_nom[validator]
+    assert pending_own + self._pending_shares[validator] > 0, "staking: nothing pending"
+    assert not self._ejected(validator), "staking: validator was ejected"
+    assert block.timestamp >= self._activates_at[validator], "staking: activation delay not over"
+    area_id: uint256 = self._area_of(validator)
+    self._distribute(area_id, True)
+    self._settle_pool(validator, area_id)
+    self.own_stake[validator] += pending_own
+    self._pending_own[validator] = 0
+    self._pending_nom[validator] = 0
+    self._pending_shares[validator] = 0
+    number: uint256 = self._activations[validator] + 1
+    self._activations[validator] = number
+    self._activation_acc[validator][number] = self._nom_acc[validator]
+    height: uint256 = self.rewarded_height[area_id]  # _distribute just brought it to the latest
+    self.activated_height[validator] = height
+    self._area_activated[area_id] = height
+    self._refresh_weight(validator, area_id)
+    log Activated(validator=validator, area_id=area_id, amount=pending_own + pending_nom, weight=self._stake(validator), height=height)
 
 
 @external
 def unbond(amount: uint256):
     """
-    @notice Starts unbonding `amount` of own validator stake; it can be withdrawn after
-            UNBONDING_PERIOD (a new unbond restarts the clock) and stays slashable until
-            then. What stays bonded must be zero or at least the minimum.
+    @notice Starts unbonding `amount` of own validator stake, pending stake first (so the
+            active weight never grows); it can be withdrawn after UNBONDING_PERIOD (a new
+            unbond restarts the clock) and stays slashable until then. What stays bonded
+            must be zero or at least the minimum.
     """
     own: uint256 = self.own_stake[msg.sender]
-    assert amount > 0 and amount <= own, "staking: amount exceeds stake"
-    remaining: uint256 = own - amount
+    pending: uint256 = self._pending_own[msg.sender]
+    assert amount > 0 and amount <= own + pending, "staking: amount exceeds stake"
+    remaining: uint256 = own + pending - amount
     assert remaining == 0 or remaining >= _MIN_VALIDATOR_STAKE, "staking: below minimum stake"
     area_id: uint256 = self._area_of(msg.sender)
-    self._distribute(area_id)
+    self._distribute(area_id, True)
     self._settle_pool(msg.sender, area_id)
-    self.own_stake[msg.sender] = remaining
+    from_pending: uint256 = min(amount, pending)
+    self._pending_own[msg.sender] = pending - from_pending
+    self.own_stake[msg.sender] = own - (amount - from_pending)
     self._add_unbonding(msg.sender, amount)
     self._refresh_weight(msg.sender, area_id)
 
@@ -299,7 +400,7 @@ def withdraw():
     assert amount > 0, "staking: nothing to withdraw"
     assert block.timestamp >= self.unbonding_release[msg.sender], "staking: still unbonding"
     self.unbonding_of[msg.sender] = 0
-    if self.own_stake[msg.sender] == 0 and self.nominated[msg.sender] == 0:
+    if self.own_stake[msg.sender] == 0 and self._pending_own[msg.sender] == 0 and self.nominated[msg.sender] == 0:
         self._set_validator(msg.sender, 0, 0, self._ejected(msg.sender))
     log Withdrawn(account=msg.sender, amount=amount)
     assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
@@ -309,14 +410,15 @@ def withdraw():
 @nonreentrant
 def nominate(validator: address, amount: uint256):
     """
-    @notice Backs `validator` with `amount` SEC (approve first): the nomination counts in
-            its quorum weight and shares its rewards and slashes pro rata.
+    @notice Backs `validator` with `amount` SEC (approve first). The nomination is
+            pending like added own stake (it restarts the pool's activation clock); once
+            activated it counts in the quorum weight and shares the pool's rewards. It
+            shares the pool's slashes from the start (its part is burned).
     """
     assert amount > 0, "staking: nothing to stake"
     area_id: uint256 = self._area_of(validator)
-    assert area_id != 0 and self._stake(validator) > 0, "staking: not an active validator"
+    assert area_id != 0 and not self._ejected(validator) and self.own_stake[validator] + self._pending_own[validator] > 0, "staking: not an active validator"
     assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
-    self._distribute(area_id)
     self._settle_pool(validator, area_id)
     self._settle_nominator(msg.sender, validator)
     total_shares: uint256 = self._nom_shares_total[validator]
@@ -328,20 +430,24 @@ def nominate(validator: address, amount: uint256):
     self._nom_shares[msg.sender][validator] += shares
     self._nom_shares_total[validator] = total_shares + shares
     self.nominated[validator] = value + amount
-    self._nom_debt[msg.sender][validator] = self._nom_shares[msg.sender][validator] * self._nom_acc[validator] // _PRECISION
-    self._refresh_weight(validator, area_id)
+    self._nom_pshares[msg.sender][validator] += shares
+    self._nom_pgen[msg.sender][validator] = self._activations[validator] + 1
+    self._pending_shares[validator] += shares
+    self._pending_nom[validator] += amount
     log Nominated(nominator=msg.sender, validator=validator, amount=amount)
+    self._add_pending(validator, amount)
     assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
 
 
 @external
 def unnominate(validator: address, amount: uint256):
     """
-    @notice Starts unbonding `amount` of the caller's nomination of `validator`
-            (withdrawable after UNBONDING_PERIOD with `withdraw_nomination`).
+    @notice Starts unbonding `amount` of the caller's nomination of `validator`, its
+            pending part first (withdrawable after UNBONDING_PERIOD with
+            `withdraw_nomination`).
     """
     area_id: uint256 = self._area_of(validator)
-    self._distribute(area_id)
+    self._distribute(area_id, True)
     self._settle_pool(validator, area_id)
     self._settle_nominator(msg.sender, validator)
     mine: uint256 = self._nom_shares[msg.sender][validator]
@@ -349,10 +455,16 @@ def unnominate(validator: address, amount: uint256):
     value: uint256 = self.nominated[validator]
     assert amount > 0 and total_shares > 0 and amount <= mine * value // total_shares, "staking: amount exceeds nomination"
     burn: uint256 = min(mine, (amount * total_shares + value - 1) // value)
+    mine_pending: uint256 = self._nom_pshares[msg.sender][validator]
+    from_pending: uint256 = min(burn, mine_pending)
+    if from_pending > 0:
+        self._nom_pshares[msg.sender][validator] = mine_pending - from_pending
+        self._pending_shares[validator] -= from_pending
+        self._pending_nom[validator] -= min(self._pending_nom[validator], from_pending * value // total_shares)
     self._nom_shares[msg.sender][validator] = mine - burn
     self._nom_shares_total[validator] = total_shares - burn
     self.nominated[validator] = value - amount
-    self._nom_debt[msg.sender][validator] = (mine - burn) * self._nom_acc[validator] // _PRECISION
+    self._nom_debt[msg.sender][validator] = (mine - burn - (mine_pending - from_pending)) * self._nom_acc[validator] // _PRECISION
     self.nom_unbonding[msg.sender] += amount
     release_at: uint256 = block.timestamp + _UNBONDING_PERIOD
     self.nom_release[msg.sender] = release_at
@@ -378,7 +490,7 @@ def withdraw_nomination():
 @nonreentrant
 def fund_rewards(amount: uint256):
     """
-    @notice Adds `amount` SEC to the pool that pays REWARD_PER_HEADER per anchored header.
+    @notice Adds `amount` SEC to the pool that pays header rewards.
     """
     assert amount > 0, "staking: nothing to fund"
     self.reward_pool += amount
@@ -389,24 +501,40 @@ def fund_rewards(amount: uint256):
 @external
 def distribute_rewards(area_id: uint256):
     """
-    @notice Credits REWARD_PER_HEADER for every header of `area_id` anchored since the last
-            distribution (as far as the pool holds) to the area's bonded pools, pro rata
-            to their weight; within a pool validator and nominators share pro rata.
-            Also runs before every change of stake in the area.
+    @notice Pays `area_id` for the EVM time since its last distribution, as far as the
+            headers anchored since then cover it (each at most MAX_HEADER_INTERVAL
+            seconds): REWARD_RATE per second per 1e18 of active stake, pro rata to the
+            pools' active weight, capped by the pool; within a pool validator and
+            nominators share pro rata. Does nothing while no new header was anchored
+            (time without headers is not lost to a caller here). Also runs before every
+            change of active stake in the area, where time without headers is dropped.
     @custom:security Anyone.
     """
-    self._distribute(area_id)
+    self._distribute(area_id, False)
 
 
 @external
 def slash(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32) -> uint256:
     """
-    @notice Slashes `fraction_bps` of `validator`'s bonded plus unbonding stake (bonded
-            first) and of its nominations, and ejects it. Returns the amount slashed.
+    @notice Slashes `fraction_bps` of `validator`'s pending, bonded and unbonding stake
+            (in that order) and of its nominations, and ejects it; no height
+            restriction on who shares the redistribution. Returns the amount slashed.
     @custom:security Slasher (AnchorHub) only; each offence id at most once.
     """
     assert msg.sender == self.slasher, "staking: caller is not the slasher"
-    return self._slash(validator, fraction_bps, reporter, offence_id)
+    return self._slash(validator, fraction_bps, reporter, offence_id, max_value(uint256))
+
+
+@external
+def slash_at(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32, height: uint256) -> uint256:
+    """
+    @notice `slash` for an offence at area height `height`: only validators whose stake
+            was activated while the area's latest anchored height was below `height`
+            share the redistribution.
+    @custom:security Slasher (AnchorHub) only; each offence id at most once.
+    """
+    assert msg.sender == self.slasher, "staking: caller is not the slasher"
+    return self._slash(validator, fraction_bps, reporter, offence_id, height)
 
 
 @external
@@ -427,60 +555,65 @@ def record_fault(validator: address, offence_id: bytes32):
     self.faults_of[validator] = faults
     log FaultRecorded(validator=validator, offence_id=offence_id, faults=faults)
     if faults == 1:
-        self._distribute(area_id)
+        self._distribute(area_id, False)
         withheld: uint256 = self._pool_pending(validator, area_id)
         self._acc_debt[validator] = self._stake(validator) * self._area_acc[area_id] // _PRECISION
         log RewardsWithheld(validator=validator, amount=withheld)
         if withheld > 0:
             extcall IBurnable(SEC_TOKEN.address).burn(withheld)
     else:
-        self._slash(validator, FAULT_SLASH_BPS, empty(address), offence_id)
+        self._slash(validator, FAULT_SLASH_BPS, empty(address), offence_id, max_value(uint256))
 
 
 @internal
-def _slash(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32) -> uint256:
+def _slash(validator: address, fraction_bps: uint256, reporter: address, offence_id: bytes32, height: uint256) -> uint256:
+    """
+    @dev Only the validator's own slashed stake pays the bounty and the redistribution
+         (after at least MIN_BURN_BPS of it is burned); the nominators' slashed part is
+         burned whole, so nominations an offender holds itself never come back to it.
+    """
     assert fraction_bps <= BPS, "staking: bad fraction"
     assert not self.offence_slashed[offence_id], "staking: offence already slashed"
     area_id: uint256 = self._area_of(validator)
     assert area_id != 0, "staking: not a validator"
     self.offence_slashed[offence_id] = True
-    self._distribute(area_id)
+    self._distribute(area_id, True)
     self._settle_pool(validator, area_id)
 
+    pending: uint256 = self._pending_own[validator]
     own: uint256 = self.own_stake[validator]
     unbonding: uint256 = self.unbonding_of[validator]
-    own_amount: uint256 = (own + unbonding) * fraction_bps // BPS
-    from_bonded: uint256 = min(own_amount, own)
+    own_amount: uint256 = (pending + own + unbonding) * fraction_bps // BPS
+    from_pending: uint256 = min(own_amount, pending)
+    from_bonded: uint256 = min(own_amount - from_pending, own)
     nominated_amount: uint256 = self.nominated[validator] * fraction_bps // BPS
     self.nominated[validator] -= nominated_amount
     amount: uint256 = own_amount + nominated_amount
 
-    # Ejected: it no longer counts for quorum and what is left of its own stake unbonds.
+    # Ejected: it no longer counts for quorum, its pending stake never activates, and
+    # what is left of its own stake unbonds.
     self.own_stake[validator] = 0
-    self.unbonding_of[validator] = unbonding - (own_amount - from_bonded)
-    if own > from_bonded:
-        self._add_unbonding(validator, own - from_bonded)
+    self._pending_own[validator] = 0
+    self._pending_nom[validator] = 0
+    self.unbonding_of[validator] = unbonding - (own_amount - from_pending - from_bonded)
+    left: uint256 = pending + own - from_pending - from_bonded
+    if left > 0:
+        self._add_unbonding(validator, left)
     self._set_validator(validator, self._stake(validator), area_id, True)
     self._refresh_weight(validator, area_id)
     log Ejected(validator=validator, area_id=area_id)
 
-    burned: uint256 = amount * BURN_BPS // BPS
-    bounty: uint256 = amount * BOUNTY_BPS // BPS
+    own_burned: uint256 = own_amount * BURN_BPS // BPS
+    bounty: uint256 = own_amount * BOUNTY_BPS // BPS
+    rest: uint256 = own_amount - own_burned - bounty
+    burned: uint256 = nominated_amount + own_burned
     if reporter == empty(address):
         # A fault recorded by governance pays no bounty: that share is burned as well.
         burned += bounty
         bounty = 0
-    rest: uint256 = amount - burned - bounty
     if bounty > 0:
         self._credited[reporter] += bounty
-    others: uint256 = self.area_stake[area_id]
-    if others == 0:
-        burned += rest
-    else:
-        per_unit: uint256 = rest * _PRECISION // others
-        self._area_acc[area_id] += per_unit
-        # What the accumulator cannot represent exactly is burned.
-        burned += rest - per_unit * others // _PRECISION
+    burned += self._redistribute(area_id, rest, height, offence_id)
     log Slashed(validator=validator, amount=amount, burned=burned, bounty=bounty, reporter=reporter, offence_id=offence_id)
     if burned > 0:
         extcall IBurnable(SEC_TOKEN.address).burn(burned)
@@ -491,7 +624,8 @@ def _slash(validator: address, fraction_bps: uint256, reporter: address, offence
 @external
 def is_validator(area_id: uint256, account: address) -> bool:
     """
-    @notice Bonded (counted for quorum) as a validator of `area_id`, not ejected.
+    @notice Counted for `area_id`'s quorum: active weight, not ejected (pending stake
+            does not count).
     """
     word: uint256 = self._validator[account]
     return (word >> 128) & _MASK_64 == area_id and word & _MASK_128 > 0 and word >> 192 == 0
@@ -501,16 +635,17 @@ def is_validator(area_id: uint256, account: address) -> bool:
 @external
 def is_slashable(area_id: uint256, account: address) -> bool:
     """
-    @notice Bonded or still unbonding as a validator of `area_id` (the evidence window).
+    @notice Bonded (pending or active) or still unbonding as a validator of `area_id`
+            (the evidence window).
     """
-    return area_id != 0 and self._area_of(account) == area_id and self.own_stake[account] + self.unbonding_of[account] > 0
+    return area_id != 0 and self._area_of(account) == area_id and self.own_stake[account] + self._pending_own[account] + self.unbonding_of[account] > 0
 
 
 @view
 @external
 def validators_of(area_id: uint256) -> DynArray[address, MAX_VALIDATORS]:
     """
-    @notice The bonded validators of `area_id`.
+    @notice The validators counted for `area_id`'s quorum (active weight > 0).
     """
     return self._validators[area_id]
 
@@ -519,9 +654,8 @@ def validators_of(area_id: uint256) -> DynArray[address, MAX_VALIDATORS]:
 @external
 def quorum_stakes(area_id: uint256, signers: DynArray[address, MAX_VALIDATORS]) -> (DynArray[uint256, MAX_VALIDATORS], uint256):
     """
-    @notice Each signer's bonded stake in `area_id` (0 when it is not a bonded validator
-            there), and the area's total bonded stake: what AnchorHub's quorum needs, in
-            one call.
+    @notice Each signer's active weight in `area_id` (0 when it is not counted there),
+            and the area's total active weight: what AnchorHub's quorum needs, in one call.
     """
     stakes: DynArray[uint256, MAX_VALIDATORS] = []
     for signer: address in signers:
@@ -531,6 +665,33 @@ def quorum_stakes(area_id: uint256, signers: DynArray[address, MAX_VALIDATORS]) 
             stake = word & _MASK_128
         stakes.append(stake)
     return stakes, self.area_stake[area_id]
+
+
+@view
+@external
+def pending_of(validator: address) -> uint256:
+    """
+    @notice What waits for activation in `validator`'s pool: own stake plus nominations.
+    """
+    return self._pending_own[validator] + self._pending_nom[validator]
+
+
+@view
+@external
+def activates_at(validator: address) -> uint256:
+    """
+    @notice When `activate(validator)` can first run for what is pending (0: never staked).
+    """
+    return self._activates_at[validator]
+
+
+@view
+@external
+def activation_delay() -> uint256:
+    """
+    @notice Seconds added stake waits before it counts for quorum and rewards.
+    """
+    return _ACTIVATION_DELAY
 
 
 # ---------------------------------------------------------------- #
@@ -634,11 +795,7 @@ def claim_nomination(validator: address):
     """
     self._settle_pool(validator, self._area_of(validator))
     self._settle_nominator(msg.sender, validator)
-    amount: uint256 = self._credited[msg.sender]
-    assert amount > 0, "staking: nothing to claim"
-    self._credited[msg.sender] = 0
-    log RewardClaimed(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+    self._pay_credited()
 
 
 @external
@@ -649,11 +806,7 @@ def claim():
             shared judge penalties.
     """
     self._settle_pool(msg.sender, self._area_of(msg.sender))
-    amount: uint256 = self._credited[msg.sender]
-    assert amount > 0, "staking: nothing to claim"
-    self._credited[msg.sender] = 0
-    log RewardClaimed(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+    self._pay_credited()
 
 
 # ---------------------------------------------------------------- #
@@ -684,9 +837,9 @@ def judges() -> DynArray[address, MAX_JUDGES]:
 @external
 def stake_of(account: address) -> uint256:
     """
-    @notice Bonded stake of `account`: validator plus judge stake.
+    @notice Bonded stake of `account`: validator (pending and active) plus judge stake.
     """
-    return self.own_stake[account] + self.judge_stake[account]
+    return self.own_stake[account] + self._pending_own[account] + self.judge_stake[account]
 
 
 @view
@@ -697,7 +850,7 @@ def claimable(account: address) -> uint256:
     """
     pending: uint256 = self._pool_pending(account, self._area_of(account))
     weight: uint256 = self._stake(account)
-    if pending > 0 and self._nom_shares_total[account] > 0:
+    if pending > 0 and self._nom_shares_total[account] > self._pending_shares[account]:
         pending = pending * self.own_stake[account] // weight
     return self._credited[account] + pending
 
@@ -722,19 +875,20 @@ def nomination_claimable(nominator: address, validator: address) -> uint256:
             (rewards distributed so far).
     """
     acc: uint256 = self._nom_acc[validator]
-    total: uint256 = self._nom_shares_total[validator]
+    active: uint256 = self._nom_shares_total[validator] - self._pending_shares[validator]
     pending: uint256 = self._pool_pending(validator, self._area_of(validator))
     weight: uint256 = self._stake(validator)
-    if pending > 0 and total > 0:
-        acc += (pending - pending * self.own_stake[validator] // weight) * _PRECISION // total
-    return self._nom_shares[nominator][validator] * acc // _PRECISION - self._nom_debt[nominator][validator]
+    if pending > 0 and active > 0:
+        acc += (pending - pending * self.own_stake[validator] // weight) * _PRECISION // active
+    return self._nominator_owed(nominator, validator, acc)
 
 
 @view
 @external
 def pool_stake(validator: address) -> uint256:
     """
-    @notice The validator's quorum weight: own bonded plus nominated while it is active.
+    @notice The validator's quorum weight: own plus nominated active stake while it is
+            active (pending stake excluded).
     """
     return self._stake(validator)
 
@@ -743,9 +897,10 @@ def pool_stake(validator: address) -> uint256:
 @external
 def validator_stake(account: address) -> uint256:
     """
-    @notice Own bonded validator stake of `account` (nominations not included).
+    @notice Own bonded validator stake of `account`, pending and active (nominations not
+            included; the active part is `own_stake`).
     """
-    return self.own_stake[account]
+    return self.own_stake[account] + self._pending_own[account]
 
 
 @view
@@ -793,6 +948,15 @@ def _pool_pending(validator: address, area_id: uint256) -> uint256:
 
 
 @internal
+def _pay_credited():
+    amount: uint256 = self._credited[msg.sender]
+    assert amount > 0, "staking: nothing to claim"
+    self._credited[msg.sender] = 0
+    log RewardClaimed(account=msg.sender, amount=amount)
+    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+
+
+@internal
 def _settle_pool(validator: address, area_id: uint256):
     """
     @dev Credits the pool's accumulated rewards and redistributed slashes: the validator's
@@ -804,7 +968,8 @@ def _settle_pool(validator: address, area_id: uint256):
         return
     weight: uint256 = self._stake(validator)
     own_part: uint256 = pending * self.own_stake[validator] // weight
-    shares: uint256 = self._nom_shares_total[validator]
+    # Pending nomination shares earn nothing: the nominators' part goes to active shares.
+    shares: uint256 = self._nom_shares_total[validator] - self._pending_shares[validator]
     if shares == 0:
         own_part = pending
     self._credited[validator] += own_part
@@ -815,11 +980,76 @@ def _settle_pool(validator: address, area_id: uint256):
 
 @internal
 def _settle_nominator(nominator: address, validator: address):
-    shares: uint256 = self._nom_shares[nominator][validator]
-    owed: uint256 = shares * self._nom_acc[validator] // _PRECISION - self._nom_debt[nominator][validator]
+    """
+    @dev Credits the nominator's share of the pool's nominator accumulator. Its pending
+         shares earn from the accumulator only from their activation on, and become
+         ordinary shares here once activated.
+    """
+    acc: uint256 = self._nom_acc[validator]
+    owed: uint256 = self._nominator_owed(nominator, validator, acc)
     if owed > 0:
         self._credited[nominator] += owed
-    self._nom_debt[nominator][validator] = shares * self._nom_acc[validator] // _PRECISION
+    pshares: uint256 = self._nom_pshares[nominator][validator]
+    if pshares > 0 and self._nom_pgen[nominator][validator] <= self._activations[validator]:
+        pshares = 0
+        self._nom_pshares[nominator][validator] = 0
+    self._nom_debt[nominator][validator] = (self._nom_shares[nominator][validator] - pshares) * acc // _PRECISION
+
+
+@view
+@internal
+def _nominator_owed(nominator: address, validator: address, acc: uint256) -> uint256:
+    shares: uint256 = self._nom_shares[nominator][validator]
+    pshares: uint256 = self._nom_pshares[nominator][validator]
+    owed: uint256 = (shares - pshares) * acc // _PRECISION - self._nom_debt[nominator][validator]
+    number: uint256 = self._nom_pgen[nominator][validator]
+    if pshares > 0 and number <= self._activations[validator]:
+        owed += pshares * (acc - self._activation_acc[validator][number]) // _PRECISION
+    return owed
+
+
+@internal
+def _add_pending(validator: address, amount: uint256):
+    """
+    @dev Everything pending in the pool activates together: an addition restarts the clock.
+    """
+    activates_at: uint256 = block.timestamp + _ACTIVATION_DELAY
+    self._activates_at[validator] = activates_at
+    log StakePending(validator=validator, amount=amount, pending=self._pending_own[validator] + self._pending_nom[validator], activates_at=activates_at)
+
+
+@internal
+def _redistribute(area_id: uint256, amount: uint256, height: uint256, offence_id: bytes32) -> uint256:
+    """
+    @dev Credits `amount` to the area's active pools pro rata to weight, leaving out the
+         pools whose stake was last activated at or after `height` (max: none left out);
+         returns what is burned (everything when nobody is eligible, else the
+         accumulator's rounding).
+    """
+    if amount == 0:
+        return 0
+    eligible: uint256 = self.area_stake[area_id]
+    if height > self._area_activated[area_id]:
+        height = max_value(uint256)  # every active pool was activated below the offence
+    if height != max_value(uint256):
+        for v: address in self._validators[area_id]:
+            if self.activated_height[v] >= height:
+                # Settled first, so its debt stays equal to weight * accumulator below.
+                self._settle_pool(v, area_id)
+                eligible -= self._stake(v)
+    if eligible == 0:
+        return amount
+    per_unit: uint256 = amount * _PRECISION // eligible
+    acc: uint256 = self._area_acc[area_id] + per_unit
+    self._area_acc[area_id] = acc
+    if height != max_value(uint256):
+        for v: address in self._validators[area_id]:
+            if self.activated_height[v] >= height:
+                self._acc_debt[v] = self._stake(v) * acc // _PRECISION
+    paid: uint256 = per_unit * eligible // _PRECISION
+    log Redistributed(area_id=area_id, offence_id=offence_id, amount=paid, eligible_stake=eligible)
+    # What the accumulator cannot represent exactly is burned.
+    return amount - paid
 
 
 @internal
@@ -833,7 +1063,8 @@ def _add_unbonding(validator: address, amount: uint256):
 @internal
 def _refresh_weight(validator: address, area_id: uint256):
     """
-    @dev Recomputes the pool's quorum weight (own + nominated while active), the area
+    @dev Recomputes the pool's quorum weight (own + nominated active stake while the
+         validator is active; pending stake excluded), the area
          total, the accumulator debt and the set of bonded validators, and mirrors them
          into AnchorHub. Callers settle the pool first.
     """
@@ -843,7 +1074,7 @@ def _refresh_weight(validator: address, area_id: uint256):
     own: uint256 = self.own_stake[validator]
     weight: uint256 = 0
     if own > 0 and not ejected:
-        weight = own + self.nominated[validator]
+        weight = own + self.nominated[validator] - self._pending_nom[validator]
     self.area_stake[area_id] = self.area_stake[area_id] + weight - old
     self._set_validator(validator, weight, area_id, ejected)
     self._acc_debt[validator] = weight * self._area_acc[area_id] // _PRECISION
@@ -857,23 +1088,36 @@ def _refresh_weight(validator: address, area_id: uint256):
 
 
 @internal
-def _distribute(area_id: uint256):
+def _distribute(area_id: uint256, force: bool):
+    """
+    @dev Pays the area for the EVM time since `rewarded_time`, each header anchored since
+         `rewarded_height` covering at most MAX_HEADER_INTERVAL seconds, at REWARD_RATE
+         per 1e18 of the area's active weight, capped by the pool. Without new headers
+         it returns, unless `force` (before a change of active weight): then the clock
+         moves on and that time is not paid, so stake never earns for time before it
+         counted.
+    """
     if area_id == 0:
         return
     done: uint256 = self.rewarded_height[area_id]
     latest: uint256 = staticcall IAnchorWeights(self.slasher).latest_height_from(area_id, done)
+    if latest <= done and not force:
+        return
+    since: uint256 = self.rewarded_time[area_id]
+    self.rewarded_height[area_id] = latest
+    self.rewarded_time[area_id] = block.timestamp
     total: uint256 = self.area_stake[area_id]
     if latest <= done or total == 0:
         return
-    self.rewarded_height[area_id] = latest
-    amount: uint256 = min((latest - done) * REWARD_PER_HEADER, self.reward_pool)
+    seconds: uint256 = min(block.timestamp - since, (latest - done) * MAX_HEADER_INTERVAL)
+    amount: uint256 = min(seconds * REWARD_RATE * total // _RATE_UNIT, self.reward_pool)
     if amount == 0:
         return
     per_unit: uint256 = amount * _PRECISION // total
     distributed: uint256 = per_unit * total // _PRECISION
     self._area_acc[area_id] += per_unit
     self.reward_pool -= distributed
-    log RewardsDistributed(area_id=area_id, headers=latest - done, amount=distributed)
+    log RewardsDistributed(area_id=area_id, headers=latest - done, seconds=seconds, amount=distributed)
 
 
 @view

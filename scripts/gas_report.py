@@ -153,6 +153,7 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
         fund_validators(court_suite, get_dev_account(0), keys)
         for key in keys:
             stake_validator(court_suite, key, area, 100_000 * 10**18)
+        activate_validators(court_suite, chain, keys)
         anchor_header(court_suite, keys, area, signing)
         r = anchor_header(court_suite, keys, area, signing)
         row(f"anchor ({signing} of {count} equal-stake validators)", r)
@@ -187,7 +188,8 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
     for area in (1, 2):
         r = report_double_sign(court_suite, judge, sets[area][0], area)
         row(
-            f"report_equivocation ({len(sets[area])} validators: slash, burn, bounty, accumulator)",
+            f"report_equivocation ({len(sets[area])} validators: slash, burn, bounty, "
+            "accumulator, activation-height check)",
             r,
         )
     return rows, steady, path
@@ -204,6 +206,14 @@ def stake_validator(suite: Suite, key, area: int, amount: int) -> None:
     tx = suite.tx(key)
     tx.transact(suite.token.functions.approve(suite.staking.address, amount))
     tx.transact(suite.staking.functions.stake_validator(area, amount))
+
+
+def activate_validators(suite: Suite, chain: ChainControl, keys) -> None:
+    """Waits out the activation delay of the validators' pending stake and activates it."""
+    fn = suite.staking.functions
+    chain.set_next_timestamp(max(fn.activates_at(k.address).call() for k in keys))
+    for key in keys:
+        suite.tx(key).transact(fn.activate(key.address))
 
 
 def anchor_header(

@@ -241,6 +241,24 @@ class Suite:
         self.ensure_allowance(validator, str(self.staking.address), amount)
         return self.tx(validator).transact(self.staking.functions.stake_validator(area_id, amount))
 
+    def activate(self, caller: LocalAccount, validator: str) -> TxReceipt:
+        """Activates what is pending in `validator`'s pool (after `activates_at`)."""
+        fn = self.staking.functions.activate(Web3.to_checksum_address(validator))
+        return self.tx(caller).transact(fn)
+
+    def pending_of(self, validator: str) -> int:
+        """Stake (own plus nominations) of `validator`'s pool waiting for activation."""
+        fn = self.staking.functions.pending_of(Web3.to_checksum_address(validator))
+        return int(self.call(fn))
+
+    def activates_at(self, validator: str) -> int:
+        """When `activate(validator)` can first run for what is pending."""
+        fn = self.staking.functions.activates_at(Web3.to_checksum_address(validator))
+        return int(self.call(fn))
+
+    def activation_delay(self) -> int:
+        return int(self.call(self.staking.functions.activation_delay()))
+
     def nominate(self, nominator: LocalAccount, validator: str, amount: int) -> TxReceipt:
         self.ensure_allowance(nominator, str(self.staking.address), amount)
         fn = self.staking.functions.nominate(Web3.to_checksum_address(validator), amount)

@@ -64,7 +64,15 @@ class SuiteParams:
     slash_burn_bps: int = 1_000
     slash_bounty_bps: int = 2_000
     fault_slash_bps: int = 1_000
-    reward_per_header: int = 10 * SEC
+    # Validator stake counts for quorum and rewards only this long after it was added;
+    # development deployments may choose seconds (the integrator picks dev values).
+    activation_delay: int = DAY
+    # Header rewards: SEC-wei per second per 1e18 SEC-wei of active validator stake;
+    # 0.05 / 31,536,000 s = 5 % a year (while the funded pool lasts).
+    reward_rate: int = 1_585_489_599
+    # Seconds of time one newly anchored header can cover: an area that stops anchoring
+    # stops earning after at most this long.
+    max_header_interval: int = 3_600
     reward_pool: int = 1_000_000 * SEC
     equivocation_slash_bps: int = 5_000
     use_court: bool = True
@@ -167,7 +175,9 @@ def deploy_suite(
         p.slash_burn_bps,
         p.slash_bounty_bps,
         p.fault_slash_bps,
-        p.reward_per_header,
+        p.activation_delay,
+        p.reward_rate,
+        p.max_header_interval,
     )
     court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
     anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)

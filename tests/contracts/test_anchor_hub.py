@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.encoding.area_header import SECP256K1_N, AreaHeader, hash_area_header, sign_digest
-from tests.fixtures.suite import at
+from tests.fixtures.suite import at, stake_validators
 
 SEC = 10**18
 MIN_VALIDATOR = 100_000 * SEC
@@ -24,15 +24,14 @@ def anchor(project, deployment):
 
 
 def stake(staking, token, account, amount, area=AREA):
-    token.approve(staking, amount, sender=account)
-    staking.stake_validator(area, amount, sender=account)
+    """Stakes and activates one validator (after the activation delay)."""
+    stake_validators(staking, token, [(account, area, amount)])
 
 
 @pytest.fixture
 def validators(accounts, staking, token):
-    """Four validators of area 1 with equal stakes; their keys."""
-    for i in VALIDATOR_IDS:
-        stake(staking, token, accounts[i], MIN_VALIDATOR)
+    """Four active validators of area 1 with equal stakes; their keys."""
+    stake_validators(staking, token, [(accounts[i], AREA, MIN_VALIDATOR) for i in VALIDATOR_IDS])
     return {accounts[i].address: get_dev_account(i).key for i in VALIDATOR_IDS}
 
 
@@ -497,7 +496,9 @@ def test_record_fault__first_withholds_rewards_then_slashes(
 
 
 def test_stake_validator__before_anchor_hub_is_bound__refused(project, token, trust, deployer):
-    fresh = project.Staking.deploy(token, trust, 1, 1, 1, 1000, 2000, 1000, 0, sender=deployer)
+    fresh = project.Staking.deploy(
+        token, trust, 1, 1, 1, 1000, 2000, 1000, 0, 0, 0, sender=deployer
+    )
     token.approve(fresh, 10, sender=deployer)
     with ape.reverts("staking: anchor hub not set"):
         fresh.stake_validator(AREA, 10, sender=deployer)

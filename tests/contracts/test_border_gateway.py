@@ -15,6 +15,7 @@ from sec_offchain.area.block import MESSAGE_LEAF, Message
 from sec_offchain.area.merkle import StandardMerkleTree, node_hash
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, sign_digest
+from tests.fixtures.suite import stake_validators
 
 SEC = 10**18
 MIN_VALIDATOR = 100_000 * SEC
@@ -37,9 +38,7 @@ def areas(accounts, staking, token):
     """Areas 1 and 2, four equal validators each; their keys by area."""
     keys = {}
     for area, ids in VALIDATORS.items():
-        for i in ids:
-            token.approve(staking, MIN_VALIDATOR, sender=accounts[i])
-            staking.stake_validator(area, MIN_VALIDATOR, sender=accounts[i])
+        stake_validators(staking, token, [(accounts[i], area, MIN_VALIDATOR) for i in ids])
         keys[area] = [get_dev_account(i).key for i in ids]
     return keys
 

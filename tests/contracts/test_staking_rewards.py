@@ -1,22 +1,27 @@
-"""Nominations (assignees) and rewards per anchored header: nominated stake counts for the
-validator's quorum weight and shares its rewards and slashes pro rata."""
+"""Nominations (assignees) and header rewards by time: nominated stake counts for the
+validator's quorum weight once activated and shares its rewards and slashes pro rata."""
 
 import ape
 import pytest
 
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, sign_digest
-from tests.fixtures.suite import at
+from tests.fixtures.suite import activate_validators, at, stake_validators
 
 SEC = 10**18
 STAKE = 100_000 * SEC
 AREA = 1
-REWARD = 10 * SEC
+P = 10**36  # the accumulator's precision
 
 
 @pytest.fixture(scope="session")
 def anchor(project, deployment):
     return project.AnchorHub.at(deployment.address_of("AnchorHub"))
+
+
+@pytest.fixture(scope="session")
+def rate(staking):
+    return staking.REWARD_RATE()
 
 
 def approve_and(token, staking, who, amount):
@@ -30,16 +35,15 @@ def relayer(accounts):
 
 @pytest.fixture
 def pools(accounts, staking, token):
-    """Validators A and B (100k each) in area 1; nominator N backs A with 100k."""
+    """Validators A and B (100k each) in area 1; nominator N backs A with 100k; all active."""
     a, b, n = accounts[1], accounts[2], accounts[3]
-    for v in (a, b):
-        approve_and(token, staking, v, STAKE)
-        staking.stake_validator(AREA, STAKE, sender=v)
+    stake_validators(staking, token, [(a, AREA, STAKE), (b, AREA, STAKE)], activate=False)
     approve_and(token, staking, n, STAKE)
     tx = staking.nominate(a, STAKE, sender=n)
     assert tx.events.filter(staking.Nominated) == [
         staking.Nominated(nominator=n, validator=a, amount=STAKE)
     ]
+    activate_validators(staking, [a, b])
     return a, b, n
 
 
@@ -54,7 +58,9 @@ def anchor_next(anchor, chain_id, signers, relayer):
     anchor.anchor(header.as_tuple(), sigs, sender=relayer)
 
 
-def test_nominate__counts_in_quorum_weight(relayer, anchor, staking, token, pools, chain, accounts):
+def test_nominate__counts_in_quorum_weight_once_activated(
+    relayer, anchor, staking, token, pools, chain
+):
     a, b, n = pools
     assert staking.pool_stake(a) == 2 * STAKE and staking.area_stake(AREA) == 3 * STAKE
     assert staking.validator_stake(a) == STAKE and staking.nomination_of(n, a) == STAKE
@@ -62,34 +68,41 @@ def test_nominate__counts_in_quorum_weight(relayer, anchor, staking, token, pool
         anchor_next(anchor, chain.chain_id, [1], relayer)
     approve_and(token, staking, n, 1)
     staking.nominate(a, 1, sender=n)
+    assert staking.pending_of(a) == 1 and staking.pool_stake(a) == 2 * STAKE
+    with ape.reverts("anchor: not enough stake signed"):  # the wei is pending
+        anchor_next(anchor, chain.chain_id, [1], relayer)
+    activate_validators(staking, [a])
     anchor_next(anchor, chain.chain_id, [1], relayer)  # 200k + 1 wei of 300k + 1 wei
-    assert anchor.latest_height(AREA) == 1
+    assert anchor.latest_height(AREA) == 1 and staking.pending_of(a) == 0
 
 
-def test_rewards__per_header_split_pro_rata_within_pools(
-    relayer, anchor, staking, token, pools, chain
+def test_rewards__by_time_split_pro_rata_within_pools(
+    relayer, anchor, staking, token, pools, chain, rate
 ):
     a, b, n = pools
+    t0 = staking.rewarded_time(AREA)  # the last activation
     pool = staking.reward_pool()
     for _ in range(2):
         anchor_next(anchor, chain.chain_id, [1, 2], relayer)
+    at(t0 + 100)
     tx = staking.distribute_rewards(AREA, sender=n)
-    assert tx.events.filter(staking.RewardsDistributed)[0].headers == 2
-    total = 2 * REWARD
-    assert staking.reward_pool() >= pool - total and pool - staking.reward_pool() >= total - 3
+    amount = 100 * rate * 3 * STAKE // SEC
+    per_unit = amount * P // (3 * STAKE)
+    distributed = per_unit * 3 * STAKE // P
+    assert tx.events.filter(staking.RewardsDistributed) == [
+        staking.RewardsDistributed(area_id=AREA, headers=2, seconds=100, amount=distributed)
+    ]
+    assert staking.reward_pool() == pool - distributed
     # A's pool holds 2/3 of the weight; within it A and N hold half each (the contract's
     # integer arithmetic, exactly: the nominators' part is the pool's rest).
-    p = 10**36
-    per_unit = total * p // (3 * STAKE)
-    pool_a = 2 * STAKE * per_unit // p
+    pool_a = 2 * STAKE * per_unit // P
     own_a = pool_a * STAKE // (2 * STAKE)
     assert staking.claimable(a) == own_a
     assert staking.nomination_claimable(n, a) == pool_a - own_a
-    assert staking.claimable(b) == STAKE * per_unit // p
-    assert pool_a + STAKE * per_unit // p <= pool - staking.reward_pool() <= total
-    third = total // 3
+    assert staking.claimable(b) == STAKE * per_unit // P
+    at(t0 + 5_000)
     staking.distribute_rewards(AREA, sender=n)  # nothing new anchored: nothing changes
-    assert staking.claimable(b) <= third
+    assert staking.claimable(b) == STAKE * per_unit // P
     before = token.balanceOf(n)
     staking.claim_nomination(a, sender=n)
     assert token.balanceOf(n) - before == pool_a - own_a
@@ -97,18 +110,29 @@ def test_rewards__per_header_split_pro_rata_within_pools(
         staking.claim_nomination(a, sender=n)
 
 
-def test_rewards__late_staker_earns_nothing_for_earlier_headers(
-    relayer, anchor, staking, token, pools, chain, accounts
+def test_rewards__late_staker_earns_nothing_before_it_counts(
+    relayer, anchor, staking, token, pools, chain, accounts, rate
 ):
     anchor_next(anchor, chain.chain_id, [1, 2], relayer)
     late = accounts[4]
-    approve_and(token, staking, late, STAKE)
-    staking.stake_validator(AREA, STAKE, sender=late)  # distributes the earlier header first
-    assert staking.claimable(late) == 0
+    stake_validators(staking, token, [(late, AREA, STAKE)], activate=False)
+    assert staking.claimable(late) == 0 and staking.claimable(accounts[2]) == 0
+    anchor_next(anchor, chain.chain_id, [1, 2], relayer)
+    staking.distribute_rewards(AREA, sender=late)
+    assert staking.claimable(late) == 0  # pending stake earns nothing
     assert staking.claimable(accounts[2]) > 0
+    activate_validators(staking, [late])
+    t1 = staking.rewarded_time(AREA)
+    anchor_next(anchor, chain.chain_id, [1, 2, 4], relayer)
+    at(t1 + 50)
+    staking.distribute_rewards(AREA, sender=late)
+    per_unit = (50 * rate * 4 * STAKE // SEC) * P // (4 * STAKE)
+    assert staking.claimable(late) == STAKE * per_unit // P
 
 
-def test_slash__nominations_lose_the_same_fraction(anchor, staking, token, pools, chain, accounts):
+def test_slash__nominations_lose_the_same_fraction_burned(
+    anchor, staking, token, pools, chain, accounts
+):
     a, b, n = pools
     judge = accounts[6]
     approve_and(token, staking, judge, 1_000 * SEC)
@@ -125,8 +149,10 @@ def test_slash__nominations_lose_the_same_fraction(anchor, staking, token, pools
     assert staking.nomination_of(n, a) == STAKE // 2
     assert staking.pool_stake(a) == 0 and not staking.is_validator(AREA, a)
     assert staking.area_stake(AREA) == STAKE  # only B is left
-    assert staking.claimable(b) == STAKE * 70 // 100  # B alone gets the 70 %
-    assert staking.claimable(judge) == STAKE * 20 // 100
+    # Only A's own 50k pays: 10 % burned, 20 % bounty, 70 % to B; N's 50k is burned whole.
+    assert staking.claimable(b) == 50_000 * SEC * 70 // 100
+    assert staking.claimable(judge) == 50_000 * SEC * 20 // 100
+    assert slashed.burned == 50_000 * SEC + 5_000 * SEC
     assert token.balanceOf(staking) == held - slashed.burned
     # N leaves with what is left.
     staking.unnominate(a, STAKE // 2, sender=n)
@@ -150,17 +176,20 @@ def test_unnominate__lowers_pool_weight(staking, pools):
 
 
 def test_record_fault__first_withholds_the_pools_rewards(
-    relayer, anchor, staking, token, pools, chain, deployer
+    relayer, anchor, staking, token, pools, chain, deployer, rate
 ):
     a, b, n = pools
+    t0 = staking.rewarded_time(AREA)
     anchor_next(anchor, chain.chain_id, [1, 2], relayer)
+    at(t0 + 60)
     staking.distribute_rewards(AREA, sender=deployer)
+    per_unit = (60 * rate * 3 * STAKE // SEC) * P // (3 * STAKE)
     pending = staking.claimable(a) + staking.nomination_claimable(n, a)
-    assert pending > 0
+    assert pending == 2 * STAKE * per_unit // P
     supply = token.totalSupply()
     tx = staking.record_fault(a, b"\x07" * 32, sender=deployer)
     withheld = tx.events.filter(staking.RewardsWithheld)[0].amount
-    assert pending - 1 <= withheld <= pending + 1
+    assert withheld == pending
     assert staking.claimable(a) == 0 and staking.nomination_claimable(n, a) == 0
     assert token.totalSupply() == supply - withheld
     assert staking.claimable(b) > 0  # the honest pool keeps its reward
