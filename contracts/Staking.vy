@@ -265,6 +265,8 @@ def __init__(
     """
     assert burn_bps + bounty_bps <= BPS, "staking: bad slash split"
     assert burn_bps >= MIN_BURN_BPS, "staking: burn below minimum"
+    # At least a second: stake can never count in the block (or transaction) it arrives in.
+    assert activation_delay > 0, "staking: activation delay is zero"
     assert fault_slash_bps <= BPS, "staking: bad fault slash"
     ownable.__init__()
     FAULT_SLASH_BPS = fault_slash_bps

@@ -102,6 +102,7 @@ def gas_numbers(records_per_block: int) -> tuple[int, int]:
     fund_validators(suite, get_dev_account(0), keys)
     for key in keys:
         stake_validator(suite, key, 1, 100_000 * 10**18)
+    suite.activate_validators(keys, node)
     anchor_header(suite, keys, 1, 3)
     anchor_gas = int(anchor_header(suite, keys, 1, 3)["gasUsed"])
     # one event per record: a 200-byte ciphertext logged by a minimal contract

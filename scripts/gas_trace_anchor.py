@@ -37,6 +37,7 @@ def main() -> int:
         fund_validators(suite, get_dev_account(0), keys)
         for key in keys:
             stake_validator(suite, key, 1, 100_000 * 10**18)
+        suite.activate_validators(keys, node)
         anchor_header(suite, keys, 1, args.signers)
         receipt = anchor_header(suite, keys, 1, args.signers)
         tx_hash = receipt["transactionHash"].hex()

@@ -202,7 +202,13 @@ def _validators_and_slashing(
         funder.send_value(v.address, 10**18)
         funder.transact(suite.token.functions.transfer(v.address, 100_000 * sec))
         suite.stake_validator(v, area, 100_000 * sec)
-    console.print(f"{len(validators)} validators stake 100,000 SEC each for area {area}")
+    delay = suite.activation_delay()
+    console.print(
+        f"{len(validators)} validators stake 100,000 SEC each for area {area}: the stake waits "
+        f"{delay // 3600} h before it counts, so no freshly bonded majority can anchor"
+    )
+    suite.activate_validators(validators, chain)
+    console.print(f"the chain clock moves on {delay // 3600} h; the validators activate")
 
     hub = str(suite.anchor_hub.address)
     chain_id = int(chain.w3.eth.chain_id)
@@ -212,6 +218,8 @@ def _validators_and_slashing(
     ]
     watcher = EquivocationWatcher(chain_id, hub)
     for n in (1, 2):
+        if n == 2:
+            chain.advance_time(3600)
         header = suite.next_header(area, tx_root=bytes([n]) * 32, credit_root=b"\x0c" * 32)
         sigs = [s.sign(header) for s in signers[:3]]
         for sig in sigs:
@@ -247,8 +255,9 @@ def _validators_and_slashing(
     r = suite.tx(deployer).transact(staking.functions.distribute_rewards(area))
     paid = suite.events(r, "Staking", "RewardsDistributed")[0]
     console.print(
-        f"rewards for the {paid['headers']} anchored headers: {paid['amount'] / sec:,.0f} SEC "
-        "shared by the bonded validators"
+        f"rewards accrue by time, not by header: {paid['headers']} headers anchored over "
+        f"{paid['seconds']:,} s earn {paid['amount'] / sec:,.4f} SEC (about 5 % a year on the "
+        "active stake), shared by the validators"
     )
 
     def claimable() -> list[int]:
@@ -311,6 +320,7 @@ def _cross_area_purchase(
             funder.send_value(v.address, 10**18)
             funder.transact(suite.token.functions.transfer(v.address, 100_000 * sec))
             suite.stake_validator(v, area, 100_000 * sec)
+    suite.activate_validators([v for vs in validators.values() for v in vs], chain)
     producers = {a: get_dev_account(40 + a) for a in ids}
     chain_id = int(chain.w3.eth.chain_id)
     sep = anchor_domain_separator(chain_id, str(suite.anchor_hub.address))

@@ -24,10 +24,10 @@ from web3 import Web3
 from sec_offchain.area import net
 from sec_offchain.area.devnet_config import AreaEntry, DevnetConfig, NodeEntry
 from sec_offchain.contracts.client import Suite
-from sec_offchain.contracts.deploy import deploy_suite
+from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.crypto.keys import get_dev_account
-from sec_offchain.devchain import Anvil
+from sec_offchain.devchain import Anvil, RpcChain
 from sec_offchain.exceptions import ConfigError
 
 DEFAULT_HOME = Path(".sec") / "devnet"
@@ -37,6 +37,7 @@ BRIDGE_KEYS = (90, 91)
 RELAYER_KEY = 92
 BGC_KEY = 93
 STATUS_KEY = 99
+DEV_ACTIVATION_DELAY = 10  # seconds; production deployments wait a day
 
 
 def provision(
@@ -52,11 +53,15 @@ def provision(
     """Deploys, funds and stakes; returns the devnet file's content (also written)."""
     deployer = get_dev_account(0)
     say("deploying the suite")
-    deployment = deploy_suite(w3, deployer, progress=lambda m: None)
+    # A development deployment: added validator stake waits seconds, not a day (recorded in
+    # the deployments file's params); the devnet moves anvil's clock past it at start.
+    params = SuiteParams(activation_delay=DEV_ACTIVATION_DELAY)
+    deployment = deploy_suite(w3, deployer, params, progress=lambda m: None)
     dep_path = deployment.save(home / "deployments.json")
     suite = Suite(w3, deployment)
     tx = suite.tx(deployer)
     area_entries = []
+    staked = []
     for a in range(1, areas + 1):
         entries = []
         for i in range(nodes):
@@ -64,9 +69,12 @@ def provision(
             tx.send_value(acct.address, 10**18)
             tx.transact(suite.token.functions.transfer(acct.address, VALIDATOR_STAKE))
             suite.stake_validator(acct, a, VALIDATOR_STAKE)
+            staked.append(acct)
             entries.append(NodeEntry(acct.address, "0x" + acct.key.hex(), net.free_listen_port()))
         area_entries.append(AreaEntry(a, tuple(entries)))
         say(f"area {a}: {nodes} validators staked {nodes * 100_000:,} SEC")
+    suite.activate_validators(staked, RpcChain(rpc))
+    say(f"validators activated after the {DEV_ACTIVATION_DELAY} s activation delay")
     for k in (*BRIDGE_KEYS, RELAYER_KEY, BGC_KEY):
         tx.send_value(get_dev_account(k).address, 10**18)
     cfg = DevnetConfig(

@@ -56,9 +56,13 @@ def parse_duration(text: str) -> int:
     text = text.strip().lower()
     try:
         if text and text[-1] in UNITS:
-            return int(Decimal(text[:-1]) * UNITS[text[-1]])
-        return int(text)
-    except (InvalidOperation, ValueError):
+            seconds = Decimal(text[:-1]) * UNITS[text[-1]]
+        else:
+            seconds = Decimal(text)
+        if not seconds.is_finite() or seconds < 0 or seconds >= 2**64:
+            raise ValueError(text)
+        return int(seconds)
+    except (InvalidOperation, ValueError, OverflowError):
         raise ConfigError(f"not a duration: {text!r} (use e.g. 7d, 36h, 3600)") from None
 
 
@@ -72,6 +76,35 @@ def parse_amount(text: str, decimals: int = 18) -> int:
     if base <= 0 or base != base.to_integral_value():
         raise ConfigError(f"amount must be positive with at most {decimals} decimals: {text}")
     return int(base)
+
+
+def parse_address(text: str, option: str) -> str:
+    """A 0x-prefixed 20-byte hex address, checksummed; anything else is a clear error."""
+    from eth_utils import is_hex_address, to_checksum_address
+
+    value = text.strip()
+    if not is_hex_address(value):
+        raise ConfigError(f"{option} must be a 0x address of 40 hex digits, not {text!r}")
+    return to_checksum_address(value)
+
+
+def format_time(timestamp: int) -> str:
+    """A chain timestamp as UTC, to the second."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_wait(seconds: int) -> str:
+    """A span like '1d 2h', '5m 3s' or 'now'."""
+    if seconds <= 0:
+        return "now"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts[:2])
 
 
 def format_amount(value: int, symbol: str, decimals: int = 18) -> str:

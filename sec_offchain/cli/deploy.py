@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from eth_account.signers.local import LocalAccount
 
-from sec_offchain.cli.common import console, fail, guarded
+from sec_offchain.cli.common import console, fail, guarded, parse_duration
 from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
 from sec_offchain.contracts.deployment import get_default_path
 from sec_offchain.crypto.keys import from_key, get_dev_account
@@ -31,14 +31,22 @@ def deploy(
     no_faucet: bool = typer.Option(
         False, "--no-faucet", help="on a dev chain, do not give test accounts SEC"
     ),
+    activation_delay: str = typer.Option(
+        "1d",
+        "--activation-delay",
+        help="how long added validator stake waits before it counts (e.g. 1d, 60s; at least 1s)",
+    ),
 ) -> None:
     """Deploy the whole suite to a JSON-RPC endpoint and write the deployments file."""
     if bool(rpc) == bool(network):
         fail("give exactly one of --rpc URL or --network CHOICE", 2)
+    delay = guarded(lambda: parse_duration(activation_delay))
+    if delay < 1:
+        fail("--activation-delay must be at least 1s", 2)
 
     def run() -> None:
         account = from_key(key) if key else get_dev_account(0)
-        params = SuiteParams(faucet=not no_faucet)
+        params = SuiteParams(faucet=not no_faucet, activation_delay=delay)
         if rpc:
             chain = RpcChain(rpc)
             chain.fetch_chain_id()

@@ -12,8 +12,12 @@ from sec_offchain.cli.common import (
     KeyOpt,
     RpcOpt,
     console,
+    fail,
     format_amount,
+    format_time,
+    format_wait,
     guarded,
+    parse_address,
     parse_amount,
 )
 
@@ -41,6 +45,49 @@ def stake_validator(
         console.print(
             f"validator stake in area {area}: {format_amount(total, 'SEC')} "
             f"({receipt['gasUsed']:,} gas)"
+        )
+        _say_pending(ctx, ctx.account.address)
+
+    guarded(run)
+
+
+def _say_pending(ctx: Context, validator: str) -> None:
+    pending = ctx.suite.pending_of(validator)
+    if pending:
+        at = ctx.suite.activates_at(validator)
+        console.print(
+            f"{format_amount(pending, 'SEC')} pending: counts for quorum from "
+            f"{format_time(at)} (in {format_wait(at - ctx.chain.now())}); then run "
+            "`sec stake activate`"
+        )
+
+
+@stake_app.command("activate")
+def stake_activate(
+    validator: str | None = typer.Option(
+        None, "--validator", help="the validator whose pending stake to activate (default: you)"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Make pending validator stake (own or nominated) count, once its delay has passed."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        who = parse_address(validator, "--validator") if validator else ctx.account.address
+        pending = ctx.suite.pending_of(who)
+        if pending == 0:
+            fail(f"{who} has no pending stake to activate")
+        at = ctx.suite.activates_at(who)
+        wait = at - ctx.chain.now()
+        if wait > 0:
+            fail(f"{who}'s pending stake activates at {format_time(at)} (in {format_wait(wait)})")
+        receipt = ctx.suite.activate(ctx.account, who)
+        weight = int(ctx.suite.call(ctx.suite.staking.functions.pool_stake(who)))
+        console.print(
+            f"activated {format_amount(pending, 'SEC')} of {who}: quorum weight "
+            f"{format_amount(weight, 'SEC')} ({receipt['gasUsed']:,} gas)"
         )
 
     guarded(run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -62,6 +62,14 @@ class Order:
     deadline: int
     share_id: int
     dispute_deposit: int
+
+
+class ChainClock(Protocol):
+    """A development chain whose clock a tool may move (sec_offchain.devchain.ChainControl)."""
+
+    def now(self) -> int: ...
+
+    def set_next_timestamp(self, timestamp: int) -> None: ...
 
 
 def to_bytes32(value: str | bytes) -> bytes:
@@ -245,6 +253,18 @@ class Suite:
         """Activates what is pending in `validator`'s pool (after `activates_at`)."""
         fn = self.staking.functions.activate(Web3.to_checksum_address(validator))
         return self.tx(caller).transact(fn)
+
+    def activate_validators(self, validators: list[LocalAccount], chain: ChainClock) -> None:
+        """Waits out the activation delay on a development chain (moves its clock to the last
+        `activates_at`) and activates each validator's pending stake, each signing its own."""
+        pending = [v for v in validators if self.pending_of(v.address) > 0]
+        if not pending:
+            return
+        when = max(self.activates_at(v.address) for v in pending)
+        if chain.now() < when:
+            chain.set_next_timestamp(when)
+        for v in pending:
+            self.activate(v, v.address)
 
     def pending_of(self, validator: str) -> int:
         """Stake (own plus nominations) of `validator`'s pool waiting for activation."""

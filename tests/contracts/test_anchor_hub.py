@@ -497,8 +497,13 @@ def test_record_fault__first_withholds_rewards_then_slashes(
 
 def test_stake_validator__before_anchor_hub_is_bound__refused(project, token, trust, deployer):
     fresh = project.Staking.deploy(
-        token, trust, 1, 1, 1, 1000, 2000, 1000, 0, 0, 0, sender=deployer
+        token, trust, 1, 1, 1, 1000, 2000, 1000, 1, 0, 0, sender=deployer
     )
     token.approve(fresh, 10, sender=deployer)
     with ape.reverts("staking: anchor hub not set"):
         fresh.stake_validator(AREA, 10, sender=deployer)
+
+
+def test_staking_deploy__zero_activation_delay__refused(project, token, trust, deployer):
+    with ape.reverts("staking: activation delay is zero"):
+        project.Staking.deploy(token, trust, 1, 1, 1, 1000, 2000, 1000, 0, 0, 0, sender=deployer)

@@ -28,6 +28,7 @@ def devchain():
         suite = Suite(node.w3, deployment)
         for v in VALIDATORS:
             suite.stake_validator(v, AREA, 100_000 * 10**18)
+        suite.activate_validators(VALIDATORS, node)
         yield node, suite
 
 

@@ -42,6 +42,7 @@ def net(tmp_path_factory):
         for area, vs in VALIDATORS.items():
             for v in vs:
                 suite.stake_validator(v, area, 100_000 * SEC)
+        suite.activate_validators([v for vs in VALIDATORS.values() for v in vs], node)
         tx = suite.tx(get_dev_account(0))
         for a in (SELLER, RELAYERS[1]):
             tx.send_value(a.address, 10**18)

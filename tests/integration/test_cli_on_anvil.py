@@ -244,6 +244,30 @@ def test_stake_area_and_report_commands__anchor_then_slash(node, deployment_file
             "stake", "validator", "--area", "7", "--amount", "100000", "--key", f"dev:{i}", *common
         )
         assert "validator stake in area 7: 100000 SEC" in out.stdout
+        assert "100000 SEC pending: counts for quorum from " in out.stdout
+        assert "(in 1d); then run `sec stake activate`" in out.stdout
+    early = sec("stake", "activate", "--key", "dev:6", *common, check=False)
+    assert early.returncode == 1
+    assert re.fullmatch(
+        r"error: 0x\w{40}'s pending stake activates at [-0-9: ]+ UTC \(in 1d\)",
+        early.stderr.strip(),
+    ), early.stderr
+    bad = sec("stake", "activate", "--validator", "0x1234", *common, check=False)
+    assert bad.returncode == 1
+    assert (
+        bad.stderr.strip()
+        == "error: --validator must be a 0x address of 40 hex digits, not '0x1234'"
+    )
+    node.w3.provider.make_request("evm_increaseTime", [86_400])
+    for i in (6, 7, 8):
+        who = get_dev_account(i).address
+        out = sec("stake", "activate", "--key", f"dev:{i}", *common)
+        assert out.stdout.startswith(f"activated 100000 SEC of {who}: quorum weight 100000 SEC")
+    none = sec("stake", "activate", "--key", "dev:6", *common, check=False)
+    assert (
+        none.stderr.strip()
+        == f"error: {get_dev_account(6).address} has no pending stake to activate"
+    )
     header = ["--area", "7", "--tx-root", "records-1", "--timestamp", "1700000000", *protection]
     short = sec("area", "anchor", *header, "--signer-keys", "dev:6,dev:7", *common, check=False)
     assert short.stderr.strip() == "error: reverted: anchor: not enough stake signed"
