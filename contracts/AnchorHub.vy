@@ -144,6 +144,16 @@ def latest_height_from(area_id: uint256, known: uint256) -> uint256:
     return self._latest_from(area_id, known)
 
 
+@view
+@external
+def area_stake(area_id: uint256) -> uint256:
+    """
+    @notice The bonded validator stake of `area_id` that quorums are counted against
+            (the mirror Staking keeps here); 0 when the area has no validators.
+    """
+    return self._area_stake[area_id]
+
+
 @external
 def set_weight(validator: address, area_id: uint256, stake: uint256, area_total: uint256):
     """

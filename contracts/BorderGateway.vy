@@ -14,8 +14,19 @@
      taken from the caller, so a 64-byte inner node cannot pass for a leaf. The header's
      EIP-712 digest is computed here with AnchorHub's domain and compared with the digest
      AnchorHub stored: one call, and a zero (unanchored) digest never matches.
+     Outflow limit (round 2): what leaves an area (`deliver` out of it,
+     `withdraw_from_area`) is limited per window. A window opens with the first outflow
+     after the previous one ended and lasts OUTFLOW_PERIOD seconds; its allowance is
+     max(balance * OUTFLOW_BPS // 10_000, OUTFLOW_FLOOR), the balance taken just before
+     that first outflow. Deposits and inflows during a window add to the balance but not
+     to the allowance; they count towards the base of the next window. So a forged egress
+     root (a captured quorum) takes at most one allowance per window, at most two
+     allowances inside any span shorter than OUTFLOW_PERIOD, before the guardian pauses.
+     Deposits only go into areas with bonded validators (AnchorHub.area_stake > 0), so no
+     SEC is locked in an area nobody can anchor.
 @custom:security Anyone may deliver (relayers are untrusted); the guardian can stop
-                 messages and withdrawals out of an attacked area.
+                 messages and withdrawals out of an attacked area; a captured quorum
+                 moves at most the outflow allowance per window.
 @license AGPL-3.0-only
 """
 
@@ -30,6 +41,7 @@ from ethereum.ercs import IERC20
 
 interface IAnchorHub:
     def anchored_hash(area_id: uint256, height: uint256) -> bytes32: view
+    def area_stake(area_id: uint256) -> uint256: view
 
 
 # ---------------------------------------------------------------- #
@@ -44,8 +56,15 @@ AREA_HEADER_TYPEHASH: constant(bytes32) = keccak256(
 _DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
     "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
+# area word: balance (bits 0-95) | window allowance left (96-191) | window end (192-254)
+#            | paused (255). 2**96 - 1 wei is about 79 billion SEC: the whole supply fits.
+_AMOUNT: constant(uint256) = (1 << 96) - 1
+_LEFT_SHIFT: constant(uint256) = 96
+_END_SHIFT: constant(uint256) = 192
+_TIME: constant(uint256) = (1 << 63) - 1
 _PAUSED: constant(uint256) = 1 << 255
-_BALANCE: constant(uint256) = (1 << 255) - 1
+_BPS: constant(uint256) = 10_000
+_MAX_PERIOD: constant(uint256) = 1 << 32
 
 
 # ---------------------------------------------------------------- #
@@ -54,6 +73,9 @@ _BALANCE: constant(uint256) = (1 << 255) - 1
 
 ANCHOR_HUB: public(immutable(IAnchorHub))
 TOKEN: public(immutable(IERC20))
+OUTFLOW_BPS: public(immutable(uint256))
+OUTFLOW_PERIOD: public(immutable(uint256))
+OUTFLOW_FLOOR: public(immutable(uint256))
 _CACHED_CHAIN_ID: immutable(uint256)
 _CACHED_SEPARATOR: immutable(bytes32)
 
@@ -80,7 +102,7 @@ struct AreaHeader:
     egress_root: bytes32
     timestamp: uint256
 
-# area -> SEC total (bits 0-254) | paused (bit 255)
+# area -> balance | window allowance left | window end | paused (see the constants)
 _areas: HashMap[uint256, uint256]
 # src -> dst -> nonces delivered so far
 _delivered: HashMap[uint256, HashMap[uint256, uint256]]
@@ -120,12 +142,29 @@ event AreaUnpaused:
 
 
 @deploy
-def __init__(anchor_hub: IAnchorHub, token: IERC20, guardian: address):
+def __init__(
+    anchor_hub: IAnchorHub,
+    token: IERC20,
+    guardian: address,
+    outflow_bps: uint256,
+    outflow_period: uint256,
+    outflow_floor: uint256,
+):
     """
     @param anchor_hub The AnchorHub whose stored digests prove headers.
     @param token SEC, the token areas hold.
     @param guardian Holds GUARDIAN_ROLE (pause/unpause); the deployer is the role admin.
+    @param outflow_bps Share of an area's balance that may leave it per window (1..10,000).
+    @param outflow_period Length of an outflow window in seconds (1..2**32).
+    @param outflow_floor Allowance per window whatever the share gives, so small areas are
+           not frozen (wei, below 2**96).
     """
+    assert outflow_bps > 0 and outflow_bps <= _BPS, "bgc: bad outflow share"
+    assert outflow_period > 0 and outflow_period <= _MAX_PERIOD, "bgc: bad outflow period"
+    assert outflow_floor <= _AMOUNT, "bgc: bad outflow floor"
+    OUTFLOW_BPS = outflow_bps
+    OUTFLOW_PERIOD = outflow_period
+    OUTFLOW_FLOOR = outflow_floor
     access_control.__init__()
     access_control._grant_role(GUARDIAN_ROLE, guardian)
     ANCHOR_HUB = anchor_hub
@@ -144,13 +183,51 @@ def area_balance(area_id: uint256) -> uint256:
     """
     @notice The SEC the area holds here.
     """
-    return self._areas[area_id] & _BALANCE
+    return self._areas[area_id] & _AMOUNT
 
 
 @view
 @external
 def is_paused(area_id: uint256) -> bool:
+    """
+    @notice Whether the guardian has stopped everything leaving `area_id`.
+    """
     return self._areas[area_id] & _PAUSED != 0
+
+
+@view
+@external
+def outflow_limit(area_id: uint256) -> uint256:
+    """
+    @notice What can still leave `area_id` now (one `deliver` out of it or one
+            `withdraw_from_area` of at most this amount passes the limit and balance
+            checks; one wei more reverts): 0 while paused, else the smaller of the balance
+            and the allowance left in the window in force (a fresh window's allowance
+            when the last one has ended).
+    """
+    word: uint256 = self._areas[area_id]
+    if word & _PAUSED != 0:
+        return 0
+    left: uint256 = 0
+    ends_at: uint256 = 0
+    left, ends_at = self._window(word)
+    return min(word & _AMOUNT, left)
+
+
+@view
+@external
+def outflow_window(area_id: uint256) -> (uint256, uint256):
+    """
+    @notice The outflow window of `area_id` as it stands now.
+    @return The allowance left in the open window (or the allowance a window opened now
+            would get) and when the open window ends (0 when none is open: the next
+            outflow opens one ending OUTFLOW_PERIOD later).
+    """
+    word: uint256 = self._areas[area_id]
+    ends_at: uint256 = (word >> _END_SHIFT) & _TIME
+    if block.timestamp >= ends_at:
+        return self._allowance(word & _AMOUNT), 0
+    return (word >> _LEFT_SHIFT) & _AMOUNT, ends_at
 
 
 @view
@@ -182,12 +259,13 @@ def deliver(message: Message, header: AreaHeader, proof: DynArray[bytes32, MAX_P
             area: moves `amount` of the source area's total to the destination area and
             emits `MessageDelivered` (the destination's ingress).
     @custom:security Anyone. Exactly once and in nonce order per channel; a paused
-                     source area sends nothing.
+                     source area sends nothing; at most `outflow_limit(src_area)`.
     """
     assert message.dst_area != 0, "bgc: area 0 is the main chain: use withdraw_from_area"
     assert message.dst_area != message.src_area, "bgc: message to its own area"
-    src_word: uint256 = self._take(message, header, proof)
-    self._areas[message.src_area] = src_word - message.amount
+    self._areas[message.src_area] = self._take(message, header, proof)
+    # cannot carry out of the balance bits: all balances together stay below 2**96
+    # (deposit_to_area checks what the contract holds)
     self._areas[message.dst_area] = self._areas[message.dst_area] + message.amount
     log MessageDelivered(
         src_area=message.src_area,
@@ -205,11 +283,11 @@ def deliver(message: Message, header: AreaHeader, proof: DynArray[bytes32, MAX_P
 def withdraw_from_area(message: Message, header: AreaHeader, proof: DynArray[bytes32, MAX_PROOF]):
     """
     @notice Pays out a message to area 0 (the main chain): `amount` SEC to `recipient`.
-    @custom:security Anyone (the recipient is in the proven message). Exactly once.
+    @custom:security Anyone (the recipient is in the proven message). Exactly once; at
+                     most `outflow_limit(src_area)`.
     """
     assert message.dst_area == 0, "bgc: not a message to the main chain"
-    src_word: uint256 = self._take(message, header, proof)
-    self._areas[message.src_area] = src_word - message.amount
+    self._areas[message.src_area] = self._take(message, header, proof)
     log WithdrawnFromArea(
         area_id=message.src_area, nonce=message.nonce, recipient=message.recipient, amount=message.amount
     )
@@ -220,17 +298,23 @@ def withdraw_from_area(message: Message, header: AreaHeader, proof: DynArray[byt
 @nonreentrant
 def deposit_to_area(area_id: uint256, amount: uint256):
     """
-    @notice Moves `amount` SEC of the caller into `area_id` (approve first).
+    @notice Moves `amount` SEC of the caller into `area_id` (approve first). The area
+            must have bonded validators, or nobody could anchor a withdrawal of it.
+    @dev The deposit raises the area's balance now and the outflow allowance of its next
+         window, not of the window in force.
     """
     assert area_id != 0, "bgc: area 0 is the main chain"
     assert amount > 0, "bgc: zero amount"
+    assert staticcall ANCHOR_HUB.area_stake(area_id) > 0, "bgc: area has no validators"
     before: uint256 = staticcall TOKEN.balanceOf(self)
-    assert extcall TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "bgc: transfer failed"
-    assert staticcall TOKEN.balanceOf(self) == before + amount, "bgc: token took a fee"
+    # every area balance is at most the sum of all, which is at most what the contract
+    # holds: bounding that keeps each balance inside its 96 bits
+    assert before + amount <= _AMOUNT, "bgc: area total overflows"
     word: uint256 = self._areas[area_id]
-    assert (word & _BALANCE) + amount <= _BALANCE, "bgc: area total overflows"
     self._areas[area_id] = word + amount
     log DepositedToArea(area_id=area_id, account=msg.sender, amount=amount)
+    assert extcall TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "bgc: transfer failed"
+    assert staticcall TOKEN.balanceOf(self) == before + amount, "bgc: token took a fee"
 
 
 # ---------------------------------------------------------------- #
@@ -241,6 +325,7 @@ def deposit_to_area(area_id: uint256, amount: uint256):
 def pause_area(area_id: uint256):
     """
     @notice Emergency stop: no message or withdrawal leaves `area_id` until unpaused.
+            The outflow window is kept: unpausing does not refill it.
     @custom:security GUARDIAN_ROLE only.
     """
     assert access_control.hasRole[GUARDIAN_ROLE][msg.sender], "bgc: caller is not a guardian"
@@ -258,7 +343,7 @@ def unpause_area(area_id: uint256):
     assert access_control.hasRole[GUARDIAN_ROLE][msg.sender], "bgc: caller is not a guardian"
     word: uint256 = self._areas[area_id]
     assert word & _PAUSED != 0, "bgc: area is not paused"
-    self._areas[area_id] = word & _BALANCE
+    self._areas[area_id] = word & (_PAUSED - 1)
     log AreaUnpaused(area_id=area_id, by=msg.sender)
 
 
@@ -270,7 +355,8 @@ def unpause_area(area_id: uint256):
 def _take(message: Message, header: AreaHeader, proof: DynArray[bytes32, MAX_PROOF]) -> uint256:
     """
     @dev Every check of a message leaving its area; consumes its nonce and returns the
-         source area's word (balance checked to cover the amount).
+         source area's new word: balance less the amount, the window in force (opened
+         now if the last one has ended) less the amount.
     """
     assert header.area_id == message.src_area, "bgc: header is not of the source area"
     src_word: uint256 = self._areas[message.src_area]
@@ -289,9 +375,37 @@ def _take(message: Message, header: AreaHeader, proof: DynArray[bytes32, MAX_PRO
         else:
             node = keccak256(concat(sibling, node))
     assert node == header.egress_root, "bgc: invalid proof"
-    assert src_word >= message.amount, "bgc: source area holds less than the amount"
+    balance: uint256 = src_word & _AMOUNT
+    assert balance >= message.amount, "bgc: source area holds less than the amount"
+    left: uint256 = 0
+    ends_at: uint256 = 0
+    left, ends_at = self._window(src_word)
+    assert message.amount <= left, "bgc: outflow limit"
     self._delivered[message.src_area][message.dst_area] = message.nonce
-    return src_word
+    # not paused (checked above), so bit 255 stays clear
+    return unsafe_sub(balance, message.amount) | (unsafe_sub(left, message.amount) << _LEFT_SHIFT) | (ends_at << _END_SHIFT)
+
+
+@view
+@internal
+def _window(word: uint256) -> (uint256, uint256):
+    """
+    @dev The window in force at this block: (allowance left, end). When the stored one
+         has ended (or none was ever opened: end 0), a fresh one from now on.
+    """
+    ends_at: uint256 = (word >> _END_SHIFT) & _TIME
+    if block.timestamp >= ends_at:
+        return self._allowance(word & _AMOUNT), block.timestamp + OUTFLOW_PERIOD
+    return (word >> _LEFT_SHIFT) & _AMOUNT, ends_at
+
+
+@view
+@internal
+def _allowance(balance: uint256) -> uint256:
+    """
+    @dev A fresh window's allowance: OUTFLOW_BPS of the balance, at least OUTFLOW_FLOOR.
+    """
+    return max(balance * OUTFLOW_BPS // _BPS, OUTFLOW_FLOOR)
 
 
 @pure

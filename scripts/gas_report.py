@@ -158,7 +158,8 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
         r = anchor_header(court_suite, keys, area, signing)
         row(f"anchor ({signing} of {count} equal-stake validators)", r)
     # BGC: deliver at proof depth 4 (16 messages) and 10 (1,024 messages), steady state
-    # (the channel's nonce and the destination's total already non-zero)
+    # (the channel's nonce and the destination's total already non-zero, the source's
+    # outflow window open)
     bgc = court_suite.contract("BorderGateway")
     funder = get_dev_account(0)
     ftx = court_suite.tx(funder)
@@ -184,6 +185,11 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
             fn = bgc.functions.deliver(messages[i].as_tuple(), headers[0].as_tuple(), tree.proof(i))
             r = ftx.transact(fn)
         row(f"deliver (proof depth {len(tree.proof(1))}, steady state)", r)
+    # the first outflow after the area's outflow window ended opens a new one (allowance
+    # computed from the balance): the same delivery, once a day per area
+    chain.set_next_timestamp(bgc.functions.outflow_window(1).call()[1])
+    fn = bgc.functions.deliver(messages[2].as_tuple(), headers[0].as_tuple(), tree.proof(2))
+    row(f"deliver (proof depth {len(tree.proof(2))}, opens an outflow window)", ftx.transact(fn))
     judge = get_dev_account(5)  # staked as a judge above
     for area in (1, 2):
         r = report_double_sign(court_suite, judge, sets[area][0], area)

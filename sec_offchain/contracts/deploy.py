@@ -75,6 +75,12 @@ class SuiteParams:
     max_header_interval: int = 3_600
     reward_pool: int = 1_000_000 * SEC
     equivocation_slash_bps: int = 5_000
+    # BorderGateway outflow limit: per window of `bgc_outflow_period` seconds at most
+    # max(balance * bps / 10,000, floor) leaves an area (the balance before the window's
+    # first outflow).
+    bgc_outflow_bps: int = 2_000
+    bgc_outflow_period: int = DAY
+    bgc_outflow_floor: int = 1_000 * SEC
     use_court: bool = True
     arbiter: str = ""
     allocation: dict[str, str] = field(
@@ -181,7 +187,15 @@ def deploy_suite(
     )
     court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
     anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)
-    deploy("BorderGateway", anchor_hub, token, deployer)
+    deploy(
+        "BorderGateway",
+        anchor_hub,
+        token,
+        deployer,
+        p.bgc_outflow_bps,
+        p.bgc_outflow_period,
+        p.bgc_outflow_floor,
+    )
     escrow_c = w3.eth.contract(address=escrow, abi=records["Escrow"].abi)
     staking_c = w3.eth.contract(address=staking, abi=records["Staking"].abi)
     tx.transact(escrow_c.functions.set_share_rewards(shares))

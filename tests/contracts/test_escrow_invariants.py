@@ -6,11 +6,16 @@ checked against a Python model of Escrow, ShareRewards and TrustIndex after ever
 * every trust index is in 0..100 and equals the model's; disabled accounts are refused;
 * share rewards are credited exactly once per completed shared purchase, never more than
   the pool holds, and the pool ledger matches;
-* every predicted success succeeds and every predicted failure reverts;
+* every predicted success succeeds and every predicted failure reverts with the reason
+  the model predicts (the first rule of the contract it breaks);
 * no state without an exit: at the end, time runs out and every open order is driven out
   through its timeout exit by a stranger, after which the escrow holds nothing.
 
 SEC_FUZZ_EXAMPLES sets the number of examples (CI default below; `make fuzz` runs many more).
+
+Time comes from the chain, never from the wall clock: each example starts a day after the
+latest block, and every transaction runs at exactly the model's clock, which only moves
+forward and always lies after the latest block (see `now`).
 """
 
 import os
@@ -109,7 +114,11 @@ class EscrowMachine(RuleBasedStateMachine):
         self.people = list(accounts[1:7])
         self.stranger = accounts[7]
         self.snapshot = chain.snapshot()
-        self.t = chain.pending_timestamp + 10
+        # A day ahead of the chain: py-evm stamps a new pending block with the later of
+        # the wall clock and its parent + 1, so the model stays ahead of the wall clock
+        # however slow the machine is, and each transaction runs at exactly `self.t`.
+        self.t = chain.blocks.head.timestamp + DAY
+        self.last = self.t  # when the last transaction ran
         self.listings: dict[int, MListing] = {}
         self.orders: dict[int, MOrder] = {}
         self.owed: dict[tuple[str, str], int] = {}
@@ -117,17 +126,26 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ helpers
 
-    def send(self, ok: bool, fn, *args, reason=None, **kw):
-        """Runs a transaction at the model's clock; it must succeed iff `ok`."""
-        chain.pending_timestamp = self.t
-        self.t += 1
-        if ok:
+    def send(self, reason: str | None, fn, *args, **kw):
+        """Runs a transaction at the model's clock: it must succeed when `reason` is None
+        and otherwise revert with exactly `reason`."""
+        t = self.now()
+        chain.pending_timestamp = t
+        assert chain.pending_timestamp == t, "the chain did not take the model's time"
+        self.last, self.t = t, t + 1
+        if reason is None:
             return fn(*args, **kw)
         with ape.reverts(reason):
             fn(*args, **kw)
         return None
 
     def now(self) -> int:
+        """The timestamp the next transaction runs at. Setting a pending timestamp that
+        is not already the pending block's mines an empty block one second before it,
+        so it must then be at least two seconds after the latest block: the clock moves
+        forward (never back) when the chain is ahead. Rules read it before predicting."""
+        if chain.pending_timestamp != self.t:
+            self.t = max(self.t, chain.blocks.head.timestamp + 2)
         return self.t
 
     def check(self, oid: int | None = None, *addresses: str) -> None:
@@ -186,9 +204,9 @@ class EscrowMachine(RuleBasedStateMachine):
     def create_listing(self, who, price, sec, auto_complete, ship_window):
         seller = self.people[who]
         token = self.token.address if sec else ETH
-        ok = not self.model.disabled(seller.address)
+        reason = "escrow: seller is disabled" if self.model.disabled(seller.address) else None
         tx = self.send(
-            ok,
+            reason,
             self.escrow.create_listing,
             price,
             token,
@@ -196,9 +214,8 @@ class EscrowMachine(RuleBasedStateMachine):
             ship_window,
             b"",
             sender=seller,
-            reason=None if ok else "escrow: seller is disabled",
         )
-        if ok:
+        if reason is None:
             lid = tx.events.filter(self.escrow.ListingCreated)[0].listing_id
             self.listings[lid] = MListing(
                 seller.address,
@@ -214,7 +231,8 @@ class EscrowMachine(RuleBasedStateMachine):
         lid = sorted(self.listings)[pick % len(self.listings)]
         li = self.listings[lid]
         seller = next(p for p in self.people if p.address == li.seller)
-        self.send(not li.closed, self.escrow.close_listing, lid, sender=seller)
+        reason = "escrow: listing closed" if li.closed else None
+        self.send(reason, self.escrow.close_listing, lid, sender=seller)
         li.closed = True
 
     @precondition(lambda self: self.listings)
@@ -233,12 +251,10 @@ class EscrowMachine(RuleBasedStateMachine):
         elif self.model.disabled(li.seller):
             reason = "escrow: seller is disabled"
         value = li.price if li.token == ETH else 0
-        tx = self.send(
-            reason is None, self.escrow.buy, lid, 0, value=value, sender=buyer, reason=reason
-        )
+        tx = self.send(reason, self.escrow.buy, lid, 0, value=value, sender=buyer)
         if tx is not None:
             oid = tx.events.filter(self.escrow.OrderPaid)[0].order_id
-            self.orders[oid] = MOrder(lid, buyer.address, PAID, self.now() - 1 + li.ship_window)
+            self.orders[oid] = MOrder(lid, buyer.address, PAID, self.last + li.ship_window)
             self.check(oid)
 
     def _pick_order(self, pick):
@@ -254,9 +270,13 @@ class EscrowMachine(RuleBasedStateMachine):
     def ship(self, pick):
         oid, o, li = self._pick_order(pick)
         now = self.now()
-        ok = o.status == PAID and now < o.time
-        self.send(ok, self.escrow.ship, oid, b"\x01" * 32, sender=self._account(li.seller))
-        if ok:
+        reason = None
+        if o.status != PAID:
+            reason = "escrow: order is not paid"
+        elif now >= o.time:
+            reason = "escrow: ship window has passed"
+        self.send(reason, self.escrow.ship, oid, b"\x01" * 32, sender=self._account(li.seller))
+        if reason is None:
             o.status, o.time = SHIPPED, now + li.auto_complete
         self.check(oid)
 
@@ -264,9 +284,9 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6))
     def confirm(self, pick):
         oid, o, _ = self._pick_order(pick)
-        ok = o.status in (PAID, SHIPPED)
-        self.send(ok, self.escrow.confirm, oid, sender=self._account(o.buyer))
-        if ok:
+        reason = None if o.status in (PAID, SHIPPED) else "escrow: order is not open"
+        self.send(reason, self.escrow.confirm, oid, sender=self._account(o.buyer))
+        if reason is None:
             self.settle(oid, None, False)
         self.check(oid, o.buyer, self.listings[o.listing].seller)
 
@@ -275,9 +295,15 @@ class EscrowMachine(RuleBasedStateMachine):
     def finalize(self, pick):
         oid, o, _ = self._pick_order(pick)
         now = self.now()
-        ok = o.status in (SHIPPED, DISPUTED) and now >= o.time
-        self.send(ok, self.escrow.finalize, oid, sender=self.stranger)
-        if ok:
+        reason = None
+        if o.status == DISPUTED:
+            reason = "escrow: dispute still open" if now < o.time else None
+        elif o.status != SHIPPED:
+            reason = "escrow: order is not shipped"
+        elif now < o.time:
+            reason = "escrow: auto-complete time not reached"
+        self.send(reason, self.escrow.finalize, oid, sender=self.stranger)
+        if reason is None:
             self.settle(oid, None if o.status == SHIPPED else 0, False)
         self.check(oid, o.buyer, self.listings[o.listing].seller)
 
@@ -287,10 +313,14 @@ class EscrowMachine(RuleBasedStateMachine):
         oid, o, li = self._pick_order(pick)
         now = self.now()
         missed = now >= o.time
-        ok = o.status == PAID and (by_seller or missed)
+        reason = None
+        if o.status != PAID:
+            reason = "escrow: order is not cancellable"
+        elif not (by_seller or missed):
+            reason = "escrow: ship window still open"
         caller = self._account(li.seller) if by_seller else self.stranger
-        self.send(ok, self.escrow.cancel, oid, sender=caller)
-        if ok:
+        self.send(reason, self.escrow.cancel, oid, sender=caller)
+        if reason is None:
             o.status = CANCELLED
             self.model.penalize(li.seller, 2 if missed else 1)
         self.check(oid, li.seller)
@@ -300,11 +330,15 @@ class EscrowMachine(RuleBasedStateMachine):
     def dispute(self, pick):
         oid, o, li = self._pick_order(pick)
         now = self.now()
-        ok = o.status == SHIPPED and now < o.time
+        reason = None
+        if o.status != SHIPPED:
+            reason = "escrow: order is not shipped"
+        elif now >= o.time:
+            reason = "escrow: dispute window has passed"
         deposit = li.price * 200 // 10_000
         value = deposit if li.token == ETH else 0
-        self.send(ok, self.escrow.dispute, oid, b"", value=value, sender=self._account(o.buyer))
-        if ok:
+        self.send(reason, self.escrow.dispute, oid, b"", value=value, sender=self._account(o.buyer))
+        if reason is None:
             o.status, o.time, o.deposit = DISPUTED, now + TIMEOUT, deposit
         self.check(oid)
 
@@ -312,9 +346,9 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6), ruling=st.sampled_from([0, 1, 2]))
     def rule_dispute(self, pick, ruling):
         oid, o, _ = self._pick_order(pick)
-        ok = o.status == DISPUTED
-        self.send(ok, self.escrow.rule, oid, ruling, sender=self.arbiter)
-        if ok:
+        reason = None if o.status == DISPUTED else "escrow: order is not disputed"
+        self.send(reason, self.escrow.rule, oid, ruling, sender=self.arbiter)
+        if reason is None:
             self.settle(oid, ruling, True)
         self.check(oid, o.buyer, self.listings[o.listing].seller)
 
@@ -322,15 +356,17 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6))
     def share(self, pick):
         oid, o, _ = self._pick_order(pick)
-        ok = (
-            o.status == COMPLETED
-            and oid not in self.shared_orders
-            and not self.model.disabled(o.buyer)
-        )
-        tx = self.send(ok, self.shares.share, oid, sender=self._account(o.buyer))
-        if ok:
+        reason = None
+        if o.status != COMPLETED:
+            reason = "share: order is not completed"
+        elif oid in self.shared_orders:
+            reason = "share: order already shared"
+        elif self.model.disabled(o.buyer):
+            reason = "share: sharer is disabled"
+        tx = self.send(reason, self.shares.share, oid, sender=self._account(o.buyer))
+        if reason is None:
             sid = tx.events.filter(self.shares.Shared)[0].share_id
-            self.share_list[sid] = MShare(o.buyer, o.listing, self.now() - 1)
+            self.share_list[sid] = MShare(o.buyer, o.listing, self.last)
             self.shared_orders.add(oid)
 
     @precondition(lambda self: self.share_list)
@@ -340,20 +376,25 @@ class EscrowMachine(RuleBasedStateMachine):
         sh = self.share_list[sid]
         li = self.listings[sh.listing]
         buyer = self.people[who]
-        ok = not (
-            li.closed
-            or buyer.address == li.seller
-            or self.model.disabled(buyer.address)
-            or self.model.disabled(li.seller)
-            or self.now() >= sh.created + 72 * 3600
-            or buyer.address == sh.sharer
-        )
+        reason = None
+        if li.closed:
+            reason = "escrow: listing closed"
+        elif buyer.address == li.seller:
+            reason = "escrow: seller cannot buy own listing"
+        elif self.model.disabled(buyer.address):
+            reason = "escrow: buyer is disabled"
+        elif self.model.disabled(li.seller):
+            reason = "escrow: seller is disabled"
+        elif self.now() >= sh.created + 72 * 3600:
+            reason = "share: share expired"
+        elif buyer.address == sh.sharer:
+            reason = "share: sharer cannot buy through own share"
         value = li.price if li.token == ETH else 0
-        tx = self.send(ok, self.escrow.buy, sh.listing, sid, value=value, sender=buyer)
-        if ok:
+        tx = self.send(reason, self.escrow.buy, sh.listing, sid, value=value, sender=buyer)
+        if reason is None:
             oid = tx.events.filter(self.escrow.OrderPaid)[0].order_id
             self.orders[oid] = MOrder(
-                sh.listing, buyer.address, PAID, self.now() - 1 + li.ship_window, share=sid
+                sh.listing, buyer.address, PAID, self.last + li.ship_window, share=sid
             )
             self.check(oid)
 
@@ -361,12 +402,7 @@ class EscrowMachine(RuleBasedStateMachine):
     def claim_reward(self, who):
         p = self.people[who]
         owed = self.claimable.get(p.address, 0)
-        self.send(
-            owed > 0,
-            self.shares.claim,
-            sender=p,
-            reason=None if owed else "share: nothing to claim",
-        )
+        self.send(None if owed else "share: nothing to claim", self.shares.claim, sender=p)
         self.claimable[p.address] = 0
 
     @invariant()
@@ -386,11 +422,10 @@ class EscrowMachine(RuleBasedStateMachine):
         token = self.token.address if sec else ETH
         owed = self.owed.get((self.arbiter.address, token), 0)
         self.send(
-            owed > 0,
+            None if owed else "escrow: nothing owed",
             self.escrow.withdraw,
             token,
             sender=self.arbiter,
-            reason=None if owed else "escrow: nothing owed",
         )
         self.owed[(self.arbiter.address, token)] = 0
 
@@ -422,13 +457,13 @@ class EscrowMachine(RuleBasedStateMachine):
             self.t += 100 * DAY
             for oid, o in sorted(self.orders.items()):
                 if o.status == PAID:
-                    self.send(True, self.escrow.cancel, oid, sender=self.stranger)
+                    self.send(None, self.escrow.cancel, oid, sender=self.stranger)
                 elif o.status in (SHIPPED, DISPUTED):
-                    self.send(True, self.escrow.finalize, oid, sender=self.stranger)
+                    self.send(None, self.escrow.finalize, oid, sender=self.stranger)
                 assert self.escrow.order_status(oid) not in OPEN
             for token in (ETH, self.token.address):
                 if self.escrow.owed(self.arbiter, token):
-                    self.send(True, self.escrow.withdraw, token, sender=self.arbiter)
+                    self.send(None, self.escrow.withdraw, token, sender=self.arbiter)
                 assert self.held(token) == 0
         finally:
             chain.restore(self.snapshot)
