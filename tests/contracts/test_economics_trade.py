@@ -44,9 +44,7 @@ def fees(txs) -> int:
 def holdings(escrow, shares, token, accounts) -> tuple[int, int]:
     """Everything `accounts` hold or are owed: (ETH, SEC)."""
     eth = sum(a.balance + escrow.owed(a, ETH) for a in accounts)
-    sec = sum(
-        token.balanceOf(a) + escrow.owed(a, token) + shares.claimable(a) for a in accounts
-    )
+    sec = sum(token.balanceOf(a) + escrow.owed(a, token) + shares.claimable(a) for a in accounts)
     return eth, sec
 
 
@@ -307,7 +305,15 @@ def test_share_rewards__refusing_sharer__commission_credited_seller_paid(
 def test_trust_index__reverts__seller_paid(project, token, deployer, seller, buyer):
     broken = project.RiggedShareRewards.deploy(sender=deployer)
     fresh = project.Escrow.deploy(
-        broken, token, deployer, 3 * DAY, 200, 10_000, 5_000, 30 * DAY, [1, 2, 20, 10],
+        broken,
+        token,
+        deployer,
+        3 * DAY,
+        200,
+        10_000,
+        5_000,
+        30 * DAY,
+        [1, 2, 20, 10],
         sender=deployer,
     )
     lid = new_listing(fresh, seller)

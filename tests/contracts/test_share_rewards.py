@@ -57,9 +57,7 @@ def test_deploy__bad_params__reverts(
     project, escrow, token, trust, deployer, bps, cap, period, reason
 ):
     with ape.reverts(reason):
-        project.ShareRewards.deploy(
-            escrow, token, trust, bps, 11_000, cap, period, sender=deployer
-        )
+        project.ShareRewards.deploy(escrow, token, trust, bps, 11_000, cap, period, sender=deployer)
 
 
 def test_share__buyer_of_completed_order__shared(shares, completed, buyer, listing):

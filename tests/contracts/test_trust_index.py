@@ -73,9 +73,7 @@ def test_record_trade__cap__stays_at_100(trust, writer, seller, buyer):
     assert trust.relation(buyer, seller)[0] == 102
 
 
-def test_record_trade__same_pair_within_period__counted_not_raised(
-    trust, writer, seller, buyer
-):
+def test_record_trade__same_pair_within_period__counted_not_raised(trust, writer, seller, buyer):
     trust.record_trade(seller, buyer, sender=writer)
     first = chain.blocks.head.timestamp
     for _ in range(5):
@@ -117,9 +115,7 @@ def test_record_trade_valued__distinct_counterparties__each_gains(
     assert [trust.trust_of(w) for w in (buyer, buyer2, stranger)] == [1, 1, 1]
 
 
-def test_record_trade_valued__below_floor__new_stays_new(
-    trust, token, writer, seller, buyer
-):
+def test_record_trade_valued__below_floor__new_stays_new(trust, token, writer, seller, buyer):
     """A NEW account becomes ACTIVE only with a valued trade; tiny ones are only counted."""
     for tok, amount in ((ETH, 1), (ETH, ETH_FLOOR - 1), (token.address, SEC_FLOOR - 1)):
         assert trust.record_trade_valued(seller, buyer, tok, amount, sender=writer).events == []
