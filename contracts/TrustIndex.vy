@@ -156,7 +156,7 @@ def trust_of(account: address) -> uint256:
 @external
 def status_of(account: address) -> uint8:
     """
-    @notice 0 NEW (never traded), 1 ACTIVE, 2 DISABLED (permanent).
+    @notice 0 NEW (no trust-raising trade yet), 1 ACTIVE, 2 DISABLED (permanent).
     """
     return convert((self._accounts[account] >> 8) & _MASK_8, uint8)
 
