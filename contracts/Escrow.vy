@@ -76,6 +76,9 @@ MIN_SHIP_WINDOW: public(constant(uint256)) = 3600
 MAX_SHIP_WINDOW: public(constant(uint256)) = 60 * 86400
 MAX_PRICE: public(constant(uint256)) = 2**88 - 1
 BPS: constant(uint256) = 10_000
+# Most of a shared purchase's price that goes to the sharer as commission, whatever
+# ShareRewards answers (it asks REWARD_BPS, at most the same 10 %).
+MAX_COMMISSION_BPS: public(constant(uint256)) = 1_000
 
 _ADDR: constant(uint256) = 2**160 - 1
 _MASK_32: constant(uint256) = 2**32 - 1
@@ -488,7 +491,10 @@ def ship(order_id: uint256, tracking: bytes32):
 def confirm(order_id: uint256):
     """
     @notice The buyer confirms receipt; the seller is paid and the trade recorded.
-    @dev Also accepted before shipping (goods handed over in person).
+            For a shipped purchase made through a share, the sharer's commission
+            comes out of the seller's proceeds.
+    @dev Also accepted before shipping (goods handed over in person); such a purchase
+         earns its sharer nothing.
     @custom:security The buyer only.
     """
     order: uint256 = self._orders[order_id]
@@ -751,9 +757,13 @@ def _complete(order_id: uint256, order: uint256):
     price: uint256 = (listing >> 160) & _MASK_88
     token: address = self._token_of(listing_id, listing)
     log OrderCompleted(order_id=order_id, seller=seller, buyer=buyer, price=price)
-    self._record_trade(order_id, seller, buyer)
-    self._notify_share(order_id, order, price, token)
-    self._pay(seller, token, price)
+    self._record_trade(order_id, seller, buyer, token, price)
+    to_seller: uint256 = price
+    # A purchase confirmed before shipping earns its sharer nothing: the share is
+    # rewarded only for goods that went through shipping.
+    if (order >> 208) & _MASK_4 != STATUS_PAID:
+        to_seller -= self._notify_share(order_id, order, price, token)
+    self._pay(seller, token, to_seller)
 
 
 @internal
@@ -798,20 +808,25 @@ def _rule(
         self._penalize(order_id, seller, PENALTY_FAKE_GOODS, REASON_FAKE_GOODS)
     elif ruling == RULING_SELLER:
         self._penalize(order_id, buyer, PENALTY_MALICIOUS_COMPLAINT, REASON_MALICIOUS_COMPLAINT)
-        self._record_trade(order_id, seller, buyer)
-        self._notify_share(order_id, order, price, token)
+        self._record_trade(order_id, seller, buyer, token, price)
+        to_seller -= self._notify_share(order_id, order, price, token)
     self._pay(buyer, token, to_buyer)
     self._pay(seller, token, to_seller)
 
 
 @internal
-def _notify_share(order_id: uint256, order: uint256, price: uint256, token: address):
+def _notify_share(order_id: uint256, order: uint256, price: uint256, token: address) -> uint256:
     """
-    @dev Tells ShareRewards a shared purchase completed; its failure never blocks the order.
+    @dev Tells ShareRewards a shipped shared purchase completed and pays the sharer the
+         commission it answers (capped at MAX_COMMISSION_BPS of the price) out of the
+         seller's proceeds, pushed or credited like any payout. Returns the commission.
+         A failing or malformed answer pays no commission and never blocks the order.
     """
     if order & _HAS_SHARE == 0:
-        return
-    ok: bool = raw_call(
+        return 0
+    ok: bool = False
+    response: Bytes[64] = b""
+    ok, response = raw_call(
         self.share_rewards,
         abi_encode(
             self._order_share[order_id],
@@ -820,10 +835,18 @@ def _notify_share(order_id: uint256, order: uint256, price: uint256, token: addr
             token,
             method_id=method_id("on_purchase_completed(uint256,uint256,uint256,address)"),
         ),
+        max_outsize=64,
         revert_on_failure=False,
     )
-    if not ok:
+    if not ok or len(response) != 64:
         log ShareNotifyFailed(order_id=order_id)
+        return 0
+    sharer: address = convert(convert(extract32(response, 0, output_type=uint256) & _ADDR, uint160), address)
+    commission: uint256 = min(extract32(response, 32, output_type=uint256), price * MAX_COMMISSION_BPS // BPS)
+    if sharer == empty(address) or commission == 0:
+        return 0
+    self._pay(sharer, token, commission)
+    return commission
 
 
 @internal
@@ -858,10 +881,21 @@ def _pull(token: address, owner: address, amount: uint256):
 
 
 @internal
-def _record_trade(order_id: uint256, seller: address, buyer: address):
+def _record_trade(order_id: uint256, seller: address, buyer: address, token: address, amount: uint256):
+    """
+    @dev Records the completed trade and its value (TrustIndex raises indexes only for
+         trades at least its floor, once per pair per relation period); its failure
+         never blocks the order.
+    """
     ok: bool = raw_call(
         TRUST_INDEX.address,
-        abi_encode(seller, buyer, method_id=method_id("record_trade(address,address)")),
+        abi_encode(
+            seller,
+            buyer,
+            token,
+            amount,
+            method_id=method_id("record_trade_valued(address,address,address,uint256)"),
+        ),
         revert_on_failure=False,
     )
     if not ok:

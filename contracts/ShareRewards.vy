@@ -4,14 +4,20 @@
 @notice The buyer of a completed order may share it once (`share`). A purchase of the
         shared listing made through the share within 72 hours of it (now < created_at +
         72 h), by an account that is neither the sharer nor the seller, earns the sharer
-        REWARD_BPS of the price in SEC (ETH prices converted at ETH_TO_SEC_RATE) once that
-        purchase completes; nothing when it is cancelled or ruled for the buyer.
-        Rewards are paid from a pool anyone may fund; an empty pool never blocks a
-        completion (the reward is then paid only up to what the pool holds).
-@custom:security Only the Escrow reports completions, once per order. Payouts are pulled
-                 (`claim`). What is not prevented: a buyer sharing to a second account
-                 of his own pays full price to earn REWARD_BPS of it back; see
-                 docs/decisions.md.
+        a commission of REWARD_BPS of the price, in the order's own token (ETH or SEC),
+        out of the seller's proceeds, paid by the Escrow when that purchase completes
+        after having been shipped; nothing when it is cancelled, ruled for the buyer or
+        confirmed before shipping.
+        On top, the pool (SEC anyone may fund) may add a bonus equal to the commission
+        (ETH converted at ETH_TO_SEC_RATE), at most BONUS_CAP SEC per sharer per
+        BONUS_PERIOD and never more than the pool holds; bonuses are claimed (`claim`).
+@dev Self-dealing never pays: a loop of seller, sharer and buyer run by one person
+     moves the commission from its seller account to its sharer account (net 0) and
+     pays gas for every transaction; only the bonus is new money, at most BONUS_CAP
+     per sharer account per period (0 by default). See docs/decisions.md.
+@custom:security Only the Escrow reports completions, once per order; this contract
+                 only computes the commission (the Escrow pays it and caps it at its
+                 MAX_COMMISSION_BPS). Bonuses are pulled (`claim`).
 @license AGPL-3.0-only
 """
 
@@ -29,9 +35,12 @@ implements: IShareRewards
 
 SHARE_WINDOW: public(constant(uint256)) = 72 * 3600
 BPS: constant(uint256) = 10_000
+# Escrow caps the commission at its MAX_COMMISSION_BPS, the same 10 %.
+MAX_REWARD_BPS: public(constant(uint256)) = 1_000
 STATUS_COMPLETED: constant(uint8) = 3
 _ADDR: constant(uint256) = 2**160 - 1
 _MASK_48: constant(uint256) = 2**48 - 1
+_MASK_192: constant(uint256) = 2**192 - 1
 
 
 # ---------------------------------------------------------------- #
@@ -43,6 +52,9 @@ SEC_TOKEN: public(immutable(IERC20))
 TRUST_INDEX: public(immutable(ITrustIndex))
 REWARD_BPS: public(immutable(uint256))
 ETH_TO_SEC_RATE: public(immutable(uint256))
+# Most SEC of pool bonus one sharer earns per BONUS_PERIOD (0: no bonus).
+BONUS_CAP: public(immutable(uint256))
+BONUS_PERIOD: public(immutable(uint256))
 
 
 # ---------------------------------------------------------------- #
@@ -58,6 +70,8 @@ total_funded: public(uint256)
 total_rewarded: public(uint256)
 # sharer (bits 0-159) | listing_id (160-207) | created_at (208-255)
 _shares: HashMap[uint256, uint256]
+# bonus earned in the current period (bits 0-191) | period index (192-255)
+_bonus_used: HashMap[address, uint256]
 
 
 # ---------------------------------------------------------------- #
@@ -75,8 +89,9 @@ event ShareRewarded:
     share_id: indexed(uint256)
     order_id: indexed(uint256)
     sharer: indexed(address)
-    reward: uint256
-    paid: uint256
+    token: address
+    commission: uint256
+    bonus: uint256
 
 event PoolFunded:
     funder: indexed(address)
@@ -88,17 +103,31 @@ event RewardClaimed:
 
 
 @deploy
-def __init__(escrow: IEscrow, sec_token: IERC20, trust_index: ITrustIndex, reward_bps: uint256, eth_to_sec_rate: uint256):
+def __init__(
+    escrow: IEscrow,
+    sec_token: IERC20,
+    trust_index: ITrustIndex,
+    reward_bps: uint256,
+    eth_to_sec_rate: uint256,
+    bonus_cap: uint256,
+    bonus_period: uint256,
+):
     """
-    @param reward_bps The sharer's reward, share of the price.
-    @param eth_to_sec_rate SEC per ETH for ETH prices (the whitepaper's 11,000).
+    @param reward_bps The sharer's commission, share of the price (at most 10 %).
+    @param eth_to_sec_rate SEC per ETH, to size the bonus of ETH prices (the whitepaper's 11,000).
+    @param bonus_cap Most SEC of pool bonus per sharer per `bonus_period` (0: none).
+    @param bonus_period Length of a bonus period in seconds.
     """
-    assert reward_bps <= BPS, "share: bad reward"
+    assert reward_bps <= MAX_REWARD_BPS, "share: bad reward"
+    assert bonus_period > 0, "share: bad bonus period"
+    assert bonus_cap <= _MASK_192, "share: bad bonus cap"
     ESCROW = escrow
     SEC_TOKEN = sec_token
     TRUST_INDEX = trust_index
     REWARD_BPS = reward_bps
     ETH_TO_SEC_RATE = eth_to_sec_rate
+    BONUS_CAP = bonus_cap
+    BONUS_PERIOD = bonus_period
 
 
 @external
@@ -148,9 +177,13 @@ def validate_share(share_id: uint256, listing_id: uint256, buyer: address, selle
 
 
 @external
-def on_purchase_completed(share_id: uint256, order_id: uint256, price: uint256, token: address):
+def on_purchase_completed(share_id: uint256, order_id: uint256, price: uint256, token: address) -> (address, uint256):
     """
-    @notice Credits the sharer's reward for a completed shared purchase, from the pool.
+    @notice Records a completed, shipped purchase made through `share_id`: returns the
+            sharer and its commission (REWARD_BPS of `price`, in `token`), which the
+            Escrow pays out of the seller's proceeds, and credits the pool bonus.
+    @dev The Escrow calls this only for orders that were shipped.
+    @return The sharer and the commission in wei of `token`.
     @custom:security Escrow only; once per order.
     """
     assert msg.sender == ESCROW.address, "share: caller is not the escrow"
@@ -158,16 +191,25 @@ def on_purchase_completed(share_id: uint256, order_id: uint256, price: uint256, 
     self.rewarded[order_id] = True
     word: uint256 = self._shares[share_id]
     sharer: address = convert(convert(word & _ADDR, uint160), address)
-    reward: uint256 = 0
-    if token == empty(address):
-        reward = price * ETH_TO_SEC_RATE * REWARD_BPS // BPS
-    elif token == SEC_TOKEN.address:
-        reward = price * REWARD_BPS // BPS
-    paid: uint256 = min(reward, self.pool)
-    self.pool -= paid
-    self.claimable[sharer] += paid
-    self.total_rewarded += paid
-    log ShareRewarded(share_id=share_id, order_id=order_id, sharer=sharer, reward=reward, paid=paid)
+    commission: uint256 = price * REWARD_BPS // BPS
+    bonus: uint256 = 0
+    if BONUS_CAP != 0:
+        bonus = self._credit_bonus(sharer, commission, token)
+    log ShareRewarded(share_id=share_id, order_id=order_id, sharer=sharer, token=token, commission=commission, bonus=bonus)
+    return sharer, commission
+
+
+@view
+@external
+def bonus_left(sharer: address) -> uint256:
+    """
+    @notice How much more pool bonus `sharer` may earn in the current period (before
+            the pool's own limit).
+    """
+    used: uint256 = self._bonus_used[sharer]
+    if used >> 192 != block.timestamp // BONUS_PERIOD:
+        return BONUS_CAP
+    return BONUS_CAP - (used & _MASK_192)
 
 
 @external
@@ -194,3 +236,34 @@ def claim():
     self.claimable[msg.sender] = 0
     log RewardClaimed(account=msg.sender, amount=amount)
     assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "share: transfer failed"
+
+
+# ---------------------------------------------------------------- #
+#                             internal                             #
+# ---------------------------------------------------------------- #
+
+@internal
+def _credit_bonus(sharer: address, commission: uint256, token: address) -> uint256:
+    """
+    @dev Credits the sharer the commission's worth in SEC from the pool, within the
+         sharer's cap for the current period and what the pool holds.
+    """
+    worth: uint256 = 0
+    if token == empty(address):
+        worth = commission * ETH_TO_SEC_RATE
+    elif token == SEC_TOKEN.address:
+        worth = commission
+    period: uint256 = block.timestamp // BONUS_PERIOD
+    used: uint256 = self._bonus_used[sharer]
+    if used >> 192 != period:
+        used = 0
+    else:
+        used = used & _MASK_192
+    bonus: uint256 = min(min(worth, BONUS_CAP - used), self.pool)
+    if bonus == 0:
+        return 0
+    self._bonus_used[sharer] = (period << 192) | (used + bonus)
+    self.pool -= bonus
+    self.claimable[sharer] += bonus
+    self.total_rewarded += bonus
+    return bonus

@@ -2,19 +2,28 @@
 """
 @title TrustIndex
 @notice Per-account trust index 0..100 and pairwise trade relations.
-        A NEW account (never traded) becomes ACTIVE with index 1 after its first
-        completed trade and gains 1 per completed trade up to 100. Failures (a seller
+        A completed trade raises both parties' indexes only when it is *valued*
+        (its value is at least the floor of its token) and the pair has not gained
+        within the last relation period: a NEW account (no gaining trade yet)
+        becomes ACTIVE with index 1 on its first gaining trade, an ACTIVE one gains
+        1 per gaining trade up to 100. Every completed trade, gaining or not, counts
+        in `trades_of` and in the pair relation (count, last trade). Failures (a seller
         cancelling before shipping, missing the ship window) lower an ACTIVE index
         but never below 1 and leave a NEW account untouched; judged offences (fake
         goods, malicious complaint) can reach 0, and an account at 0 after a judged
         offence is DISABLED forever.
 @dev Each account is one packed storage word, so a trade costs one SSTORE per
      party: bits 0-7 trust, 8-15 status, 16-47 failures, 48-111 completed trades.
-     A pair relation is one word keyed by the ordered pair: bits 0-127 completed
-     trades between the two, 128-255 time of the last one.
+     A pair relation is one word keyed by the ordered pair: bits 0-63 completed
+     trades between the two, 64-127 time of the last one, 128-191 time of the
+     last trade that raised the indexes (0: none yet).
+     Floors: ETH_VALUE_FLOOR for ETH, SEC_VALUE_FLOOR for SEC (immutable), the
+     admin's `set_value_floor` for other tokens; a token without a floor never
+     raises an index.
 @custom:security Only PRIMARY_WRITER (the Escrow) and accounts holding
                  WRITER_ROLE change an index. The admin (DEFAULT_ADMIN_ROLE, the deployer)
-                 grants and revokes that role and can do nothing else here.
+                 grants and revokes that role and sets floors for tokens other than ETH
+                 and SEC; it can do nothing else here.
 @license AGPL-3.0-only
 """
 
@@ -50,7 +59,6 @@ REASON_MALICIOUS_COMPLAINT: constant(uint8) = 4
 _MASK_8: constant(uint256) = 255
 _MASK_32: constant(uint256) = 2**32 - 1
 _MASK_64: constant(uint256) = 2**64 - 1
-_MASK_128: constant(uint256) = 2**128 - 1
 
 
 # ---------------------------------------------------------------- #
@@ -62,6 +70,15 @@ _MASK_128: constant(uint256) = 2**128 - 1
 # granted WRITER_ROLE.
 PRIMARY_WRITER: public(immutable(address))
 
+# The SEC token, whose floor is SEC_VALUE_FLOOR.
+SEC_TOKEN: public(immutable(address))
+# Smallest trade value (wei of the token) that can raise an index.
+ETH_VALUE_FLOOR: public(immutable(uint256))
+SEC_VALUE_FLOOR: public(immutable(uint256))
+# A pair raises its indexes at most once per this many seconds; a relation with no
+# trade for this long has lapsed.
+RELATION_PERIOD: public(immutable(uint256))
+
 
 # ---------------------------------------------------------------- #
 #                             storage                              #
@@ -69,6 +86,8 @@ PRIMARY_WRITER: public(immutable(address))
 
 _accounts: HashMap[address, uint256]
 _relations: HashMap[address, HashMap[address, uint256]]
+# Floors of tokens other than ETH and SEC (0: the token never raises an index).
+_floors: HashMap[address, uint256]
 
 
 # ---------------------------------------------------------------- #
@@ -89,14 +108,35 @@ event FailureRecorded:
     failures: uint256
     reason: uint8
 
+event ValueFloorSet:
+    token: indexed(address)
+    min_amount: uint256
+
 
 @deploy
-def __init__(primary_writer: address):
+def __init__(
+    primary_writer: address,
+    sec_token: address,
+    eth_value_floor: uint256,
+    sec_value_floor: uint256,
+    relation_period: uint256,
+):
     """
     @param primary_writer The Escrow (its future address); may be empty.
+    @param sec_token The SEC token (its floor is `sec_value_floor`).
+    @param eth_value_floor Smallest ETH trade (wei) that can raise an index.
+    @param sec_value_floor Smallest SEC trade (wei) that can raise an index.
+    @param relation_period Seconds between two gains of the same pair; a relation
+           with no trade for this long has lapsed.
     """
+    assert eth_value_floor > 0 and sec_value_floor > 0, "trust: zero floor"
+    assert relation_period > 0 and relation_period < 2**32, "trust: bad relation period"
     access_control.__init__()
     PRIMARY_WRITER = primary_writer
+    SEC_TOKEN = sec_token
+    ETH_VALUE_FLOOR = eth_value_floor
+    SEC_VALUE_FLOOR = sec_value_floor
+    RELATION_PERIOD = relation_period
 
 
 # ---------------------------------------------------------------- #
@@ -116,7 +156,7 @@ def trust_of(account: address) -> uint256:
 @external
 def status_of(account: address) -> uint8:
     """
-    @notice 0 NEW (never traded), 1 ACTIVE, 2 DISABLED (permanent).
+    @notice 0 NEW (no trust-raising trade yet), 1 ACTIVE, 2 DISABLED (permanent).
     """
     return convert((self._accounts[account] >> 8) & _MASK_8, uint8)
 
@@ -170,7 +210,62 @@ def relation(a: address, b: address) -> (uint256, uint256):
     @notice Completed trades between `a` and `b` (either side), and the time of the last one.
     """
     word: uint256 = self._relation_word(a, b)
-    return word & _MASK_128, word >> 128
+    return word & _MASK_64, (word >> 64) & _MASK_64
+
+
+@view
+@external
+def relation_info(a: address, b: address) -> (uint256, uint256, uint256):
+    """
+    @notice Completed trades between `a` and `b`, the time of the last one and the
+            time of the last one that raised their indexes (0: none did).
+    """
+    word: uint256 = self._relation_word(a, b)
+    return word & _MASK_64, (word >> 64) & _MASK_64, (word >> 128) & _MASK_64
+
+
+@view
+@external
+def is_live_relation(a: address, b: address) -> bool:
+    """
+    @notice Whether `a` and `b` traded within the last relation period
+            (now < last trade + RELATION_PERIOD).
+    """
+    last: uint256 = (self._relation_word(a, b) >> 64) & _MASK_64
+    return last != 0 and block.timestamp < last + RELATION_PERIOD
+
+
+@view
+@external
+def relation_period() -> uint256:
+    """
+    @notice Seconds between two index gains of the same pair; also how long a
+            relation stays live after its last trade.
+    """
+    return RELATION_PERIOD
+
+
+@view
+@external
+def value_floor(token: address) -> uint256:
+    """
+    @notice The smallest trade value in `token` (zero address: ETH) that can raise
+            an index; 0 when trades in `token` never do.
+    """
+    return self._floor_of(token)
+
+
+@view
+@external
+def next_gain_at(a: address, b: address) -> uint256:
+    """
+    @notice The earliest time a valued trade between `a` and `b` raises their
+            indexes (0: their next valued trade does).
+    """
+    last_gain: uint256 = (self._relation_word(a, b) >> 128) & _MASK_64
+    if last_gain == 0:
+        return 0
+    return last_gain + RELATION_PERIOD
 
 
 # ---------------------------------------------------------------- #
@@ -180,25 +275,42 @@ def relation(a: address, b: address) -> (uint256, uint256):
 @external
 def record_trade(seller: address, buyer: address):
     """
-    @notice Records a completed trade: NEW accounts become ACTIVE with 1, ACTIVE
-            ones gain 1 (cap 100); the pair relation is updated. A disabled
-            account's index stays 0.
+    @notice Records a completed trade the writer vouches is valued (at least the
+            floor): unless the pair already gained within the relation period, NEW
+            accounts become ACTIVE with 1 and ACTIVE ones gain 1 (cap 100). The pair
+            relation and both trade counts are always updated. A disabled account's
+            index stays 0.
+    @custom:security WRITER_ROLE only. Escrow calls `record_trade_valued`.
+    """
+    self._check_writer()
+    self._record(seller, buyer, True)
+
+
+@external
+def record_trade_valued(seller: address, buyer: address, token: address, amount: uint256):
+    """
+    @notice Records a completed trade of `amount` wei of `token` (zero address: ETH):
+            it raises the indexes (as `record_trade`) only when `amount` is at least
+            the token's floor and the pair has not gained within the relation
+            period; the relation and both trade counts are always updated.
     @custom:security WRITER_ROLE only.
     """
     self._check_writer()
-    assert seller != buyer, "trust: seller is the buyer"
-    self._credit_trade(seller)
-    self._credit_trade(buyer)
+    min_amount: uint256 = self._floor_of(token)
+    self._record(seller, buyer, min_amount != 0 and amount >= min_amount)
 
-    lo: address = seller
-    hi: address = buyer
-    if convert(seller, uint256) > convert(buyer, uint256):
-        lo = buyer
-        hi = seller
-    count: uint256 = (self._relations[lo][hi] & _MASK_128) + 1
-    # The relation is implied by the writer's own completion event (Escrow's
-    # OrderCompleted, same transaction); TrustChanged reports each index move.
-    self._relations[lo][hi] = (block.timestamp << 128) | count
+
+@external
+def set_value_floor(token: address, min_amount: uint256):
+    """
+    @notice Sets the smallest trade value in `token` that can raise an index
+            (0: trades in `token` never do). ETH and SEC floors are fixed at deploy.
+    @custom:security DEFAULT_ADMIN_ROLE only.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert token != empty(address) and token != SEC_TOKEN, "trust: floor is fixed"
+    self._floors[token] = min_amount
+    log ValueFloorSet(token=token, min_amount=min_amount)
 
 
 @external
@@ -256,13 +368,46 @@ def _check_writer():
         assert access_control.hasRole[WRITER_ROLE][msg.sender], "trust: caller is not a writer"
 
 
+@view
 @internal
-def _credit_trade(account: address):
+def _floor_of(token: address) -> uint256:
+    if token == empty(address):
+        return ETH_VALUE_FLOOR
+    if token == SEC_TOKEN:
+        return SEC_VALUE_FLOOR
+    return self._floors[token]
+
+
+@internal
+def _record(seller: address, buyer: address, valued: bool):
+    assert seller != buyer, "trust: seller is the buyer"
+    lo: address = seller
+    hi: address = buyer
+    if convert(seller, uint256) > convert(buyer, uint256):
+        lo = buyer
+        hi = seller
+    word: uint256 = self._relations[lo][hi]
+    last_gain: uint256 = (word >> 128) & _MASK_64
+    gain: bool = valued and (last_gain == 0 or block.timestamp >= last_gain + RELATION_PERIOD)
+    if gain:
+        last_gain = block.timestamp
+    count: uint256 = (word & _MASK_64) + 1
+    # The relation is implied by the writer's own completion event (Escrow's
+    # OrderCompleted, same transaction); TrustChanged reports each index move.
+    self._relations[lo][hi] = (last_gain << 128) | (block.timestamp << 64) | count
+    self._credit_trade(seller, gain)
+    self._credit_trade(buyer, gain)
+
+
+@internal
+def _credit_trade(account: address, gain: bool):
     word: uint256 = self._accounts[account]
     status: uint256 = (word >> 8) & _MASK_8
     old: uint256 = word & _MASK_8
     new: uint256 = old
-    if status == STATUS_NEW:
+    if not gain:
+        pass
+    elif status == STATUS_NEW:
         status = STATUS_ACTIVE
         new = 1
     elif status == STATUS_ACTIVE and old < MAX_TRUST:

@@ -50,6 +50,30 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class ShareReward:
+    """What a completed shared purchase paid its sharer: the commission in the order's token
+    (out of the seller's proceeds, pushed or credited to `owed`) and the pool bonus in SEC
+    (credited for `claim`)."""
+
+    share_id: int
+    order_id: int
+    sharer: str
+    token: str
+    commission: int
+    bonus: int
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A pair's trade relation in TrustIndex."""
+
+    trades: int
+    last_trade: int
+    last_gain: int
+    live: bool
+
+
+@dataclass(frozen=True)
 class Order:
     order_id: int
     buyer: str
@@ -218,6 +242,30 @@ class Suite:
         sharer, listing_id, created_at = self.call(self.shares.functions.share_info(share_id))
         return sharer, int(listing_id), int(created_at)
 
+    def get_share_reward(self, receipt: TxReceipt) -> ShareReward | None:
+        """The sharer's commission and bonus paid by a completion (`confirm`, `finalize`,
+        a seller-right ruling), or None when the completion rewarded no share."""
+        events = self.events(receipt, "ShareRewards", "ShareRewarded")
+        if not events:
+            return None
+        e = events[0]
+        return ShareReward(
+            int(e["share_id"]),
+            int(e["order_id"]),
+            e["sharer"],
+            e["token"],
+            int(e["commission"]),
+            int(e["bonus"]),
+        )
+
+    def share_claimable(self, account: str) -> int:
+        """Pool bonus (SEC) `account` can `claim`."""
+        return int(self.call(self.shares.functions.claimable(account)))
+
+    def share_bonus_left(self, account: str) -> int:
+        """Pool bonus (SEC) `account` may still earn in the current bonus period."""
+        return int(self.call(self.shares.functions.bonus_left(account)))
+
     # ------------------------------------------------------------------ judges
 
     def stake_judge(self, judge: LocalAccount, amount: int) -> TxReceipt:
@@ -337,6 +385,27 @@ class Suite:
 
     def status_of(self, account: str) -> TrustStatus:
         return TrustStatus(self.call(self.trust.functions.status_of(account)))
+
+    def trades_of(self, account: str) -> int:
+        return int(self.call(self.trust.functions.trades_of(account)))
+
+    def get_relation(self, a: str, b: str) -> Relation:
+        """Trades between `a` and `b`, the last one, the last that raised their trust, and
+        whether the relation is live (a trade within the relation period)."""
+        trades, last_trade, last_gain = self.call(self.trust.functions.relation_info(a, b))
+        live = bool(self.call(self.trust.functions.is_live_relation(a, b)))
+        return Relation(int(trades), int(last_trade), int(last_gain), live)
+
+    def is_live_relation(self, a: str, b: str) -> bool:
+        return bool(self.call(self.trust.functions.is_live_relation(a, b)))
+
+    def relation_period(self) -> int:
+        return int(self.call(self.trust.functions.relation_period()))
+
+    def trust_value_floor(self, token: str = ETH) -> int:
+        """Smallest trade in `token` that can raise a trust index (0: none can)."""
+        fn = self.trust.functions.value_floor(Web3.to_checksum_address(token))
+        return int(self.call(fn))
 
     def sec_balance(self, account: str) -> int:
         return int(self.call(self.token.functions.balanceOf(account)))

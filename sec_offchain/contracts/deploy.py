@@ -55,7 +55,15 @@ class SuiteParams:
     penalty_malicious_complaint: int = 10
     eth_to_sec_rate: int = 11_000
     share_reward_bps: int = 200
+    # Pool bonus per sharer per period on top of the commission; 0: a self-dealing loop
+    # (seller + sharer + buyer) only moves the commission between its accounts and pays gas.
+    share_bonus_cap: int = 0
+    share_bonus_period: int = 30 * DAY
     share_pool: int = 10_000_000 * SEC
+    # Smallest trade that raises a trust index, and how often one pair may raise it.
+    trust_eth_floor: int = 10**16
+    trust_sec_floor: int = 100 * SEC
+    relation_period: int = 90 * DAY
     min_judge_stake: int = 1_000 * SEC
     min_validator_stake: int = 100_000 * SEC
     unbonding_period: int = 21 * DAY
@@ -147,7 +155,14 @@ def deploy_suite(
     # computed before either exists: it is the deployer's next contract after TrustIndex.
     nonce = w3.eth.get_transaction_count(deployer, "pending")
     escrow_expected = get_create_address(deployer, nonce + 1)
-    trust = deploy("TrustIndex", escrow_expected)
+    trust = deploy(
+        "TrustIndex",
+        escrow_expected,
+        token,
+        p.trust_eth_floor,
+        p.trust_sec_floor,
+        p.relation_period,
+    )
     escrow = deploy(
         "Escrow",
         trust,
@@ -170,7 +185,16 @@ def deploy_suite(
             f"Escrow landed at {escrow}, not {escrow_expected}: another transaction from the "
             "deployer key was sent during the deployment; deploy again"
         )
-    shares = deploy("ShareRewards", escrow, token, trust, p.share_reward_bps, p.eth_to_sec_rate)
+    shares = deploy(
+        "ShareRewards",
+        escrow,
+        token,
+        trust,
+        p.share_reward_bps,
+        p.eth_to_sec_rate,
+        p.share_bonus_cap,
+        p.share_bonus_period,
+    )
     staking = deploy(
         "Staking",
         token,

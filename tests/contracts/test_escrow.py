@@ -272,8 +272,9 @@ def test_cancel__seller_before_shipping__refund_and_failure(escrow, trust, paid,
 def test_cancel__missed_ship_window_by_anyone__refund_to_buyer_and_penalty(
     escrow, trust, listing, seller, buyer, buyer2, stranger
 ):
-    # Make the seller ACTIVE with trust 3 first.
-    for who in (buyer, buyer2, buyer):
+    # Make the seller ACTIVE with trust 3 first (three counterparties: a pair raises the
+    # index once per relation period).
+    for who in (buyer, buyer2, stranger):
         order_id = new_order(escrow, listing, who)
         escrow.confirm(order_id, sender=who)
     assert trust.trust_of(seller) == 3

@@ -3,9 +3,10 @@ checked against a Python model of Escrow, ShareRewards and TrustIndex after ever
 
 * funds are conserved per token: open orders' escrow plus everything owed equals what the
   contract holds;
-* every trust index is in 0..100 and equals the model's; disabled accounts are refused;
-* share rewards are credited exactly once per completed shared purchase, never more than
-  the pool holds, and the pool ledger matches;
+* every trust index is in 0..100 and equals the model's (valued trades only, once per pair
+  per relation period); disabled accounts are refused;
+* a shipped shared purchase pays its sharer a commission out of the seller's proceeds (pushed,
+  so nothing stays owed); no pool bonus by default, so the pool ledger never moves;
 * every predicted success succeeds and every predicted failure reverts with the reason
   the model predicts (the first rule of the contract it breaks);
 * no state without an exit: at the end, time runs out and every open order is driven out
@@ -42,6 +43,8 @@ DEFAULT_SHIP, DEFAULT_COMPLETE, TIMEOUT = 3 * DAY, 7 * DAY, 30 * DAY
 PENALTY = {1: 1, 2: 2, 3: 20, 4: 10}
 PAID, SHIPPED, COMPLETED, CANCELLED, DISPUTED, RULED = 1, 2, 3, 4, 5, 6
 OPEN = (PAID, SHIPPED, DISPUTED)
+RELATION_PERIOD = 90 * DAY
+ETH_FLOOR, SEC_FLOOR = 10**16, 100 * 10**18
 
 
 @dataclass
@@ -75,6 +78,7 @@ class TrustModel:
     def __init__(self) -> None:
         self.trust: dict[str, int] = {}
         self.status: dict[str, int] = {}
+        self.last_gain: dict[frozenset[str], int] = {}
 
     def get(self, a: str) -> tuple[int, int]:
         return self.trust.get(a, 0), self.status.get(a, 0)
@@ -82,7 +86,12 @@ class TrustModel:
     def disabled(self, a: str) -> bool:
         return self.status.get(a, 0) == 2
 
-    def trade(self, seller: str, buyer: str) -> None:
+    def trade(self, seller: str, buyer: str, valued: bool, now: int) -> None:
+        pair = frozenset((seller, buyer))
+        last = self.last_gain.get(pair)
+        if not valued or (last is not None and now < last + RELATION_PERIOD):
+            return
+        self.last_gain[pair] = now
         for a in (seller, buyer):
             t, s = self.get(a)
             if s == 0:
@@ -110,6 +119,7 @@ class EscrowMachine(RuleBasedStateMachine):
         self.claimable: dict[str, int] = {}
         self.share_list: dict[int, MShare] = {}
         self.shared_orders: set[int] = set()
+        self.rewarded: set[int] = set()
         self.arbiter = accounts[0]
         self.people = list(accounts[1:7])
         self.stranger = accounts[7]
@@ -164,13 +174,19 @@ class EscrowMachine(RuleBasedStateMachine):
         if amount:
             self.owed[(who, token)] = self.owed.get((who, token), 0) + amount
 
+    def record(self, li: MListing, o: MOrder) -> None:
+        floor = ETH_FLOOR if li.token == ETH else SEC_FLOOR
+        self.model.trade(li.seller, o.buyer, li.price >= floor, self.now() - 1)
+
     def settle(self, oid: int, ruling: int | None, by_arbiter: bool) -> None:
         o = self.orders[oid]
         li = self.listings[o.listing]
         if ruling is None:  # completion
+            shipped = o.status != PAID
             o.status = COMPLETED
-            self.model.trade(li.seller, o.buyer)
-            self.reward(o)
+            self.record(li, o)
+            if shipped:
+                self.reward(oid, o)
             return
         o.status = RULED
         fee = o.deposit * 5000 // 10_000 if by_arbiter else 0
@@ -179,18 +195,15 @@ class EscrowMachine(RuleBasedStateMachine):
             self.model.penalize(li.seller, 3)
         elif ruling == 2:
             self.model.penalize(o.buyer, 4)
-            self.model.trade(li.seller, o.buyer)
-            self.reward(o)
+            self.record(li, o)
+            self.reward(oid, o)
 
-    def reward(self, o: MOrder) -> None:
+    def reward(self, oid: int, o: MOrder) -> None:
+        """The commission is pushed to the sharer (an EOA here) out of the seller's proceeds;
+        with no bonus (the default) nothing is credited in ShareRewards."""
         if not o.share:
             return
-        li = self.listings[o.listing]
-        reward = li.price * (11_000 if li.token == ETH else 1) * 200 // 10_000
-        paid = min(reward, self.pool)
-        self.pool -= paid
-        sharer = self.share_list[o.share].sharer
-        self.claimable[sharer] = self.claimable.get(sharer, 0) + paid
+        self.rewarded.add(oid)
 
     # ------------------------------------------------------------------ rules
 
@@ -452,6 +465,7 @@ class EscrowMachine(RuleBasedStateMachine):
         try:
             for oid in self.orders:
                 self.check(oid)
+                assert self.shares.rewarded(oid) == (oid in self.rewarded), oid
             self.check(None, *(p.address for p in self.people))
             # No state without an exit: after every timeout, a stranger ends every open order.
             self.t += 100 * DAY
