@@ -109,6 +109,7 @@ struct CaseInfo:
     opened_at: uint256
     draw_block: uint256
     judge_seats: uint256
+    party_seats: DynArray[uint256, 2]
     drawn: bool
     panel_seats: DynArray[uint256, PANEL_SIZE]
     vote_deadline: uint256
@@ -374,7 +375,8 @@ def get_case(case_id: uint256) -> Case:
 @external
 def case_info(case_id: uint256) -> CaseInfo:
     """
-    @notice Everything recorded about a case (panel as seat numbers).
+    @notice Everything recorded about a case (panel and the parties' judge seats, if
+            any, as seat numbers).
     """
     word: uint256 = self._cases[case_id]
     seats: DynArray[uint256, PANEL_SIZE] = []
@@ -382,6 +384,11 @@ def case_info(case_id: uint256) -> CaseInfo:
         seat1: uint256 = (word >> (_PANEL + 8 * p)) & _MASK_8
         if seat1 != 0:
             seats.append(seat1 - 1)
+    parties: DynArray[uint256, 2] = []
+    for b: uint256 in range(2):
+        seat1: uint256 = (word >> (_EXCLUDED + 8 * b)) & _MASK_8
+        if seat1 != 0:
+            parties.append(seat1 - 1)
     order_id: uint256 = 0
     if word != 0:
         order_id = case_id
@@ -391,6 +398,7 @@ def case_info(case_id: uint256) -> CaseInfo:
         opened_at=(word >> _OPENED_AT) & _MASK_40,
         draw_block=(word >> _DRAW_BLOCK) & _MASK_40,
         judge_seats=(word >> _SEATS) & _MASK_8,
+        party_seats=parties,
         drawn=word & _DRAWN != 0,
         panel_seats=seats,
         vote_deadline=(word >> _DEADLINE) & _MASK_40,
