@@ -56,6 +56,15 @@ def buy(listing_id: uint256) -> uint256:
     return extcall ESCROW.buy(listing_id, 0, value=msg.value)
 
 
+@view
+@external
+def prediction() -> DynArray[address, PANEL_SIZE]:
+    """
+    @notice The panel the last `dispute_if_friendly` predicted.
+    """
+    return self.predicted
+
+
 @external
 def dispute_if_friendly(order_id: uint256, friends: DynArray[address, 8]) -> bool:
     """
