@@ -1,35 +1,54 @@
 # pragma version 0.4.3
 """
 @title Court
-@notice Escrow disputes decided by a panel of PANEL_SIZE staked judges. Opening a
-        dispute (Escrow.dispute) opens a case here and draws its panel in that
-        transaction from the active judges, never the buyer or the seller; neither party
-        picks them. Panel judges `vote` once each (1 buyer right / fake goods, 2 seller
-        right / malicious complaint) while now < vote_deadline. `execute` (anyone)
-        applies the majority as soon as one exists, or ruling 0 once now >= vote_deadline
-        without one, through Escrow, exactly once; it also settles the panel: judges who
-        voted with the majority share the judges' fee (a fixed share of the buyer's
-        deposit, whatever the ruling), and panel judges who never voted lose
-        NO_VOTE_PENALTY of their stake to the majority voters (burned when there are
-        none). With fewer eligible judges than a panel needs, no panel is seated and the
-        case ends with ruling 0 at the deadline, the whole deposit back to the buyer.
-@dev Randomness: the panel is drawn with keccak256(prevrandao, previous block hash,
-     case id, order id) by a partial Fisher-Yates shuffle of the judge list. Its limits
-     (docs/decisions.md): the block's prevrandao is known before the block, so the buyer,
-     who chooses when to dispute, can see the panel a dispute in the next block would get
-     and delay the dispute for a different draw (within the dispute window); a block
-     proposer can withhold its block to re-roll once per slot. Neither can put a judge
-     on the panel who is not drawn for some block, and a panel needs a 2-of-3 majority.
+@notice Escrow disputes decided by a panel of PANEL_SIZE staked judges, drawn after the
+        dispute from randomness that did not exist when it was sent. Opening a dispute
+        (Escrow.dispute) opens a case here (`open_case`) whose id is the order id, and
+        commits to `draw_block = block.number + DRAW_DELAY`. From the block after it
+        anyone calls `draw`, which seats the panel from blockhash(draw_block) over the
+        judge set as it stood when the dispute was opened (judges who joined in or after
+        the dispute's block are never drawn; seats never move, so a judge leaving cannot
+        shift another), never the buyer or the seller. Panel judges vote once each
+        (1 buyer right / fake goods, 2 seller right / malicious complaint) while
+        now < vote_deadline, on chain (`vote`) or as EIP-712 signatures submitted with
+        `execute_with_votes`. `execute` (anyone) applies the majority (2 of 3) as soon as
+        one exists, or ruling 0 once now >= vote_deadline without one, exactly once; it
+        releases the panel and settles it: judges who voted with the majority share the
+        judges' fee (a fixed share of the buyer's deposit, whatever the ruling, paid by
+        Escrow), panel judges who never voted lose NO_VOTE_PENALTY of their stake to the
+        majority voters (burned when there are none). With fewer eligible judges than a
+        panel needs, no panel is seated and the case ends with ruling 0 at the deadline.
+@dev Randomness and its limits (docs/decisions.md): the seed is
+     keccak256(blockhash(draw_block), case_id), fixed DRAW_DELAY blocks after the
+     dispute, so nobody can compute the panel inside the dispute transaction. The
+     proposer of block draw_block can withhold it (one re-roll per withheld block, at
+     the cost of its block reward); the party a hash favours is the one that calls
+     `draw` within 256 blocks, and if nobody does the case re-arms to a new block.
+     A judge who was eligible at the dispute can still leave before the draw; that
+     removes only its own seat from the draw.
 @custom:security Only the Escrow opens cases; only this contract can rule (Escrow's
-                 arbiter). Judges are locked in Staking while their case is open.
+                 arbiter). Judges are locked in Staking from the draw until execute,
+                 which never leaves them locked, whatever Escrow answers.
 @license AGPL-3.0-only
 """
 
-from .interfaces import IEscrow
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+
+initializes: eip712_domain_separator
+
+# eip712Domain (EIP-5267) is exported so wallets and tools can read the vote domain.
+exports: eip712_domain_separator.eip712Domain
+
 from .interfaces import IStaking
 from .interfaces import ICourt
 
 implements: ICourt
+
+interface IEscrowView:
+    def order_status(order_id: uint256) -> uint8: view
+    def arbiter() -> address: view
+    def DISPUTE_TIMEOUT() -> uint256: view
 
 
 # ---------------------------------------------------------------- #
@@ -38,20 +57,40 @@ implements: ICourt
 
 PANEL_SIZE: public(constant(uint256)) = 3
 MAJORITY: constant(uint256) = 2
-MAX_JUDGES: constant(uint256) = 128
+# Blocks between the dispute and the block whose hash seeds the draw.
+DRAW_DELAY: public(constant(uint256)) = 5
+BLOCKHASH_WINDOW: constant(uint256) = 256
 STATUS_DISPUTED: constant(uint8) = 5
 RULING_BUYER: constant(uint8) = 1
 RULING_SELLER: constant(uint8) = 2
+VOTE_TYPEHASH: public(constant(bytes32)) = keccak256("Vote(uint256 case_id,uint8 ruling)")
+
+# Case word layout (one storage word per case):
+_OPENED_BLOCK: constant(uint256) = 0  # 40 bits
+_DRAW_BLOCK: constant(uint256) = 40  # 40 bits
+_OPENED_AT: constant(uint256) = 80  # 40 bits
+_DEADLINE: constant(uint256) = 120  # 40 bits, 0 until drawn
+_SEATS: constant(uint256) = 160  # 8 bits: judge seats in use at opening
+_EXCLUDED: constant(uint256) = 168  # 16 bits: buyer seat + 1, seller seat + 1
+_PANEL: constant(uint256) = 184  # 24 bits: seat + 1 per panel position, 0: none
+_VOTES: constant(uint256) = 208  # 2 bits per panel position
+_DRAWN: constant(uint256) = 1 << 214
+_EXECUTED: constant(uint256) = 1 << 215
+_RULING: constant(uint256) = 216  # 2 bits
+_MASK_40: constant(uint256) = 2**40 - 1
+_MASK_8: constant(uint256) = 255
 
 
 # ---------------------------------------------------------------- #
 #                            immutables                            #
 # ---------------------------------------------------------------- #
 
-ESCROW: public(immutable(IEscrow))
+ESCROW: public(immutable(IEscrowView))
 STAKING: public(immutable(IStaking))
 VOTE_PERIOD: public(immutable(uint256))
 NO_VOTE_PENALTY: public(immutable(uint256))
+# Escrow's own dispute timeout: a draw after it seats no panel, and votes close by it.
+DISPUTE_TIMEOUT: public(immutable(uint256))
 
 
 # ---------------------------------------------------------------- #
@@ -64,13 +103,29 @@ struct Case:
     executed: bool
     ruling: uint8
 
-case_count: public(uint256)
-case_of: public(HashMap[uint256, uint256])
-votes: public(HashMap[uint256, HashMap[address, uint8]])
-# One word per case: order_id (bits 0-127) | deadline (128-191) | executed (192)
-# | panel seated (193) | ruling (200-207)
+struct CaseInfo:
+    order_id: uint256
+    opened_block: uint256
+    opened_at: uint256
+    draw_block: uint256
+    judge_seats: uint256
+    party_seats: DynArray[uint256, 2]
+    drawn: bool
+    panel_seats: DynArray[uint256, PANEL_SIZE]
+    vote_deadline: uint256
+    executed: bool
+    ruling: uint8
+
+# A vote signed by a panel judge (EIP-712 `Vote(uint256 case_id,uint8 ruling)` under
+# the domain "SEC Court", "1", chain id, this contract); v 27/28, low s.
+struct SignedVote:
+    ruling: uint8
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+# case id (= order id) -> case word, see the layout above
 _cases: HashMap[uint256, uint256]
-_panels: HashMap[uint256, address[PANEL_SIZE]]
 
 
 # ---------------------------------------------------------------- #
@@ -80,6 +135,14 @@ _panels: HashMap[uint256, address[PANEL_SIZE]]
 event CaseOpened:
     case_id: indexed(uint256)
     order_id: indexed(uint256)
+    draw_block: uint256
+
+event DrawRearmed:
+    case_id: indexed(uint256)
+    draw_block: uint256
+
+event PanelDrawn:
+    case_id: indexed(uint256)
     panel: DynArray[address, PANEL_SIZE]
     vote_deadline: uint256
 
@@ -95,60 +158,105 @@ event CaseExecuted:
     majority: DynArray[address, PANEL_SIZE]
     absent: DynArray[address, PANEL_SIZE]
 
+event RulingNotApplied:
+    case_id: indexed(uint256)
+
 
 @deploy
-def __init__(escrow: IEscrow, staking: IStaking, vote_period: uint256, no_vote_penalty: uint256):
+def __init__(escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vote_penalty: uint256):
     """
-    @param vote_period Seconds the panel has to vote.
+    @param escrow The Escrow whose disputes this Court decides (its DISPUTE_TIMEOUT is read).
+    @param staking Where judges stake and are drawn.
+    @param vote_period Seconds the panel has to vote, from the draw.
     @param no_vote_penalty SEC a panel judge loses for not voting.
     """
     assert vote_period > 0, "court: bad vote period"
+    eip712_domain_separator.__init__("SEC Court", "1")
     ESCROW = escrow
     STAKING = staking
     VOTE_PERIOD = vote_period
     NO_VOTE_PENALTY = no_vote_penalty
+    DISPUTE_TIMEOUT = staticcall escrow.DISPUTE_TIMEOUT()
 
 
 @external
 def open_case(order_id: uint256, buyer: address, seller: address) -> uint256:
     """
-    @notice Opens a case for a disputed order and draws its panel.
+    @notice Opens the case of a disputed order (case id = order id) and commits to its
+            draw block; records the judge seats in use and the parties' seats.
+    @return The case id.
     @custom:security Escrow only.
     """
     assert msg.sender == ESCROW.address, "court: caller is not the escrow"
-    assert self.case_of[order_id] == 0, "court: order already has a case"
-    case_id: uint256 = self.case_count + 1
-    self.case_count = case_id
-    self.case_of[order_id] = case_id
-    deadline: uint256 = block.timestamp + VOTE_PERIOD
-    word: uint256 = (deadline << 128) | order_id
-    panel: DynArray[address, PANEL_SIZE] = self._draw(case_id, order_id, buyer, seller)
-    if len(panel) == PANEL_SIZE:
-        word |= 1 << 193
-        self._panels[case_id] = [panel[0], panel[1], panel[2]]
-        for judge: address in panel:
-            extcall STAKING.lock_judge(judge)
-    else:
-        panel = []
-    self._cases[case_id] = word
-    log CaseOpened(case_id=case_id, order_id=order_id, panel=panel, vote_deadline=deadline)
-    return case_id
+    assert self._cases[order_id] == 0, "court: order already has a case"
+    snapshot: uint256 = staticcall STAKING.judge_snapshot(buyer, seller)
+    draw_at: uint256 = block.number + DRAW_DELAY
+    self._cases[order_id] = (
+        block.number
+        | (draw_at << _DRAW_BLOCK)
+        | (block.timestamp << _OPENED_AT)
+        | (snapshot << _SEATS)
+    )
+    log CaseOpened(case_id=order_id, order_id=order_id, draw_block=draw_at)
+    return order_id
+
+
+@external
+def draw(case_id: uint256):
+    """
+    @notice Seats the case's panel from keccak256(blockhash(draw_block), case_id), from
+            block draw_block + 1 on; the vote deadline runs from now. When the hash has
+            expired (more than 256 blocks ago) it re-arms draw_block to
+            block.number + DRAW_DELAY instead. With fewer eligible judges than
+            PANEL_SIZE, or once Escrow's own dispute timeout has passed, no panel is
+            seated and the case ends with ruling 0 at the deadline.
+    @custom:security Anyone.
+    """
+    word: uint256 = self._cases[case_id]
+    assert word != 0, "court: unknown case"
+    assert word & _DRAWN == 0, "court: already drawn"
+    draw_at: uint256 = (word >> _DRAW_BLOCK) & _MASK_40
+    assert block.number > draw_at, "court: too early to draw"
+    if block.number - draw_at > BLOCKHASH_WINDOW:
+        draw_at = block.number + DRAW_DELAY
+        self._cases[case_id] = (word & ~(_MASK_40 << _DRAW_BLOCK)) | (draw_at << _DRAW_BLOCK)
+        log DrawRearmed(case_id=case_id, draw_block=draw_at)
+        return
+    timeout_at: uint256 = ((word >> _OPENED_AT) & _MASK_40) + DISPUTE_TIMEOUT
+    deadline: uint256 = min(block.timestamp + VOTE_PERIOD, timeout_at)
+    panel: uint256 = 0
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    if block.timestamp < timeout_at:
+        panel, judges = extcall STAKING.draw_panel(
+            keccak256(abi_encode(blockhash(draw_at), case_id)),
+            (word >> _SEATS) & _MASK_8,
+            word & _MASK_40,
+            (word >> _EXCLUDED) & 65535,
+        )
+    self._cases[case_id] = word | _DRAWN | (deadline << _DEADLINE) | (panel << _PANEL)
+    seated: DynArray[address, PANEL_SIZE] = []
+    if panel != 0:
+        seated = [judges[0], judges[1], judges[2]]
+    log PanelDrawn(case_id=case_id, panel=seated, vote_deadline=deadline)
 
 
 @external
 def vote(case_id: uint256, ruling: uint8):
     """
     @notice A panel judge's vote: 1 buyer right (fake goods), 2 seller right (malicious
-            complaint). Once, while now < vote_deadline.
+            complaint). Once, after the draw, while now < vote_deadline.
     """
     assert ruling == RULING_BUYER or ruling == RULING_SELLER, "court: invalid ruling"
-    case: Case = self._case(case_id)
-    assert case.order_id != 0, "court: unknown case"
-    assert not case.executed, "court: case already executed"
-    assert block.timestamp < case.deadline, "court: voting has ended"
-    assert msg.sender in self._panel(case_id), "court: caller is not on the panel"
-    assert self.votes[case_id][msg.sender] == 0, "court: already voted"
-    self.votes[case_id][msg.sender] = ruling
+    word: uint256 = self._open_case(case_id)
+    assert block.timestamp < (word >> _DEADLINE) & _MASK_40, "court: voting has ended"
+    seat1: uint256 = staticcall STAKING.slot_of(msg.sender)
+    pos: uint256 = PANEL_SIZE
+    for p: uint256 in range(PANEL_SIZE):
+        if seat1 != 0 and (word >> (_PANEL + 8 * p)) & _MASK_8 == seat1:
+            pos = p
+    assert pos < PANEL_SIZE, "court: caller is not on the panel"
+    assert (word >> (_VOTES + 2 * pos)) & 3 == 0, "court: already voted"
+    self._cases[case_id] = word | (convert(ruling, uint256) << (_VOTES + 2 * pos))
     log Voted(case_id=case_id, judge=msg.sender, ruling=ruling)
 
 
@@ -157,20 +265,215 @@ def vote(case_id: uint256, ruling: uint8):
 def execute(case_id: uint256):
     """
     @notice Applies the panel's majority as soon as there is one, or ruling 0 once the
-            vote deadline has passed without one; settles fees and penalties. Once.
+            vote deadline has passed without one; releases the panel, settles fees and
+            penalties. Once.
     @custom:security Anyone.
     """
-    case: Case = self._case(case_id)
-    assert case.order_id != 0, "court: unknown case"
-    assert not case.executed, "court: case already executed"
-    panel: DynArray[address, PANEL_SIZE] = self._panel(case_id)
+    self._execute(case_id, [])
+
+
+@external
+@nonreentrant
+def execute_with_votes(case_id: uint256, votes: DynArray[SignedVote, PANEL_SIZE]):
+    """
+    @notice `execute`, counting panel judges' signed votes too (EIP-712
+            `Vote(uint256 case_id,uint8 ruling)`), accepted only while now < vote_deadline.
+            A vote a judge already cast on chain (or earlier in `votes`) stands; its
+            other signatures are ignored.
+    @param votes Signed votes; each must recover to a panel judge.
+    @custom:security Anyone; a signature binds the case, the ruling, this Court and chain.
+    """
+    self._execute(case_id, votes)
+
+
+# ---------------------------------------------------------------- #
+#                              views                               #
+# ---------------------------------------------------------------- #
+
+@view
+@external
+def case_of(order_id: uint256) -> uint256:
+    """
+    @notice The case of an order: the order id itself once disputed, else 0.
+    """
+    if self._cases[order_id] == 0:
+        return 0
+    return order_id
+
+
+@view
+@external
+def draw_block(case_id: uint256) -> uint256:
+    """
+    @notice The block whose hash seeds the case's draw (`draw` works from the next block).
+    """
+    return (self._cases[case_id] >> _DRAW_BLOCK) & _MASK_40
+
+
+@view
+@external
+def panel_of(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
+    """
+    @notice The panel of an open case; empty before the draw, when none was seated, and
+            once executed (its seats may be reused then; `PanelDrawn` has the judges).
+    """
+    word: uint256 = self._cases[case_id]
+    panel: uint256 = (word >> _PANEL) & (2**24 - 1)
+    if panel == 0 or word & _EXECUTED != 0:
+        return []
+    out: DynArray[address, PANEL_SIZE] = []
+    for p: uint256 in range(PANEL_SIZE):
+        out.append(staticcall STAKING.judge_at(((panel >> (8 * p)) & _MASK_8) - 1))
+    return out
+
+
+@view
+@external
+def vote_deadline(case_id: uint256) -> uint256:
+    """
+    @notice Votes are accepted while now < this: VOTE_PERIOD after the draw (capped at
+            Escrow's dispute timeout); 0 before the draw.
+    """
+    return (self._cases[case_id] >> _DEADLINE) & _MASK_40
+
+
+@view
+@external
+def votes(case_id: uint256, judge: address) -> uint8:
+    """
+    @notice `judge`'s recorded vote on an open case (0 none or not on the panel).
+    """
+    word: uint256 = self._cases[case_id]
+    seat1: uint256 = staticcall STAKING.slot_of(judge)
+    if seat1 == 0:
+        return 0
+    for p: uint256 in range(PANEL_SIZE):
+        if (word >> (_PANEL + 8 * p)) & _MASK_8 == seat1:
+            return convert((word >> (_VOTES + 2 * p)) & 3, uint8)
+    return 0
+
+
+@view
+@external
+def get_case(case_id: uint256) -> Case:
+    """
+    @notice order id (0: no case), vote deadline, executed, ruling.
+    """
+    word: uint256 = self._cases[case_id]
+    order_id: uint256 = 0
+    if word != 0:
+        order_id = case_id
+    return Case(
+        order_id=order_id,
+        deadline=(word >> _DEADLINE) & _MASK_40,
+        executed=word & _EXECUTED != 0,
+        ruling=convert((word >> _RULING) & 3, uint8),
+    )
+
+
+@view
+@external
+def case_info(case_id: uint256) -> CaseInfo:
+    """
+    @notice Everything recorded about a case (panel and the parties' judge seats, if
+            any, as seat numbers).
+    """
+    word: uint256 = self._cases[case_id]
+    seats: DynArray[uint256, PANEL_SIZE] = []
+    for p: uint256 in range(PANEL_SIZE):
+        seat1: uint256 = (word >> (_PANEL + 8 * p)) & _MASK_8
+        if seat1 != 0:
+            seats.append(seat1 - 1)
+    parties: DynArray[uint256, 2] = []
+    for b: uint256 in range(2):
+        seat1: uint256 = (word >> (_EXCLUDED + 8 * b)) & _MASK_8
+        if seat1 != 0:
+            parties.append(seat1 - 1)
+    order_id: uint256 = 0
+    if word != 0:
+        order_id = case_id
+    return CaseInfo(
+        order_id=order_id,
+        opened_block=word & _MASK_40,
+        opened_at=(word >> _OPENED_AT) & _MASK_40,
+        draw_block=(word >> _DRAW_BLOCK) & _MASK_40,
+        judge_seats=(word >> _SEATS) & _MASK_8,
+        party_seats=parties,
+        drawn=word & _DRAWN != 0,
+        panel_seats=seats,
+        vote_deadline=(word >> _DEADLINE) & _MASK_40,
+        executed=word & _EXECUTED != 0,
+        ruling=convert((word >> _RULING) & 3, uint8),
+    )
+
+
+@view
+@external
+def vote_digest(case_id: uint256, ruling: uint8) -> bytes32:
+    """
+    @notice The EIP-712 digest a judge signs to vote `ruling` on `case_id`.
+    """
+    return self._vote_digest(case_id, ruling)
+
+
+# ---------------------------------------------------------------- #
+#                             internal                             #
+# ---------------------------------------------------------------- #
+
+@view
+@internal
+def _open_case(case_id: uint256) -> uint256:
+    word: uint256 = self._cases[case_id]
+    assert word != 0, "court: unknown case"
+    assert word & _EXECUTED == 0, "court: case already executed"
+    assert word & _DRAWN != 0, "court: panel not drawn yet"
+    return word
+
+
+@view
+@internal
+def _vote_digest(case_id: uint256, ruling: uint8) -> bytes32:
+    return eip712_domain_separator._hash_typed_data_v4(
+        keccak256(abi_encode(VOTE_TYPEHASH, case_id, ruling))
+    )
+
+
+@internal
+def _execute(case_id: uint256, signed: DynArray[SignedVote, PANEL_SIZE]):
+    word: uint256 = self._open_case(case_id)
+    deadline: uint256 = (word >> _DEADLINE) & _MASK_40
+    panel: uint256 = (word >> _PANEL) & (2**24 - 1)
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    if panel != 0:
+        # Unlocks the panel now; reverted with everything else if execution must wait.
+        judges = extcall STAKING.release_panel(panel)
+
+    if len(signed) > 0:
+        assert block.timestamp < deadline, "court: voting has ended"
+    for sv: SignedVote in signed:
+        assert sv.ruling == RULING_BUYER or sv.ruling == RULING_SELLER, "court: invalid ruling"
+        signer: address = ecdsa._recover_vrs(
+            self._vote_digest(case_id, sv.ruling),
+            convert(sv.v, uint256),
+            convert(sv.r, uint256),
+            convert(sv.s, uint256),
+        )
+        pos: uint256 = PANEL_SIZE
+        for p: uint256 in range(PANEL_SIZE):
+            if panel != 0 and judges[p] == signer:
+                pos = p
+        assert pos < PANEL_SIZE, "court: signer is not on the panel"
+        if (word >> (_VOTES + 2 * pos)) & 3 == 0:
+            word |= convert(sv.ruling, uint256) << (_VOTES + 2 * pos)
+            log Voted(case_id=case_id, judge=signer, ruling=sv.ruling)
+
     buyer_votes: uint256 = 0
     seller_votes: uint256 = 0
-    for judge: address in panel:
-        v: uint8 = self.votes[case_id][judge]
-        if v == RULING_BUYER:
+    for p: uint256 in range(PANEL_SIZE):
+        v: uint256 = (word >> (_VOTES + 2 * p)) & 3
+        if v == 1:
             buyer_votes += 1
-        elif v == RULING_SELLER:
+        elif v == 2:
             seller_votes += 1
     ruling: uint8 = 0
     if buyer_votes >= MAJORITY:
@@ -178,96 +481,42 @@ def execute(case_id: uint256):
     elif seller_votes >= MAJORITY:
         ruling = RULING_SELLER
     else:
-        assert block.timestamp >= case.deadline, "court: no majority yet"
+        assert block.timestamp >= deadline, "court: no majority yet"
 
     majority: DynArray[address, PANEL_SIZE] = []
     absent: DynArray[address, PANEL_SIZE] = []
-    for judge: address in panel:
-        v: uint8 = self.votes[case_id][judge]
-        if ruling != 0 and v == ruling:
-            majority.append(judge)
-        elif v == 0 and block.timestamp >= case.deadline:
-            absent.append(judge)
+    if panel != 0:
+        for p: uint256 in range(PANEL_SIZE):
+            v: uint256 = (word >> (_VOTES + 2 * p)) & 3
+            if ruling != 0 and v == convert(ruling, uint256):
+                majority.append(judges[p])
+            elif v == 0 and block.timestamp >= deadline:
+                absent.append(judges[p])
 
-    self._cases[case_id] = self._cases[case_id] | (1 << 192) | (convert(ruling, uint256) << 200)
-    log CaseExecuted(case_id=case_id, order_id=case.order_id, ruling=ruling, majority=majority, absent=absent)
+    self._cases[case_id] = word | _EXECUTED | (convert(ruling, uint256) << _RULING)
+    log CaseExecuted(case_id=case_id, order_id=case_id, ruling=ruling, majority=majority, absent=absent)
 
-    # An order whose dispute already timed out in Escrow is settled there; the panel
-    # is still released.
-    if staticcall ESCROW.order_status(case.order_id) == STATUS_DISPUTED:
-        fee_to: DynArray[address, 8] = []
-        for judge: address in majority:
-            fee_to.append(judge)
-        extcall ESCROW.rule_with_fee_split(case.order_id, ruling, fee_to)
-    beneficiaries: DynArray[address, 8] = []
+    fee_to: DynArray[address, 8] = []
     for judge: address in majority:
-        beneficiaries.append(judge)
-    for judge: address in panel:
-        extcall STAKING.unlock_judge(judge)
-    for judge: address in absent:
-        extcall STAKING.penalize_judge(judge, NO_VOTE_PENALTY, beneficiaries)
-
-
-@view
-@external
-def panel_of(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
-    """
-    @notice The panel (empty when none was seated).
-    """
-    return self._panel(case_id)
-
-
-@view
-@external
-def vote_deadline(case_id: uint256) -> uint256:
-    return self._case(case_id).deadline
-
-
-@view
-@external
-def get_case(case_id: uint256) -> Case:
-    return self._case(case_id)
-
-
-@view
-@internal
-def _panel(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
-    if (self._cases[case_id] >> 193) & 1 == 0:
-        return []
-    seated: address[PANEL_SIZE] = self._panels[case_id]
-    return [seated[0], seated[1], seated[2]]
-
-
-@view
-@internal
-def _case(case_id: uint256) -> Case:
-    word: uint256 = self._cases[case_id]
-    return Case(
-        order_id=word & (2**128 - 1),
-        deadline=(word >> 128) & (2**64 - 1),
-        executed=(word >> 192) & 1 == 1,
-        ruling=convert((word >> 200) & 255, uint8),
+        fee_to.append(judge)
+    applied: bool = raw_call(
+        ESCROW.address,
+        abi_encode(
+            case_id,
+            ruling,
+            fee_to,
+            method_id=method_id("rule_with_fee_split(uint256,uint8,address[])"),
+        ),
+        revert_on_failure=False,
     )
-
-
-@view
-@internal
-def _draw(case_id: uint256, order_id: uint256, buyer: address, seller: address) -> DynArray[address, PANEL_SIZE]:
-    pool: DynArray[address, MAX_JUDGES] = staticcall STAKING.judges()
-    seed: bytes32 = keccak256(abi_encode(block.prevrandao, blockhash(block.number - 1), case_id, order_id))
-    panel: DynArray[address, PANEL_SIZE] = []
-    remaining: uint256 = len(pool)
-    for i: uint256 in range(MAX_JUDGES):
-        if remaining == 0 or len(panel) == PANEL_SIZE:
-            break
-        seed = keccak256(seed)
-        pick: uint256 = convert(seed, uint256) % remaining
-        candidate: address = pool[pick]
-        # Move the last unpicked judge into the drawn slot: no judge is drawn twice.
-        pool[pick] = pool[remaining - 1]
-        remaining -= 1
-        if candidate == buyer or candidate == seller:
-            continue
-        if staticcall STAKING.is_judge(candidate):
-            panel.append(candidate)
-    return panel
+    if not applied:
+        # Only a settled order (Escrow's own timeout) or an Escrow that no longer takes
+        # this Court's rulings may skip the ruling; anything else (e.g. too little gas
+        # for the inner call) reverts, so a ruling can never be dropped on purpose.
+        assert (
+            staticcall ESCROW.order_status(case_id) != STATUS_DISPUTED
+            or staticcall ESCROW.arbiter() != self
+        ), "court: escrow refused the ruling"
+        log RulingNotApplied(case_id=case_id)
+    for judge: address in absent:
+        extcall STAKING.penalize_judge(judge, NO_VOTE_PENALTY, fee_to)

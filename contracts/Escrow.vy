@@ -101,6 +101,11 @@ _MASK_88: constant(uint256) = 2**88 - 1
 TRUST_INDEX: public(immutable(ITrustIndex))
 DEFAULT_SHIP_WINDOW: public(immutable(uint256))
 DISPUTE_DEPOSIT_BPS: public(immutable(uint256))
+# The least a dispute deposit can be (no free disputes): for ETH and for SEC; other
+# allow-listed tokens use `dispute_floor(token)`, set by governance.
+DISPUTE_FLOOR_ETH: public(immutable(uint256))
+DISPUTE_FLOOR_SEC: public(immutable(uint256))
+SEC_TOKEN: public(immutable(address))
 BUYER_REFUND_BPS: public(immutable(uint256))
 JUDGE_FEE_BPS: public(immutable(uint256))
 DISPUTE_TIMEOUT: public(immutable(uint256))
@@ -132,7 +137,10 @@ _listings: HashMap[uint256, uint256]
 _terms: HashMap[uint256, uint256]
 _orders: HashMap[uint256, uint256]
 _order_share: HashMap[uint256, uint256]
+# Only for tokens other than ETH and SEC (their floor can change while a dispute is
+# open); for ETH and SEC the deposit is computed from the price.
 _dispute_deposits: HashMap[uint256, uint256]
+dispute_floor: public(HashMap[address, uint256])
 
 
 # ---------------------------------------------------------------- #
@@ -226,6 +234,10 @@ event TokenAllowed:
     token: indexed(address)
     allowed: bool
 
+event DisputeFloorSet:
+    token: indexed(address)
+    floor: uint256
+
 
 @deploy
 def __init__(
@@ -238,6 +250,8 @@ def __init__(
     judge_fee_bps: uint256,
     dispute_timeout: uint256,
     penalties: uint256[4],
+    dispute_floor_eth: uint256,
+    dispute_floor_sec: uint256,
 ):
     """
     @param trust_index The TrustIndex this escrow writes (it needs WRITER_ROLE there).
@@ -249,6 +263,8 @@ def __init__(
     @param judge_fee_bps Share of the dispute deposit paid to the arbiter on a ruling.
     @param dispute_timeout After this long without a ruling a dispute ends with ruling 0.
     @param penalties Trust penalties: cancelled, missed ship window, fake goods, malicious complaint.
+    @param dispute_floor_eth Least dispute deposit of an ETH order (wei).
+    @param dispute_floor_sec Least dispute deposit of a SEC order (SEC wei).
     """
     assert default_ship_window >= MIN_SHIP_WINDOW and default_ship_window <= MAX_SHIP_WINDOW, "escrow: bad ship window"
     assert dispute_deposit_bps <= BPS and buyer_refund_bps <= BPS and judge_fee_bps <= BPS, "escrow: bad bps"
@@ -257,6 +273,9 @@ def __init__(
     TRUST_INDEX = trust_index
     DEFAULT_SHIP_WINDOW = default_ship_window
     DISPUTE_DEPOSIT_BPS = dispute_deposit_bps
+    DISPUTE_FLOOR_ETH = dispute_floor_eth
+    DISPUTE_FLOOR_SEC = dispute_floor_sec
+    SEC_TOKEN = sec_token
     BUYER_REFUND_BPS = buyer_refund_bps
     JUDGE_FEE_BPS = judge_fee_bps
     DISPUTE_TIMEOUT = dispute_timeout
@@ -323,6 +342,19 @@ def set_token_allowed(token: address, allowed: bool):
     assert token.is_contract, "escrow: token is not a contract"
     self.allowed_token[token] = allowed
     log TokenAllowed(token=token, allowed=allowed)
+
+
+@external
+def set_dispute_floor(token: address, amount: uint256):
+    """
+    @notice Sets the least dispute deposit for orders in `token` (not ETH or SEC, whose
+            floors are fixed at deploy); applies to disputes opened from now on.
+    @custom:security Owner only.
+    """
+    ownable._check_owner()
+    assert token != empty(address) and token != SEC_TOKEN, "escrow: floor fixed at deploy"
+    self.dispute_floor[token] = amount
+    log DisputeFloorSet(token=token, floor=amount)
 
 
 @external
@@ -572,17 +604,18 @@ def dispute(order_id: uint256, evidence: bytes32):
     assert block.timestamp < order >> 216, "escrow: dispute window has passed"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
-    deposit: uint256 = ((listing >> 160) & _MASK_88) * DISPUTE_DEPOSIT_BPS // BPS
+    token: address = self._token_of(listing_id, listing)
+    deposit: uint256 = self._required_deposit((listing >> 160) & _MASK_88, token)
     timeout_at: uint256 = block.timestamp + DISPUTE_TIMEOUT
     self._orders[order_id] = (timeout_at << 216) | (STATUS_DISPUTED << 208) | (order & _KEEP)
-    self._dispute_deposits[order_id] = deposit
+    if token != empty(address) and token != SEC_TOKEN:
+        self._dispute_deposits[order_id] = deposit
     log OrderDisputed(order_id=order_id, buyer=msg.sender, evidence=evidence, deposit=deposit, timeout_at=timeout_at)
     court: address = self.court
     if court != empty(address):
         seller: address = convert(convert(listing & _ADDR, uint160), address)
         extcall ICourt(court).open_case(order_id, msg.sender, seller)
 
-    token: address = self._token_of(listing_id, listing)
     if token == empty(address):
         assert msg.value == deposit, "escrow: wrong deposit amount"
     else:
@@ -658,12 +691,15 @@ def order_status(order_id: uint256) -> uint8:
 @external
 def dispute_deposit(order_id: uint256) -> uint256:
     """
-    @notice What `dispute(order_id)` must be sent now; 0 when the order cannot be disputed.
+    @notice What `dispute(order_id)` must be sent now: max(price * DISPUTE_DEPOSIT_BPS
+            / BPS, the token's floor); 0 when the order cannot be disputed.
     """
     order: uint256 = self._orders[order_id]
     if (order >> 208) & _MASK_4 != STATUS_SHIPPED or block.timestamp >= order >> 216:
         return 0
-    return ((self._listings[(order >> 160) & _MASK_48] >> 160) & _MASK_88) * DISPUTE_DEPOSIT_BPS // BPS
+    listing_id: uint256 = (order >> 160) & _MASK_48
+    listing: uint256 = self._listings[listing_id]
+    return self._required_deposit((listing >> 160) & _MASK_88, self._token_of(listing_id, listing))
 
 
 @view
@@ -709,17 +745,24 @@ def get_order(order_id: uint256) -> IEscrow.Order:
         ship_by = order >> 216
     elif status == STATUS_SHIPPED or status == STATUS_DISPUTED:
         deadline = order >> 216
+    token: address = self._token_of(listing_id, listing)
+    deposit: uint256 = 0
+    if status == STATUS_DISPUTED or status == STATUS_RULED:
+        deposit = self._deposit_of(order_id, (listing >> 160) & _MASK_88, token)
+    share_id: uint256 = 0
+    if order & _HAS_SHARE != 0:
+        share_id = self._order_share[order_id]
     return IEscrow.Order(
         buyer=convert(convert(order & _ADDR, uint160), address),
         seller=convert(convert(listing & _ADDR, uint160), address),
         listing_id=listing_id,
         price=(listing >> 160) & _MASK_88,
-        token=self._token_of(listing_id, listing),
+        token=token,
         status=convert(status, uint8),
         ship_by=ship_by,
         deadline=deadline,
-        share_id=self._order_share[order_id],
-        dispute_deposit=self._dispute_deposits[order_id],
+        share_id=share_id,
+        dispute_deposit=deposit,
     )
 
 
@@ -740,6 +783,34 @@ def _terms_of(listing_id: uint256, listing: uint256) -> uint256:
 @internal
 def _token_of(listing_id: uint256, listing: uint256) -> address:
     return convert(convert(self._terms_of(listing_id, listing) & _ADDR, uint160), address)
+
+
+@view
+@internal
+def _required_deposit(price: uint256, token: address) -> uint256:
+    """
+    @dev max(price * DISPUTE_DEPOSIT_BPS / BPS, the token's floor): what `dispute` takes.
+    """
+    least: uint256 = 0
+    if token == empty(address):
+        least = DISPUTE_FLOOR_ETH
+    elif token == SEC_TOKEN:
+        least = DISPUTE_FLOOR_SEC
+    else:
+        least = self.dispute_floor[token]
+    return max(price * DISPUTE_DEPOSIT_BPS // BPS, least)
+
+
+@view
+@internal
+def _deposit_of(order_id: uint256, price: uint256, token: address) -> uint256:
+    """
+    @dev The deposit a disputed order holds: computed for ETH and SEC (immutable floors),
+         recorded at `dispute` for other tokens.
+    """
+    if token == empty(address) or token == SEC_TOKEN:
+        return self._required_deposit(price, token)
+    return self._dispute_deposits[order_id]
 
 
 @internal
@@ -777,7 +848,7 @@ def _rule(
     buyer: address = convert(convert(order & _ADDR, uint160), address)
     price: uint256 = (listing >> 160) & _MASK_88
     token: address = self._token_of(listing_id, listing)
-    deposit: uint256 = self._dispute_deposits[order_id]
+    deposit: uint256 = self._deposit_of(order_id, price, token)
     fee: uint256 = 0
     if by_arbiter and len(fee_to) > 0:
         fee = deposit * JUDGE_FEE_BPS // BPS
@@ -798,12 +869,13 @@ def _rule(
     log OrderRuled(order_id=order_id, ruling=ruling, to_buyer=to_buyer, to_seller=to_seller, judge_fee=fee)
 
     if fee > 0:
+        # Pushed with bounded gas, credited to `owed` when refused (as every payout).
         share: uint256 = fee // len(fee_to)
-        self._credit(fee_to[0], token, fee - share * (len(fee_to) - 1))
+        self._pay(fee_to[0], token, fee - share * (len(fee_to) - 1))
         for i: uint256 in range(1, MAX_FEE_SPLIT):
             if i >= len(fee_to):
                 break
-            self._credit(fee_to[i], token, share)
+            self._pay(fee_to[i], token, share)
     if ruling == RULING_BUYER:
         self._penalize(order_id, seller, PENALTY_FAKE_GOODS, REASON_FAKE_GOODS)
     elif ruling == RULING_SELLER:

@@ -51,6 +51,17 @@ interface IAnchorWeights:
 # ---------------------------------------------------------------- #
 
 MAX_JUDGES: public(constant(uint256)) = 128
+PANEL_SIZE: constant(uint256) = 3
+# Random seat picks per draw before the draw falls back to a scan of the seats.
+MAX_DRAW_TRIES: constant(uint256) = 16
+_SEAT_SINCE: constant(uint256) = 160
+_SEAT_OPEN: constant(uint256) = 200
+_SEAT_ACTIVE: constant(uint256) = 1 << 232
+_SEAT_NEXT: constant(uint256) = 240
+_MASK_8: constant(uint256) = 255
+_MASK_32: constant(uint256) = 2**32 - 1
+_MASK_40: constant(uint256) = 2**40 - 1
+_ADDR: constant(uint256) = 2**160 - 1
 MAX_BENEFICIARIES: constant(uint256) = 8
 MAX_VALIDATORS: public(constant(uint256)) = 64
 BPS: constant(uint256) = 10_000
@@ -89,7 +100,6 @@ MAX_HEADER_INTERVAL: public(immutable(uint256))
 court: public(address)
 slasher: public(address)
 judge_stake: public(HashMap[address, uint256])
-open_cases: public(HashMap[address, uint256])
 _credited: HashMap[address, uint256]
 
 # One word per validator, so a quorum check reads one slot per signer:
@@ -136,8 +146,15 @@ activated_height: public(HashMap[address, uint256])
 _area_activated: HashMap[uint256, uint256]
 # Header rewards by time: EVM time up to which the area has been paid.
 rewarded_time: public(HashMap[uint256, uint256])
-_judges: DynArray[address, MAX_JUDGES]
-_judge_slot: HashMap[address, uint256]  # index in _judges + 1
+_judge_slot: HashMap[address, uint256]  # the judge's seat + 1 (0: no seat)
+# Judge seats never move: a judge keeps its seat from joining until it withdraws all its
+# stake; a freed seat is reused by the next judge to join. One word per seat, so a draw
+# reads and locks a judge with one slot: judge (bits 0-159) | since_block (160-199, the
+# block it last became eligible) | open cases (200-231) | active (232: stake at least the
+# minimum) | next free seat + 1 (240-247, only in a free seat).
+_judge_seats: HashMap[uint256, uint256]
+# seats ever used (bits 0-7) | first free seat + 1 (8-15)
+_judge_book: uint256
 
 
 # ---------------------------------------------------------------- #
@@ -154,13 +171,21 @@ event Withdrawn:
     account: indexed(address)
     amount: uint256
 
-event JudgeLocked:
+event JudgeJoined:
     judge: indexed(address)
-    open_cases: uint256
+    seat: uint256
+    since_block: uint256
 
-event JudgeUnlocked:
+event JudgeLeft:
     judge: indexed(address)
-    open_cases: uint256
+    seat: uint256
+    seat_freed: bool
+
+event PanelLocked:
+    judges: address[PANEL_SIZE]
+
+event PanelReleased:
+    judges: address[PANEL_SIZE]
 
 event JudgePenalized:
     judge: indexed(address)
@@ -705,15 +730,25 @@ def activation_delay() -> uint256:
 def stake_judge(amount: uint256):
     """
     @notice Stakes `amount` SEC as a judge (approve first); the total must reach the minimum.
+            A new judge takes a free seat (or a new one) and is eligible for disputes
+            opened from the next block on; a judge below the minimum (penalized) that
+            tops up rejoins the set, eligible again from the next block.
+    @param amount SEC to add to the caller's judge stake.
     """
     assert amount > 0, "staking: nothing to stake"
     assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
     total: uint256 = self.judge_stake[msg.sender] + amount
     assert total >= _MIN_JUDGE_STAKE, "staking: below minimum stake"
-    if self._judge_slot[msg.sender] == 0:
-        assert len(self._judges) < MAX_JUDGES, "staking: judge list full"
-        self._judges.append(msg.sender)
-        self._judge_slot[msg.sender] = len(self._judges)
+    seat1: uint256 = self._judge_slot[msg.sender]
+    if seat1 == 0:
+        seat1 = self._take_seat(msg.sender) + 1
+        self._judge_slot[msg.sender] = seat1
+    else:
+        word: uint256 = self._judge_seats[seat1 - 1]
+        if word & _SEAT_ACTIVE == 0:
+            word = (word & ~(_MASK_40 << _SEAT_SINCE)) | (block.number << _SEAT_SINCE) | _SEAT_ACTIVE
+            self._judge_seats[seat1 - 1] = word
+            log JudgeJoined(judge=msg.sender, seat=seat1 - 1, since_block=block.number)
     self.judge_stake[msg.sender] = total
     log Staked(account=msg.sender, role=2, amount=amount, total=total)
     assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
@@ -724,40 +759,102 @@ def stake_judge(amount: uint256):
 def withdraw_judge(amount: uint256):
     """
     @notice Withdraws judge stake at once, unless the judge sits on an open case. What
-            remains must be zero or at least the minimum.
+            remains must be zero (the judge leaves and frees its seat; no other judge
+            moves) or at least the minimum.
+    @param amount SEC to withdraw.
     """
-    assert self.open_cases[msg.sender] == 0, "staking: judge is on an open case"
+    seat1: uint256 = self._judge_slot[msg.sender]
+    word: uint256 = 0
+    if seat1 != 0:
+        word = self._judge_seats[seat1 - 1]
+    assert (word >> _SEAT_OPEN) & _MASK_32 == 0, "staking: judge is on an open case"
     stake: uint256 = self.judge_stake[msg.sender]
     assert amount > 0 and amount <= stake, "staking: amount exceeds stake"
     remaining: uint256 = stake - amount
     assert remaining == 0 or remaining >= _MIN_JUDGE_STAKE, "staking: below minimum stake"
     self.judge_stake[msg.sender] = remaining
-    if remaining == 0:
-        self._remove_judge(msg.sender)
+    if remaining == 0 and seat1 != 0:
+        self._free_seat(msg.sender, seat1 - 1)
     log Withdrawn(account=msg.sender, amount=amount)
     assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
 
 
 @external
-def lock_judge(judge: address):
+def draw_panel(seed: bytes32, seat_count: uint256, before_block: uint256, excluded: uint256) -> (uint256, address[PANEL_SIZE]):
     """
-    @custom:security Court only: `judge` was drawn for a case.
+    @notice Picks PANEL_SIZE distinct eligible judges from seats [0, seat_count) and locks
+            them (one open case more each), in one call: O(panel) reads and writes.
+            Eligible: an occupied, active seat (stake at least the minimum) whose judge
+            became eligible before `before_block`, is not disabled, and whose seat + 1 is
+            not one of the two bytes of `excluded` (the parties).
+    @dev Try i < MAX_DRAW_TRIES looks at seat keccak256(seed, i) mod seat_count; later
+         tries scan the seats in order, (seed + i) mod seat_count, so every seat is
+         looked at and a panel is seated whenever PANEL_SIZE eligible judges exist
+         (the scan is reached only when the eligible seats are sparse). A seat already
+         looked at, or a party's, is skipped before it is read.
+    @param seed The case's randomness (Court: keccak256(blockhash(draw_block), case id)).
+    @param seat_count Seats in use when the case was opened.
+    @param before_block The block the case was opened in.
+    @param excluded buyer seat + 1 (bits 0-7) | seller seat + 1 (bits 8-15), 0 for none.
+    @return The panel's seats + 1 packed one byte each (0 when no panel was seated), and
+            its judges.
+    @custom:security Court only.
     """
     assert msg.sender == self.court, "staking: caller is not the court"
-    count: uint256 = self.open_cases[judge] + 1
-    self.open_cases[judge] = count
-    log JudgeLocked(judge=judge, open_cases=count)
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    words: uint256[PANEL_SIZE] = empty(uint256[PANEL_SIZE])
+    if seat_count == 0:
+        return 0, judges
+    # One bit per seat already looked at (the parties' seats count as looked at).
+    seen: uint256 = 0
+    if excluded & _MASK_8 != 0:
+        seen = 1 << ((excluded & _MASK_8) - 1)
+    if (excluded >> 8) & _MASK_8 != 0:
+        seen |= 1 << (((excluded >> 8) & _MASK_8) - 1)
+    panel: uint256 = 0
+    found: uint256 = 0
+    for i: uint256 in range(MAX_DRAW_TRIES + MAX_JUDGES):
+        if found == PANEL_SIZE or i >= MAX_DRAW_TRIES + seat_count:
+            break
+        seat: uint256 = 0
+        if i < MAX_DRAW_TRIES:
+            seat = convert(keccak256(abi_encode(seed, i)), uint256) % seat_count
+        else:
+            seat = (convert(seed, uint256) % seat_count + i) % seat_count
+        if seen & (1 << seat) != 0:
+            continue
+        seen |= 1 << seat
+        word: uint256 = self._eligible_seat(seat, before_block)
+        if word != 0:
+            judges[found] = convert(convert(word & _ADDR, uint160), address)
+            words[found] = word
+            panel |= (seat + 1) << (8 * found)
+            found += 1
+    if found < PANEL_SIZE:
+        return 0, empty(address[PANEL_SIZE])
+    for p: uint256 in range(PANEL_SIZE):
+        self._judge_seats[((panel >> (8 * p)) & _MASK_8) - 1] = words[p] + (1 << _SEAT_OPEN)
+    log PanelLocked(judges=judges)
+    return panel, judges
 
 
 @external
-def unlock_judge(judge: address):
+def release_panel(panel: uint256) -> address[PANEL_SIZE]:
     """
-    @custom:security Court only: a case of `judge` was executed.
+    @notice Unlocks a panel drawn by `draw_panel` (one open case less each).
+    @param panel The packed seats + 1 `draw_panel` returned.
+    @return The panel's judges.
+    @custom:security Court only: the panel's case was executed.
     """
     assert msg.sender == self.court, "staking: caller is not the court"
-    count: uint256 = self.open_cases[judge] - 1
-    self.open_cases[judge] = count
-    log JudgeUnlocked(judge=judge, open_cases=count)
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    for p: uint256 in range(PANEL_SIZE):
+        seat: uint256 = ((panel >> (8 * p)) & _MASK_8) - 1
+        word: uint256 = self._judge_seats[seat]
+        self._judge_seats[seat] = word - (1 << _SEAT_OPEN)
+        judges[p] = convert(convert(word & _ADDR, uint160), address)
+    log PanelReleased(judges=judges)
+    return judges
 
 
 @external
@@ -765,6 +862,11 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
     """
     @notice Moves up to `amount` of `judge`'s stake to `beneficiaries` (equal shares,
             dust to the first, credited for `claim`), or burns it when there are none.
+            A judge left below the minimum leaves the judge set (it is drawn no more;
+            its seat and its open cases stay until it withdraws the rest).
+    @param judge The judge to penalize.
+    @param amount SEC to take (clamped to its stake).
+    @param beneficiaries Who shares the amount (none: burned).
     @custom:security Court only.
     """
     assert msg.sender == self.court, "staking: caller is not the court"
@@ -773,6 +875,13 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
     if take == 0:
         return
     self.judge_stake[judge] = stake - take
+    if stake - take < _MIN_JUDGE_STAKE:
+        seat1: uint256 = self._judge_slot[judge]
+        if seat1 != 0:
+            word: uint256 = self._judge_seats[seat1 - 1]
+            if word & _SEAT_ACTIVE != 0:
+                self._judge_seats[seat1 - 1] = word & ~_SEAT_ACTIVE
+                log JudgeLeft(judge=judge, seat=seat1 - 1, seat_freed=False)
     burned: uint256 = 0
     if len(beneficiaries) == 0:
         burned = take
@@ -786,6 +895,71 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
     log JudgePenalized(judge=judge, amount=take, burned=burned)
     if burned > 0:
         extcall IBurnable(SEC_TOKEN.address).burn(burned)
+
+
+@view
+@external
+def judge_snapshot(buyer: address, seller: address) -> uint256:
+    """
+    @notice What the Court records when a case opens: seats in use (bits 0-7), the
+            buyer's seat + 1 (8-15) and the seller's seat + 1 (16-23), 0 for no seat.
+    """
+    return (self._judge_book & _MASK_8) | (self._judge_slot[buyer] << 8) | (self._judge_slot[seller] << 16)
+
+
+@view
+@external
+def judge_slots() -> uint256:
+    """
+    @notice Seats in use (occupied or free); seats are numbered from 0.
+    """
+    return self._judge_book & _MASK_8
+
+
+@view
+@external
+def judge_at(seat: uint256) -> address:
+    """
+    @notice The judge in `seat` (zero address when free).
+    """
+    return convert(convert(self._judge_seats[seat] & _ADDR, uint160), address)
+
+
+@view
+@external
+def judge_seat(seat: uint256) -> (address, uint256, uint256, bool):
+    """
+    @notice A seat: its judge, the block it became eligible, its open cases, whether
+            its stake is at least the minimum.
+    """
+    word: uint256 = self._judge_seats[seat]
+    return (
+        convert(convert(word & _ADDR, uint160), address),
+        (word >> _SEAT_SINCE) & _MASK_40,
+        (word >> _SEAT_OPEN) & _MASK_32,
+        word & _SEAT_ACTIVE != 0,
+    )
+
+
+@view
+@external
+def slot_of(account: address) -> uint256:
+    """
+    @notice `account`'s seat + 1, 0 when it holds none.
+    """
+    return self._judge_slot[account]
+
+
+@view
+@external
+def open_cases(judge: address) -> uint256:
+    """
+    @notice Open Court cases `judge` sits on (it cannot withdraw while any).
+    """
+    seat1: uint256 = self._judge_slot[judge]
+    if seat1 == 0:
+        return 0
+    return (self._judge_seats[seat1 - 1] >> _SEAT_OPEN) & _MASK_32
 
 
 @external
@@ -819,7 +993,7 @@ def claim():
 @external
 def is_judge(account: address) -> bool:
     """
-    @notice Bonded at least the minimum as a judge and not disabled.
+    @notice In the judge set: bonded at least the minimum as a judge and not disabled.
     """
     if self.judge_stake[account] < _MIN_JUDGE_STAKE:
         return False
@@ -830,9 +1004,16 @@ def is_judge(account: address) -> bool:
 @external
 def judges() -> DynArray[address, MAX_JUDGES]:
     """
-    @notice Every account holding judge stake (eligibility: `is_judge`).
+    @notice The judge set in seat order (active seats; eligibility also needs `is_judge`).
     """
-    return self._judges
+    out: DynArray[address, MAX_JUDGES] = []
+    for seat: uint256 in range(MAX_JUDGES):
+        if seat >= self._judge_book & _MASK_8:
+            break
+        word: uint256 = self._judge_seats[seat]
+        if word & _SEAT_ACTIVE != 0:
+            out.append(convert(convert(word & _ADDR, uint160), address))
+    return out
 
 
 @view
@@ -1173,12 +1354,49 @@ def _remove_validator(validator: address, area_id: uint256):
 
 
 @internal
-def _remove_judge(judge: address):
-    slot: uint256 = self._judge_slot[judge]
-    if slot == 0:
-        return
-    last: address = self._judges.pop()
-    if last != judge:
-        self._judges[slot - 1] = last
-        self._judge_slot[last] = slot
+def _take_seat(judge: address) -> uint256:
+    """
+    @dev Seats `judge` in the first free seat, else in a new one; eligible from the
+         next block on (draws need since_block < the dispute's block).
+    """
+    book: uint256 = self._judge_book
+    head: uint256 = (book >> 8) & _MASK_8
+    seat: uint256 = 0
+    if head != 0:
+        seat = head - 1
+        book = (book & _MASK_8) | ((self._judge_seats[seat] >> _SEAT_NEXT) << 8)
+    else:
+        seat = book & _MASK_8
+        assert seat < MAX_JUDGES, "staking: judge list full"
+        book = seat + 1
+    self._judge_book = book
+    self._judge_seats[seat] = convert(judge, uint256) | (block.number << _SEAT_SINCE) | _SEAT_ACTIVE
+    log JudgeJoined(judge=judge, seat=seat, since_block=block.number)
+    return seat
+
+
+@internal
+def _free_seat(judge: address, seat: uint256):
+    """
+    @dev Frees `seat` (its judge has no stake and no open case left); no other seat moves.
+    """
+    book: uint256 = self._judge_book
+    self._judge_seats[seat] = ((book >> 8) & _MASK_8) << _SEAT_NEXT
+    self._judge_book = (book & _MASK_8) | ((seat + 1) << 8)
     self._judge_slot[judge] = 0
+    log JudgeLeft(judge=judge, seat=seat, seat_freed=True)
+
+
+@view
+@internal
+def _eligible_seat(seat: uint256, before_block: uint256) -> uint256:
+    """
+    @dev The seat's word when its judge may be drawn for a case opened in
+         `before_block`, else 0.
+    """
+    word: uint256 = self._judge_seats[seat]
+    if word & _SEAT_ACTIVE == 0 or (word >> _SEAT_SINCE) & _MASK_40 >= before_block:
+        return 0
+    if staticcall TRUST_INDEX.is_disabled(convert(convert(word & _ADDR, uint160), address)):
+        return 0
+    return word

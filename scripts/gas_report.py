@@ -22,7 +22,7 @@ from rich.table import Table  # noqa: E402
 
 from sec_offchain.area.block import MESSAGE_LEAF, Message  # noqa: E402
 from sec_offchain.area.merkle import StandardMerkleTree  # noqa: E402
-from sec_offchain.contracts.client import ETH, Suite  # noqa: E402
+from sec_offchain.contracts.client import Suite  # noqa: E402
 from sec_offchain.contracts.deploy import SuiteParams, deploy_suite  # noqa: E402
 from sec_offchain.crypto.keys import get_dev_account  # noqa: E402
 from sec_offchain.devchain import Anvil, ChainControl, EmbeddedChain  # noqa: E402
@@ -95,7 +95,7 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
         if ruling == 2:
             row("dispute (with 2 % deposit)", r)
         row(f"rule ({name})", suite.rule(arbiter, oid, ruling))
-    row("withdraw (arbiter fee)", suite.withdraw(arbiter, ETH))
+    # (The arbiter's fee is pushed with the ruling; nothing is left to withdraw.)
 
     # A trade priced in SEC (approve excluded: done once per buyer).
     # (The buyer-right ruling above disabled the seller: fake goods; a new seller lists.)
@@ -127,31 +127,14 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
     suite.ship(other, oid2, "T")
     row("confirm (shared purchase in ETH, commission paid)", suite.confirm(friend, oid2))
 
-    # The Court's dispute path on a fresh deployment where the Court is the arbiter.
-    court_suite = Suite(
-        chain.w3, deploy_suite(chain.w3, get_dev_account(0), progress=lambda m: None)
-    )
-    judges = [get_dev_account(i) for i in (5, 6, 7, 8)]
-    for judge in judges:
-        court_suite.stake_judge(judge, 1_000 * 10**18)
-    s2, b2 = get_dev_account(1), get_dev_account(2)
-    path = 0
-    lid, r = court_suite.create_listing(s2, PRICE, metadata="court")
-    path += row("court path: create_listing", r)
-    oid, r = court_suite.buy(b2, lid)
-    path += row("court path: buy", r)
-    path += row("court path: ship", court_suite.ship(s2, oid, "T"))
-    path += row(
-        "court path: dispute (opens case, draws panel)", court_suite.dispute(b2, oid, "fake")
-    )
-    case_id = court_suite.case_of(oid)
-    by_address = {j.address: j for j in judges}
-    panel = court_suite.panel_of(case_id)
-    path += row("court path: vote (first)", court_suite.vote(by_address[panel[0]], case_id, 1))
-    path += row("court path: vote (second)", court_suite.vote(by_address[panel[1]], case_id, 1))
-    path += row(
-        "court path: execute (ruling, fees, unlock)", court_suite.execute_case(other, case_id)
-    )
+    # The Court's dispute path on a fresh deployment where the Court is the arbiter: list,
+    # buy, ship, dispute (opens the case, commits to a draw block), draw (seats the panel
+    # DRAW_DELAY blocks later), two judges' votes, execute. Votes arrive as EIP-712
+    # signatures submitted with execute (the path compared with Origin), and, on a second
+    # fresh deployment, as on-chain votes.
+    court_suite, path = court_path(chain, row, signed=True)
+    _, onchain_path = court_path(chain, row, signed=False)
+    dispute_gas = dispute_gas_by_judges(court_suite, row)
 
     # Anchoring: 4 and 16 equal-stake validators of one area each; the second header of an
     # area is measured (the first also creates the area's height slot).
@@ -207,7 +190,75 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
             "accumulator, activation-height check)",
             r,
         )
-    return rows, steady, path
+    return rows, steady, (path, onchain_path, dispute_gas)
+
+
+COURT_JUDGES = (5, 6, 7, 8)
+
+
+def court_path(chain: ChainControl, row, signed: bool) -> tuple[Suite, int]:
+    suite = Suite(chain.w3, deploy_suite(chain.w3, get_dev_account(0), progress=lambda m: None))
+    judges = [get_dev_account(i) for i in COURT_JUDGES]
+    for judge in judges:
+        suite.stake_judge(judge, 1_000 * 10**18)
+    seller, buyer, other = get_dev_account(1), get_dev_account(2), get_dev_account(3)
+    how = "signed votes" if signed else "on-chain votes"
+    path = 0
+    lid, r = suite.create_listing(seller, PRICE, metadata="court")
+    path += row(f"court path ({how}): create_listing", r)
+    oid, r = suite.buy(buyer, lid)
+    path += row(f"court path ({how}): buy", r)
+    path += row(f"court path ({how}): ship", suite.ship(seller, oid, "T"))
+    path += row(
+        f"court path ({how}): dispute (opens case, commits to draw block)",
+        suite.dispute(buyer, oid, "fake"),
+    )
+    case_id = suite.case_of(oid)
+    mine_past(suite, suite.draw_block(case_id))
+    path += row(f"court path ({how}): draw (seats and locks the panel)", suite.draw(other, case_id))
+    by_address = {j.address: j for j in judges}
+    panel = [by_address[a] for a in suite.panel_of(case_id)]
+    if signed:
+        votes = [suite.sign_vote(j, case_id, 1) for j in panel[:2]]
+        r = suite.execute_with_votes(other, case_id, votes)
+        path += row(f"court path ({how}): execute_with_votes (2 signatures, fees, unlock)", r)
+    else:
+        path += row(f"court path ({how}): vote (first)", suite.vote(panel[0], case_id, 1))
+        path += row(f"court path ({how}): vote (second)", suite.vote(panel[1], case_id, 1))
+        r = suite.execute_case(other, case_id)
+        path += row(f"court path ({how}): execute (ruling, fees, unlock)", r)
+    return suite, path
+
+
+def mine_past(suite: Suite, block: int) -> None:
+    """Sends empty transfers until `block` is mined (each transaction is a block here)."""
+    tx = suite.tx(get_dev_account(0))
+    while suite.w3.eth.block_number <= block:
+        tx.send_value(get_dev_account(9).address, 1)
+
+
+def dispute_gas_by_judges(suite: Suite, row) -> dict[int, tuple[int, int]]:
+    """Opening a dispute and drawing its panel with 4 and with 128 staked judges (same
+    kind of order, steady state): neither may grow with the number of judges."""
+    seller, buyer, other = get_dev_account(10), get_dev_account(11), get_dev_account(3)
+    fund = suite.tx(get_dev_account(0))
+    for key in (seller, buyer):
+        fund.send_value(key.address, 10**20)
+    out: dict[int, tuple[int, int]] = {}
+    lid, _ = suite.create_listing(seller, PRICE, metadata="judges")
+    for count in (4, 128):
+        if count == 128:
+            extra = [get_dev_account(200 + i) for i in range(128 - len(COURT_JUDGES))]
+            for key in extra:
+                fund.send_value(key.address, 10**17)
+                fund.transact(suite.token.functions.transfer(key.address, 1_000 * 10**18))
+                suite.stake_judge(key, 1_000 * 10**18)
+        oid, _ = suite.buy(buyer, lid)
+        suite.ship(seller, oid, "T")
+        d = row(f"dispute with {count} judges", suite.dispute(buyer, oid, "x"))
+        mine_past(suite, suite.draw_block(oid))
+        out[count] = (d, row(f"draw with {count} judges", suite.draw(other, oid)))
+    return out
 
 
 def fund_validators(suite: Suite, funder, keys) -> None:
@@ -271,10 +322,10 @@ def main() -> int:
     console = Console()
     if args.anvil:
         with Anvil() as node:
-            rows, steady, path = measure(node)
+            rows, steady, (path, onchain, by_judges) = measure(node)
         where = "anvil"
     else:
-        rows, steady, path = measure(EmbeddedChain())
+        rows, steady, (path, onchain, by_judges) = measure(EmbeddedChain())
         where = "py-evm (Ape local network)"
     table = Table(title=f"Escrow gas on {where}")
     table.add_column("call")
@@ -288,11 +339,18 @@ def main() -> int:
         f"{'met' if steady <= TARGET else 'MISSED'})"
     )
     console.print(
-        "whole dispute path through the Court (list, buy, ship, dispute, 2 votes, "
-        f"execute): {path:,} gas "
+        "whole dispute path through the Court (list, buy, ship, dispute, draw, 2 signed votes "
+        f"with execute): {path:,} gas "
         f"= {path / ORIGIN_V00_DISPUTE_PATH:.2f}x Origin V00's {ORIGIN_V00_DISPUTE_PATH:,} "
-        "(which has one "
-        "trusted arbiter; this draws a random panel of staked judges and pays the majority)"
+        "(which has one trusted arbiter; this draws a random panel of staked judges and pays "
+        f"the majority; target <= {ORIGIN_V00_DISPUTE_PATH:,}: "
+        f"{'met' if path <= ORIGIN_V00_DISPUTE_PATH else 'MISSED'})"
+    )
+    console.print(f"the same path with the 2 votes sent on chain: {onchain:,} gas")
+    (d4, w4), (d128, w128) = by_judges[4], by_judges[128]
+    console.print(
+        f"dispute with 4 judges: {d4:,} gas, with 128: {d128:,} ({d128 / d4 - 1:+.1%}); "
+        f"draw with 4: {w4:,}, with 128: {w128:,} ({w128 / w4 - 1:+.1%})"
     )
     # One plain line, for scripts that read the number.
     print(f"steady-state trade: {steady} gas")

@@ -16,10 +16,34 @@ from web3.types import TxReceipt
 from sec_offchain.consensus.evidence import Evidence
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.contracts.transactor import REVERTED, Transactor, get_revert_reason
-from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, recover_signer
+from sec_offchain.crypto.hashing import keccak
+from sec_offchain.encoding.area_header import (
+    AreaHeader,
+    eip712_domain_separator,
+    hash_area_header,
+    recover_signer,
+    sign_digest,
+)
 from sec_offchain.exceptions import ContractRevert
 
 ETH = "0x0000000000000000000000000000000000000000"
+VOTE_TYPEHASH = keccak(b"Vote(uint256 case_id,uint8 ruling)")
+
+
+def hash_vote(case_id: int, ruling: int, chain_id: int, court: str) -> bytes:
+    """The EIP-712 digest of Vote(case_id, ruling) under the domain ("SEC Court", "1",
+    chain_id, court): what a panel judge signs and what `Court.vote_digest` returns."""
+    struct = keccak(VOTE_TYPEHASH + case_id.to_bytes(32, "big") + ruling.to_bytes(32, "big"))
+    domain = eip712_domain_separator("SEC Court", "1", chain_id, court)
+    return keccak(b"\x19\x01" + domain + struct)
+
+
+def sign_vote(
+    private_key: bytes, case_id: int, ruling: int, chain_id: int, court: str
+) -> tuple[int, int, bytes, bytes]:
+    """A judge's signed vote as the Court's SignedVote tuple (ruling, v, r, s)."""
+    sig = sign_digest(private_key, hash_vote(case_id, ruling, chain_id, court))
+    return ruling, sig[64], sig[:32], sig[32:64]
 
 
 class OrderStatus(IntEnum):
@@ -280,6 +304,33 @@ class Suite:
 
     def execute_case(self, caller: LocalAccount, case_id: int) -> TxReceipt:
         return self.tx(caller).transact(self.court.functions.execute(case_id))
+
+    def draw(self, caller: LocalAccount, case_id: int) -> TxReceipt:
+        """Seats the case's panel (from block `draw_block(case_id) + 1` on; re-arms the
+        draw when its block hash has expired)."""
+        return self.tx(caller).transact(self.court.functions.draw(case_id))
+
+    def draw_block(self, case_id: int) -> int:
+        return int(self.call(self.court.functions.draw_block(case_id)))
+
+    def vote_deadline(self, case_id: int) -> int:
+        """Votes are accepted while the block timestamp is below this; 0 before the draw."""
+        return int(self.call(self.court.functions.vote_deadline(case_id)))
+
+    def sign_vote(
+        self, judge: LocalAccount, case_id: int, ruling: int
+    ) -> tuple[int, int, bytes, bytes]:
+        """`judge`'s vote signed off chain, for `execute_with_votes` (no transaction)."""
+        return sign_vote(
+            bytes(judge.key), case_id, ruling, self.w3.eth.chain_id, str(self.court.address)
+        )
+
+    def execute_with_votes(
+        self, caller: LocalAccount, case_id: int, votes: list[tuple[int, int, bytes, bytes]]
+    ) -> TxReceipt:
+        """`execute`, counting signed votes (from `sign_vote`) submitted with it."""
+        fn = self.court.functions.execute_with_votes(case_id, votes)
+        return self.tx(caller).transact(fn)
 
     def case_of(self, order_id: int) -> int:
         return int(self.call(self.court.functions.case_of(order_id)))

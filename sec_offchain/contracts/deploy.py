@@ -46,6 +46,8 @@ class SuiteParams:
     default_auto_complete: int = 7 * DAY
     default_ship_window: int = 3 * DAY
     dispute_deposit_bps: int = 200
+    dispute_floor_eth: int = 10**15  # 0.001 ETH: no dispute is free, however cheap the order
+    dispute_floor_sec: int = 10 * SEC
     buyer_refund_bps: int = 10_000
     judge_fee_bps: int = 5_000
     dispute_timeout: int = 30 * DAY
@@ -179,6 +181,8 @@ def deploy_suite(
             p.penalty_fake_goods,
             p.penalty_malicious_complaint,
         ],
+        p.dispute_floor_eth,
+        p.dispute_floor_sec,
     )
     if escrow != escrow_expected:
         raise DeploymentError(

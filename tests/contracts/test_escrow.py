@@ -338,18 +338,19 @@ def disputed(escrow, shipped, buyer):
 def test_rule__buyer_right__refund_and_seller_penalized(
     escrow, trust, disputed, deployer, seller, buyer
 ):
-    buyer_before, seller_before = buyer.balance, seller.balance
+    buyer_before, seller_before, arbiter_before = buyer.balance, seller.balance, deployer.balance
     fee = DEPOSIT // 2
     tx = escrow.rule(disputed, 1, sender=deployer)
     assert buyer.balance == buyer_before + PRICE + DEPOSIT - fee
     assert seller.balance == seller_before
-    assert escrow.owed(deployer, ETH) == fee
+    # The arbiter's fee is pushed like every payout (credited only when refused).
+    assert deployer.balance == arbiter_before + fee - tx.total_fees_paid
+    assert escrow.owed(deployer, ETH) == 0
     assert escrow.order_status(disputed) == 6
     assert tx.events == [
         escrow.OrderRuled(
             order_id=disputed, ruling=1, to_buyer=PRICE + DEPOSIT - fee, to_seller=0, judge_fee=fee
         ),
-        escrow.PaymentCredited(account=deployer, token=ETH, amount=fee),
         trust.AccountDisabled(account=seller),
         escrow.DisabledSynced(account=seller),
     ]
@@ -429,15 +430,23 @@ def test_finalize__dispute_timeout__ruling_zero_and_full_deposit_back(
         escrow.rule(disputed, 1, sender=deployer)
 
 
-def test_withdraw__owed__paid_once(escrow, disputed, deployer):
-    escrow.rule(disputed, 1, sender=deployer)
-    owed = escrow.owed(deployer, ETH)
-    before = deployer.balance
-    tx = escrow.withdraw(ETH, sender=deployer)
-    assert tx.events == [escrow.Withdrawn(account=deployer, token=ETH, amount=owed)]
-    assert deployer.balance == before + owed - tx.total_fees_paid
+def test_withdraw__owed__paid_once(project, escrow, deployer, seller, listing):
+    # A buyer contract that refuses the refund is credited; it withdraws once.
+    refuser = project.HostileReceiver.deploy(escrow, sender=deployer)
+    tx = refuser.buy(listing, value=PRICE, sender=deployer)
+    order_id = tx.events.filter(escrow.OrderPaid)[0].order_id
+    refuser.set_mode(1, 0, sender=deployer)
+    escrow.cancel(order_id, sender=seller)
+    assert escrow.owed(refuser, ETH) == PRICE
+    refuser.set_mode(0, 0, sender=deployer)
+    before = refuser.balance
+    tx = refuser.withdraw(sender=deployer)
+    assert tx.events.filter(escrow.Withdrawn) == [
+        escrow.Withdrawn(account=refuser, token=ETH, amount=PRICE)
+    ]
+    assert refuser.balance == before + PRICE
     with ape.reverts("escrow: nothing owed"):
-        escrow.withdraw(ETH, sender=deployer)
+        refuser.withdraw(sender=deployer)
 
 
 def test_disabled_buyer__refused_everywhere(escrow, disputed, deployer, buyer, seller, listing):
