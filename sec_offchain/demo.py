@@ -108,13 +108,21 @@ def run_demo(console: Console) -> None:
     )
     o4, _ = suite.buy(dave, listing_id, share_id)
     suite.ship(seller, o4, "SF-EXPRESS 7730-1201")
-    suite.confirm(dave, o4)
-    reward = int(suite.call(suite.shares.functions.claimable(alice.address)))
-    r = suite.claim_share_rewards(alice)
+    alice_before = chain.w3.eth.get_balance(alice.address)
+    r = suite.confirm(dave, o4)
+    reward = suite.get_share_reward(r)
+    assert reward is not None
+    received = chain.w3.eth.get_balance(alice.address) - alice_before
     console.print(
-        f"dave buys through alice's share within 72 hours (order {o4}) and confirms: alice earns "
-        f"{reward / 10**18:,.2f} SEC (2 % of {_eth(PRICE)} ETH at 11,000 SEC/ETH) and claims it "
+        f"dave buys through alice's share within 72 hours (order {o4}), the seller ships and "
+        f"dave confirms: alice receives {_eth(received)} ETH at once, a "
+        f"{int(suite.call(suite.shares.functions.REWARD_BPS())) / 100:g} % commission out of "
+        f"the seller's {_eth(PRICE)} ETH; the seller gets {_eth(PRICE - reward.commission)} ETH "
         f"({r['gasUsed']:,} gas)"
+    )
+    console.print(
+        "  the commission comes out of the sale it rewards and only after shipping, so one "
+        "person acting as seller, sharer and buyer only ever loses gas"
     )
 
     console.rule("7. fake goods: a dispute decided by a panel of staked judges")
@@ -123,14 +131,21 @@ def run_demo(console: Console) -> None:
     console.print(f"{len(judges)} judges stake 1,000 SEC each")
     o5, _ = suite.buy(bob, listing_id)
     suite.ship(seller, o5, "SF-EXPRESS 7730-1215")
+    deposit = int(suite.call(suite.escrow.functions.dispute_deposit(o5)))
     r = suite.dispute(bob, o5, "photos of a counterfeit logo")
     case_id = suite.case_of(o5)
+    draw_block = suite.draw_block(case_id)
+    console.print(
+        f"bob receives a fake and disputes order {o5} with a {_eth(deposit)} ETH deposit; "
+        f"case {case_id} will draw its panel from the hash of block {draw_block}, which does "
+        f"not exist yet, so nobody can choose the judges ({r['gasUsed']:,} gas)"
+    )
+    chain.mine_blocks(draw_block + 1 - chain.w3.eth.block_number)
+    r = suite.draw(carol, case_id)
     panel = suite.panel_of(case_id)
     console.print(
-        f"bob receives a fake and disputes order {o5} with a "
-        f"{suite.get_order(o5).dispute_deposit / 10**18:.5f} ETH "
-        f"deposit; case {case_id} draws a panel of {len(panel)} judges, never bob or the "
-        f"seller ({r['gasUsed']:,} gas)"
+        f"block {draw_block} is mined; carol draws the panel: {len(panel)} judges, never bob "
+        f"or the seller ({r['gasUsed']:,} gas)"
     )
     by_address = {j.address: j for j in judges}
     for address in panel[:2]:
@@ -178,8 +193,8 @@ def run_demo(console: Console) -> None:
     console.print(table)
     escrow_balance = chain.w3.eth.get_balance(suite.escrow.address)
     console.print(
-        f"escrow holds {_eth(escrow_balance)} ETH: the judges' fees they may withdraw; ETH "
-        "changes include gas. "
+        f"escrow holds {_eth(escrow_balance)} ETH: every payment, refund, commission and "
+        "judges' fee was pushed to its receiver; ETH changes include gas. "
         f"Done in {time.monotonic() - started:.1f} s."
     )
 

@@ -38,6 +38,10 @@ class ChainControl(abc.ABC):
     def set_next_timestamp(self, timestamp: int) -> None:
         """The next transaction (or mined block) gets exactly `timestamp`."""
 
+    @abc.abstractmethod
+    def mine_blocks(self, count: int) -> None:
+        """Mines `count` empty blocks (a Court draw waits for a later block's hash)."""
+
     def advance_time(self, seconds: int) -> int:
         """The next transaction runs `seconds` after the latest block; returns that time."""
         target = self.now() + seconds
@@ -62,6 +66,9 @@ class EmbeddedChain(ChainControl):
 
     def set_next_timestamp(self, timestamp: int) -> None:
         self.provider.set_timestamp(timestamp)
+
+    def mine_blocks(self, count: int) -> None:
+        self.provider.mine(count)
 
     def close(self) -> None:
         self._network.__exit__(None, None, None)
@@ -88,6 +95,10 @@ class RpcChain(ChainControl):
 
     def mine(self) -> None:
         self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def mine_blocks(self, count: int) -> None:
+        for _ in range(count):
+            self.mine()
 
 
 def find_anvil() -> str:

@@ -88,6 +88,17 @@ def parse_address(text: str, option: str) -> str:
     return to_checksum_address(value)
 
 
+def resolve_account(text: str, option: str) -> str:
+    """An address given as 0x... or as a development account dev:N."""
+    value = text.strip()
+    if value.lower().startswith("dev:"):
+        index = value[4:]
+        if not index.isdigit() or int(index) >= 2**31:
+            raise ConfigError(f"{option}: dev:N needs a whole number N >= 0, not {text!r}")
+        return get_dev_account(int(index)).address
+    return parse_address(value, option)
+
+
 def format_time(timestamp: int) -> str:
     """A chain timestamp as UTC, to the second."""
     import datetime as dt

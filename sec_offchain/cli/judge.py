@@ -15,8 +15,11 @@ from sec_offchain.cli.common import (
     console,
     fail,
     format_amount,
+    format_time,
+    format_wait,
     guarded,
     parse_amount,
+    resolve_account,
 )
 
 judge_app = typer.Typer(
@@ -65,33 +68,90 @@ def judge_withdraw(
 @judge_app.command("cases")
 def judge_cases(
     judge: str | None = typer.Option(
-        None, "--judge", help="only cases with this judge on the panel"
+        None, "--judge", help="only cases with this judge (address or dev:N) on the panel"
     ),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
-    """List Court cases: order, panel, votes, deadline, outcome."""
+    """List Court cases: order, draw, panel, votes, time left to vote, outcome."""
 
     def run() -> None:
         ctx = Context(rpc, deployment, None)
+        only = resolve_account(judge, "--judge") if judge else None
         court = ctx.suite.court
-        count = int(ctx.suite.call(court.functions.case_count()))
+        opened = court.events.CaseOpened.get_logs(from_block=ctx.deployment.block)
+        drawn = {
+            int(e["args"]["case_id"]): list(e["args"]["panel"])
+            for e in court.events.PanelDrawn.get_logs(from_block=ctx.deployment.block)
+        }
+        now = ctx.chain.now()
+        block = ctx.chain.w3.eth.block_number
         table = Table()
         for col in ("case", "order", "panel (votes)", "vote deadline", "state"):
             table.add_column(col)
-        for case_id in range(1, count + 1):
-            panel = ctx.suite.panel_of(case_id)
-            if judge and judge.lower() not in (p.lower() for p in panel):
+        for event in opened:
+            case_id = int(event["args"]["case_id"])
+            panel = drawn.get(case_id, [])
+            if only and only.lower() not in (p.lower() for p in panel):
                 continue
             order_id, deadline, executed, ruling = ctx.suite.call(court.functions.get_case(case_id))
             votes = [int(ctx.suite.call(court.functions.votes(case_id, p))) for p in panel]
-            panel_text = (
-                ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes, strict=True))
-                or "no panel seated"
-            )
+            if case_id in drawn:
+                panel_text = (
+                    ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes, strict=True))
+                    or "no panel seated"
+                )
+                left = f"{format_time(deadline)} ({format_wait(deadline - now)} left)"
+            else:
+                draw_block = ctx.suite.draw_block(case_id)
+                panel_text = f"not drawn: `sec judge draw {case_id}` after block {draw_block}"
+                if block <= draw_block:
+                    panel_text += f" ({draw_block + 1 - block} blocks to go)"
+                left = "runs from the draw"
             state = f"executed, ruling {ruling}" if executed else "open"
-            table.add_row(str(case_id), str(order_id), panel_text, str(deadline), state)
+            table.add_row(str(case_id), str(order_id), panel_text, left, state)
         console.print(table)
+
+    guarded(run)
+
+
+@judge_app.command("draw")
+def judge_draw(
+    case_id: int = typer.Argument(..., help="case id (the disputed order's id)"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Seat a case's panel from the hash of its draw block (anyone, once that block exists)."""
+
+    def run() -> None:
+        ctx = Context(rpc, deployment, key)
+        order_id = ctx.suite.call(ctx.suite.court.functions.get_case(case_id))[0]
+        if order_id == 0:
+            fail(f"no case {case_id}")
+        if ctx.suite.vote_deadline(case_id) != 0:
+            fail(f"case {case_id} is already drawn")
+        draw_block = ctx.suite.draw_block(case_id)
+        block = ctx.chain.w3.eth.block_number
+        if block <= draw_block:
+            fail(
+                f"too early: case {case_id} is drawn from the hash of block {draw_block}; "
+                f"the chain is at block {block}"
+            )
+        receipt = ctx.suite.draw(ctx.account, case_id)
+        rearmed = ctx.suite.events(receipt, "Court", "DrawRearmed")
+        if rearmed:
+            console.print(
+                f"block {draw_block}'s hash has expired: the draw moves to block "
+                f"{rearmed[0]['draw_block']} ({receipt['gasUsed']:,} gas)"
+            )
+            return
+        panel = ctx.suite.events(receipt, "Court", "PanelDrawn")[0]
+        seated = ", ".join(panel["panel"]) or "no panel (too few eligible judges)"
+        console.print(
+            f"case {case_id} panel: {seated}; votes until {format_time(panel['vote_deadline'])} "
+            f"({receipt['gasUsed']:,} gas)"
+        )
 
     guarded(run)
 

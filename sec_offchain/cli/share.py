@@ -13,14 +13,17 @@ from sec_offchain.cli.common import (
     KeyOpt,
     RpcOpt,
     console,
+    fail,
     format_amount,
+    format_time,
     guarded,
+    token_symbol,
 )
 from sec_offchain.contracts.client import ETH
 from sec_offchain.exceptions import ConfigError
 
 share_app = typer.Typer(
-    help="Share a purchase; earn SEC when a friend buys through it within 72 h.",
+    help="Share a purchase; earn a commission when a friend buys through it within 72 h.",
     no_args_is_help=True,
 )
 
@@ -42,7 +45,8 @@ def share_create(
         _, listing_id, created = ctx.suite.share_info(share_id)
         listing = ctx.suite.get_listing(listing_id)
         console.print(
-            f"share {share_id} of listing {listing_id}, valid until {created + 72 * 3600} "
+            f"share {share_id} of listing {listing_id}, valid until "
+            f"{format_time(created + 72 * 3600)} "
             f"({receipt['gasUsed']:,} gas)"
         )
         if listing.token == ETH:
@@ -68,16 +72,30 @@ def share_status(
         if listing_id == 0:
             raise ConfigError(f"no share {share_id}")
         expires = created + 72 * 3600
+        paid = ctx.suite.shares.events.ShareRewarded.get_logs(
+            from_block=ctx.deployment.block, argument_filters={"share_id": share_id}
+        )
+        commissions: dict[str, int] = {}
+        for event in paid:
+            token = event["args"]["token"]
+            commissions[token] = commissions.get(token, 0) + int(event["args"]["commission"])
+        earned = (
+            ", ".join(
+                format_amount(amount, token_symbol(ctx.suite, token))
+                for token, amount in commissions.items()
+            )
+            or "nothing yet"
+        )
         table = Table(show_header=False)
         for k, v in {
             "share": share_id,
             "sharer": sharer,
             "listing": listing_id,
-            "expires at": expires,
+            "expires at": format_time(expires),
             "open": ctx.chain.now() < expires,
-            "sharer can claim": format_amount(
-                int(ctx.suite.call(ctx.suite.shares.functions.claimable(sharer))), "SEC"
-            ),
+            "purchases rewarded": len(paid),
+            "commissions paid": earned,
+            "pool bonus to claim": format_amount(ctx.suite.share_claimable(sharer), "SEC"),
         }.items():
             table.add_row(k, str(v))
         console.print(table)
@@ -91,11 +109,16 @@ def share_claim(
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,
 ) -> None:
-    """Claim your share rewards (SEC)."""
+    """Claim your pool bonus (SEC); commissions are paid with each purchase already."""
 
     def run() -> None:
         ctx = Context(rpc, deployment, key)
-        amount = int(ctx.suite.call(ctx.suite.shares.functions.claimable(ctx.account.address)))
+        amount = ctx.suite.share_claimable(ctx.account.address)
+        if amount == 0:
+            fail(
+                "nothing to claim: commissions are paid when each shared purchase completes; "
+                "only pool bonuses wait here"
+            )
         receipt = ctx.suite.claim_share_rewards(ctx.account)
         console.print(f"claimed {format_amount(amount, 'SEC')} ({receipt['gasUsed']:,} gas)")
 

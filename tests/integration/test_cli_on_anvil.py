@@ -185,29 +185,60 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
     share_id = re.search(r"share (\d+) of listing", out).group(1)
     assert f"&uint256={share_id}&value=" in out
     shared = order("dev:3", "--share", share_id)
+    sharer = get_dev_account(2).address
+    sharer_before = node.w3.eth.get_balance(sharer)
+    sec("escrow", "ship", shared, "--key", "dev:1", *common)
     sec("escrow", "confirm", shared, "--key", "dev:3", *common)
+    # 2 % of 1 ETH out of the seller's proceeds, pushed to the sharer at completion.
+    assert node.w3.eth.get_balance(sharer) == sharer_before + 2 * 10**16
     status = sec("share", "status", share_id, *common).stdout
-    assert "220 SEC" in status  # 2 % of 1 ETH at 11,000 SEC/ETH
-    assert sec("share", "claim", "--key", "dev:2", *common).stdout.startswith("claimed 220 SEC")
-    again = sec("share", "claim", "--key", "dev:2", *common, check=False)
-    assert (
-        again.returncode == 1 and again.stderr.strip() == "error: reverted: share: nothing to claim"
+    assert re.search(r"purchases rewarded\s+│\s+1\b", status), status
+    assert re.search(r"commissions paid\s+│\s+0\.02 ETH", status), status
+    assert re.search(r"pool bonus to claim\s+│\s+0 SEC", status), status
+    nothing = sec("share", "claim", "--key", "dev:2", *common, check=False)
+    assert nothing.returncode == 1
+    assert nothing.stderr.strip() == (
+        "error: nothing to claim: commissions are paid when each shared purchase completes; "
+        "only pool bonuses wait here"
     )
 
     keys = {get_dev_account(i).address: f"dev:{i}" for i in range(10)}
+
+    def keys_of(address):
+        return keys[address]
+
     for i in (6, 7, 8, 9):
         sec("judge", "stake", "--amount", "1000", "--key", f"dev:{i}", *common)
     disputed = order("dev:4")
     sec("escrow", "ship", disputed, "--key", "dev:1", *common)
     sec("escrow", "dispute", disputed, "--evidence", "fake logo", "--key", "dev:4", *common)
-    cases = sec("judge", "cases", *common).stdout
-    assert "open" in cases
     from sec_offchain.contracts.client import Suite
     from sec_offchain.contracts.deployment import Deployment
 
     suite = Suite(node.w3, Deployment.from_file(deployment_file))
     case_id = suite.case_of(int(disputed))
+    draw_block = suite.draw_block(case_id)
+    assert draw_block == node.w3.eth.block_number + 5  # DRAW_DELAY after the dispute's block
+    cases = sec("judge", "cases", *common).stdout
+    assert f"not drawn: `sec judge draw {case_id}` after block {draw_block}" in cases
+    early = sec("judge", "draw", str(case_id), "--key", "dev:5", *common, check=False)
+    assert early.returncode == 1
+    assert early.stderr.strip() == (
+        f"error: too early: case {case_id} is drawn from the hash of block {draw_block}; "
+        f"the chain is at block {draw_block - 5}"
+    )
+    before_draw = sec(
+        "judge", "vote", str(case_id), "--ruling", "buyer", "--key", "dev:6", *common, check=False
+    )
+    assert before_draw.stderr.strip() == "error: reverted: court: panel not drawn yet"
+    node.mine_blocks(5)
+    out = sec("judge", "draw", str(case_id), "--key", "dev:5", *common).stdout
     panel = suite.panel_of(case_id)
+    assert out.startswith(f"case {case_id} panel: {', '.join(panel)}; votes until ")
+    twice = sec("judge", "draw", str(case_id), "--key", "dev:5", *common, check=False)
+    assert twice.stderr.strip() == f"error: case {case_id} is already drawn"
+    cases = sec("judge", "cases", "--judge", keys_of(panel[0]), *common).stdout
+    assert f"{panel[0][:10]}(-)" in cases and "(3d left)" in cases, cases
     assert len(panel) == 3 and get_dev_account(4).address not in panel
     outsider = next(
         k for a, k in keys.items() if a not in panel and k in ("dev:6", "dev:7", "dev:8", "dev:9")
