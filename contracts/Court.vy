@@ -215,29 +215,7 @@ def draw(case_id: uint256):
     word: uint256 = self._cases[case_id]
     assert word != 0, "court: unknown case"
     assert word & _DRAWN == 0, "court: already drawn"
-    draw_at: uint256 = (word >> _DRAW_BLOCK) & _MASK_40
-    assert block.number > draw_at, "court: too early to draw"
-    if block.number - draw_at > BLOCKHASH_WINDOW:
-        draw_at = block.number + DRAW_DELAY
-        self._cases[case_id] = (word & ~(_MASK_40 << _DRAW_BLOCK)) | (draw_at << _DRAW_BLOCK)
-        log DrawRearmed(case_id=case_id, draw_block=draw_at)
-        return
-    timeout_at: uint256 = ((word >> _OPENED_AT) & _MASK_40) + DISPUTE_TIMEOUT
-    deadline: uint256 = min(block.timestamp + VOTE_PERIOD, timeout_at)
-    panel: uint256 = 0
-    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
-    if block.timestamp < timeout_at:
-        panel, judges = extcall STAKING.draw_panel(
-            keccak256(abi_encode(blockhash(draw_at), case_id)),
-            (word >> _SEATS) & _MASK_8,
-            word & _MASK_40,
-            (word >> _EXCLUDED) & 65535,
-        )
-    self._cases[case_id] = word | _DRAWN | (deadline << _DEADLINE) | (panel << _PANEL)
-    seated: DynArray[address, PANEL_SIZE] = []
-    if panel != 0:
-        seated = [judges[0], judges[1], judges[2]]
-    log PanelDrawn(case_id=case_id, panel=seated, vote_deadline=deadline)
+    self._draw(case_id, word, True)
 
 
 @external
@@ -279,7 +257,11 @@ def execute_with_votes(case_id: uint256, votes: DynArray[SignedVote, PANEL_SIZE]
     @notice `execute`, counting panel judges' signed votes too (EIP-712
             `Vote(uint256 case_id,uint8 ruling)`), accepted only while now < vote_deadline.
             A vote a judge already cast on chain (or earlier in `votes`) stands; its
-            other signatures are ignored.
+            other signatures are ignored. On a case not drawn yet it draws first, in
+            this transaction, exactly as `draw` would (the same panel, which judges
+            read beforehand from `preview_panel`; the vote deadline runs from now),
+            without locking the panel (it is settled here); when the draw block's hash
+            has expired it only re-arms the draw, like `draw`.
     @param votes Signed votes; each must recover to a panel judge.
     @custom:security Anyone; a signature binds the case, the ruling, this Court and chain.
     """
@@ -317,14 +299,35 @@ def panel_of(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
     @notice The panel of an open case; empty before the draw, when none was seated, and
             once executed (its seats may be reused then; `PanelDrawn` has the judges).
     """
+    return self._seated(self._cases[case_id])
+
+
+@view
+@external
+def preview_panel(case_id: uint256) -> DynArray[address, PANEL_SIZE]:
+    """
+    @notice The panel `draw` (or `execute_with_votes`) would seat now on a case not drawn
+            yet, computed read-only from blockhash(draw_block); the panel itself once
+            drawn (`panel_of`). Empty when no panel would be seated (too few eligible
+            judges, or Escrow's dispute timeout has passed).
+    @dev Reverts before block draw_block + 1 ("court: too early to draw") and once the
+         hash has expired ("court: draw hash expired"; `draw` re-arms the case then).
+    """
     word: uint256 = self._cases[case_id]
-    panel: uint256 = (word >> _PANEL) & (2**24 - 1)
-    if panel == 0 or word & _EXECUTED != 0:
+    assert word != 0, "court: unknown case"
+    if word & _DRAWN != 0:
+        return self._seated(word)
+    draw_at: uint256 = (word >> _DRAW_BLOCK) & _MASK_40
+    assert block.number > draw_at, "court: too early to draw"
+    assert block.number - draw_at <= BLOCKHASH_WINDOW, "court: draw hash expired"
+    if block.timestamp >= ((word >> _OPENED_AT) & _MASK_40) + DISPUTE_TIMEOUT:
         return []
-    out: DynArray[address, PANEL_SIZE] = []
-    for p: uint256 in range(PANEL_SIZE):
-        out.append(staticcall STAKING.judge_at(((panel >> (8 * p)) & _MASK_8) - 1))
-    return out
+    panel: uint256 = 0
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    panel, judges = staticcall STAKING.pick_panel(self._seed(draw_at, case_id), (word >> _SEATS) & _MASK_8, word & _MASK_40, (word >> _EXCLUDED) & 65535)
+    if panel == 0:
+        return []
+    return [judges[0], judges[1], judges[2]]
 
 
 @view
@@ -438,15 +441,76 @@ def _vote_digest(case_id: uint256, ruling: uint8) -> bytes32:
     )
 
 
+@view
+@internal
+def _seated(word: uint256) -> DynArray[address, PANEL_SIZE]:
+    panel: uint256 = (word >> _PANEL) & (2**24 - 1)
+    if panel == 0 or word & _EXECUTED != 0:
+        return []
+    out: DynArray[address, PANEL_SIZE] = []
+    for p: uint256 in range(PANEL_SIZE):
+        out.append(staticcall STAKING.judge_at(((panel >> (8 * p)) & _MASK_8) - 1))
+    return out
+
+
+@view
+@internal
+def _seed(draw_at: uint256, case_id: uint256) -> bytes32:
+    return keccak256(abi_encode(blockhash(draw_at), case_id))
+
+
+@internal
+def _draw(case_id: uint256, word: uint256, lock: bool) -> (uint256, address[PANEL_SIZE]):
+    """
+    @dev Seats the panel of an undrawn case (locking it in Staking when `lock`) and
+         returns the new case word and the judges; when the hash of draw_block has
+         expired it re-arms the draw instead and returns 0.
+    """
+    draw_at: uint256 = (word >> _DRAW_BLOCK) & _MASK_40
+    assert block.number > draw_at, "court: too early to draw"
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    if block.number - draw_at > BLOCKHASH_WINDOW:
+        draw_at = block.number + DRAW_DELAY
+        self._cases[case_id] = (word & ~(_MASK_40 << _DRAW_BLOCK)) | (draw_at << _DRAW_BLOCK)
+        log DrawRearmed(case_id=case_id, draw_block=draw_at)
+        return 0, judges
+    timeout_at: uint256 = ((word >> _OPENED_AT) & _MASK_40) + DISPUTE_TIMEOUT
+    deadline: uint256 = min(block.timestamp + VOTE_PERIOD, timeout_at)
+    panel: uint256 = 0
+    if block.timestamp < timeout_at:
+        seed: bytes32 = self._seed(draw_at, case_id)
+        seats: uint256 = (word >> _SEATS) & _MASK_8
+        excluded: uint256 = (word >> _EXCLUDED) & 65535
+        if lock:
+            panel, judges = extcall STAKING.draw_panel(seed, seats, word & _MASK_40, excluded)
+        else:
+            panel, judges = staticcall STAKING.pick_panel(seed, seats, word & _MASK_40, excluded)
+    word = word | _DRAWN | (deadline << _DEADLINE) | (panel << _PANEL)
+    self._cases[case_id] = word
+    seated: DynArray[address, PANEL_SIZE] = []
+    if panel != 0:
+        seated = [judges[0], judges[1], judges[2]]
+    log PanelDrawn(case_id=case_id, panel=seated, vote_deadline=deadline)
+    return word, judges
+
+
 @internal
 def _execute(case_id: uint256, signed: DynArray[SignedVote, PANEL_SIZE]):
-    word: uint256 = self._open_case(case_id)
+    word: uint256 = self._cases[case_id]
+    assert word != 0, "court: unknown case"
+    assert word & _EXECUTED == 0, "court: case already executed"
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    if word & _DRAWN == 0:
+        # Signed votes may draw the panel here (never locked: it is settled below).
+        assert len(signed) > 0, "court: panel not drawn yet"
+        word, judges = self._draw(case_id, word, False)
+        if word == 0:
+            return  # the hash expired: re-armed, nothing executed
+    elif word & ((2**24 - 1) << _PANEL) != 0:
+        # Unlocks the panel now; reverted with everything else if execution must wait.
+        judges = extcall STAKING.release_panel((word >> _PANEL) & (2**24 - 1))
     deadline: uint256 = (word >> _DEADLINE) & _MASK_40
     panel: uint256 = (word >> _PANEL) & (2**24 - 1)
-    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
-    if panel != 0:
-        # Unlocks the panel now; reverted with everything else if execution must wait.
-        judges = extcall STAKING.release_panel(panel)
 
     if len(signed) > 0:
         assert block.timestamp < deadline, "court: voting has ended"

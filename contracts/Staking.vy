@@ -350,7 +350,7 @@ def stake_validator(area_id: uint256, amount: uint256):
     # AnchorHub mirrors quorum weights from the first activation on.
     assert self.slasher != empty(address), "staking: anchor hub not set"
     assert not self._ejected(msg.sender), "staking: validator was ejected"
-    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
+    self._check_enabled()
     current: uint256 = self._area_of(msg.sender)
     assert current == 0 or current == area_id, "staking: validator of another area"
     pending: uint256 = self._pending_own[msg.sender] + amount
@@ -360,7 +360,7 @@ def stake_validator(area_id: uint256, amount: uint256):
     self._set_validator(msg.sender, self._stake(msg.sender), area_id, False)
     log Staked(account=msg.sender, role=1, amount=amount, total=own)
     self._add_pending(msg.sender, amount)
-    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+    self._pull(amount)
 
 
 @external
@@ -429,8 +429,7 @@ def withdraw():
     self.unbonding_of[msg.sender] = 0
     if self.own_stake[msg.sender] == 0 and self._pending_own[msg.sender] == 0 and self.nominated[msg.sender] == 0:
         self._set_validator(msg.sender, 0, 0, self._ejected(msg.sender))
-    log Withdrawn(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+    self._pay_out(amount)
 
 
 @external
@@ -445,7 +444,7 @@ def nominate(validator: address, amount: uint256):
     assert amount > 0, "staking: nothing to stake"
     area_id: uint256 = self._area_of(validator)
     assert area_id != 0 and not self._ejected(validator) and self.own_stake[validator] + self._pending_own[validator] > 0, "staking: not an active validator"
-    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
+    self._check_enabled()
     self._settle_pool(validator, area_id)
     self._settle_nominator(msg.sender, validator)
     total_shares: uint256 = self._nom_shares_total[validator]
@@ -463,7 +462,7 @@ def nominate(validator: address, amount: uint256):
     self._pending_nom[validator] += amount
     log Nominated(nominator=msg.sender, validator=validator, amount=amount)
     self._add_pending(validator, amount)
-    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+    self._pull(amount)
 
 
 @external
@@ -509,8 +508,7 @@ def withdraw_nomination():
     assert amount > 0, "staking: nothing to withdraw"
     assert block.timestamp >= self.nom_release[msg.sender], "staking: still unbonding"
     self.nom_unbonding[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+    self._pay_out(amount)
 
 
 @external
@@ -522,7 +520,7 @@ def fund_rewards(amount: uint256):
     assert amount > 0, "staking: nothing to fund"
     self.reward_pool += amount
     log RewardsFunded(funder=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+    self._pull(amount)
 
 
 @external
@@ -587,7 +585,7 @@ def record_fault(validator: address, offence_id: bytes32):
         self._acc_debt[validator] = self._stake(validator) * self._area_acc[area_id] // _PRECISION
         log RewardsWithheld(validator=validator, amount=withheld)
         if withheld > 0:
-            extcall IBurnable(SEC_TOKEN.address).burn(withheld)
+            self._burn(withheld)
     else:
         self._slash(validator, FAULT_SLASH_BPS, empty(address), offence_id, max_value(uint256))
 
@@ -643,7 +641,7 @@ def _slash(validator: address, fraction_bps: uint256, reporter: address, offence
     burned += self._redistribute(area_id, rest, height, offence_id)
     log Slashed(validator=validator, amount=amount, burned=burned, bounty=bounty, reporter=reporter, offence_id=offence_id)
     if burned > 0:
-        extcall IBurnable(SEC_TOKEN.address).burn(burned)
+        self._burn(burned)
     return amount
 
 
@@ -736,7 +734,7 @@ def stake_judge(amount: uint256):
     @param amount SEC to add to the caller's judge stake.
     """
     assert amount > 0, "staking: nothing to stake"
-    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "staking: account is disabled"
+    self._check_enabled()
     total: uint256 = self.judge_stake[msg.sender] + amount
     assert total >= _MIN_JUDGE_STAKE, "staking: below minimum stake"
     seat1: uint256 = self._judge_slot[msg.sender]
@@ -751,7 +749,7 @@ def stake_judge(amount: uint256):
             log JudgeJoined(judge=msg.sender, seat=seat1 - 1, since_block=block.number)
     self.judge_stake[msg.sender] = total
     log Staked(account=msg.sender, role=2, amount=amount, total=total)
-    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+    self._pull(amount)
 
 
 @external
@@ -775,23 +773,14 @@ def withdraw_judge(amount: uint256):
     self.judge_stake[msg.sender] = remaining
     if remaining == 0 and seat1 != 0:
         self._free_seat(msg.sender, seat1 - 1)
-    log Withdrawn(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+    self._pay_out(amount)
 
 
 @external
 def draw_panel(seed: bytes32, seat_count: uint256, before_block: uint256, excluded: uint256) -> (uint256, address[PANEL_SIZE]):
     """
-    @notice Picks PANEL_SIZE distinct eligible judges from seats [0, seat_count) and locks
-            them (one open case more each), in one call: O(panel) reads and writes.
-            Eligible: an occupied, active seat (stake at least the minimum) whose judge
-            became eligible before `before_block`, is not disabled, and whose seat + 1 is
-            not one of the two bytes of `excluded` (the parties).
-    @dev Try i < MAX_DRAW_TRIES looks at seat keccak256(seed, i) mod seat_count; later
-         tries scan the seats in order, (seed + i) mod seat_count, so every seat is
-         looked at and a panel is seated whenever PANEL_SIZE eligible judges exist
-         (the scan is reached only when the eligible seats are sparse). A seat already
-         looked at, or a party's, is skipped before it is read.
+    @notice Picks the panel `pick_panel` returns for the same arguments and locks its
+            judges (one open case more each), in one call: O(panel) reads and writes.
     @param seed The case's randomness (Court: keccak256(blockhash(draw_block), case id)).
     @param seat_count Seats in use when the case was opened.
     @param before_block The block the case was opened in.
@@ -800,11 +789,50 @@ def draw_panel(seed: bytes32, seat_count: uint256, before_block: uint256, exclud
             its judges.
     @custom:security Court only.
     """
-    assert msg.sender == self.court, "staking: caller is not the court"
+    self._only_court()
+    panel: uint256 = 0
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    words: uint256[PANEL_SIZE] = empty(uint256[PANEL_SIZE])
+    panel, judges, words = self._pick(seed, seat_count, before_block, excluded)
+    if panel == 0:
+        return 0, judges
+    for p: uint256 in range(PANEL_SIZE):
+        self._judge_seats[((panel >> (8 * p)) & _MASK_8) - 1] = words[p] + (1 << _SEAT_OPEN)
+    log PanelLocked(judges=judges)
+    return panel, judges
+
+
+@view
+@external
+def pick_panel(seed: bytes32, seat_count: uint256, before_block: uint256, excluded: uint256) -> (uint256, address[PANEL_SIZE]):
+    """
+    @notice The panel `draw_panel` would seat for these arguments now, without locking
+            it: PANEL_SIZE distinct eligible judges from seats [0, seat_count). Eligible:
+            an occupied, active seat (stake at least the minimum) whose judge became
+            eligible before `before_block`, is not disabled, and whose seat + 1 is not
+            one of the two bytes of `excluded` (the parties).
+    @dev Try i < MAX_DRAW_TRIES looks at seat keccak256(seed, i) mod seat_count; later
+         tries scan the seats in order, (seed + i) mod seat_count, so every seat is
+         looked at and a panel is seated whenever PANEL_SIZE eligible judges exist
+         (the scan is reached only when the eligible seats are sparse). A seat already
+         looked at, or a party's, is skipped before it is read.
+    @return The panel's seats + 1 packed one byte each (0: fewer than PANEL_SIZE
+            eligible judges), and its judges (zero addresses then).
+    """
+    panel: uint256 = 0
+    judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
+    words: uint256[PANEL_SIZE] = empty(uint256[PANEL_SIZE])
+    panel, judges, words = self._pick(seed, seat_count, before_block, excluded)
+    return panel, judges
+
+
+@view
+@internal
+def _pick(seed: bytes32, seat_count: uint256, before_block: uint256, excluded: uint256) -> (uint256, address[PANEL_SIZE], uint256[PANEL_SIZE]):
     judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
     words: uint256[PANEL_SIZE] = empty(uint256[PANEL_SIZE])
     if seat_count == 0:
-        return 0, judges
+        return 0, judges, words
     # One bit per seat already looked at (the parties' seats count as looked at).
     seen: uint256 = 0
     if excluded & _MASK_8 != 0:
@@ -831,11 +859,8 @@ def draw_panel(seed: bytes32, seat_count: uint256, before_block: uint256, exclud
             panel |= (seat + 1) << (8 * found)
             found += 1
     if found < PANEL_SIZE:
-        return 0, empty(address[PANEL_SIZE])
-    for p: uint256 in range(PANEL_SIZE):
-        self._judge_seats[((panel >> (8 * p)) & _MASK_8) - 1] = words[p] + (1 << _SEAT_OPEN)
-    log PanelLocked(judges=judges)
-    return panel, judges
+        return 0, empty(address[PANEL_SIZE]), words
+    return panel, judges, words
 
 
 @external
@@ -846,7 +871,7 @@ def release_panel(panel: uint256) -> address[PANEL_SIZE]:
     @return The panel's judges.
     @custom:security Court only: the panel's case was executed.
     """
-    assert msg.sender == self.court, "staking: caller is not the court"
+    self._only_court()
     judges: address[PANEL_SIZE] = empty(address[PANEL_SIZE])
     for p: uint256 in range(PANEL_SIZE):
         seat: uint256 = ((panel >> (8 * p)) & _MASK_8) - 1
@@ -869,7 +894,7 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
     @param beneficiaries Who shares the amount (none: burned).
     @custom:security Court only.
     """
-    assert msg.sender == self.court, "staking: caller is not the court"
+    self._only_court()
     stake: uint256 = self.judge_stake[judge]
     take: uint256 = min(amount, stake)
     if take == 0:
@@ -894,7 +919,7 @@ def penalize_judge(judge: address, amount: uint256, beneficiaries: DynArray[addr
             self._credited[beneficiaries[i]] += share
     log JudgePenalized(judge=judge, amount=take, burned=burned)
     if burned > 0:
-        extcall IBurnable(SEC_TOKEN.address).burn(burned)
+        self._burn(burned)
 
 
 @view
@@ -997,7 +1022,7 @@ def is_judge(account: address) -> bool:
     """
     if self.judge_stake[account] < _MIN_JUDGE_STAKE:
         return False
-    return not staticcall TRUST_INDEX.is_disabled(account)
+    return not self._disabled(account)
 
 
 @view
@@ -1136,7 +1161,7 @@ def _pay_credited():
     assert amount > 0, "staking: nothing to claim"
     self._credited[msg.sender] = 0
     log RewardClaimed(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+    self._send(amount)
 
 
 @internal
@@ -1397,6 +1422,45 @@ def _eligible_seat(seat: uint256, before_block: uint256) -> uint256:
     word: uint256 = self._judge_seats[seat]
     if word & _SEAT_ACTIVE == 0 or (word >> _SEAT_SINCE) & _MASK_40 >= before_block:
         return 0
-    if staticcall TRUST_INDEX.is_disabled(convert(convert(word & _ADDR, uint160), address)):
+    if self._disabled(convert(convert(word & _ADDR, uint160), address)):
         return 0
     return word
+
+
+@internal
+def _pull(amount: uint256):
+    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "staking: transfer failed"
+
+
+@internal
+def _send(amount: uint256):
+    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "staking: transfer failed"
+
+
+@internal
+def _pay_out(amount: uint256):
+    log Withdrawn(account=msg.sender, amount=amount)
+    self._send(amount)
+
+
+@internal
+def _burn(amount: uint256):
+    extcall IBurnable(SEC_TOKEN.address).burn(amount)
+
+
+@view
+@internal
+def _disabled(account: address) -> bool:
+    return staticcall TRUST_INDEX.is_disabled(account)
+
+
+@view
+@internal
+def _check_enabled():
+    assert not self._disabled(msg.sender), "staking: account is disabled"
+
+
+@view
+@internal
+def _only_court():
+    assert msg.sender == self.court, "staking: caller is not the court"

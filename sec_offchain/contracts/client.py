@@ -328,7 +328,8 @@ class Suite:
     def execute_with_votes(
         self, caller: LocalAccount, case_id: int, votes: list[tuple[int, int, bytes, bytes]]
     ) -> TxReceipt:
-        """`execute`, counting signed votes (from `sign_vote`) submitted with it."""
+        """`execute`, counting signed votes (from `sign_vote`) submitted with it; on a case
+        not drawn yet it draws the panel (`preview_panel`) in the same transaction."""
         fn = self.court.functions.execute_with_votes(case_id, votes)
         return self.tx(caller).transact(fn)
 
@@ -337,6 +338,12 @@ class Suite:
 
     def panel_of(self, case_id: int) -> list[str]:
         return list(self.call(self.court.functions.panel_of(case_id)))
+
+    def preview_panel(self, case_id: int) -> list[str]:
+        """The panel a draw would seat now (read-only, from blockhash(draw_block)): who
+        signs votes for `execute_with_votes` on a case not drawn yet; the panel itself
+        once drawn."""
+        return list(self.call(self.court.functions.preview_panel(case_id)))
 
     # ------------------------------------------------------------------ validators
 

@@ -314,6 +314,8 @@ def test_trust_index__reverts__seller_paid(project, token, deployer, seller, buy
         5_000,
         30 * DAY,
         [1, 2, 20, 10],
+        10**15,
+        10 * 10**18,
         sender=deployer,
     )
     lid = new_listing(fresh, seller)
