@@ -17,19 +17,28 @@ def test_sec_demo__runs_the_trust_loop():
         "deployed Escrow at",
         "ethereum:0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9@1337/buy?uint256=1&uint256=0&value=158000000000000000",
         "refused (escrow: auto-complete time not reached)",
-        "order 2 completed",
+        "order 2 completed, seller trust 2, bob 1",
         "refunded in full",
-        "alice earns 34.76 SEC",
-        "draws a panel of 3 judges, never bob or the seller",
+        "(seller trust 1)",
+        "alice receives 0.003160 ETH at once, a 2 % commission out of the seller's 0.158000 "
+        "ETH; the seller gets 0.154840 ETH",
+        "disputes order 5 with a 0.003160 ETH deposit; case 5 will draw its panel from the "
+        "hash of block",
+        "carol draws the panel: 3 judges, never bob or the seller",
+        "bob is refunded 0.159580 ETH",
         "the seller's trust falls from 2 to 0 (disabled)",
         "refused (escrow: seller is disabled)",
-        "escrow holds 0.001580 ETH: the judges' fees",
+        "the stake waits 24 h before it counts",
         "header 2 of area 1 anchored with 3 of 4 signatures",
-        "rewards for the 2 anchored headers: 20 SEC shared by the bonded validators",
+        "2 headers anchored over 3,602 s earn 2.2844 SEC",
         "validator 4's own signer refuses a second header at height 3",
         "validator 4 slashed 50,000 SEC (50 %) and ejected — 5,000 burned, "
         "10,000 bounty to the judge, 35,000.00 shared by the three honest validators",
-        "SEC supply fell by 5,000",
+        "SEC supply fell by 5,000; staking holds 5,000 SEC less; area stake now 300,000 SEC",
+        "on chain area 4 holds 70 SEC, area 3 30 SEC",
+        "the relayer runs again: 0 more deliveries (exactly once)",
+        "escrow holds 0.000000 ETH: every payment, refund, commission and judges' fee was "
+        "pushed",
     ):
         assert expected in out, expected
     # QR code rows and the closing table.
