@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -70,6 +71,7 @@ def judge_cases(
     judge: str | None = typer.Option(
         None, "--judge", help="only cases with this judge (address or dev:N) on the panel"
     ),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (times exact, in seconds)"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -84,32 +86,52 @@ def judge_cases(
             int(e["args"]["case_id"]): list(e["args"]["panel"])
             for e in court.events.PanelDrawn.get_logs(from_block=ctx.deployment.block)
         }
-        now = ctx.chain.now()
-        block = ctx.chain.w3.eth.block_number
-        table = Table()
-        for col in ("case", "order", "panel (votes)", "vote deadline", "state"):
-            table.add_column(col)
+        cases = []
         for event in opened:
             case_id = int(event["args"]["case_id"])
             panel = drawn.get(case_id, [])
             if only and only.lower() not in (p.lower() for p in panel):
                 continue
             order_id, deadline, executed, ruling = ctx.suite.call(court.functions.get_case(case_id))
-            votes = [int(ctx.suite.call(court.functions.votes(case_id, p))) for p in panel]
-            if case_id in drawn:
+            cases.append(
+                {
+                    "case": case_id,
+                    "order": int(order_id),
+                    "draw_block": ctx.suite.draw_block(case_id),
+                    "drawn": case_id in drawn,
+                    "panel": panel,
+                    "votes": [
+                        int(ctx.suite.call(court.functions.votes(case_id, p))) for p in panel
+                    ],
+                    "vote_deadline": int(deadline),
+                    "executed": bool(executed),
+                    "ruling": int(ruling),
+                }
+            )
+        if as_json:
+            typer.echo(json.dumps(cases))
+            return
+        now = ctx.chain.now()
+        table = Table()
+        for col in ("case", "order", "panel (votes)", "vote deadline", "state"):
+            table.add_column(col)
+        for c in cases:
+            if c["drawn"]:
                 panel_text = (
-                    ", ".join(f"{p[:10]}({v or '-'})" for p, v in zip(panel, votes, strict=True))
+                    ", ".join(
+                        f"{p[:10]}({v or '-'})" for p, v in zip(c["panel"], c["votes"], strict=True)
+                    )
                     or "no panel seated"
                 )
+                deadline = c["vote_deadline"]
                 left = f"{format_time(deadline)} ({format_wait(deadline - now)} left)"
             else:
-                draw_block = ctx.suite.draw_block(case_id)
-                panel_text = f"not drawn: `sec judge draw {case_id}` after block {draw_block}"
-                if block <= draw_block:
-                    panel_text += f" ({draw_block + 1 - block} blocks to go)"
+                panel_text = (
+                    f"not drawn yet: `sec judge draw {c['case']}` after block {c['draw_block']}"
+                )
                 left = "runs from the draw"
-            state = f"executed, ruling {ruling}" if executed else "open"
-            table.add_row(str(case_id), str(order_id), panel_text, left, state)
+            state = f"executed, ruling {c['ruling']}" if c["executed"] else "open"
+            table.add_row(str(c["case"]), str(c["order"]), panel_text, left, state)
         console.print(table)
 
     guarded(run)
@@ -133,7 +155,7 @@ def judge_draw(
             fail(f"case {case_id} is already drawn")
         draw_block = ctx.suite.draw_block(case_id)
         block = ctx.chain.w3.eth.block_number
-        if block <= draw_block:
+        if block < draw_block:  # the draw runs in the next block, which must be after it
             fail(
                 f"too early: case {case_id} is drawn from the hash of block {draw_block}; "
                 f"the chain is at block {block}"

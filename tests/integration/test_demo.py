@@ -37,8 +37,7 @@ def test_sec_demo__runs_the_trust_loop():
         "SEC supply fell by 5,000; staking holds 5,000 SEC less; area stake now 300,000 SEC",
         "on chain area 4 holds 70 SEC, area 3 30 SEC",
         "the relayer runs again: 0 more deliveries (exactly once)",
-        "escrow holds 0.000000 ETH: every payment, refund, commission and judges' fee was "
-        "pushed",
+        "escrow holds 0.000000 ETH: every payment, refund, commission and judges' fee was pushed",
     ):
         assert expected in out, expected
     # QR code rows and the closing table.
