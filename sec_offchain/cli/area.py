@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from sec_offchain.cli.common import (
+    ETH,
     MAX_AREA,
     STATUS_NAMES,
     Context,
@@ -23,7 +24,6 @@ from sec_offchain.cli.common import (
     parse_key,
     uint_option,
 )
-from sec_offchain.contracts.client import ETH
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.exceptions import ConfigError, SecError
 

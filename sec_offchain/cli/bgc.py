@@ -11,7 +11,6 @@ from rich.table import Table
 
 from sec_offchain.cli.common import (
     MAX_AREA,
-    CliSuite,
     HomeOpt,
     area_option,
     console,
@@ -38,6 +37,8 @@ bgc_app = typer.Typer(
 def _devnet(home: Path, *areas: int):
     """The devnet at `home` and its suite; every area in `areas` must be one of its areas."""
     from web3 import Web3
+
+    from sec_offchain.cli.chain import CliSuite
 
     cfg = load_devnet(home)
     known = [a.area_id for a in cfg.areas]

@@ -9,23 +9,19 @@ import warnings
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.markup import escape
-from web3 import Web3
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
 
-from sec_offchain.contracts.client import ETH, Suite
-from sec_offchain.contracts.deploy import DEV_CHAIN_IDS
 from sec_offchain.contracts.deployment import Deployment, get_default_path
-from sec_offchain.contracts.transactor import Transactor
-from sec_offchain.crypto.keys import from_key, get_dev_account
-from sec_offchain.devchain import RpcChain
 from sec_offchain.exceptions import ConfigError, ContractRevert, SecError
+
+if TYPE_CHECKING:  # web3, eth-account and the clients load only when a command needs them
+    from eth_account.signers.local import LocalAccount
+
+    from sec_offchain.contracts.client import Suite
 
 warnings.filterwarnings("ignore", module="pydantic_settings")
 
@@ -36,6 +32,7 @@ DEFAULT_RPC = "http://127.0.0.1:8545"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 STATUS_NAMES = ["none", "paid", "shipped", "completed", "cancelled", "disputed", "ruled"]
 
+ETH = "0x0000000000000000000000000000000000000000"
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -57,15 +54,15 @@ def fail(message: str, code: int = 1) -> None:
 
 def describe(exc: BaseException) -> str:
     """What went wrong, in one line a user can act on."""
+    if isinstance(exc, ContractRevert):
+        return f"reverted: {exc.reason}"
+    if isinstance(exc, SecError):
+        return str(exc)
     import requests
     from web3.exceptions import TimeExhausted, Web3RPCError
 
     from sec_offchain.contracts.transactor import REVERTED, get_revert_reason
 
-    if isinstance(exc, ContractRevert):
-        return f"reverted: {exc.reason}"
-    if isinstance(exc, SecError):
-        return str(exc)
     if isinstance(exc, REVERTED):
         return f"reverted: {get_revert_reason(exc)}"
     if isinstance(exc, requests.Timeout | TimeoutError | TimeExhausted):
@@ -159,6 +156,8 @@ def _dev_index(text: str, option: str) -> int:
 
 def resolve_account(text: str, option: str) -> str:
     """An address given as 0x... or as a development account dev:N."""
+    from sec_offchain.crypto.keys import get_dev_account
+
     value = text.strip()
     if value.lower().startswith("dev:"):
         return get_dev_account(_dev_index(value, option)).address
@@ -171,10 +170,15 @@ def parse_key(text: str, option: str = "--key") -> LocalAccount:
     if not value:
         raise ConfigError(f"{option} is empty: give a private key (64 hex digits) or dev:N")
     if value.lower().startswith("dev:"):
-        return get_dev_account(_dev_index(value, option))
+        index = _dev_index(value, option)
+        from sec_offchain.crypto.keys import get_dev_account
+
+        return get_dev_account(index)
     raw = value[2:] if value[:2].lower() == "0x" else value
     if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
         raise ConfigError(f"{option} must be a private key of 64 hex digits or dev:N")
+    from sec_offchain.crypto.keys import from_key
+
     try:
         return from_key(raw)
     except (ConfigError, ValueError):
@@ -222,6 +226,17 @@ def format_amount(value: int, symbol: str, decimals: int = 18) -> str:
     return f"{whole.normalize():f} {symbol}"
 
 
+def check_token_name(token: str) -> None:
+    """What `resolve_token` will accept, checked before the node is asked anything."""
+    name = token.strip().lower()
+    if name in ("eth", "sec", "", "0x0"):
+        return
+    if name.startswith("0x"):
+        parse_address(token, "--token")
+        return
+    raise ConfigError(f"unknown token {token!r}: use eth, sec or an ERC-20 address")
+
+
 def resolve_token(suite: Suite, token: str) -> str:
     name = token.strip().lower()
     if name in ("eth", "", "0x0"):
@@ -239,38 +254,6 @@ def token_symbol(suite: Suite, token: str) -> str:
     if token.lower() == str(suite.token.address).lower():
         return "SEC"
     return token
-
-
-class FundedTransactor(Transactor):
-    """A Transactor that says so, before signing anything, when the account cannot pay."""
-
-    def _check_funds(self, need: int, what: str) -> None:
-        balance = self.w3.eth.get_balance(self.account.address)
-        if balance == 0:
-            raise ConfigError(f"account {self.account.address} has no ETH to pay for gas")
-        if balance < need:
-            raise ConfigError(
-                f"account {self.account.address} has {format_amount(balance, 'ETH')}, "
-                f"needs {format_amount(need, 'ETH')} for {what}"
-            )
-
-    def transact(self, fn: ContractFunction, value: int = 0) -> TxReceipt:
-        if value:  # the node refuses to estimate a call whose value the sender lacks
-            self._check_funds(value, "the payment")
-        return super().transact(fn, value)
-
-    def _send(self, tx: dict[str, Any]) -> TxReceipt:
-        value = int(tx.get("value", 0))
-        need = int(tx["gas"]) * int(tx["gasPrice"]) + value
-        self._check_funds(need, "gas and the payment" if value else "gas")
-        return super()._send(tx)
-
-
-class CliSuite(Suite):
-    """The suite as the command line drives it: every transaction checks funds first."""
-
-    def tx(self, account: LocalAccount) -> Transactor:
-        return FundedTransactor(self.w3, account)
 
 
 def load_deployment(path: Path) -> Deployment:
@@ -319,6 +302,11 @@ class Context:
     """What an escrow command needs: a chain, the deployment on it, and a key."""
 
     def __init__(self, rpc: str, deployment: Path | None, key: str | None) -> None:
+        from web3 import Web3
+
+        from sec_offchain.cli.chain import CliSuite
+        from sec_offchain.devchain import RpcChain
+
         if key is not None:
             parse_key(key)  # a bad key fails before the node is asked anything
         self.chain = RpcChain(rpc)
@@ -341,6 +329,9 @@ class Context:
 
     @property
     def account(self) -> LocalAccount:
+        from sec_offchain.contracts.deploy import DEV_CHAIN_IDS
+        from sec_offchain.crypto.keys import get_dev_account
+
         if self._key is not None:
             return parse_key(self._key)
         if self.chain_id in DEV_CHAIN_IDS:
@@ -358,6 +349,8 @@ class Context:
 
     def gas_for(self, gas: int) -> None:
         """Fails unless the signing account can pay about `gas` units at today's price."""
+        from sec_offchain.cli.chain import FundedTransactor
+
         tx = FundedTransactor(self.chain.w3, self.account)
         tx._check_funds(gas * int(self.chain.w3.eth.gas_price), "gas")
 

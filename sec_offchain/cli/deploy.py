@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from eth_account.signers.local import LocalAccount
 
 from sec_offchain.cli.common import (
     check_writable,
@@ -17,11 +16,13 @@ from sec_offchain.cli.common import (
     parse_duration,
     parse_key,
 )
-from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
 from sec_offchain.contracts.deployment import get_default_path
-from sec_offchain.crypto.keys import get_dev_account
-from sec_offchain.devchain import RpcChain
 from sec_offchain.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from sec_offchain.contracts.deploy import SuiteParams
 
 
 def deploy(
@@ -54,6 +55,10 @@ def deploy(
         fail("--activation-delay must be at least 1s", 2)
 
     def run() -> None:
+        from sec_offchain.contracts.deploy import SuiteParams
+        from sec_offchain.crypto.keys import get_dev_account
+        from sec_offchain.devchain import RpcChain
+
         account = parse_key(key) if key is not None else get_dev_account(0)
         if out is not None:
             check_writable(out, "--out")
@@ -83,8 +88,12 @@ def deploy(
 def _deploy_and_write(
     w3: Any, account: LocalAccount, params: SuiteParams, out: Path | None
 ) -> None:
+    from sec_offchain.contracts.deploy import deploy_suite
+
     path = out or get_default_path(int(w3.eth.chain_id))
     check_writable(path, "--out")  # before anything is deployed
+    if int(w3.eth.get_balance(account.address)) == 0:
+        raise ConfigError(f"account {account.address} has no ETH to pay for gas")
     with console.status("deploying the SEC suite ..."):
         deployment = deploy_suite(w3, account, params, progress=lambda m: console.print(f"  {m}"))
     deployment.save(path)

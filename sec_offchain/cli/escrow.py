@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from sec_offchain.cli.common import (
+    ETH,
     MAX_UINT256,
     STATUS_NAMES,
     Context,
     DeploymentOpt,
     KeyOpt,
     RpcOpt,
+    check_token_name,
     console,
     fail,
     format_amount,
     guarded,
-    parse_address,
     parse_amount,
     parse_duration,
     resolve_account,
@@ -29,8 +30,10 @@ from sec_offchain.cli.common import (
     uint_argument,
     uint_option,
 )
-from sec_offchain.contracts.client import ETH, Order, OrderStatus
 from sec_offchain.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from sec_offchain.contracts.client import Order
 
 # Gas an approve plus the action after it may take (a funds check before the approve).
 APPROVE_AND_BUY_GAS = 60_000 + 400_000
@@ -63,12 +66,11 @@ def escrow_create(
     """Create a listing (an escrow auto-contract) and print its EIP-681 payment URI."""
 
     def run() -> None:
-        from sec_offchain.payment_uri import build_buy_uri, render_qr
-
         value = parse_amount(price)
         auto, window = parse_duration(auto_complete), parse_duration(ship_window)
-        if token.strip().lower() not in ("eth", "sec", "", "0x0"):
-            parse_address(token, "--token")
+        check_token_name(token)
+        from sec_offchain.payment_uri import build_buy_uri, render_qr
+
         ctx = Context(rpc, deployment, key)
         token_addr = resolve_token(ctx.suite, token)
         listing_id, receipt = ctx.suite.create_listing(
@@ -91,22 +93,22 @@ def escrow_create(
 
 # The states each order command acts on (what Escrow.vy asserts first).
 ACTS_ON = {
-    "ship": (OrderStatus.PAID,),
-    "confirm": (OrderStatus.PAID, OrderStatus.SHIPPED),
-    "finalize": (OrderStatus.SHIPPED, OrderStatus.DISPUTED),
-    "cancel": (OrderStatus.PAID,),
-    "dispute": (OrderStatus.SHIPPED,),
+    "ship": ("paid",),
+    "confirm": ("paid", "shipped"),
+    "finalize": ("shipped", "disputed"),
+    "cancel": ("paid",),
+    "dispute": ("shipped",),
 }
 
 
 def require_order(ctx: Context, order_id: int, action: str) -> Order:
     """The order, or a ConfigError saying it does not exist or what state it is in."""
     order = ctx.suite.get_order(order_id)
-    if order.status == OrderStatus.NONE:
+    if order.status == 0:
         raise ConfigError(f"no order {order_id}")
     allowed = ACTS_ON[action]
-    if order.status not in allowed:
-        wanted = " or ".join(STATUS_NAMES[s] for s in allowed)
+    if STATUS_NAMES[order.status] not in allowed:
+        wanted = " or ".join(allowed)
         raise ConfigError(
             f"order {order_id} is {STATUS_NAMES[order.status]}, not {wanted}: cannot {action} it"
         )
@@ -332,8 +334,7 @@ def escrow_withdraw(
     """Withdraw what the escrow owes you (payouts your address refused, fees)."""
 
     def run() -> None:
-        if token.strip().lower() not in ("eth", "sec", "", "0x0"):
-            parse_address(token, "--token")
+        check_token_name(token)
         ctx = Context(rpc, deployment, key)
         token_addr = resolve_token(ctx.suite, token)
         amount = ctx.suite.owed(ctx.account.address, token_addr)

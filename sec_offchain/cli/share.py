@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from sec_offchain.cli.common import (
+    ETH,
     Context,
     DeploymentOpt,
     KeyOpt,
@@ -20,7 +21,6 @@ from sec_offchain.cli.common import (
     token_symbol,
     uint_argument,
 )
-from sec_offchain.contracts.client import ETH
 from sec_offchain.exceptions import ConfigError
 
 share_app = typer.Typer(

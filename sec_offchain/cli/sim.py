@@ -26,6 +26,8 @@ def _check_plot(path: Path) -> None:
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in kinds:
         raise ConfigError(f"--plot {path}: the file type must be one of {', '.join(sorted(kinds))}")
+    if not path.absolute().parent.is_dir():
+        raise ConfigError(f"--plot {path}: no directory {path.absolute().parent}")
     check_writable(path, "--plot")
 
 
@@ -52,8 +54,6 @@ def sim(
     def run() -> None:
         import json
 
-        from sec_offchain.consensus.sim import SimConfig, simulate, sweep
-
         if not 0 <= attacker < 1 or not 0 <= loss < 1:
             raise ConfigError("--attacker and --loss are shares in [0, 1)")
         if not math.isfinite(latency) or latency < 0:
@@ -76,6 +76,8 @@ def sim(
             raise ConfigError("need at least one node per community")
         if plot is not None:
             _check_plot(plot)
+        from sec_offchain.consensus.sim import SimConfig, simulate, sweep
+
         cfg = SimConfig(
             nodes=nodes,
             communities=communities,

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from sec_offchain.cli.common import (
+    ETH,
     Context,
     DeploymentOpt,
     KeyOpt,
@@ -21,7 +22,6 @@ from sec_offchain.cli.common import (
     parse_amount,
     resolve_account,
 )
-from sec_offchain.contracts.client import ETH
 from sec_offchain.exceptions import ConfigError
 
 # Gas an approve plus the stake after it may take (a funds check before the approve).
