@@ -1,8 +1,8 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
 One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`)
-or top-level command (`deploy`, `sim`, `demo`); what they share (options, the chain context,
-parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
+or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
+context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
 from them and holds `main`, the console script's entry point.
 """
 
@@ -15,7 +15,19 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from sec_offchain.cli import area, bgc, demo, deploy, devnet, escrow, judge, share, sim, stake
+from sec_offchain.cli import (
+    area,
+    bgc,
+    demo,
+    deploy,
+    devnet,
+    escrow,
+    judge,
+    share,
+    sim,
+    stake,
+    trust,
+)
 from sec_offchain.cli.common import console, err_console
 
 __all__ = ["app", "main"]
@@ -56,6 +68,7 @@ def _root(
 app.command()(deploy.deploy)
 app.command("sim")(sim.sim)
 app.command()(demo.demo)
+app.command("trust")(trust.trust)
 app.add_typer(escrow.escrow_app, name="escrow")
 app.add_typer(share.share_app, name="share")
 app.add_typer(stake.stake_app, name="stake")
@@ -66,9 +79,38 @@ app.add_typer(judge.judge_app, name="judge")
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("SEC_LOG", "WARNING"))
+    """Runs `sec`: usage errors and failures end as one `error: ...` line on stderr and a
+    non-zero exit, never as a traceback (SEC_LOG=DEBUG logs the traceback)."""
+    from typer import Abort
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+    from sec_offchain.cli.common import describe, one_line
+
+    logging.basicConfig(level=os.environ.get("SEC_LOG", "WARNING").upper())
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except NoArgsIsHelpError as exc:  # `sec escrow` alone: the help, as usual
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        _error(one_line(exc.format_message()))
+        sys.exit(exc.exit_code)
+    except Abort:
+        _error("aborted")
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last guard: one line, never a traceback
+        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
+        _error(describe(exc))
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str) -> None:
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)

@@ -8,41 +8,56 @@ import typer
 from rich.table import Table
 
 from sec_offchain.cli.common import (
+    ETH,
+    MAX_AREA,
     STATUS_NAMES,
     Context,
     DeploymentOpt,
     KeyOpt,
     RpcOpt,
+    area_option,
+    check_writable,
     console,
     format_amount,
     guarded,
+    load_devnet,
+    parse_key,
+    uint_option,
 )
-from sec_offchain.contracts.client import ETH
 from sec_offchain.contracts.deployment import Deployment
-from sec_offchain.crypto.keys import from_key
 from sec_offchain.exceptions import ConfigError, SecError
+
+# Gas of an anchor: a base and each signature's recovery and weight lookup (a funds check).
+ANCHOR_GAS = 120_000
+ANCHOR_GAS_PER_SIGNER = 15_000
 
 area_app = typer.Typer(
     help="Autonomous areas: anchor headers, show anchored heights.", no_args_is_help=True
 )
 
 
-def _root(text: str) -> bytes:
+def _root(text: str, option: str) -> bytes:
+    """A header root: 0x and 64 hex digits as is, any other text hashed, empty as zero."""
     from sec_offchain.contracts.client import to_bytes32
 
+    if text.startswith("0x") and len(text) == 66:
+        try:
+            return bytes.fromhex(text[2:])
+        except ValueError:
+            raise ConfigError(f"{option}: {text!r} is not 0x and 64 hex digits") from None
     return to_bytes32(text) if text else b"\x00" * 32
 
 
 @area_app.command("anchor")
 def area_anchor(
-    area: int = typer.Option(..., "--area", help="area id"),
+    area: int = area_option(),
     signer_keys: str = typer.Option(
         ..., "--signer-keys", help="validator keys, comma separated (hex or dev:N)"
     ),
     tx_root: str = typer.Option("", "--tx-root", help="0x-hex root, or text to hash"),
     credit_root: str = typer.Option("", "--credit-root"),
     egress_root: str = typer.Option("", "--egress-root"),
-    timestamp: int = typer.Option(0, "--timestamp", help="header time (0: the latest block's)"),
+    timestamp: int = uint_option(0, "--timestamp", help="header time (0: the latest block's)"),
     protection_dir: Path = typer.Option(
         Path(".sec/protection"), "--protection-dir", help="slashing-protection records"
     ),
@@ -50,28 +65,64 @@ def area_anchor(
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,
 ) -> None:
-    """Build the area's next header, have validators sign it (slashing-protected), anchor it."""
+    """Build the area's next header, have validators sign it (slashing-protected), anchor it.
+
+    Nothing is signed before the header is known to anchor: the height and parent come from
+    the chain and the signers must hold more than 2/3 of the area's active stake."""
 
     def run() -> None:
         from sec_offchain.consensus.signer import ValidatorSigner
+        from sec_offchain.encoding.area_header import AreaHeader
 
-        ctx = Context(rpc, deployment, key)
-        header = ctx.suite.next_header(
-            area,
-            tx_root=_root(tx_root),
-            credit_root=_root(credit_root),
-            egress_root=_root(egress_root),
+        signers = [parse_key(item, "--signer-keys") for item in signer_keys.split(",")]
+        addresses = [s.address for s in signers]
+        if len(set(addresses)) != len(addresses):
+            raise ConfigError("--signer-keys names a validator twice")
+        roots = (
+            _root(tx_root, "--tx-root"),
+            _root(credit_root, "--credit-root"),
+            _root(egress_root, "--egress-root"),
         )
-        hub = str(ctx.suite.anchor_hub.address)
-        signatures = []
-        for item in signer_keys.split(","):
-            account = from_key(item)
-            signer = ValidatorSigner(
-                account.key, protection_dir / f"{account.address}.sqlite", ctx.chain_id, hub
+        if protection_dir.exists() and not protection_dir.is_dir():
+            raise ConfigError(f"--protection-dir {protection_dir} is not a directory")
+        check_writable(protection_dir / "signer.sqlite", "--protection-dir")
+        ctx = Context(rpc, deployment, key)
+        hub = ctx.suite.anchor_hub.functions
+        height = int(ctx.suite.call(hub.latest_height(area))) + 1
+        parent = bytes(ctx.suite.call(hub.anchored_hash(area, height - 1)))
+        when = timestamp or ctx.chain.now()
+        header = AreaHeader(area, height, parent, *roots, timestamp=when)
+        stakes, total = ctx.suite.call(ctx.suite.staking.functions.quorum_stakes(area, addresses))
+        if total == 0:
+            raise ConfigError(f"area {area} has no active validator stake")
+        for address, stake in zip(addresses, stakes, strict=True):
+            if stake == 0:
+                raise ConfigError(f"{address} is not an active validator of area {area}")
+        signed = sum(stakes)
+        if signed * 3 <= total * 2:
+            raise ConfigError(
+                f"not enough stake: the signers hold {format_amount(signed, 'SEC')} of "
+                f"{format_amount(total, 'SEC')} active in area {area}; more than 2/3 is needed"
             )
-            try:
-                signatures.append(signer.sign(header))
-            finally:
+        ctx.gas_for(ANCHOR_GAS + ANCHOR_GAS_PER_SIGNER * len(signers))
+        hub_address = str(ctx.suite.anchor_hub.address)
+        opened = [
+            ValidatorSigner(
+                account.key, protection_dir / f"{account.address}.sqlite", ctx.chain_id, hub_address
+            )
+            for account in signers
+        ]
+        try:
+            for signer in opened:
+                highest = signer.highest_signed(area)
+                if highest > height:
+                    raise ConfigError(
+                        f"{signer.address} already signed area {area} height {highest}, above "
+                        f"the next height {height}: its protection record is ahead of the chain"
+                    )
+            signatures = [signer.sign(header) for signer in opened]
+        finally:
+            for signer in opened:
                 signer.close()
         receipt = ctx.suite.anchor(ctx.account, header, signatures)
         console.print(
@@ -84,7 +135,7 @@ def area_anchor(
 
 @area_app.command("status")
 def area_status(
-    area: int = typer.Option(..., "--area", help="area id"),
+    area: int = area_option(),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -119,7 +170,7 @@ def area_status(
 def area_records(
     key: str = typer.Option(..., "--key", help="the buyer's private key (hex) or dev:N"),
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
-    area: int | None = typer.Option(None, "--area", help="only this area"),
+    area: int | None = typer.Option(None, "--area", help="only this area", min=1, max=MAX_AREA),
 ) -> None:
     """Show your own trade records from the area nodes, decrypted with your key."""
 
@@ -129,15 +180,13 @@ def area_records(
         import rlp
 
         from sec_offchain.area import net
-        from sec_offchain.area.devnet_config import DevnetConfig
         from sec_offchain.area.records import RecordError, TradeRecord, decrypt_details
 
-        cfg_path = home / "devnet.json"
-        if not cfg_path.exists():
-            raise ConfigError(f"no devnet at {home} (run `sec devnet up` first)")
-        cfg = DevnetConfig.load(cfg_path)
+        account = parse_key(key)
+        cfg = load_devnet(home)
+        if area is not None and area not in [a.area_id for a in cfg.areas]:
+            raise ConfigError(f"no area {area} in the devnet at {home}")
         sec_token = Deployment.from_file(Path(cfg.deployments)).address_of("SECToken").lower()
-        account = from_key(key)
         me = bytes.fromhex(account.address[2:])
         table = Table(title=f"trade records of {account.address}")
         for col in ("area", "block", "order", "status", "credit", "listing", "price"):

@@ -9,11 +9,24 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from sec_offchain.cli.common import HomeOpt, console, format_amount, guarded, parse_amount
-from sec_offchain.contracts.client import Suite
-from sec_offchain.contracts.deployment import Deployment
-from sec_offchain.crypto.keys import from_key
+from sec_offchain.cli.common import (
+    MAX_AREA,
+    HomeOpt,
+    area_option,
+    console,
+    format_amount,
+    guarded,
+    load_deployment,
+    load_devnet,
+    parse_address,
+    parse_amount,
+    parse_key,
+    uint_option,
+)
 from sec_offchain.exceptions import ConfigError, SecError
+
+# Gas an approve plus deposit_to_area may take (a funds check before the approve).
+DEPOSIT_GAS = 60_000 + 200_000
 
 bgc_app = typer.Typer(
     help="Cross-area messages (BGC) on a running devnet: deposit, pay, ship, confirm.",
@@ -21,18 +34,22 @@ bgc_app = typer.Typer(
 )
 
 
-def _devnet(home: Path):
+def _devnet(home: Path, *areas: int):
+    """The devnet at `home` and its suite; every area in `areas` must be one of its areas."""
     from web3 import Web3
 
-    from sec_offchain.area.devnet_config import DevnetConfig
+    from sec_offchain.cli.chain import CliSuite
 
-    cfg_path = home / "devnet.json"
-    if not cfg_path.exists():
-        raise ConfigError(f"no devnet at {home} (run `sec devnet up` first)")
-    cfg = DevnetConfig.load(cfg_path)
-    suite = Suite(
+    cfg = load_devnet(home)
+    known = [a.area_id for a in cfg.areas]
+    for area in areas:
+        if area not in known:
+            raise ConfigError(
+                f"no area {area} in the devnet at {home} (its areas: {', '.join(map(str, known))})"
+            )
+    suite = CliSuite(
         Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 30})),
-        Deployment.from_file(Path(cfg.deployments)),
+        load_deployment(Path(cfg.deployments)),
     )
     return cfg, suite
 
@@ -46,8 +63,8 @@ def _area_tx(home: Path, key: str, area: int, build: Callable[[int], Any]) -> No
     from sec_offchain.area import net
     from sec_offchain.relayers.run import node_request
 
-    cfg, _ = _devnet(home)
-    account = from_key(key)
+    cfg, _ = _devnet(home, area)
+    account = parse_key(key)
     me = bytes.fromhex(account.address[2:])
     view = node_request(cfg, area, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER, account.key)
     if view is None:
@@ -67,16 +84,18 @@ def _area_tx(home: Path, key: str, area: int, build: Callable[[int], Any]) -> No
 
 
 def _ref(text: str) -> tuple[int, int]:
-    try:
-        src, nonce = text.split(":")
-        return int(src), int(nonce)
-    except ValueError as exc:
-        raise ConfigError("a payment is named SRC_AREA:NONCE, e.g. 1:1") from exc
+    parts = text.strip().split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ConfigError(f"--ref: a payment is named SRC_AREA:NONCE, e.g. 1:1, not {text!r}")
+    src, nonce = int(parts[0]), int(parts[1])
+    if not 1 <= src <= MAX_AREA or nonce >= 2**64:
+        raise ConfigError(f"--ref {text!r}: area 1 .. 2**64-1, nonce below 2**64")
+    return src, nonce
 
 
 @bgc_app.command("deposit")
 def bgc_deposit(
-    area: int = typer.Option(..., "--area"),
+    area: int = area_option(),
     amount: str = typer.Option(..., "--amount", help="SEC"),
     key: str = typer.Option("dev:0", "--key"),
     home: Path = HomeOpt,
@@ -84,9 +103,19 @@ def bgc_deposit(
     """Move SEC from your wallet into an area (BorderGateway.deposit_to_area)."""
 
     def run() -> None:
-        _, suite = _devnet(home)
-        account, value = from_key(key), parse_amount(amount)
+        account, value = parse_key(key), parse_amount(amount)
+        _, suite = _devnet(home, area)
         gw = suite.contract("BorderGateway")
+        hub = suite.anchor_hub.functions
+        if int(suite.call(hub.area_stake(area))) == 0:
+            raise ConfigError(f"area {area} has no validators on chain: nothing can be deposited")
+        have = suite.sec_balance(account.address)
+        if have < value:
+            raise ConfigError(
+                f"account {account.address} has {format_amount(have, 'SEC')}, "
+                f"not {format_amount(value, 'SEC')}"
+            )
+        suite.tx(account)._check_funds(DEPOSIT_GAS * int(suite.w3.eth.gas_price), "gas")
         suite.ensure_allowance(account, gw.address, value)
         r = suite.tx(account).transact(gw.functions.deposit_to_area(area, value))
         console.print(
@@ -99,11 +128,11 @@ def bgc_deposit(
 
 @bgc_app.command("send")
 def bgc_send(
-    from_area: int = typer.Option(..., "--from-area"),
-    to_area: int = typer.Option(..., "--to-area"),
+    from_area: int = typer.Option(..., "--from-area", min=1, max=MAX_AREA),
+    to_area: int = typer.Option(..., "--to-area", min=0, max=MAX_AREA),
     to: str = typer.Option(..., "--to", help="recipient address (the seller, for a purchase)"),
     amount: str = typer.Option(..., "--amount", help="SEC"),
-    listing: int = typer.Option(0, "--listing", help="pay this listing (held until confirmed)"),
+    listing: int = uint_option(0, "--listing", help="pay this listing (held until confirmed)"),
     key: str = typer.Option(..., "--key"),
     home: Path = HomeOpt,
 ) -> None:
@@ -111,10 +140,10 @@ def bgc_send(
     from sec_offchain.area.ledger import PAY, AreaTx
 
     def run() -> None:
-        if not to.startswith("0x") or len(to) != 42:
-            raise ConfigError("--to must be a 0x address")
-        me = bytes.fromhex(from_key(key).address[2:])
+        recipient = parse_address(to, "--to")
+        me = bytes.fromhex(parse_key(key).address[2:])
         value = parse_amount(amount)
+        _devnet(home, from_area, *([to_area] if to_area else []))
         _area_tx(
             home,
             key,
@@ -125,7 +154,7 @@ def bgc_send(
                 from_area,
                 n,
                 dst_area=to_area,
-                recipient=bytes.fromhex(to[2:]),
+                recipient=bytes.fromhex(recipient[2:]),
                 amount=value,
                 listing_id=listing,
             ),
@@ -136,7 +165,7 @@ def bgc_send(
 
 def _ref_command(kind_name: str):
     def command(
-        area: int = typer.Option(..., "--area", help="the area holding the payment"),
+        area: int = area_option("the area holding the payment"),
         ref: str = typer.Option(..., "--ref", help="the payment, SRC_AREA:NONCE"),
         key: str = typer.Option(..., "--key"),
         home: Path = HomeOpt,
@@ -147,7 +176,7 @@ def _ref_command(kind_name: str):
 
         def run() -> None:
             src, nonce = _ref(ref)
-            me = bytes.fromhex(from_key(key).address[2:])
+            me = bytes.fromhex(parse_key(key).address[2:])
             _area_tx(
                 home, key, area, lambda n: AreaTx(kind, me, area, n, ref_src=src, ref_nonce=nonce)
             )
@@ -180,6 +209,7 @@ def bgc_status(
         from sec_offchain.area import net
         from sec_offchain.relayers.run import node_request
 
+        account = parse_key(key) if key is not None else None
         cfg, suite = _devnet(home)
         gw = suite.contract("BorderGateway").functions
         ids = [a.area_id for a in cfg.areas]
@@ -195,9 +225,8 @@ def bgc_status(
                 nonces,
             )
         console.print(table)
-        if key is None:
+        if account is None:
             return
-        account = from_key(key)
         me = bytes.fromhex(account.address[2:])
         for a in ids:
             body = node_request(cfg, a, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER, account.key)

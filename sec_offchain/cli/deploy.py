@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from eth_account.signers.local import LocalAccount
 
-from sec_offchain.cli.common import console, fail, guarded, parse_duration
-from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
+from sec_offchain.cli.common import (
+    check_writable,
+    console,
+    fail,
+    guarded,
+    one_line,
+    parse_duration,
+    parse_key,
+)
 from sec_offchain.contracts.deployment import get_default_path
-from sec_offchain.crypto.keys import from_key, get_dev_account
-from sec_offchain.devchain import RpcChain
+from sec_offchain.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from sec_offchain.contracts.deploy import SuiteParams
 
 
 def deploy(
@@ -45,7 +55,13 @@ def deploy(
         fail("--activation-delay must be at least 1s", 2)
 
     def run() -> None:
-        account = from_key(key) if key else get_dev_account(0)
+        from sec_offchain.contracts.deploy import SuiteParams
+        from sec_offchain.crypto.keys import get_dev_account
+        from sec_offchain.devchain import RpcChain
+
+        account = parse_key(key) if key is not None else get_dev_account(0)
+        if out is not None:
+            check_writable(out, "--out")
         params = SuiteParams(faucet=not no_faucet, activation_delay=delay)
         if rpc:
             chain = RpcChain(rpc)
@@ -53,9 +69,18 @@ def deploy(
             _deploy_and_write(chain.w3, account, params, out)
         else:
             from ape import networks
+            from ape.exceptions import ApeException
 
-            with networks.parse_network_choice(str(network)) as provider:
+            try:
+                choice = networks.parse_network_choice(str(network))
+                provider = choice.__enter__()
+            except ApeException as exc:
+                reason = one_line(exc).split(" Options:")[0]
+                raise ConfigError(f"unknown Ape network {network!r}: {reason}") from None
+            try:
                 _deploy_and_write(provider.web3, account, params, out)
+            finally:
+                choice.__exit__(None, None, None)
 
     guarded(run)
 
@@ -63,7 +88,13 @@ def deploy(
 def _deploy_and_write(
     w3: Any, account: LocalAccount, params: SuiteParams, out: Path | None
 ) -> None:
+    from sec_offchain.contracts.deploy import deploy_suite
+
+    path = out or get_default_path(int(w3.eth.chain_id))
+    check_writable(path, "--out")  # before anything is deployed
+    if int(w3.eth.get_balance(account.address)) == 0:
+        raise ConfigError(f"account {account.address} has no ETH to pay for gas")
     with console.status("deploying the SEC suite ..."):
         deployment = deploy_suite(w3, account, params, progress=lambda m: console.print(f"  {m}"))
-    path = deployment.save(out or get_default_path(deployment.chain_id))
+    deployment.save(path)
     console.print(f"[green]deployed[/] to chain {deployment.chain_id}; wrote {path}")

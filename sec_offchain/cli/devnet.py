@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
 
-from sec_offchain.cli.common import console, fail, guarded
+from sec_offchain.cli.common import check_writable, console, fail, guarded, load_devnet
 from sec_offchain.exceptions import ConfigError
+
+MAX_DEVNET_AREAS = 64
+MAX_DEVNET_NODES = 64
 
 devnet_app = typer.Typer(
     help="A whole network on this machine: anvil, contracts, area nodes, bridge, relayers.",
@@ -17,8 +21,10 @@ devnet_app = typer.Typer(
 
 @devnet_app.command("up")
 def devnet_up(
-    areas: int = typer.Option(2, "--areas", help="number of areas"),
-    nodes: int = typer.Option(4, "--nodes", help="nodes (= validators) per area"),
+    areas: int = typer.Option(2, "--areas", help="number of areas", min=1, max=MAX_DEVNET_AREAS),
+    nodes: int = typer.Option(
+        4, "--nodes", help="nodes (= validators) per area", min=1, max=MAX_DEVNET_NODES
+    ),
     rpc: str | None = typer.Option(None, "--rpc", help="use this chain instead of a new anvil"),
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
     interval: float = typer.Option(2.0, "--interval", help="seconds between area blocks"),
@@ -33,8 +39,15 @@ def devnet_up(
 
     if consensus not in ("pow", "round-robin"):
         fail("--consensus is pow or round-robin")
+    if not math.isfinite(interval) or interval <= 0:
+        fail(f"--interval must be a positive number of seconds, not {interval}")
+    if duration is not None and (not math.isfinite(duration) or duration <= 0):
+        fail(f"--duration must be a positive number of seconds, not {duration}")
     if consensus == "pow" and interval < 1:
         fail("with --consensus pow a slot (--interval) is at least 1 s")
+    if home.exists() and not home.is_dir():
+        fail(f"--home {home} is not a directory")
+    guarded(lambda: check_writable(home / "devnet.json", "--home"))
     guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration, consensus))
 
 
@@ -48,13 +61,11 @@ def devnet_status(
     def run() -> None:
         import json
 
-        from sec_offchain.area.devnet_config import DevnetConfig
         from sec_offchain.devnet import status, status_table
 
-        cfg_path = home / "devnet.json"
-        if not cfg_path.exists():
-            raise ConfigError(f"no devnet at {home} (run `sec devnet up` first)")
-        data = status(DevnetConfig.load(cfg_path))
+        data = status(load_devnet(home))
+        if not any(n["up"] for a in data["areas"] for n in a["nodes"]):
+            raise ConfigError(f"the devnet at {home} is not running: no node answers")
         if as_json:
             console.print_json(json.dumps(data))
         else:

@@ -4,28 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from sec_offchain.cli.common import (
+    ETH,
+    MAX_UINT256,
     STATUS_NAMES,
     Context,
     DeploymentOpt,
     KeyOpt,
     RpcOpt,
+    check_token_name,
     console,
     fail,
     format_amount,
     guarded,
     parse_amount,
     parse_duration,
+    resolve_account,
     resolve_token,
     token_symbol,
+    uint_argument,
+    uint_option,
 )
-from sec_offchain.contracts.client import ETH
 from sec_offchain.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from sec_offchain.contracts.client import Order
+
+# Gas an approve plus the action after it may take (a funds check before the approve).
+APPROVE_AND_BUY_GAS = 60_000 + 400_000
 
 escrow_app = typer.Typer(
     help="Escrow auto-contracts: list, buy, ship, confirm, ...", no_args_is_help=True
@@ -55,23 +66,19 @@ def escrow_create(
     """Create a listing (an escrow auto-contract) and print its EIP-681 payment URI."""
 
     def run() -> None:
+        value = parse_amount(price)
+        auto, window = parse_duration(auto_complete), parse_duration(ship_window)
+        check_token_name(token)
         from sec_offchain.payment_uri import build_buy_uri, render_qr
 
         ctx = Context(rpc, deployment, key)
         token_addr = resolve_token(ctx.suite, token)
         listing_id, receipt = ctx.suite.create_listing(
-            ctx.account,
-            parse_amount(price),
-            token_addr,
-            parse_duration(auto_complete),
-            parse_duration(ship_window),
-            metadata,
+            ctx.account, value, token_addr, auto, window, metadata
         )
         console.print(f"listing {listing_id} created ({receipt['gasUsed']:,} gas)")
         if token_addr == ETH:
-            uri = build_buy_uri(
-                str(ctx.suite.escrow.address), ctx.chain_id, listing_id, parse_amount(price)
-            )
+            uri = build_buy_uri(str(ctx.suite.escrow.address), ctx.chain_id, listing_id, value)
             console.print(f"pay with: {uri}", soft_wrap=True)
             if qr:
                 console.print(render_qr(uri), highlight=False)
@@ -84,15 +91,40 @@ def escrow_create(
     guarded(run)
 
 
+# The states each order command acts on (what Escrow.vy asserts first).
+ACTS_ON = {
+    "ship": ("paid",),
+    "confirm": ("paid", "shipped"),
+    "finalize": ("shipped", "disputed"),
+    "cancel": ("paid",),
+    "dispute": ("shipped",),
+}
+
+
+def require_order(ctx: Context, order_id: int, action: str) -> Order:
+    """The order, or a ConfigError saying it does not exist or what state it is in."""
+    order = ctx.suite.get_order(order_id)
+    if order.status == 0:
+        raise ConfigError(f"no order {order_id}")
+    allowed = ACTS_ON[action]
+    if STATUS_NAMES[order.status] not in allowed:
+        wanted = " or ".join(allowed)
+        raise ConfigError(
+            f"order {order_id} is {STATUS_NAMES[order.status]}, not {wanted}: cannot {action} it"
+        )
+    return order
+
+
 def _order_command(action: str) -> Callable[..., None]:
     def command(
-        order_id: int = typer.Argument(..., help="order id"),
+        order_id: int = uint_argument("order id"),
         rpc: str = RpcOpt,
         deployment: Path | None = DeploymentOpt,
         key: str | None = KeyOpt,
     ) -> None:
         def run() -> None:
             ctx = Context(rpc, deployment, key)
+            require_order(ctx, order_id, action)
             receipt = getattr(ctx.suite, action)(ctx.account, order_id)
             status = ctx.suite.get_order(order_id).status
             console.print(
@@ -116,8 +148,8 @@ for _action in ("confirm", "finalize", "cancel"):
 
 @escrow_app.command("buy")
 def escrow_buy(
-    listing_id: int = typer.Argument(..., help="listing id"),
-    share: int = typer.Option(0, "--share", help="the share this purchase came through"),
+    listing_id: int = uint_argument("listing id"),
+    share: int = uint_option(0, "--share", help="the share this purchase came through"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,
@@ -126,6 +158,7 @@ def escrow_buy(
 
     def run() -> None:
         ctx = Context(rpc, deployment, key)
+        _check_buy(ctx, listing_id, share)
         order_id, receipt = ctx.suite.buy(ctx.account, listing_id, share)
         order = ctx.suite.get_order(order_id)
         console.print(
@@ -137,9 +170,45 @@ def escrow_buy(
     guarded(run)
 
 
+def _check_buy(ctx: Context, listing_id: int, share: int) -> None:
+    """What Escrow.buy asserts, read before anything is signed: an ERC-20 listing approves
+    first, and a buy that then failed would leave that approval behind."""
+    suite, buyer = ctx.suite, ctx.account.address
+    listing = suite.get_listing(listing_id)
+    if listing.seller == ETH:
+        raise ConfigError(f"no listing {listing_id}")
+    if listing.closed:
+        raise ConfigError(f"listing {listing_id} is closed")
+    if listing.seller.lower() == buyer.lower():
+        raise ConfigError(f"{buyer} is the seller of listing {listing_id}")
+    escrow = suite.escrow.functions
+    for who, role in ((buyer, "buyer"), (listing.seller, "seller")):
+        if suite.call(escrow.disabled(who)):
+            raise ConfigError(f"the {role} {who} is disabled")
+    if share:
+        valid = suite.call(suite.shares.functions.share_info(share))[
+            1
+        ] == listing_id and suite.call(
+            suite.shares.functions.validate_share(share, listing_id, buyer, listing.seller)
+        )
+        if not valid:
+            raise ConfigError(f"share {share} cannot be used for listing {listing_id} by {buyer}")
+    symbol = token_symbol(suite, listing.token)
+    if listing.token == ETH:
+        return
+    erc20 = suite.w3.eth.contract(address=listing.token, abi=suite.token.abi)
+    have = int(suite.call(erc20.functions.balanceOf(buyer)))
+    if have < listing.price:
+        raise ConfigError(
+            f"account {buyer} has {format_amount(have, symbol)}, "
+            f"listing {listing_id} costs {format_amount(listing.price, symbol)}"
+        )
+    ctx.gas_for(APPROVE_AND_BUY_GAS)
+
+
 @escrow_app.command("ship")
 def escrow_ship(
-    order_id: int = typer.Argument(..., help="order id"),
+    order_id: int = uint_argument("order id"),
     tracking: str = typer.Option("", "--tracking", help="shipment tracking reference"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
@@ -149,6 +218,7 @@ def escrow_ship(
 
     def run() -> None:
         ctx = Context(rpc, deployment, key)
+        require_order(ctx, order_id, "ship")
         receipt = ctx.suite.ship(ctx.account, order_id, tracking)
         order = ctx.suite.get_order(order_id)
         console.print(
@@ -161,7 +231,7 @@ def escrow_ship(
 
 @escrow_app.command("dispute")
 def escrow_dispute(
-    order_id: int = typer.Argument(..., help="order id"),
+    order_id: int = uint_argument("order id"),
     evidence: str = typer.Option(
         "", "--evidence", help="evidence reference (its hash goes on chain)"
     ),
@@ -173,6 +243,20 @@ def escrow_dispute(
 
     def run() -> None:
         ctx = Context(rpc, deployment, key)
+        order = require_order(ctx, order_id, "dispute")
+        if order.token != ETH:
+            deposit = int(ctx.suite.call(ctx.suite.escrow.functions.dispute_deposit(order_id)))
+            erc20 = ctx.suite.w3.eth.contract(address=order.token, abi=ctx.suite.token.abi)
+            have = int(ctx.suite.call(erc20.functions.balanceOf(ctx.account.address)))
+            if have < deposit:
+                symbol = token_symbol(ctx.suite, order.token)
+                raise ConfigError(
+                    f"account {ctx.account.address} has {format_amount(have, symbol)}, the "
+                    f"dispute deposit is {format_amount(deposit, symbol)}"
+                )
+            if order.buyer.lower() != ctx.account.address.lower():
+                raise ConfigError(f"{ctx.account.address} is not the buyer of order {order_id}")
+            ctx.gas_for(APPROVE_AND_BUY_GAS)
         receipt = ctx.suite.dispute(ctx.account, order_id, evidence)
         order = ctx.suite.get_order(order_id)
         console.print(
@@ -186,8 +270,10 @@ def escrow_dispute(
 
 @escrow_app.command("status")
 def escrow_status(
-    order_id: int | None = typer.Argument(None, help="order id"),
-    listing: int | None = typer.Option(None, "--listing", help="show a listing instead"),
+    order_id: int | None = typer.Argument(None, help="order id", min=0, max=MAX_UINT256),
+    listing: int | None = typer.Option(
+        None, "--listing", help="show a listing instead", min=0, max=MAX_UINT256
+    ),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -248,6 +334,7 @@ def escrow_withdraw(
     """Withdraw what the escrow owes you (payouts your address refused, fees)."""
 
     def run() -> None:
+        check_token_name(token)
         ctx = Context(rpc, deployment, key)
         token_addr = resolve_token(ctx.suite, token)
         amount = ctx.suite.owed(ctx.account.address, token_addr)
@@ -256,5 +343,70 @@ def escrow_withdraw(
             f"withdrew {format_amount(amount, token_symbol(ctx.suite, token_addr))} "
             f"({receipt['gasUsed']:,} gas)"
         )
+
+    guarded(run)
+
+
+@escrow_app.command("orders")
+def escrow_orders(
+    seller: str | None = typer.Option(None, "--seller", help="only this seller (0x... or dev:N)"),
+    buyer: str | None = typer.Option(None, "--buyer", help="only this buyer (0x... or dev:N)"),
+    status: str | None = typer.Option(
+        None, "--status", help="only orders in this state: " + ", ".join(STATUS_NAMES[1:])
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+) -> None:
+    """List orders (from the OrderPaid events) with their current state."""
+
+    def run() -> None:
+        import json
+
+        want_seller = resolve_account(seller, "--seller").lower() if seller is not None else None
+        want_buyer = resolve_account(buyer, "--buyer") if buyer is not None else None
+        wanted = None
+        if status is not None:
+            name = status.strip().lower()
+            if name not in STATUS_NAMES[1:]:
+                raise ConfigError(
+                    f"--status must be one of {', '.join(STATUS_NAMES[1:])}, not {status!r}"
+                )
+            wanted = STATUS_NAMES.index(name)
+        ctx = Context(rpc, deployment, None)
+        filters = {"buyer": want_buyer} if want_buyer else None
+        events = ctx.suite.escrow.events.OrderPaid.get_logs(
+            from_block=ctx.deployment.block, argument_filters=filters
+        )
+        rows = []
+        for event in events:
+            order = ctx.suite.get_order(int(event["args"]["order_id"]))
+            if want_seller and order.seller.lower() != want_seller:
+                continue
+            if wanted is not None and order.status != wanted:
+                continue
+            rows.append(
+                {
+                    "order": order.order_id,
+                    "listing": order.listing_id,
+                    "buyer": order.buyer,
+                    "seller": order.seller,
+                    "price": format_amount(order.price, token_symbol(ctx.suite, order.token)),
+                    "status": STATUS_NAMES[order.status],
+                    "share": order.share_id,
+                }
+            )
+        if as_json:
+            console.print_json(json.dumps(rows))
+            return
+        if not rows:
+            console.print("no orders")
+            return
+        table = Table()
+        for col in rows[0]:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*(str(v) for v in row.values()))
+        console.print(table)
 
     guarded(run)

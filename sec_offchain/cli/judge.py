@@ -21,6 +21,7 @@ from sec_offchain.cli.common import (
     guarded,
     parse_amount,
     resolve_account,
+    uint_argument,
 )
 
 judge_app = typer.Typer(
@@ -41,8 +42,14 @@ def judge_stake(
     """Stake SEC as a judge."""
 
     def run() -> None:
+        from sec_offchain.cli.stake import check_can_stake, check_stake_total
+
+        value = parse_amount(amount)
         ctx = Context(rpc, deployment, key)
-        receipt = ctx.suite.stake_judge(ctx.account, parse_amount(amount))
+        staked = int(ctx.suite.call(ctx.suite.staking.functions.judge_stake(ctx.account.address)))
+        check_stake_total(ctx, staked, value, "min_judge_stake")
+        check_can_stake(ctx, value)
+        receipt = ctx.suite.stake_judge(ctx.account, value)
         total = int(ctx.suite.call(ctx.suite.staking.functions.judge_stake(ctx.account.address)))
         console.print(f"judge stake now {format_amount(total, 'SEC')} ({receipt['gasUsed']:,} gas)")
 
@@ -59,8 +66,9 @@ def judge_withdraw(
     """Withdraw judge stake (refused while you sit on an open case)."""
 
     def run() -> None:
+        value = parse_amount(amount)
         ctx = Context(rpc, deployment, key)
-        receipt = ctx.suite.withdraw_judge(ctx.account, parse_amount(amount))
+        receipt = ctx.suite.withdraw_judge(ctx.account, value)
         console.print(f"withdrew {amount} SEC ({receipt['gasUsed']:,} gas)")
 
     guarded(run)
@@ -78,8 +86,8 @@ def judge_cases(
     """List Court cases: order, draw, panel, votes, time left to vote, outcome."""
 
     def run() -> None:
+        only = resolve_account(judge, "--judge") if judge is not None else None
         ctx = Context(rpc, deployment, None)
-        only = resolve_account(judge, "--judge") if judge else None
         court = ctx.suite.court
         opened = court.events.CaseOpened.get_logs(from_block=ctx.deployment.block)
         drawn = {
@@ -139,7 +147,7 @@ def judge_cases(
 
 @judge_app.command("draw")
 def judge_draw(
-    case_id: int = typer.Argument(..., help="case id (the disputed order's id)"),
+    case_id: int = uint_argument("case id (the disputed order's id)"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,
@@ -180,7 +188,7 @@ def judge_draw(
 
 @judge_app.command("vote")
 def judge_vote(
-    case_id: int = typer.Argument(..., help="case id"),
+    case_id: int = uint_argument("case id"),
     ruling: str = typer.Option(
         ..., "--ruling", help="buyer (fake goods) or seller (malicious complaint)"
     ),
@@ -202,7 +210,7 @@ def judge_vote(
 
 @judge_app.command("execute")
 def judge_execute(
-    case_id: int = typer.Argument(..., help="case id"),
+    case_id: int = uint_argument("case id"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from sec_offchain.cli.common import (
+    ETH,
     Context,
     DeploymentOpt,
     KeyOpt,
@@ -18,8 +19,8 @@ from sec_offchain.cli.common import (
     format_time,
     guarded,
     token_symbol,
+    uint_argument,
 )
-from sec_offchain.contracts.client import ETH
 from sec_offchain.exceptions import ConfigError
 
 share_app = typer.Typer(
@@ -30,7 +31,7 @@ share_app = typer.Typer(
 
 @share_app.command("create")
 def share_create(
-    order_id: int = typer.Argument(..., help="a completed order of yours"),
+    order_id: int = uint_argument("a completed order of yours"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,
@@ -60,7 +61,7 @@ def share_create(
 
 @share_app.command("status")
 def share_status(
-    share_id: int = typer.Argument(..., help="share id"),
+    share_id: int = uint_argument("share id"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:

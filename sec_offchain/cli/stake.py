@@ -7,19 +7,25 @@ from pathlib import Path
 import typer
 
 from sec_offchain.cli.common import (
+    ETH,
     Context,
     DeploymentOpt,
     KeyOpt,
     RpcOpt,
+    area_option,
     console,
     fail,
     format_amount,
     format_time,
     format_wait,
     guarded,
-    parse_address,
     parse_amount,
+    resolve_account,
 )
+from sec_offchain.exceptions import ConfigError
+
+# Gas an approve plus the stake after it may take (a funds check before the approve).
+APPROVE_AND_STAKE_GAS = 60_000 + 500_000
 
 stake_app = typer.Typer(
     help="Validator staking: stake for an area, unbond, withdraw, rewards.", no_args_is_help=True
@@ -28,7 +34,7 @@ stake_app = typer.Typer(
 
 @stake_app.command("validator")
 def stake_validator(
-    area: int = typer.Option(..., "--area", help="the area to validate"),
+    area: int = area_option("the area to validate"),
     amount: str = typer.Option("100000", "--amount", help="SEC to stake (at least the minimum)"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
@@ -37,8 +43,22 @@ def stake_validator(
     """Stake SEC as a validator of an area."""
 
     def run() -> None:
+        value = parse_amount(amount)
         ctx = Context(rpc, deployment, key)
-        receipt = ctx.suite.stake_validator(ctx.account, area, parse_amount(amount))
+        staking = ctx.suite.staking.functions
+        me = ctx.account.address
+        current = int(ctx.suite.call(staking.area_of(me)))
+        if current not in (0, area):
+            raise ConfigError(f"{me} validates area {current}, not area {area}")
+        if ctx.suite.call(staking.ejected(me)):
+            raise ConfigError(f"{me} was ejected as a validator")
+        if ctx.suite.call(staking.slasher()) == ETH:
+            raise ConfigError("staking has no anchor hub yet: validators cannot stake")
+        check_stake_total(
+            ctx, int(ctx.suite.call(staking.validator_stake(me))), value, "min_validator_stake"
+        )
+        check_can_stake(ctx, value)
+        receipt = ctx.suite.stake_validator(ctx.account, area, value)
         total = int(
             ctx.suite.call(ctx.suite.staking.functions.validator_stake(ctx.account.address))
         )
@@ -49,6 +69,26 @@ def stake_validator(
         _say_pending(ctx, ctx.account.address)
 
     guarded(run)
+
+
+def check_can_stake(ctx: Context, amount: int) -> None:
+    """Before an approve-then-stake: the account is not disabled, holds the SEC and can pay
+    the gas of both transactions (a stake that failed would leave the approval behind)."""
+    me = ctx.account.address
+    if ctx.suite.call(ctx.suite.trust.functions.is_disabled(me)):
+        raise ConfigError(f"account {me} is disabled")
+    ctx.sec_balance_at_least(amount)
+    ctx.gas_for(APPROVE_AND_STAKE_GAS)
+
+
+def check_stake_total(ctx: Context, current: int, amount: int, minimum_view: str) -> None:
+    """The stake after adding `amount` reaches the contract's minimum."""
+    minimum = int(ctx.suite.call(getattr(ctx.suite.staking.functions, minimum_view)()))
+    if current + amount < minimum:
+        raise ConfigError(
+            f"below the minimum stake: {format_amount(current, 'SEC')} staked + "
+            f"{format_amount(amount, 'SEC')} < {format_amount(minimum, 'SEC')}"
+        )
 
 
 def _say_pending(ctx: Context, validator: str) -> None:
@@ -74,8 +114,9 @@ def stake_activate(
     """Make pending validator stake (own or nominated) count, once its delay has passed."""
 
     def run() -> None:
+        chosen = resolve_account(validator, "--validator") if validator is not None else None
         ctx = Context(rpc, deployment, key)
-        who = parse_address(validator, "--validator") if validator else ctx.account.address
+        who = chosen or ctx.account.address
         pending = ctx.suite.pending_of(who)
         if pending == 0:
             fail(f"{who} has no pending stake to activate")
@@ -105,17 +146,25 @@ def stake_nominate(
     """Back a validator with SEC (counts in its quorum weight, shares rewards and slashes)."""
 
     def run() -> None:
+        who, value = resolve_account(validator, "--validator"), parse_amount(amount)
         ctx = Context(rpc, deployment, key)
         staking = ctx.suite.staking
         if undo:
-            fn = staking.functions.unnominate(validator, parse_amount(amount))
+            fn = staking.functions.unnominate(who, value)
             receipt = ctx.suite.tx(ctx.account).transact(fn)
         else:
-            receipt = ctx.suite.nominate(ctx.account, validator, parse_amount(amount))
-        value = int(ctx.suite.call(staking.functions.nomination_of(ctx.account.address, validator)))
+            views = staking.functions
+            if (
+                int(ctx.suite.call(views.area_of(who))) == 0
+                or ctx.suite.call(views.ejected(who))
+                or int(ctx.suite.call(views.validator_stake(who))) == 0
+            ):
+                raise ConfigError(f"{who} is not an active validator")
+            check_can_stake(ctx, value)
+            receipt = ctx.suite.nominate(ctx.account, who, value)
+        value = int(ctx.suite.call(staking.functions.nomination_of(ctx.account.address, who)))
         console.print(
-            f"your nomination of {validator}: {format_amount(value, 'SEC')} "
-            f"({receipt['gasUsed']:,} gas)"
+            f"your nomination of {who}: {format_amount(value, 'SEC')} ({receipt['gasUsed']:,} gas)"
         )
 
     guarded(run)
@@ -131,8 +180,9 @@ def stake_unbond(
     """Start unbonding validator stake (withdrawable after the unbonding period)."""
 
     def run() -> None:
+        value = parse_amount(amount)
         ctx = Context(rpc, deployment, key)
-        receipt = ctx.suite.unbond(ctx.account, parse_amount(amount))
+        receipt = ctx.suite.unbond(ctx.account, value)
         release = int(
             ctx.suite.call(ctx.suite.staking.functions.unbonding_release(ctx.account.address))
         )
