@@ -61,9 +61,9 @@ def describe(exc: BaseException) -> str:
     import requests
     from web3.exceptions import TimeExhausted, Web3RPCError
 
-    from sec_offchain.contracts.transactor import REVERTED, get_revert_reason
+    from sec_offchain.contracts.transactor import get_revert_reason, is_revert
 
-    if isinstance(exc, REVERTED):
+    if is_revert(exc):
         return f"reverted: {get_revert_reason(exc)}"
     if isinstance(exc, requests.Timeout | TimeoutError | TimeExhausted):
         return "the node did not answer in time"

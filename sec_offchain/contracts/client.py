@@ -15,7 +15,7 @@ from web3.types import TxReceipt
 
 from sec_offchain.consensus.evidence import Evidence
 from sec_offchain.contracts.deployment import Deployment
-from sec_offchain.contracts.transactor import REVERTED, Transactor, get_revert_reason
+from sec_offchain.contracts.transactor import Transactor, get_revert_reason, is_revert
 from sec_offchain.crypto.hashing import keccak
 from sec_offchain.encoding.area_header import (
     AreaHeader,
@@ -176,7 +176,9 @@ class Suite:
     def call(fn: Any) -> Any:
         try:
             return fn.call()
-        except REVERTED as exc:
+        except Exception as exc:
+            if not is_revert(exc):
+                raise
             raise ContractRevert(get_revert_reason(exc)) from exc
 
     def events(self, receipt: TxReceipt, contract: str, event: str) -> list[dict[str, Any]]:

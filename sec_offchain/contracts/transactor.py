@@ -16,12 +16,16 @@ from sec_offchain.exceptions import ContractRevert, TransactionFailed
 
 log = logging.getLogger(__name__)
 
-try:  # the embedded chain (eth-tester) reports reverts with its own exception class
-    from eth_tester.exceptions import TransactionFailed as _TesterReverted
-except ImportError:  # pragma: no cover - eth-tester is a dependency
-    _TesterReverted = ContractLogicError  # type: ignore[misc,assignment]
 
-REVERTED = (ContractLogicError, _TesterReverted)
+
+def is_revert(exc: BaseException) -> bool:
+    """Whether `exc` is a contract revert: web3's ContractLogicError, or the embedded chain's
+    (eth-tester's) TransactionFailed. eth-tester is not imported for this (it loads py-evm,
+    over a second): when it is not loaded, no error can come from it."""
+    if isinstance(exc, ContractLogicError):
+        return True
+    kind = type(exc)
+    return kind.__module__ == "eth_tester.exceptions" and kind.__name__ == "TransactionFailed"
 
 GAS_MARGIN = 1.25
 RECEIPT_TIMEOUT = 120
@@ -53,11 +57,9 @@ class Transactor:
         # Gas is estimated on the pending block, where the transaction will run (its
         # timestamp matters for every deadline check). eth-tester estimates there anyway
         # and does not take the "pending" tag.
-        from web3.providers.eth_tester import EthereumTesterProvider
-
-        self._estimate_block = (
-            None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
-        )
+        # (Checked by name along the class's bases: importing eth-tester costs over a second.)
+        tester = any(k.__name__ == "EthereumTesterProvider" for k in type(w3.provider).__mro__)
+        self._estimate_block = None if tester else "pending"
 
     @property
     def address(self) -> str:
@@ -90,7 +92,9 @@ class Transactor:
             gas = fn.estimate_gas(
                 {"from": tx["from"], "value": value}, block_identifier=self._estimate_block
             )
-        except REVERTED as exc:
+        except Exception as exc:
+            if not is_revert(exc):
+                raise
             raise ContractRevert(get_revert_reason(exc)) from exc
         tx["gas"] = int(gas * GAS_MARGIN) + 10_000
         tx = fn.build_transaction(tx)
@@ -109,7 +113,9 @@ class Transactor:
         tx = self._base_tx(0)
         try:
             gas = ctor.estimate_gas({"from": tx["from"]})
-        except REVERTED as exc:
+        except Exception as exc:
+            if not is_revert(exc):
+                raise
             raise ContractRevert(f"deploying {artifact.name}: {get_revert_reason(exc)}") from exc
         tx["gas"] = int(gas * GAS_MARGIN) + 10_000
         receipt = self._send(ctor.build_transaction(tx))

@@ -23,7 +23,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from sec_offchain.contracts.transactor import REVERTED, get_revert_reason
+from sec_offchain.contracts.transactor import get_revert_reason, is_revert
 from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, recover_signer
 from sec_offchain.exceptions import SecError
 from sec_offchain.storage import open_db
@@ -82,11 +82,11 @@ class AnchorRelayer:
     def step(self) -> StepResult:
         try:
             return self._step()
-        except REVERTED:
-            raise
         except SecError:
             raise
         except Exception as exc:  # noqa: BLE001 - RPC outage, timeouts: retry later
+            if is_revert(exc):
+                raise
             log.warning("anchor relayer, area %d: %s", self.area_id, exc)
             return StepResult("error", detail=str(exc))
 
@@ -132,7 +132,9 @@ class AnchorRelayer:
         fn = self.hub.functions.anchor(header.as_tuple(), ordered)
         try:
             gas = fn.estimate_gas({"from": self.account.address})
-        except REVERTED as exc:
+        except Exception as exc:
+            if not is_revert(exc):
+                raise
             reason = get_revert_reason(exc)
             if self._anchored(header, digest):
                 return StepResult("already", height)

@@ -66,10 +66,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def node():
-    # SEC_TEST_ANVIL_ARGS lets a run lift anvil limits (e.g. the contract size limit) while
-    # the contracts on a branch are being changed; unset, it is a plain anvil.
-    extra = tuple(os.environ.get("SEC_TEST_ANVIL_ARGS", "").split())
-    with Anvil(extra_args=extra) as anvil:
+    with Anvil() as anvil:
         yield anvil
 
 
