@@ -462,9 +462,10 @@ def _seed(draw_at: uint256, case_id: uint256) -> bytes32:
 @internal
 def _draw(case_id: uint256, word: uint256, lock: bool) -> (uint256, address[PANEL_SIZE]):
     """
-    @dev Seats the panel of an undrawn case (locking it in Staking when `lock`) and
-         returns the new case word and the judges; when the hash of draw_block has
-         expired it re-arms the draw instead and returns 0.
+    @dev Seats the panel of an undrawn case and returns the new case word and the
+         judges; when `lock` (`draw`) it locks the panel in Staking and stores the word,
+         else (`execute_with_votes`) the caller stores it. When the hash of draw_block
+         has expired it re-arms the draw instead (stored) and returns 0.
     """
     draw_at: uint256 = (word >> _DRAW_BLOCK) & _MASK_40
     assert block.number > draw_at, "court: too early to draw"
@@ -486,7 +487,8 @@ def _draw(case_id: uint256, word: uint256, lock: bool) -> (uint256, address[PANE
         else:
             panel, judges = staticcall STAKING.pick_panel(seed, seats, word & _MASK_40, excluded)
     word = word | _DRAWN | (deadline << _DEADLINE) | (panel << _PANEL)
-    self._cases[case_id] = word
+    if lock:
+        self._cases[case_id] = word  # (execute_with_votes writes the word once, at the end)
     seated: DynArray[address, PANEL_SIZE] = []
     if panel != 0:
         seated = [judges[0], judges[1], judges[2]]

@@ -196,14 +196,15 @@ def test_vote_and_execute__before_draw__refused(
 ):
     stake_judges(staking, token, honest)
     order_id = dispute_order(escrow, listing, seller, buyer)
+    # Signed votes draw the panel themselves, but not before the draw block has passed.
+    votes = [signed_vote(j, order_id, 1, court) for j in honest[:2]]
+    with ape.reverts("court: too early to draw"):
+        court.execute_with_votes(order_id, votes, sender=attacker)
     for judge in honest:
         with ape.reverts("court: panel not drawn yet"):
             court.vote(order_id, 1, sender=judge)
     with ape.reverts("court: panel not drawn yet"):
         court.execute(order_id, sender=attacker)
-    votes = [signed_vote(j, order_id, 1, court) for j in honest[:2]]
-    with ape.reverts("court: panel not drawn yet"):
-        court.execute_with_votes(order_id, votes, sender=attacker)
 
 
 # ------------------------------------------------------------------ signed votes

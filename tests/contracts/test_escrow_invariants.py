@@ -45,6 +45,8 @@ PAID, SHIPPED, COMPLETED, CANCELLED, DISPUTED, RULED = 1, 2, 3, 4, 5, 6
 OPEN = (PAID, SHIPPED, DISPUTED)
 RELATION_PERIOD = 90 * DAY
 ETH_FLOOR, SEC_FLOOR = 10**16, 100 * 10**18
+# Escrow takes at least this dispute deposit (SuiteParams.dispute_floor_eth / _sec).
+DISPUTE_FLOOR_ETH, DISPUTE_FLOOR_SEC = 10**15, 10 * 10**18
 
 
 @dataclass
@@ -189,8 +191,8 @@ class EscrowMachine(RuleBasedStateMachine):
                 self.reward(oid, o)
             return
         o.status = RULED
-        fee = o.deposit * 5000 // 10_000 if by_arbiter else 0
-        self.credit(self.arbiter.address, li.token, fee)
+        # The arbiter's fee (half the deposit) is pushed with the ruling (an EOA accepts it):
+        # nothing is credited to `owed`.
         if ruling == 1:
             self.model.penalize(li.seller, 3)
         elif ruling == 2:
@@ -348,7 +350,8 @@ class EscrowMachine(RuleBasedStateMachine):
             reason = "escrow: order is not shipped"
         elif now >= o.time:
             reason = "escrow: dispute window has passed"
-        deposit = li.price * 200 // 10_000
+        floor = DISPUTE_FLOOR_ETH if li.token == ETH else DISPUTE_FLOOR_SEC
+        deposit = max(li.price * 200 // 10_000, floor)
         value = deposit if li.token == ETH else 0
         self.send(reason, self.escrow.dispute, oid, b"", value=value, sender=self._account(o.buyer))
         if reason is None:
