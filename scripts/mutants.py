@@ -48,6 +48,7 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sec_offchain/area/records.py": ("area/records", CHAIN_TESTS[:2]),
     "sec_offchain/area/merkle.py": ("area/records", CHAIN_TESTS[:2]),
     "sec_offchain/area/node.py": ("area/node", NODE_TESTS),
+    "sec_offchain/area/net.py": ("area/node", NODE_TESTS),
     "sec_offchain/storage.py": ("storage", (OFF + "test_durability.py",)),
     "sec_offchain/consensus/communities.py": ("consensus", CONSENSUS_TESTS),
     "sec_offchain/consensus/pow.py": ("consensus", CONSENSUS_TESTS),
@@ -82,6 +83,7 @@ L = "sec_offchain/area/ledger.py"
 R = "sec_offchain/area/records.py"
 MK = "sec_offchain/area/merkle.py"
 N = "sec_offchain/area/node.py"
+NT = "sec_offchain/area/net.py"
 S = "sec_offchain/storage.py"
 CM = "sec_offchain/consensus/communities.py"
 P = "sec_offchain/consensus/pow.py"
@@ -265,7 +267,12 @@ MUTANTS: list[Mutant] = [
         "for i in range(len(tree) // 2 - 1 + (len(tree) % 2), 0, -1):",
         "root of a dump not checked",
     ),
-    m(MK, "    if root == ZERO32:\n        return False\n", "", "zero root proves something"),
+    m(
+        MK,
+        '            raise MerkleError("a proof node is not 32 bytes")',
+        "            pass",
+        "short proof nodes hashed",
+    ),
     m(MK, "if loaded.leaf(i) != leaf_hash(types, value):", "if False:", "dump leaves not checked"),
     m(MK, 'if data.get("format") != "standard-v1":', "if False:", "any dump format taken"),
     # ---------------------------------------------------------------- area/node
@@ -301,6 +308,25 @@ MUTANTS: list[Mutant] = [
         "known blocks gossiped again",
     ),
     m(N, "if cur.rowcount:", "if True:", "known attestations gossiped again"),
+    m(
+        NT,
+        "        if signer != hello.node:\n",
+        "        if signer == b'':\n",
+        "hello not tied to the node it names",
+    ),
+    m(
+        NT,
+        "if theirs.chain_id != chain_id or theirs.area_id",
+        "if theirs.area_id",
+        "peer of another chain taken",
+    ),
+    m(
+        NT,
+        "if abs(theirs.timestamp - time.time()) > HELLO_MAX_SKEW:",
+        "if theirs.timestamp - time.time() > HELLO_MAX_SKEW:",
+        "an old hello taken",
+    ),
+    m(NT, "if not 1 <= length <= MAX_FRAME:", "if not 1 <= length:", "huge frames read"),
     # ---------------------------------------------------------------- storage
     m(
         S,
@@ -505,13 +531,28 @@ MUTANTS: list[Mutant] = [
 # ------------------------------------------------------------------------- running
 
 
+LOCK = ROOT / ".mutants.pid"
+
+
+def take_lock() -> bool:
+    """One run at a time per checkout (a second one would restore the first one's mutant)."""
+    if LOCK.exists():
+        try:
+            os.kill(int(LOCK.read_text()), 0)
+            return False
+        except (ValueError, ProcessLookupError):
+            pass
+    LOCK.write_text(str(os.getpid()))
+    return True
+
+
 def restore_leftovers() -> None:
     for backup in list(ROOT.rglob("*" + BACKUP)):
         if ".venv" in backup.parts or "node_modules" in backup.parts:
             continue
         original = backup.with_name(backup.name[: -len(BACKUP)])
         original.write_bytes(backup.read_bytes())
-        backup.unlink()
+        backup.unlink(missing_ok=True)
         print(f"restored {original.relative_to(ROOT)} from a killed run")
 
 
@@ -558,7 +599,7 @@ def run_mutant(mu: Mutant, timeout: float) -> str:
         return run_tests(TARGETS[mu.path][1], timeout)
     finally:
         path.write_bytes(original)
-        backup.unlink()
+        backup.unlink(missing_ok=True)
 
 
 def sample(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
@@ -580,6 +621,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if not take_lock():
+        print(f"another mutants run is active ({LOCK.name}); not touching any file")
+        return 3
+    try:
+        return _main(args)
+    finally:
+        LOCK.unlink(missing_ok=True)
+
+
+def _main(args: argparse.Namespace) -> int:
     restore_leftovers()
     chosen = [
         mu
