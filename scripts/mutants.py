@@ -69,6 +69,7 @@ class Mutant:
     old: str  # must occur exactly once in the file
     new: str
     what: str
+    group: str = "base"  # "heldout": written after the tests, not aimed at by them
 
     @property
     def component(self) -> str:
@@ -77,6 +78,10 @@ class Mutant:
 
 def m(path: str, old: str, new: str, what: str) -> Mutant:
     return Mutant(path, old, new, what)
+
+
+def h(path: str, old: str, new: str, what: str) -> Mutant:
+    return Mutant(path, old, new, what, "heldout")
 
 
 C = "sec_offchain/area/chain.py"
@@ -518,6 +523,101 @@ MUTANTS: list[Mutant] = [
         "if True:",
         "every revert taken as delivered",
     ),
+    # ---------------------------------------------------------------- held out: written after
+    # the tests, to check the suite on mistakes it was not written against
+    h(C, "if h.parent_hash != ZERO32:", "if False:", "a first block with a parent taken"),
+    h(C, "if parent.height != h.height - 1:", "if False:", "a height gap taken"),
+    h(
+        C,
+        '"SELECT 1 FROM included WHERE order_id=?", (record.order_id,)\n            ).fetchone():',
+        '"SELECT 1 FROM included WHERE order_id=-1"\n            ).fetchone():',
+        "an included order pooled again",
+    ),
+    h(
+        C,
+        "FROM pool ORDER BY seq LIMIT ?",
+        "FROM pool ORDER BY seq DESC LIMIT ?",
+        "pool newest first",
+    ),
+    h(
+        C,
+        "        if rank > 0:\n",
+        "        if rank > 1:\n",
+        "the primary bridge's record refused for a disabled party",
+    ),
+    h(L, "        if listing:\n", "        if not listing:\n", "purchase taken as a transfer"),
+    h(
+        L,
+        "            self.egress_nonces[tx.dst_area] = n\n",
+        "",
+        "every message to an area gets nonce 1",
+    ),
+    h(
+        R,
+        'if area[:1] == b"\\0" or order[:1] == b"\\0" or status[:1] == b"\\0":',
+        'if area[:1] == b"\\0":',
+        "non-canonical order id decoded",
+    ),
+    h(
+        R,
+        '+ self.buyer.rjust(32, b"\\0")',
+        '+ self.seller.rjust(32, b"\\0")',
+        "the buyer is not signed",
+    ),
+    h(
+        N,
+        'return True, "accepted" if new else "duplicate"\n\n    def ledger_view',
+        'return True, "duplicate" if new else "accepted"\n\n    def ledger_view',
+        "tx ack says duplicate for a new tx",
+    ),
+    h(
+        P,
+        "if member not in self.producers or not self.on_duty(member, slot):",
+        "if member not in self.producers:",
+        "off-duty shares counted",
+    ),
+    h(
+        P,
+        "d = parent.difficulty or self.difficulty",
+        "d = self.difficulty",
+        "difficulty never carried over",
+    ),
+    h(
+        CM,
+        "    if not counts:\n        return 1\n",
+        "    if not counts:\n        return 0\n",
+        "a node without votes in no community",
+    ),
+    h(
+        F,
+        "self.reorgs.append(self.height() - fork)",
+        "self.reorgs.append(fork)",
+        "reorg depth as the fork height",
+    ),
+    h(
+        A,
+        "if header.height != height or header.area_id != self.area_id:",
+        "if header.height != height:",
+        "another area's header taken from the source",
+    ),
+    h(
+        A,
+        "if time.time() - sent_at >= self.rebroadcast_after or not self._in_mempool(tx_hash):",
+        "if time.time() - sent_at >= self.rebroadcast_after:",
+        "a dropped tx waits 30 s",
+    ),
+    h(
+        B,
+        "        if silent > self.cfg.heartbeat * 1.5:\n            self.heard_in_row = 0\n",
+        "",
+        "heartbeats with gaps count as in a row",
+    ),
+    h(
+        B,
+        "area_id=self.area_of(seller),",
+        "area_id=self.area_of(buyer),",
+        "record sent to the buyer's area",
+    ),
     # ---------------------------------------------------------------- contracts (--contracts)
     m("contracts/AnchorHub.vy", "* 3 > ", "* 3 >= ", "exactly 2/3 is a quorum"),
     m(
@@ -615,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--component", action="append", help="only these components (repeatable)")
     ap.add_argument("--file", action="append", help="only mutants of these files (repeatable)")
     ap.add_argument("--limit", type=int, help="at most N mutants per file")
+    ap.add_argument("--group", choices=["base", "heldout"], help="only this group of mutants")
     ap.add_argument("--rest", action="store_true", help="the mutants --limit leaves out")
     ap.add_argument("--contracts", action="store_true", help="also mutate the Vyper contracts")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's tests")
@@ -640,6 +741,7 @@ def _main(args: argparse.Namespace) -> int:
         if (args.contracts or not mu.path.endswith(".vy"))
         and (not args.component or mu.component in args.component)
         and (not args.file or mu.path in args.file)
+        and (not args.group or mu.group == args.group)
     ]
     by_file: dict[str, list[Mutant]] = {}
     for mu in chosen:
@@ -654,7 +756,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.list:
         for mu in chosen:
             flag = "STALE" if mu in stale else "ok   "
-            print(f"{flag} {mu.component:13} {mu.path}: {mu.what}")
+            print(f"{flag} {mu.component:13} {mu.group:8} {mu.path}: {mu.what}")
         return 1 if stale else 0
     for mu in stale:
         print(f"stale (does not apply once, skipped): {mu.path}: {mu.what}")
