@@ -490,3 +490,16 @@ def test_relayer_process__sigkilled_with_a_tx_in_flight__restart_sends_each_anch
         proc.wait(10)
     assert node.w3.eth.get_transaction_count(account.address) == nonce0 + 2
     assert pending_count(node) == 0
+
+
+def test_relayer__source_gives_another_areas_header__nothing_sent(fresh, tmp_path):
+    node, suite = fresh
+    wrong_area = attested(suite, 2, 1, VALIDATORS[:3])
+    r = relayer(suite, lambda h: wrong_area, tmp_path / "w.db")
+    result = r.step()
+    assert (result.action, result.height, result.detail) == (
+        "nothing",
+        1,
+        "source gave another height",
+    )
+    assert r.sent == 0 and latest(suite) == 0

@@ -248,7 +248,14 @@ def test_standby__forged_heartbeats_do_not_hold_it_back__ten_genuine_ones_do(tmp
                 s.sendto(b"\xc0junk", ("127.0.0.1", port))
             time.sleep(0.05)
         assert standby.active and standby.heard_in_row == 0
-        standby.cfg.heartbeat = 60.0  # from here on silence does not count
+        standby.cfg.heartbeat = 60.0  # silence does not count while we send
+        for n in range(1, 6):
+            heartbeat(port, seq=n)
+            wait_for(lambda n=n: standby.heard_in_row == n)
+        standby.cfg.heartbeat = 0.2  # a gap of 1.5 heartbeats: the count starts again
+        wait_for(lambda: standby.heard_in_row == 0)
+        standby.cfg.heartbeat = 60.0
+        assert standby.active
         for n in range(1, 10):
             heartbeat(port, seq=n)
             wait_for(lambda n=n: standby.heard_in_row == n)
@@ -283,6 +290,7 @@ def test_bridge__standby_scans_nothing__refused_submit_keeps_the_cursor_before_i
     )[0]["blockNumber"]
     assert primary.cursor == block_of_first - 1 and acks == [first]
     primary.submit = lambda r: area.add_record(r) is not None
+    primary.area_of = lambda account: 1 if account == SELLER.address else 2  # the seller's
     assert primary.scan_once() == 2 and primary.cursor == node.w3.eth.block_number
     assert primary.submitted == [(first, addr(PRIMARY)), (second, addr(PRIMARY))]
     third = trade(suite)

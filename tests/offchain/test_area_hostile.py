@@ -42,6 +42,7 @@ from sec_offchain.area.net import (
     HELLO,
     MAX_FRAME,
     RECORD,
+    TX,
     Connection,
     Hello,
     MemoryTransport,
@@ -804,3 +805,70 @@ def test_handshake__honest_hellos_and_bad_frames():
         shake(struct.pack(">I", 0))
     with pytest.raises(ProtocolError, match=f"^frame of {MAX_FRAME + 1} bytes$"):
         shake(struct.pack(">I", MAX_FRAME + 1))
+
+
+# ---------------------------------------------------------------------------- more edges
+
+
+def resealed(block, **header):
+    h = replace(block.header, **header)
+    producer = next(p for p in PRODUCERS if addr(p) == h.producer)
+    return replace(block, header=h).sealed(producer.key)
+
+
+def test_add_block__first_block_with_a_parent_or_a_height_gap__refused(funded, tmp_path):
+    chain, _, _ = funded
+    gap = hand_block(chain, T0 + 3)
+    gap = resealed(gap, height=4, producer=addr(PRODUCERS[4 % 3]))
+    refused(chain, gap, "height is not parent + 1")
+    empty = AreaChain(tmp_path / "e.db", CONFIG, POLICY)
+    first = resealed(hand_block(empty, T0 + 1), parent_hash=b"\x01" * 32)
+    refused(empty, first, "the first block has the zero parent")
+    assert empty.height == 0
+    empty.close()
+
+
+def test_pool__oldest_first_and_an_included_order_is_not_pooled_again(funded):
+    chain, _, _ = funded
+    for o in (5, 3, 9):
+        assert chain.add_record(record(order_id=o)) is True
+    assert [r.order_id for r in chain.pool()] == [5, 3, 9]
+    assert [r.order_id for r in chain.pool(limit=2)] == [5, 3]
+    chain.add_block(chain.build_block(PRODUCERS[0].key, addr(PRODUCERS[0]), T0 + 3))
+    assert chain.pool_size() == 0
+    again = record(order_id=3)  # a new encryption: another record id for the same order
+    assert chain.add_record(again) is False and chain.add_records([again]) == [False]
+    assert chain.pool_size() == 0 and not any(r.order_id == 3 for r in chain.pool())
+
+
+def test_record__bridges_copy_orders_of_disabled_parties(tmp_path):
+    """The ruling that disables a seller must still be recorded: bridge records skip the
+    disabled check (the escrow refused disabled parties when the order was made)."""
+    config = replace(CONFIG, bridges=(addr(BRIDGE), addr(STANDBY)))
+    c = AreaChain(tmp_path / "b.db", config, POLICY, is_disabled=lambda a: a == addr(SELLER))
+    with pytest.raises(RecordError, match="^seller is disabled$"):
+        c.add_record(record(order_id=1))
+    assert c.add_record(record(order_id=1, writer=BRIDGE)) is True
+    assert c.add_record(record(order_id=2, writer=STANDBY)) is True
+    assert c.pool_size() == 2
+    c.close()
+
+
+def test_record__non_canonical_integers__refused():
+    items = rlp.decode(record(order_id=5).encode())
+    for index in (0, 4, 5):  # area, order, status with a leading zero byte
+        bad = list(items)
+        bad[index] = b"\x00" + bad[index]
+        with pytest.raises(RecordError, match="non-canonical integer"):
+            TradeRecord.decode(rlp.encode(bad))
+
+
+def test_node__txs_acked_exactly(funded, tmp_path):
+    chain, _, _ = funded
+    node, peer = node_on(chain, tmp_path)
+    tx = pay(2, 100)
+    assert node._take_tx(tx.encode(), None) == (True, "accepted")
+    assert node._take_tx(tx.encode(), None) == (True, "duplicate")
+    ok, reason = node._take_tx(pay(3, 1, key=OTHER).encode(), None)
+    assert (ok, reason) == (False, "area transaction is not signed by its sender")
+    assert [k for k, _ in peer.sent] == [TX] and [t.nonce for t in chain.tx_pool()] == [2]

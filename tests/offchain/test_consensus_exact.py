@@ -298,3 +298,10 @@ def test_signer__exactly_below_the_highest_and_a_second_header__refused(tmp_path
     s.sign(h(6))
     assert s.highest_signed(1) == 6
     s.close()
+
+
+def test_expected_difficulty__the_parents_difficulty_carries_over_between_retargets():
+    p = CommunityPoW(ADDRS, slot_time=2.0, genesis_time=GENESIS, difficulty=1000)
+    times = [GENESIS + i for i in range(10)]
+    assert p.expected_difficulty(header(3, times[-1], 1500), times) == 1500
+    assert p.expected_difficulty(header(9, times[-1], 1500), times) == 3000
