@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup demo test gas fuzz
+.PHONY: setup demo test gas fuzz mutants
 
 setup:
 	@bash scripts/setup.sh
@@ -19,3 +19,8 @@ gas: setup
 
 fuzz: setup
 	SEC_FUZZ_RANDOM=1 SEC_FUZZ_EXAMPLES=300 SEC_FUZZ_STEPS=50 $(VENV)/python -m pytest -q -p no:cacheprovider tests/contracts/test_escrow_invariants.py
+
+# Hand-written mutants, one at a time, against the tests that cover each file; prints a score
+# per component and the survivors. MUTANTS_ARGS="--limit 3 --component consensus" narrows it.
+mutants: setup
+	$(VENV)/python scripts/mutants.py $(MUTANTS_ARGS)

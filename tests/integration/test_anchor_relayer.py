@@ -239,3 +239,268 @@ def test_relayer__rpc_outage__errors_then_catches_up(fresh, tmp_path):
     proxy.start()
     drive(r, node, 2, suite)
     assert latest(suite) == 2 and r.sent == 2
+
+
+# ---------------------------------------------------------------------------- exact thresholds
+
+SEC = 10**18
+STAKE = 100_000 * SEC
+
+
+def attested(suite, area, height, signers, parent=b"\x00" * 32, forged=()):
+    """The header at `height` with signatures by `signers`, plus (claimed address, actual
+    signer) pairs in `forged`."""
+    sep = anchor_domain_separator(suite.w3.eth.chain_id, suite.anchor_hub.address)
+    header = AreaHeader(area, height, parent, tx_root=bytes([height]) * 32, timestamp=1000 + height)
+    digest = fast_header_digest(header, sep)
+    sigs = {v.address: sign_digest(v.key, digest) for v in signers}
+    sigs.update({claimed.address: sign_digest(actual.key, digest) for claimed, actual in forged})
+    return header, sigs
+
+
+def area_relayer(suite, area, source, db, **kw):
+    return AnchorRelayer(
+        suite.w3,
+        suite.anchor_hub.address,
+        suite.anchor_hub.abi,
+        suite.staking.address,
+        suite.staking.abi,
+        get_dev_account(9),
+        area,
+        source,
+        db,
+        **kw,
+    )
+
+
+def test_relayer__exactly_two_thirds_is_no_quorum__one_wei_more_anchors(fresh, tmp_path):
+    node, suite = fresh
+    area = 2
+    v5, v6, v7 = (get_dev_account(i) for i in (5, 6, 7))
+    for v in (v5, v6, v7):
+        suite.stake_validator(v, area, STAKE)
+    got = attested(suite, area, 1, [v5, v6])
+    r = area_relayer(suite, area, lambda h: got if h == 1 else None, tmp_path / "q.db")
+    nonce0 = node.w3.eth.get_transaction_count(get_dev_account(9).address)
+    result = r.step()
+    assert (result.action, result.height) == ("no-quorum", 1)
+    assert result.detail == f"{2 * STAKE} of {3 * STAKE} signed"
+    assert r.sent == 0 and node.w3.eth.get_transaction_count(r.account.address) == nonce0
+    suite.stake_validator(v5, area, 1)  # one wei more for a signer: 2/3 of the total + 1/3 wei
+    result = r.step()
+    assert result.action == "sent" and r.sent == 1
+    assert r.step().action == "confirmed"
+    assert suite.anchor_hub.functions.latest_height(area).call() == 1
+
+
+def test_relayer__forged_attestation_is_not_counted__nothing_sent(fresh, tmp_path):
+    node, suite = fresh
+    intruder = get_dev_account(8)
+    got = attested(suite, AREA, 1, VALIDATORS[:2], forged=[(VALIDATORS[2], intruder)])
+    r = relayer(suite, lambda h: got if h == 1 else None, tmp_path / "f.db")
+    nonce0 = node.w3.eth.get_transaction_count(r.account.address)
+    result = r.step()
+    assert result.action == "no-quorum"
+    assert result.detail == f"{2 * STAKE} of {4 * STAKE} signed"
+    assert r.sent == 0 and node.w3.eth.get_transaction_count(r.account.address) == nonce0
+    assert pending_count(node) == 0 and latest(suite) == 0
+
+
+def test_relayer__an_unstaked_signer_is_left_out_of_the_anchor(fresh, tmp_path):
+    node, suite = fresh
+    outsider = get_dev_account(7)  # not a validator: its valid signature weighs nothing
+    got = attested(suite, AREA, 1, VALIDATORS[:3] + [outsider])
+    r = relayer(suite, lambda h: got if h == 1 else None, tmp_path / "u.db")
+    assert r.step().action == "sent"
+    assert r.step().action == "confirmed" and latest(suite) == 1
+
+
+def test_relayer__confirmation_depth_is_counted_exactly(fresh, tmp_path):
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    r = relayer(suite, Headers(suite, 1), tmp_path / "c.db", confirmations=3)
+    assert r.step().action == "sent"
+    assert r.step().detail == "pending"
+    details = []
+    for _ in range(2):
+        mine(node)
+        details.append(r.step().detail)
+    assert details == ["1 of 3 confirmations", "2 of 3 confirmations"]
+    assert r._inflight() is not None
+    mine(node)
+    assert r.step().action == "confirmed" and r._inflight() is None and latest(suite) == 1
+
+
+def test_relayer__estimate_reverts__already_anchored_is_success_other_reasons_are_not(
+    fresh, tmp_path
+):
+    node, suite = fresh
+    source = Headers(suite, 1)
+    other = relayer(suite, source, tmp_path / "o.db", account_index=8)
+
+    def racing(height):  # another relayer lands the height between our read and our estimate
+        drive(other, node, height, suite)
+        return source(height)
+
+    r = relayer(suite, racing, tmp_path / "r.db")
+    result = r.step()
+    assert (result.action, result.height, r.sent) == ("already", 1, 0)
+    assert latest(suite) == 1
+    bad_parent = attested(suite, AREA, 2, VALIDATORS[:3], parent=b"\x05" * 32)
+    r2 = relayer(suite, lambda h: bad_parent if h == 2 else None, tmp_path / "r2.db")
+    result = r2.step()
+    assert (result.action, result.height) == ("error", 2)
+    assert result.detail == "anchor: wrong parent hash"
+    assert r2.sent == 0 and latest(suite) == 1
+
+
+def test_relayer__anchor_that_fails_on_chain_for_another_reason__is_an_error(fresh, tmp_path):
+    """A new validator's stake lands first in the same block: the relayer's anchor no longer
+    has 2/3 and reverts on chain; the height is not anchored, so that is no success."""
+    node, suite = fresh
+    newcomer = get_dev_account(5)
+    suite.ensure_allowance(newcomer, str(suite.staking.address), 3 * STAKE)
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    r = relayer(suite, Headers(suite, 1), tmp_path / "r.db")
+    assert r.step().action == "sent"
+    w3 = node.w3
+    tx = suite.staking.functions.stake_validator(AREA, 3 * STAKE).build_transaction(
+        {
+            "from": newcomer.address,
+            "nonce": w3.eth.get_transaction_count(newcomer.address, "pending"),
+            "gas": 400_000,
+            "gasPrice": w3.eth.gas_price * 10,
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    w3.eth.send_raw_transaction(newcomer.sign_transaction(tx).raw_transaction)
+    mine(node)
+    result = r.step()
+    assert (result.action, result.detail) == ("error", "anchor transaction failed on chain")
+    assert latest(suite) == 0 and r._inflight() is None
+
+
+# ---------------------------------------------------------------------------- kill -9
+
+RUNNER = """
+import json, sys
+from pathlib import Path
+from eth_account import Account
+from web3 import Web3
+from sec_offchain.encoding.area_header import AreaHeader
+from sec_offchain.relayers.anchor import AnchorRelayer
+
+cfg = json.loads(Path(sys.argv[1]).read_text())
+headers = {int(h): (AreaHeader.from_json(x["header"]),
+                    {v: bytes.fromhex(s) for v, s in x["sigs"].items()})
+           for h, x in cfg["headers"].items()}
+w3 = Web3(Web3.HTTPProvider(cfg["rpc"], request_kwargs={"timeout": 10}))
+relayer = AnchorRelayer(w3, cfg["hub"], cfg["hub_abi"], cfg["staking"], cfg["staking_abi"],
+                        Account.from_key(cfg["key"]), cfg["area"], headers.get,
+                        Path(cfg["db"]), confirmations=1)
+print("relayer up", flush=True)
+relayer.run(lambda: False, interval=0.05)
+"""
+
+
+def wait_until(cond, what, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def inflight_height(db):
+    import sqlite3
+
+    if not db.exists():
+        return None
+    con = sqlite3.connect(str(db))
+    try:
+        row = con.execute("SELECT height FROM inflight").fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def test_relayer_process__sigkilled_with_a_tx_in_flight__restart_sends_each_anchor_once(
+    fresh, tmp_path
+):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    node, suite = fresh
+    source = Headers(suite, 2)
+    db = tmp_path / "anchor.db"
+    account = get_dev_account(9)
+    cfg = {
+        "rpc": f"http://127.0.0.1:{node.port}",
+        "hub": suite.anchor_hub.address,
+        "hub_abi": suite.anchor_hub.abi,
+        "staking": suite.staking.address,
+        "staking_abi": suite.staking.abi,
+        "key": "0x" + bytes(account.key).hex(),
+        "area": AREA,
+        "db": str(db),
+        "headers": {
+            str(i + 1): {"header": h.to_json(), "sigs": {v: s.hex() for v, s in sigs.items()}}
+            for i, (h, sigs) in enumerate(source.headers)
+        },
+    }
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    (tmp_path / "runner.py").write_text(RUNNER)
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+    def launch():
+        return subprocess.Popen(
+            [sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "cfg.json")],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    nonce0 = node.w3.eth.get_transaction_count(account.address)
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    proc = launch()
+    try:
+        # killed with the first anchor recorded and broadcast, not yet mined
+        wait_until(lambda: inflight_height(db) == 1 and pending_count(node) == 1, "tx 1 sent")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert pending_count(node) == 1 and inflight_height(db) == 1
+        proc = launch()
+        mine(node)
+        assert latest(suite) == 1
+        # the restarted relayer confirms height 1 (no second tx for it) and sends height 2
+        wait_until(lambda: inflight_height(db) == 2 and pending_count(node) == 1, "tx 2 sent")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        mine(node)
+        proc = launch()
+        wait_until(lambda: inflight_height(db) is None and latest(suite) == 2, "height 2 done")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert node.w3.eth.get_transaction_count(account.address) == nonce0 + 2
+    assert pending_count(node) == 0
+
+
+def test_relayer__source_gives_another_areas_header__nothing_sent(fresh, tmp_path):
+    node, suite = fresh
+    wrong_area = attested(suite, 2, 1, VALIDATORS[:3])
+    r = relayer(suite, lambda h: wrong_area, tmp_path / "w.db")
+    result = r.step()
+    assert (result.action, result.height, result.detail) == (
+        "nothing",
+        1,
+        "source gave another height",
+    )
+    assert r.sent == 0 and latest(suite) == 0

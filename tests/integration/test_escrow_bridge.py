@@ -195,3 +195,235 @@ def test_bridge__ruled_order__record_carries_the_ruling(devchain, tmp_path, ruli
     assert (r.order_id, r.status, r.credit_delta) == (order, 6, credit)
     assert decrypt_details(BUYER.key, r.ciphertext)["status"] == "OrderRuled"
     area.close()
+
+
+# ---------------------------------------------------------------------------- heartbeats
+
+
+def offline_bridge(tmp_path, port, **cfg):
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 1}))
+    config = BridgeConfig(key=STANDBY.key, index=1, listen_port=port, **cfg)
+    return EscrowBridge(
+        w3,
+        "0x" + "00" * 20,
+        [],
+        config,
+        addr(PRIMARY),
+        b"\x00" * 32,
+        lambda seller: 1,
+        lambda r: True,
+        tmp_path / "standby.db",
+    )
+
+
+def heartbeat(port, key=PRIMARY, claimed=PRIMARY, seq=1):
+    import rlp
+
+    from sec_offchain.crypto.hashing import keccak
+    from sec_offchain.encoding.area_header import sign_digest
+
+    body = rlp.encode([addr(claimed), seq, int(time.time() * 1000)])
+    frame = rlp.encode([body, sign_digest(key.key, keccak(body))])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(frame, ("127.0.0.1", port))
+
+
+def test_standby__forged_heartbeats_do_not_hold_it_back__ten_genuine_ones_do(tmp_path):
+    port = free_udp_port()
+    standby = offline_bridge(tmp_path, port, heartbeat=0.2, takeover_after=3, step_back_after=10)
+    listener = threading.Thread(target=standby._listen, daemon=True)
+    listener.start()
+    try:
+        assert not standby.active
+        intruder = get_dev_account(43)
+        deadline = time.time() + 15
+        seq = 0
+        while not standby.active and time.time() < deadline:
+            seq += 1  # claims to be the primary, signed by someone else; or plain junk
+            heartbeat(port, key=intruder, claimed=PRIMARY, seq=seq)
+            heartbeat(port, key=intruder, claimed=intruder, seq=seq)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(b"\xc0junk", ("127.0.0.1", port))
+            time.sleep(0.05)
+        assert standby.active and standby.heard_in_row == 0
+        standby.cfg.heartbeat = 60.0  # silence does not count while we send
+        for n in range(1, 6):
+            heartbeat(port, seq=n)
+            wait_for(lambda n=n: standby.heard_in_row == n)
+        standby.cfg.heartbeat = 0.2  # a gap of 1.5 heartbeats: the count starts again
+        wait_for(lambda: standby.heard_in_row == 0)
+        standby.cfg.heartbeat = 60.0
+        assert standby.active
+        for n in range(1, 10):
+            heartbeat(port, seq=n)
+            wait_for(lambda n=n: standby.heard_in_row == n)
+        assert standby.active  # nine in a row: still active
+        heartbeat(port, seq=10)
+        wait_for(lambda: not standby.active)
+        assert standby.heard_in_row == 10
+    finally:
+        standby.stop()
+        listener.join(5)
+
+
+# ---------------------------------------------------------------------------- the cursor
+
+
+def test_bridge__standby_scans_nothing__refused_submit_keeps_the_cursor_before_it(
+    devchain, area, tmp_path
+):
+    node, suite = devchain
+    start_block = node.w3.eth.block_number
+    standby = make_bridge(suite, area, tmp_path, 1, free_udp_port(), start_block)
+    first, second = trade(suite), trade(suite)
+    assert standby.scan_once() == 0 and standby.cursor == start_block and standby.submitted == []
+    assert area.pool_size() == 0
+
+    acks = []
+    primary = make_bridge(suite, area, tmp_path, 0, free_udp_port(), start_block)
+    primary.submit = lambda r: (acks.append(r.order_id), False)[1]  # no node answers
+    assert primary.scan_once() == 0
+    block_of_first = suite.escrow.events.OrderCompleted().get_logs(
+        from_block=start_block, argument_filters={"order_id": first}
+    )[0]["blockNumber"]
+    assert primary.cursor == block_of_first - 1 and acks == [first]
+    primary.submit = lambda r: area.add_record(r) is not None
+    primary.area_of = lambda account: 1 if account == SELLER.address else 2  # the seller's
+    assert primary.scan_once() == 2 and primary.cursor == node.w3.eth.block_number
+    assert primary.submitted == [(first, addr(PRIMARY)), (second, addr(PRIMARY))]
+    third = trade(suite)
+    assert primary.scan_once() == 1  # the cursor's block is not scanned again
+    assert [o for o, _ in primary.submitted] == [first, second, third]
+
+
+def test_bridge__waits_for_its_confirmations(devchain, area, tmp_path):
+    node, suite = devchain
+    start_block = node.w3.eth.block_number
+    bridge = make_bridge(suite, area, tmp_path, 0, free_udp_port(), start_block)
+    bridge.cfg.confirmations = 2
+    order = trade(suite)
+    assert bridge.scan_once() == 0 and bridge.cursor == node.w3.eth.block_number - 2
+    node.w3.provider.make_request("evm_mine", [])
+    assert bridge.scan_once() == 0
+    node.w3.provider.make_request("evm_mine", [])
+    assert bridge.scan_once() == 1 and [o for o, _ in bridge.submitted] == [order]
+    assert bridge.cursor == node.w3.eth.block_number - 2
+
+
+# ---------------------------------------------------------------------------- kill -9
+
+PRIMARY_RUNNER = """
+import json, os, sys
+from pathlib import Path
+from web3 import Web3
+from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
+
+cfg = json.loads(Path(sys.argv[1]).read_text())
+acks = Path(cfg["acks"])
+
+def submit(record):  # the node's acknowledgement, made durable like a node's
+    with acks.open("a") as f:
+        f.write(f"{record.order_id}\\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return True
+
+w3 = Web3(Web3.HTTPProvider(cfg["rpc"], request_kwargs={"timeout": 10}))
+bcfg = BridgeConfig(key=bytes.fromhex(cfg["key"]), index=0, heartbeat=0.1, poll=0.1,
+                    standby_ports=(cfg["port"],))
+EscrowBridge(w3, cfg["escrow"], cfg["abi"], bcfg, bytes.fromhex(cfg["primary"]),
+             bytes.fromhex(cfg["separator"]), lambda seller: 1, submit, Path(cfg["db"]),
+             cfg["start_block"]).run()
+"""
+
+
+def test_primary_process__sigkilled__standby_takes_over_restart_acks_each_order_once(
+    devchain, area, tmp_path
+):
+    import json
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    from collections import Counter
+    from pathlib import Path
+
+    node, suite = devchain
+    start_block = node.w3.eth.block_number
+    port = free_udp_port()
+    standby = make_bridge(suite, area, tmp_path, 1, port, start_block)
+    standby.cfg.heartbeat = 30.0  # no take-over while the primary process starts
+    threads = [start(standby)]
+    acks, db = tmp_path / "acks.txt", tmp_path / "primary.db"
+    cfg = {
+        "rpc": f"http://127.0.0.1:{node.port}",
+        "escrow": suite.escrow.address,
+        "abi": suite.escrow.abi,
+        "key": bytes(PRIMARY.key).hex(),
+        "primary": addr(PRIMARY).hex(),
+        "separator": area.config.record_separator.hex(),
+        "port": port,
+        "db": str(db),
+        "acks": str(acks),
+        "start_block": start_block,
+    }
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    (tmp_path / "primary.py").write_text(PRIMARY_RUNNER)
+    root = Path(__file__).resolve().parents[2]
+
+    def launch():
+        return subprocess.Popen(
+            [sys.executable, str(tmp_path / "primary.py"), str(tmp_path / "cfg.json")],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def acked():
+        return [int(x) for x in acks.read_text().split()] if acks.exists() else []
+
+    def primary_cursor():
+        if not db.exists():
+            return 0
+        con = sqlite3.connect(str(db))
+        try:
+            row = con.execute("SELECT block FROM cursor WHERE id=0").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            con.close()
+        return row[0] if row else 0
+
+    proc = launch()
+    try:
+        wait_for(lambda: standby.heard_in_row >= 3, timeout=60)  # heartbeats flow
+        standby.cfg.heartbeat = 0.1
+        orders = [trade(suite), trade(suite)]
+        head = node.w3.eth.block_number
+        wait_for(lambda: primary_cursor() >= head, timeout=30)  # acked and past them
+        assert acked() == orders and not standby.active
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        wait_for(lambda: standby.active, timeout=10)
+        outage = [trade(suite), trade(suite)]
+        wait_for(lambda: set(outage) <= set(writers(area)))
+        proc = launch()  # same cursor file
+        wait_for(lambda: not standby.active, timeout=60)
+        after = [trade(suite)]
+        wait_for(lambda: set(after) <= set(acked()), timeout=30)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        standby.stop()
+        for t in threads:
+            t.join(5)
+    every = orders + outage + after
+    # the primary acknowledged every order exactly once across the kill (its cursor had
+    # moved past the first two), the outage ones when it came back and rescanned
+    assert Counter(acked()) == Counter(every)
+    assert {o for o, _ in standby.submitted} >= set(outage)
+    assert not set(after) & {o for o, _ in standby.submitted}
