@@ -279,6 +279,7 @@ def test_relayer__exactly_two_thirds_is_no_quorum__one_wei_more_anchors(fresh, t
     v5, v6, v7 = (get_dev_account(i) for i in (5, 6, 7))
     for v in (v5, v6, v7):
         suite.stake_validator(v, area, STAKE)
+    suite.activate_validators([v5, v6, v7], node)
     got = attested(suite, area, 1, [v5, v6])
     r = area_relayer(suite, area, lambda h: got if h == 1 else None, tmp_path / "q.db")
     nonce0 = node.w3.eth.get_transaction_count(get_dev_account(9).address)
@@ -287,6 +288,8 @@ def test_relayer__exactly_two_thirds_is_no_quorum__one_wei_more_anchors(fresh, t
     assert result.detail == f"{2 * STAKE} of {3 * STAKE} signed"
     assert r.sent == 0 and node.w3.eth.get_transaction_count(r.account.address) == nonce0
     suite.stake_validator(v5, area, 1)  # one wei more for a signer: 2/3 of the total + 1/3 wei
+    assert r.step().action == "no-quorum"  # pending: it counts only once activated
+    suite.activate_validators([v5], node)
     result = r.step()
     assert result.action == "sent" and r.sent == 1
     assert r.step().action == "confirmed"
@@ -355,26 +358,27 @@ def test_relayer__estimate_reverts__already_anchored_is_success_other_reasons_ar
 
 
 def test_relayer__anchor_that_fails_on_chain_for_another_reason__is_an_error(fresh, tmp_path):
-    """A new validator's stake lands first in the same block: the relayer's anchor no longer
-    has 2/3 and reverts on chain; the height is not anchored, so that is no success."""
+    """A signer unbonds all its stake first in the same block: the relayer's anchor then
+    carries a signature that no longer counts and reverts on chain; the height is not
+    anchored, so that is no success. (A newcomer's stake could not do this: it is pending.)"""
     node, suite = fresh
-    newcomer = get_dev_account(5)
-    suite.ensure_allowance(newcomer, str(suite.staking.address), 3 * STAKE)
+    leaver = VALIDATORS[0]
     node.w3.provider.make_request("evm_setAutomine", [False])
     r = relayer(suite, Headers(suite, 1), tmp_path / "r.db")
     assert r.step().action == "sent"
     w3 = node.w3
-    tx = suite.staking.functions.stake_validator(AREA, 3 * STAKE).build_transaction(
+    tx = suite.staking.functions.unbond(100_000 * SEC).build_transaction(
         {
-            "from": newcomer.address,
-            "nonce": w3.eth.get_transaction_count(newcomer.address, "pending"),
+            "from": leaver.address,
+            "nonce": w3.eth.get_transaction_count(leaver.address, "pending"),
             "gas": 400_000,
             "gasPrice": w3.eth.gas_price * 10,
             "chainId": w3.eth.chain_id,
         }
     )
-    w3.eth.send_raw_transaction(newcomer.sign_transaction(tx).raw_transaction)
+    w3.eth.send_raw_transaction(leaver.sign_transaction(tx).raw_transaction)
     mine(node)
+    assert suite.call(suite.staking.functions.is_validator(AREA, leaver.address)) is False
     result = r.step()
     assert (result.action, result.detail) == ("error", "anchor transaction failed on chain")
     assert latest(suite) == 0 and r._inflight() is None
