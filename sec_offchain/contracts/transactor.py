@@ -17,7 +17,6 @@ from sec_offchain.exceptions import ContractRevert, TransactionFailed
 log = logging.getLogger(__name__)
 
 
-
 def is_revert(exc: BaseException) -> bool:
     """Whether `exc` is a contract revert: web3's ContractLogicError, or the embedded chain's
     (eth-tester's) TransactionFailed. eth-tester is not imported for this (it loads py-evm,
@@ -26,6 +25,7 @@ def is_revert(exc: BaseException) -> bool:
         return True
     kind = type(exc)
     return kind.__module__ == "eth_tester.exceptions" and kind.__name__ == "TransactionFailed"
+
 
 GAS_MARGIN = 1.25
 RECEIPT_TIMEOUT = 120
