@@ -50,7 +50,7 @@ interface IAnchorWeights:
 #                            constants                             #
 # ---------------------------------------------------------------- #
 
-MAX_JUDGES: public(constant(uint256)) = 128
+MAX_JUDGES: constant(uint256) = 128
 PANEL_SIZE: constant(uint256) = 3
 # Random seat picks per draw before the draw falls back to a scan of the seats.
 MAX_DRAW_TRIES: constant(uint256) = 16
@@ -63,7 +63,7 @@ _MASK_32: constant(uint256) = 2**32 - 1
 _MASK_40: constant(uint256) = 2**40 - 1
 _ADDR: constant(uint256) = 2**160 - 1
 MAX_BENEFICIARIES: constant(uint256) = 8
-MAX_VALIDATORS: public(constant(uint256)) = 64
+MAX_VALIDATORS: constant(uint256) = 64
 BPS: constant(uint256) = 10_000
 # The offender's own slashed stake is always burned at least this much, so whoever caused
 # a slash (with its judge, nominator and co-validator accounts) ends with less.
@@ -112,7 +112,7 @@ nominated: public(HashMap[address, uint256])
 nom_unbonding: public(HashMap[address, uint256])
 nom_release: public(HashMap[address, uint256])
 reward_pool: public(uint256)
-rewarded_height: public(HashMap[uint256, uint256])
+_rewarded_height: HashMap[uint256, uint256]
 _nom_shares: HashMap[address, HashMap[address, uint256]]  # [nominator][validator]
 _nom_shares_total: HashMap[address, uint256]
 _nom_acc: HashMap[address, uint256]
@@ -387,7 +387,7 @@ def activate(validator: address):
     number: uint256 = self._activations[validator] + 1
     self._activations[validator] = number
     self._activation_acc[validator][number] = self._nom_acc[validator]
-    height: uint256 = self.rewarded_height[area_id]  # _distribute just brought it to the latest
+    height: uint256 = self._rewarded_height[area_id]  # _distribute just brought it to the latest
     self.activated_height[validator] = height
     self._area_activated[area_id] = height
     self._refresh_weight(validator, area_id)
@@ -811,11 +811,14 @@ def pick_panel(seed: bytes32, seat_count: uint256, before_block: uint256, exclud
             an occupied, active seat (stake at least the minimum) whose judge became
             eligible before `before_block`, is not disabled, and whose seat + 1 is not
             one of the two bytes of `excluded` (the parties).
-    @dev Try i < MAX_DRAW_TRIES looks at seat keccak256(seed, i) mod seat_count; later
-         tries scan the seats in order, (seed + i) mod seat_count, so every seat is
-         looked at and a panel is seated whenever PANEL_SIZE eligible judges exist
-         (the scan is reached only when the eligible seats are sparse). A seat already
-         looked at, or a party's, is skipped before it is read.
+    @dev Try i < MAX_DRAW_TRIES looks at seat keccak256(seed, i) mod seat_count. When
+         those leave the panel short (eligible seats are sparse), the remaining judges
+         are drawn uniformly among the unseen seats that are active and old enough:
+         pick j takes candidate r (in seat order, the last candidate then moving into its
+         place), r = keccak256(seed, MAX_DRAW_TRIES + j) mod their number. So a panel is seated whenever PANEL_SIZE eligible judges exist, and every
+         eligible judge is equally likely whatever the free seats around it (an in-order
+         scan would favour a judge after a run of freed seats, which anyone can make by
+         joining and leaving). A seat already looked at, or a party's, is skipped.
     @return The panel's seats + 1 packed one byte each (0: fewer than PANEL_SIZE
             eligible judges), and its judges (zero addresses then).
     """
@@ -841,14 +844,10 @@ def _pick(seed: bytes32, seat_count: uint256, before_block: uint256, excluded: u
         seen |= 1 << (((excluded >> 8) & _MASK_8) - 1)
     panel: uint256 = 0
     found: uint256 = 0
-    for i: uint256 in range(MAX_DRAW_TRIES + MAX_JUDGES):
-        if found == PANEL_SIZE or i >= MAX_DRAW_TRIES + seat_count:
+    for i: uint256 in range(MAX_DRAW_TRIES):
+        if found == PANEL_SIZE:
             break
-        seat: uint256 = 0
-        if i < MAX_DRAW_TRIES:
-            seat = convert(keccak256(abi_encode(seed, i)), uint256) % seat_count
-        else:
-            seat = (convert(seed, uint256) % seat_count + i) % seat_count
+        seat: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % seat_count
         if seen & (1 << seat) != 0:
             continue
         seen |= 1 << seat
@@ -858,6 +857,30 @@ def _pick(seed: bytes32, seat_count: uint256, before_block: uint256, excluded: u
             words[found] = word
             panel |= (seat + 1) << (8 * found)
             found += 1
+    if found < PANEL_SIZE:
+        # The rare path: the candidates are the unseen seats that are active and old enough
+        # (one read each); each pick takes one of them uniformly.
+        pool: DynArray[uint256, MAX_JUDGES] = []
+        for s: uint256 in range(MAX_JUDGES):
+            if s >= seat_count:
+                break
+            seat_word: uint256 = self._judge_seats[s]
+            if seen & (1 << s) == 0 and seat_word & _SEAT_ACTIVE != 0 and (seat_word >> _SEAT_SINCE) & _MASK_40 < before_block:
+                pool.append(s)
+        for j: uint256 in range(MAX_JUDGES):
+            if found == PANEL_SIZE or len(pool) == 0:
+                break
+            # Take candidate r; the last one moves into its place.
+            r: uint256 = convert(keccak256(abi_encode(seed, MAX_DRAW_TRIES + j)), uint256) % len(pool)
+            seat: uint256 = pool[r]
+            pool[r] = pool[len(pool) - 1]
+            pool.pop()
+            word: uint256 = self._eligible_seat(seat, before_block)
+            if word != 0:
+                judges[found] = convert(convert(word & _ADDR, uint160), address)
+                words[found] = word
+                panel |= (seat + 1) << (8 * found)
+                found += 1
     if found < PANEL_SIZE:
         return 0, empty(address[PANEL_SIZE]), words
     return panel, judges, words
@@ -930,15 +953,6 @@ def judge_snapshot(buyer: address, seller: address) -> uint256:
             buyer's seat + 1 (8-15) and the seller's seat + 1 (16-23), 0 for no seat.
     """
     return (self._judge_book & _MASK_8) | (self._judge_slot[buyer] << 8) | (self._judge_slot[seller] << 16)
-
-
-@view
-@external
-def judge_slots() -> uint256:
-    """
-    @notice Seats in use (occupied or free); seats are numbered from 0.
-    """
-    return self._judge_book & _MASK_8
 
 
 @view
@@ -1307,12 +1321,12 @@ def _distribute(area_id: uint256, force: bool):
     """
     if area_id == 0:
         return
-    done: uint256 = self.rewarded_height[area_id]
+    done: uint256 = self._rewarded_height[area_id]
     latest: uint256 = staticcall IAnchorWeights(self.slasher).latest_height_from(area_id, done)
     if latest <= done and not force:
         return
     since: uint256 = self.rewarded_time[area_id]
-    self.rewarded_height[area_id] = latest
+    self._rewarded_height[area_id] = latest
     self.rewarded_time[area_id] = block.timestamp
     total: uint256 = self.area_stake[area_id]
     if latest <= done or total == 0:

@@ -16,7 +16,7 @@ interface IEscrow:
     def dispute_deposit(order_id: uint256) -> uint256: view
 
 interface IStaking:
-    def judge_slots() -> uint256: view
+    def judge_snapshot(buyer: address, seller: address) -> uint256: view
     def judge_at(seat: uint256) -> address: view
 
 PANEL_SIZE: constant(uint256) = 3
@@ -72,17 +72,15 @@ def dispute_if_friendly(order_id: uint256, friends: DynArray[address, 8]) -> boo
             this contract's balance) only when at least two of `friends` are on it.
     """
     seed: bytes32 = keccak256(abi_encode(block.prevrandao, blockhash(block.number - 1), order_id))
-    count: uint256 = staticcall STAKING.judge_slots()
+    # Seats in use (the low byte of the snapshot); the draw's uniform tries (a dense judge
+    # set never needs the rare path).
+    count: uint256 = (staticcall STAKING.judge_snapshot(empty(address), empty(address))) & 255
     panel: DynArray[address, PANEL_SIZE] = []
     seen: uint256 = 0
-    for i: uint256 in range(MAX_DRAW_TRIES + MAX_JUDGES):
-        if len(panel) == PANEL_SIZE or i >= MAX_DRAW_TRIES + count:
+    for i: uint256 in range(MAX_DRAW_TRIES):
+        if len(panel) == PANEL_SIZE:
             break
-        seat: uint256 = 0
-        if i < MAX_DRAW_TRIES:
-            seat = convert(keccak256(abi_encode(seed, i)), uint256) % count
-        else:
-            seat = (convert(seed, uint256) % count + i) % count
+        seat: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % count
         if seen & (1 << seat) != 0:
             continue
         seen |= 1 << seat

@@ -18,6 +18,7 @@ from tests.fixtures.court import (
     draw_seed,
     expected_panel,
     mine_to_draw,
+    pick_model,
     signed_vote,
     stake_judges,
 )
@@ -417,7 +418,7 @@ def test_dispute_and_draw_gas__4_and_128_judges__within_5_percent(
             token.transfer(crowd, 124 * MIN_JUDGE, sender=deployer)
             for batch in (31, 31, 31, 31):
                 crowd.spawn(token, staking, batch, MIN_JUDGE, sender=deployer)
-            assert staking.judge_slots() == 128 and len(staking.judges()) == 128
+            assert staking.judge_snapshot(ZERO, ZERO) == 128 and len(staking.judges()) == 128
         order_id = new_order(escrow, listing, buyer)
         escrow.ship(order_id, b"\x02" * 32, sender=seller)
         tx = escrow.dispute(order_id, b"", value=escrow.dispute_deposit(order_id), sender=buyer)
@@ -427,3 +428,82 @@ def test_dispute_and_draw_gas__4_and_128_judges__within_5_percent(
     (d4, w4), (d128, w128) = gas[4], gas[128]
     assert abs(d128 - d4) <= d4 * 0.05, gas
     assert abs(w128 - w4) <= w4 * 0.05, gas
+
+
+# ------------------------------------------------------- sparse seats (freed in a run)
+
+
+def test_draw__friends_behind_a_run_of_freed_seats__drawn_uniformly_as_the_model_says(
+    project,
+    escrow,
+    court,
+    staking,
+    trust,
+    token,
+    deployer,
+    listing,
+    seller,
+    buyer,
+    honest,
+    friends,
+    attacker,
+):
+    """An attacker seats 60 judges, then its friends, then frees the 60 seats at once (join
+    and leave are instant): its friends sit right after a run of free seats. The draw's
+    rare path picks uniformly among the candidates, so that run buys nothing: each panel is
+    exactly what the model (uniform tries, then uniform picks) says."""
+    stake_judges(staking, token, honest)
+    crowd = project.JudgeCrowd.deploy(sender=deployer)
+    token.transfer(crowd, 60 * MIN_JUDGE, sender=deployer)
+    crowd.spawn(token, staking, 30, MIN_JUDGE, sender=deployer)
+    crowd.spawn(token, staking, 30, MIN_JUDGE, sender=deployer)
+    stake_judges(staking, token, friends)
+    crowd.dismiss(staking, MIN_JUDGE, sender=deployer)
+    assert staking.judge_snapshot(ZERO, ZERO) == 67
+    assert sorted(staking.judges()) == sorted(j.address for j in honest + friends)
+    panels = []
+    for _ in range(4):
+        case_id = dispute_order(escrow, listing, seller, buyer)
+        draw(court, case_id, attacker)
+        panel = list(court.panel_of(case_id))
+        assert panel == expected_panel(court, staking, trust, case_id)
+        panels.append(panel)
+    assert all(len(p) == 3 and buyer.address not in p for p in panels)
+
+
+def test_pick_model__run_of_freed_seats__no_bias_unlike_an_in_order_scan():
+    """10 honest seats, 113 freed seats, then 3 friends: over 3,000 fixed seeds the
+    friends hold a majority as often as a uniform draw of 3 of 13 gives them
+    (31/286 = 10.8 %); the in-order scan this replaced gave them ~61 %."""
+    from eth_utils import keccak
+
+    seats = [(f"h{i}", True) for i in range(10)]
+    seats += [("free", False)] * 113
+    seats += [(f"f{i}", True) for i in range(3)]
+
+    def scan_model(seed):  # the replaced rare path: in order from seed mod count
+        count, seen, panel = len(seats), set(), []
+        for i in range(16 + count):
+            if len(panel) == 3:
+                break
+            if i < 16:
+                seat = int.from_bytes(keccak(seed + i.to_bytes(32, "big")), "big") % count
+            else:
+                seat = (int.from_bytes(seed, "big") % count + i) % count
+            if seat in seen:
+                continue
+            seen.add(seat)
+            if seats[seat][1]:
+                panel.append(seats[seat][0])
+        return panel
+
+    seeds = [keccak(i.to_bytes(32, "big")) for i in range(3000)]
+
+    def friendly(model):
+        return sum(sum(j.startswith("f") for j in model(seed)) >= 2 for seed in seeds)
+
+    uniform = friendly(lambda seed: pick_model(seed, seats, set()))
+    scan = friendly(scan_model)
+    expected = 3000 * 31 / 286  # 325.2; binomial standard deviation 17.0
+    assert abs(uniform - expected) < 4 * 17.0, uniform
+    assert scan > 1500, scan
