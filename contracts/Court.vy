@@ -77,6 +77,9 @@ _VOTES: constant(uint256) = 208  # 2 bits per panel position
 _DRAWN: constant(uint256) = 1 << 214
 _EXECUTED: constant(uint256) = 1 << 215
 _RULING: constant(uint256) = 216  # 2 bits
+# Drawn with less than VOTE_PERIOD left before Escrow's dispute timeout: the judges had
+# no full period to vote, so absence is not fined.
+_SHORT: constant(uint256) = 1 << 218
 _MASK_40: constant(uint256) = 2**40 - 1
 _MASK_8: constant(uint256) = 255
 
@@ -487,6 +490,8 @@ def _draw(case_id: uint256, word: uint256, lock: bool) -> (uint256, address[PANE
         else:
             panel, judges = staticcall STAKING.pick_panel(seed, seats, word & _MASK_40, excluded)
     word = word | _DRAWN | (deadline << _DEADLINE) | (panel << _PANEL)
+    if deadline < block.timestamp + VOTE_PERIOD:
+        word |= _SHORT
     if lock:
         self._cases[case_id] = word  # (execute_with_votes writes the word once, at the end)
     seated: DynArray[address, PANEL_SIZE] = []
@@ -556,7 +561,7 @@ def _execute(case_id: uint256, signed: DynArray[SignedVote, PANEL_SIZE]):
             v: uint256 = (word >> (_VOTES + 2 * p)) & 3
             if ruling != 0 and v == convert(ruling, uint256):
                 majority.append(judges[p])
-            elif v == 0 and block.timestamp >= deadline:
+            elif v == 0 and block.timestamp >= deadline and word & _SHORT == 0:
                 absent.append(judges[p])
 
     self._cases[case_id] = word | _EXECUTED | (convert(ruling, uint256) << _RULING)

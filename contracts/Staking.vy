@@ -67,7 +67,7 @@ MAX_VALIDATORS: constant(uint256) = 64
 BPS: constant(uint256) = 10_000
 # The offender's own slashed stake is always burned at least this much, so whoever caused
 # a slash (with its judge, nominator and co-validator accounts) ends with less.
-MIN_BURN_BPS: public(constant(uint256)) = 1_000
+MIN_BURN_BPS: constant(uint256) = 1_000
 # Reward rate unit: SEC-wei per second per 1e18 SEC-wei of active stake.
 _RATE_UNIT: constant(uint256) = 10**18
 # Accumulator precision: redistributed SEC per unit of bonded stake, scaled.
@@ -85,9 +85,9 @@ TRUST_INDEX: public(immutable(ITrustIndex))
 _MIN_JUDGE_STAKE: immutable(uint256)
 _MIN_VALIDATOR_STAKE: immutable(uint256)
 _UNBONDING_PERIOD: immutable(uint256)
-BURN_BPS: public(immutable(uint256))
-BOUNTY_BPS: public(immutable(uint256))
-FAULT_SLASH_BPS: public(immutable(uint256))
+BURN_BPS: immutable(uint256)
+BOUNTY_BPS: immutable(uint256)
+FAULT_SLASH_BPS: immutable(uint256)
 _ACTIVATION_DELAY: immutable(uint256)
 REWARD_RATE: public(immutable(uint256))
 MAX_HEADER_INTERVAL: public(immutable(uint256))
@@ -113,6 +113,9 @@ nom_unbonding: public(HashMap[address, uint256])
 nom_release: public(HashMap[address, uint256])
 reward_pool: public(uint256)
 _rewarded_height: HashMap[uint256, uint256]
+# When a distribution last saw a new header of the area: time up to MAX_HEADER_INTERVAL
+# after it is paid by a forced distribution, so forcing one cannot wipe earned time.
+_header_seen: HashMap[uint256, uint256]
 _nom_shares: HashMap[address, HashMap[address, uint256]]  # [nominator][validator]
 _nom_shares_total: HashMap[address, uint256]
 _nom_acc: HashMap[address, uint256]
@@ -121,7 +124,7 @@ unbonding_of: public(HashMap[address, uint256])
 unbonding_release: public(HashMap[address, uint256])
 offence_slashed: public(HashMap[bytes32, bool])
 faults_of: public(HashMap[address, uint256])
-fault_recorded: public(HashMap[bytes32, bool])
+fault_recorded: HashMap[bytes32, bool]
 _validators: HashMap[uint256, DynArray[address, MAX_VALIDATORS]]
 _validator_slot: HashMap[address, uint256]
 _area_acc: HashMap[uint256, uint256]
@@ -436,14 +439,16 @@ def withdraw():
 @nonreentrant
 def nominate(validator: address, amount: uint256):
     """
-    @notice Backs `validator` with `amount` SEC (approve first). The nomination is
-            pending like added own stake (it restarts the pool's activation clock); once
+    @notice Backs `validator` (an active one: its own stake activated) with `amount` SEC
+            (approve first). The nomination is pending like added own stake (it restarts the pool's activation clock); once
             activated it counts in the quorum weight and shares the pool's rewards. It
             shares the pool's slashes from the start (its part is burned).
     """
     assert amount > 0, "staking: nothing to stake"
     area_id: uint256 = self._area_of(validator)
-    assert area_id != 0 and not self._ejected(validator) and self.own_stake[validator] + self._pending_own[validator] > 0, "staking: not an active validator"
+    # Only an active validator (own stake activated) takes nominations, so nominations
+    # (1 wei a day) can never hold a new validator's own stake pending.
+    assert area_id != 0 and not self._ejected(validator) and self.own_stake[validator] > 0, "staking: not an active validator"
     self._check_enabled()
     self._settle_pool(validator, area_id)
     self._settle_nominator(msg.sender, validator)
@@ -1315,9 +1320,10 @@ def _distribute(area_id: uint256, force: bool):
     @dev Pays the area for the EVM time since `rewarded_time`, each header anchored since
          `rewarded_height` covering at most MAX_HEADER_INTERVAL seconds, at REWARD_RATE
          per 1e18 of the area's active weight, capped by the pool. Without new headers
-         it returns, unless `force` (before a change of active weight): then the clock
-         moves on and that time is not paid, so stake never earns for time before it
-         counted.
+         it returns, unless `force` (before a change of active weight): then it pays, at
+         the old weight, the time up to MAX_HEADER_INTERVAL after the last header seen,
+         and the clock moves on, so stake never earns for time before it counted and a
+         forced distribution never wipes time the headers earned.
     """
     if area_id == 0:
         return
@@ -1329,9 +1335,19 @@ def _distribute(area_id: uint256, force: bool):
     self._rewarded_height[area_id] = latest
     self.rewarded_time[area_id] = block.timestamp
     total: uint256 = self.area_stake[area_id]
-    if latest <= done or total == 0:
+    seconds: uint256 = 0
+    if latest > done:
+        self._header_seen[area_id] = block.timestamp
+        seconds = min(block.timestamp - since, (latest - done) * MAX_HEADER_INTERVAL)
+    else:
+        # Forced with no new header: the area is paid up to MAX_HEADER_INTERVAL after the
+        # last header a distribution saw (since >= that time, and since is a real timestamp
+        # whenever total > 0: the first activation forces a distribution at stake 0).
+        end: uint256 = min(block.timestamp, self._header_seen[area_id] + MAX_HEADER_INTERVAL)
+        if end > since:
+            seconds = end - since
+    if seconds == 0 or total == 0:
         return
-    seconds: uint256 = min(block.timestamp - since, (latest - done) * MAX_HEADER_INTERVAL)
     amount: uint256 = min(seconds * REWARD_RATE * total // _RATE_UNIT, self.reward_pool)
     if amount == 0:
         return

@@ -96,6 +96,8 @@ def provision(
             "start_block": int(w3.eth.block_number),
             "genesis_time": int(time.time()),
             "bgc_key": "0x" + get_dev_account(BGC_KEY).key.hex(),
+            # one egress message carries at most the BorderGateway outflow floor
+            "max_egress": int(deployment.params.get("bgc_outflow_floor", 1_000 * 10**18)),
             # the community proof of work (docs/consensus.md); "round-robin" is the simple one
             "consensus": {"kind": consensus, "communities": 2, "difficulty": 2**14},
         },

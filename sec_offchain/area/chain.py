@@ -31,7 +31,7 @@ from sec_offchain.area.block import (
     egress_root,
     tx_root,
 )
-from sec_offchain.area.ledger import AreaTx, ChainEvents, Ledger, LedgerError, NoChain
+from sec_offchain.area.ledger import MAX_EGRESS, AreaTx, ChainEvents, Ledger, LedgerError, NoChain
 from sec_offchain.area.merkle import ZERO32
 from sec_offchain.area.records import (
     RecordError,
@@ -98,6 +98,7 @@ class AreaConfig:
     separator: bytes  # AnchorHub EIP-712 domain separator (block ids)
     record_separator: bytes  # "SEC Area" domain separator (record digests)
     bridges: tuple[bytes, ...] = ()  # escrow bridge keys, primary first
+    max_egress: int = MAX_EGRESS  # the deployment's BorderGateway outflow floor
 
 
 class AreaChain:
@@ -133,7 +134,7 @@ class AreaChain:
         )
         self.headers: dict[bytes, FullHeader] = {}
         self.credits: dict[bytes, int] = {}
-        self.ledger = Ledger(config.area_id)
+        self.ledger = Ledger(config.area_id, config.max_egress)
         self.canonical: list[bytes] = []  # canonical[h - 1] = id at height h
         self._decoded: dict[bytes, TradeRecord] = {}
         self._built: dict[bytes, Block] = {}  # blocks this node built (their roots are its own)
@@ -215,7 +216,7 @@ class AreaChain:
 
     def _replay(self, branch: list[bytes]) -> Ledger:
         """The ledger after the stored blocks of `branch` (checked when they arrived)."""
-        ledger = Ledger(self.config.area_id)
+        ledger = Ledger(self.config.area_id, self.config.max_egress)
         for bid in branch:
             block = self.block(bid)
             assert block is not None

@@ -180,9 +180,18 @@ class NoChain:
         return []
 
 
+# The largest amount one egress message carries: BorderGateway's outflow floor (deployment
+# parameter `bgc_outflow_floor`). Messages of one channel are delivered in nonce order, and
+# a window lets out at least the floor, so a message at most this size never waits behind
+# the outflow limit for longer than one window — a larger one could block its channel (and
+# every withdrawal behind it) until the area held five times its amount.
+MAX_EGRESS = 1_000 * 10**18
+
+
 @dataclass
 class Ledger:
     area_id: int
+    max_egress: int = MAX_EGRESS
     balances: dict[bytes, int] = field(default_factory=dict)
     tx_nonces: dict[bytes, int] = field(default_factory=dict)
     egress_nonces: dict[int, int] = field(default_factory=dict)
@@ -247,6 +256,11 @@ class Ledger:
                 raise LedgerError("a payment goes to another area")
             if tx.amount <= 0 or self.balances.get(tx.sender, 0) < tx.amount:
                 raise LedgerError("balance too low")
+            if tx.amount > self.max_egress:
+                raise LedgerError(
+                    f"a payment leaves an area in messages of at most {self.max_egress} wei "
+                    "(the BorderGateway outflow floor); split it"
+                )
             self.balances[tx.sender] -= tx.amount
             n = self.egress_nonces.get(tx.dst_area, 0) + 1
             self.egress_nonces[tx.dst_area] = n

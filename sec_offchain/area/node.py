@@ -25,7 +25,7 @@ import rlp
 from sec_offchain.area.block import Block
 from sec_offchain.area.chain import AreaChain, AreaConfig, BlockError, RoundRobin
 from sec_offchain.area.devnet_config import DevnetConfig
-from sec_offchain.area.ledger import AreaTx, LedgerError
+from sec_offchain.area.ledger import MAX_EGRESS, AreaTx, LedgerError
 from sec_offchain.area.net import (
     ACK,
     ATTEST,
@@ -462,6 +462,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         separator=cfg.anchor_separator,
         record_separator=cfg.record_separator,
         bridges=tuple(bytes.fromhex(b[2:]) for b in cfg.bridges),
+        max_egress=int(cfg.extra.get("max_egress", MAX_EGRESS)),
     )
     producers = tuple(bytes.fromhex(n.address[2:]) for n in area.nodes)
     consensus = cfg.extra.get("consensus", {"kind": "round-robin"})

@@ -157,7 +157,7 @@ def stake_nominate(
             if (
                 int(ctx.suite.call(views.area_of(who))) == 0
                 or ctx.suite.call(views.ejected(who))
-                or int(ctx.suite.call(views.validator_stake(who))) == 0
+                or int(ctx.suite.call(views.own_stake(who))) == 0  # pending only: not yet
             ):
                 raise ConfigError(f"{who} is not an active validator")
             check_can_stake(ctx, value)

@@ -12,6 +12,7 @@ from tests.fixtures.court import (
     by_address,
     dispute_order,
     draw,
+    mine_to_draw,
     stake_judges,
 )
 from tests.fixtures.suite import ETH, PRICE, at, race
@@ -208,6 +209,29 @@ def test_execute__majority_after_deadline__absent_judge_penalty_to_majority_exac
         staking.claim(sender=j1)
     # Below the minimum now: out of the judge set, seat kept until it withdraws the rest.
     assert not staking.is_judge(j3) and j3.address not in staking.judges()
+
+
+@pytest.mark.parametrize("late", [0, 1])
+def test_draw__less_than_a_vote_period_before_the_timeout__absence_not_fined(
+    court, escrow, staking, judges, listing, seller, buyer, stranger, accounts, late
+):
+    """Drawn exactly VOTE_PERIOD before Escrow's dispute timeout, the judges had a full
+    period and an absent one is fined; drawn one second later they had not, and nobody is."""
+    order_id = dispute_order(escrow, listing, seller, buyer)
+    mine_to_draw(court, order_id)
+    timeout_at = court.case_info(order_id).opened_at + escrow.DISPUTE_TIMEOUT()
+    at(timeout_at - VOTE_PERIOD + late)
+    court.draw(order_id, sender=stranger)
+    assert court.vote_deadline(order_id) == timeout_at
+    j1, j2, j3 = panel_accounts(court, order_id, accounts)
+    court.vote(order_id, 2, sender=j1)
+    court.vote(order_id, 2, sender=j2)
+    at(timeout_at)
+    tx = court.execute(order_id, sender=seller)
+    fined = [] if late else [j3.address]
+    assert tx.events.filter(court.CaseExecuted)[0].absent == fined
+    assert staking.judge_stake(j3) == MIN_JUDGE - (0 if late else PENALTY)
+    assert staking.claimable(j1) == staking.claimable(j2) == (0 if late else PENALTY // 2)
 
 
 def test_withdraw_judge__while_on_open_case__refused_then_allowed(

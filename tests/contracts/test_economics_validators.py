@@ -173,6 +173,29 @@ def test_nominate__to_attackers_validator__does_not_count_before_delay(
     assert anchor.latest_height(AREA) == 1
 
 
+def test_nominate__pending_validator__refused_so_dust_nominations_cannot_hold_it_pending(
+    staking, token, acct
+):
+    """The griefer nominates 1 wei a day to a new validator to restart its clock for ever:
+    a validator takes nominations only once its own stake is active, so its own activation
+    runs on its own clock; once active it takes them."""
+    v, griefer = acct(OFFENDER), acct(NOM1)
+    tx = stake(staking, token, v, STAKE)
+    ready = tx.timestamp + DAY
+    token.approve(staking, 1, sender=griefer)
+    for when in (ready - DAY // 2, ready - 1):
+        at(when)
+        with ape.reverts("staking: not an active validator"):
+            staking.nominate(v, 1, sender=griefer)
+    assert staking.activates_at(v) == ready and staking.pending_of(v) == STAKE
+    at(ready)
+    staking.activate(v, sender=griefer)
+    assert staking.is_validator(AREA, v) and staking.pool_stake(v) == STAKE
+    tx = staking.nominate(v, 1, sender=griefer)
+    assert staking.pending_of(v) == 1 and staking.activates_at(v) == tx.timestamp + DAY
+    assert staking.is_validator(AREA, v) and staking.pool_stake(v) == STAKE  # still counts
+
+
 def test_unbond_and_unnominate__take_pending_first__active_weight_never_grows(staking, token, acct):
     v, n = acct(OFFENDER), acct(NOM1)
     stake_validators(staking, token, [(v, AREA, STAKE)])
@@ -190,9 +213,10 @@ def test_unbond_and_unnominate__take_pending_first__active_weight_never_grows(st
     assert staking.pool_stake(v) == 120_000 * SEC and staking.area_stake(AREA) == 120_000 * SEC
 
 
-def test_rewards__pending_nomination_earns_nothing(anchor, staking, token, acct, rate):
+def test_rewards__pending_nomination_earns_nothing(anchor, staking, token, acct, rate, interval):
     v, n1, n2 = acct(OFFENDER), acct(NOM1), acct(NOM2)
     stake(staking, token, v, STAKE)
+    activate_validators(staking, [v])
     nominate(staking, token, n1, v, STAKE)
     activate_validators(staking, [v])
     t0 = staking.rewarded_time(AREA)
@@ -208,7 +232,10 @@ def test_rewards__pending_nomination_earns_nothing(anchor, staking, token, acct,
     # Once activated it earns like the others, from then on only.
     activate_validators(staking, [v])
     t1 = staking.rewarded_time(AREA)
-    assert staking.nomination_claimable(n1, v) == pool - own  # settled at activation
+    # Settled at activation, which first pays the interval after the header at the old
+    # weight (the pending nomination still apart).
+    forced = 2 * STAKE * reward(interval, rate, 2 * STAKE) // P
+    assert staking.nomination_claimable(n1, v) == pool - own + forced - forced // 2
     anchor_next(anchor, AREA, [OFFENDER], acct(RELAYER))
     at(t1 + 60)
     staking.distribute_rewards(AREA, sender=n2)
@@ -225,7 +252,7 @@ def test_rewards__pending_nomination_earns_nothing(anchor, staking, token, acct,
 
 
 def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_less(
-    anchor, staking, token, acct
+    anchor, staking, token, acct, rate
 ):
     """The offender stakes 100k, its own accounts NOM1 and NOM2 nominate it 200k each, it
     runs a co-validator (100k) and the reporting judge. It double-signs at height 3 and
@@ -238,10 +265,10 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
     noms = [acct(NOM1), acct(NOM2)]
     mine = [offender, co, judge, *noms]
     start = sum(token.balanceOf(x) for x in mine)
-    stake_validators(staking, token, [(x, AREA, STAKE) for x in (honest, offender, co)], False)
+    stake_validators(staking, token, [(x, AREA, STAKE) for x in (honest, offender, co)])
     for n in noms:
         nominate(staking, token, n, offender, 200_000 * SEC)
-    activate_validators(staking, [honest, offender, co])
+    activate_validators(staking, [offender])
     make_judge(staking, token, judge)
     for _ in range(3):
         anchor_next(anchor, AREA, [HONEST, OFFENDER, CO_VALIDATOR], acct(RELAYER))
@@ -251,6 +278,11 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
     before = sum(wealth(staking, token, x, [offender]) for x in mine)
     honest_before, late_before = staking.claimable(honest), staking.claimable(late)
     supply = token.totalSupply()
+    # The slash first pays the one second since the last distribution (equal weights per
+    # 100k, so exactly rate * 100k per second each): 8 x 100k active, 6 of them the
+    # attacker's (its pool of 500k and the co-validator).
+    second = rate * STAKE // SEC
+    at(staking.rewarded_time(AREA) + 1)
     tx = anchor.report_equivocation(*double_sign(anchor, OFFENDER, 3), sender=judge)
     own, noms_part = 50_000 * SEC, 200_000 * SEC
     bounty, rest = own * 20 // 100, own * 70 // 100
@@ -271,11 +303,11 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
         )
     ]
     assert token.totalSupply() == supply - noms_part - own // 10
-    assert staking.claimable(honest) == honest_before + rest // 2
-    assert staking.claimable(late) == late_before  # activated at the offence height
+    assert staking.claimable(honest) == honest_before + second + rest // 2
+    assert staking.claimable(late) == late_before + second  # none of the slash: activated at 3
     after = sum(wealth(staking, token, x, [offender]) for x in mine)
-    assert after == before - own - noms_part + bounty + rest // 2  # 222,500 SEC less
-    assert before - after == 222_500 * SEC
+    assert after == before - own - noms_part + bounty + rest // 2 + 6 * second
+    assert before - after == 222_500 * SEC - 6 * second
 
     # Everything exits: the totals are what the accounting above says, to the wei.
     for x in (offender, co, judge):
@@ -311,11 +343,10 @@ def test_slash__honest_nominations__never_pay_the_offender(anchor, staking, toke
         staking,
         token,
         [(honest, AREA, STAKE), (offender, AREA, STAKE), (co, AREA, 3 * STAKE)],
-        False,
     )
     for v in victims:
         nominate(staking, token, v, offender, 2 * STAKE)
-    activate_validators(staking, [honest, offender, co])
+    activate_validators(staking, [offender])
     make_judge(staking, token, judge)
     mine = [offender, co, judge]
     before = sum(wealth(staking, token, x, [offender]) for x in mine)
@@ -329,7 +360,7 @@ def test_slash__honest_nominations__never_pay_the_offender(anchor, staking, toke
 
 
 def test_slash__pending_first_refused_restake_and_second_offence_at_another_height(
-    anchor, staking, token, acct
+    anchor, staking, token, acct, rate
 ):
     offender, co, judge, honest = (acct(i) for i in (OFFENDER, CO_VALIDATOR, JUDGE, HONEST))
     stake_validators(staking, token, [(x, AREA, STAKE) for x in (honest, offender, co)])
@@ -339,11 +370,15 @@ def test_slash__pending_first_refused_restake_and_second_offence_at_another_heig
     stake(staking, token, offender, 40_000 * SEC)  # pending, slashable, slashed first
     staking.distribute_rewards(AREA, sender=judge)  # the headers' rewards, paid apart
     h0, c0 = staking.claimable(honest), staking.claimable(co)
+    second = rate * STAKE // SEC  # each slash first pays the second since (equal weights)
+    at(staking.rewarded_time(AREA) + 1)
     tx = anchor.report_equivocation(*double_sign(anchor, OFFENDER, 2), sender=judge)
     first = tx.events.filter(staking.Slashed)[0]
     assert (first.amount, first.bounty, first.burned) == (70_000 * SEC, 14_000 * SEC, 7_000 * SEC)
     assert staking.pending_of(offender) == 0 and staking.unbonding_of(offender) == 70_000 * SEC
-    assert (staking.claimable(honest) - h0, staking.claimable(co) - c0) == (24_500 * SEC,) * 2
+    assert (staking.claimable(honest) - h0, staking.claimable(co) - c0) == (
+        24_500 * SEC + second,
+    ) * 2
     with ape.reverts("staking: nothing pending"):
         staking.activate(offender, sender=offender)
     token.approve(staking, STAKE, sender=offender)
@@ -356,11 +391,16 @@ def test_slash__pending_first_refused_restake_and_second_offence_at_another_heig
     with ape.reverts("staking: offence already slashed"):
         anchor.report_equivocation(*evidence, sender=judge)
     # Another height is another offence: it still unbonds, so it is slashed again.
+    now = chain.blocks.head.timestamp + 1
+    paid = now - staking.rewarded_time(AREA)  # seconds since the first slash
+    at(now)
     tx = anchor.report_equivocation(*double_sign(anchor, OFFENDER, 1), sender=judge)
-    second = tx.events.filter(staking.Slashed)[0]
-    assert (second.amount, second.bounty, second.burned) == (35_000 * SEC, 7_000 * SEC, 3_500 * SEC)
+    again = tx.events.filter(staking.Slashed)[0]
+    assert (again.amount, again.bounty, again.burned) == (35_000 * SEC, 7_000 * SEC, 3_500 * SEC)
     assert staking.unbonding_of(offender) == 35_000 * SEC
-    assert (staking.claimable(honest) - h0, staking.claimable(co) - c0) == (36_750 * SEC,) * 2
+    assert (staking.claimable(honest) - h0, staking.claimable(co) - c0) == (
+        36_750 * SEC + (1 + paid) * second,
+    ) * 2
     assert staking.claimable(judge) == 21_000 * SEC
 
 
@@ -447,6 +487,44 @@ def test_rewards__area_stops_anchoring__stops_earning(anchor, staking, token, ac
     anchor_next(anchor, AREA, [OFFENDER], acct(RELAYER))
     staking.distribute_rewards(AREA, sender=v)
     assert staking.claimable(v) == earned + interval * rate * STAKE // SEC
+
+
+def test_rewards__forced_distribution_before_each_header__wipes_nothing(
+    anchor, staking, token, acct, rate, interval
+):
+    """A 1-wei nominator forces a distribution (`unnominate`) just before every header of
+    an area that anchors once per interval: the area is still paid for every second, and
+    silence after the last header is paid for at most one interval, forced or not."""
+    v, griefer = acct(OFFENDER), acct(NOM1)
+    stake_validators(staking, token, [(v, AREA, STAKE)])
+    nominate(staking, token, griefer, v, 1)
+    t0 = staking.rewarded_time(AREA)
+    per_second = rate * STAKE // SEC
+    anchor_next(anchor, AREA, [OFFENDER], acct(RELAYER))
+    at(t0 + 10)
+    staking.distribute_rewards(AREA, sender=v)  # sees the header at t0 + 10
+    assert staking.claimable(v) == 10 * per_second
+    at(t0 + 10 + interval - 5)
+    tx = staking.unnominate(v, 1, sender=griefer)  # forced, no new header
+    assert tx.events.filter(staking.RewardsDistributed)[0].seconds == interval - 5
+    assert staking.claimable(v) == (10 + interval - 5) * per_second
+    anchor_next(anchor, AREA, [OFFENDER], acct(RELAYER))
+    seen = t0 + 10 + interval + 5
+    at(seen)
+    staking.distribute_rewards(AREA, sender=v)  # the new header pays the 10 s since
+    assert staking.claimable(v) == (10 + interval + 5) * per_second == (seen - t0) * per_second
+    # Silent for three intervals: a forced distribution pays the interval after the last
+    # header seen, and a late header one more interval at most.
+    at(seen + 3 * interval)
+    token.approve(staking, 1, sender=griefer)
+    staking.nominate(v, 1, sender=griefer)
+    tx = staking.unnominate(v, 1, sender=griefer)
+    assert tx.events.filter(staking.RewardsDistributed)[0].seconds == interval
+    anchor_next(anchor, AREA, [OFFENDER], acct(RELAYER))
+    at(seen + 5 * interval)
+    staking.distribute_rewards(AREA, sender=v)
+    paid = (seen - t0) + interval + interval
+    assert staking.claimable(v) == paid * per_second
 
 
 def test_rewards__empty_or_small_pool__never_blocks_staking(project, token, trust, deployer, acct):

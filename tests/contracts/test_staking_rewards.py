@@ -37,13 +37,13 @@ def relayer(accounts):
 def pools(accounts, staking, token):
     """Validators A and B (100k each) in area 1; nominator N backs A with 100k; all active."""
     a, b, n = accounts[1], accounts[2], accounts[3]
-    stake_validators(staking, token, [(a, AREA, STAKE), (b, AREA, STAKE)], activate=False)
+    stake_validators(staking, token, [(a, AREA, STAKE), (b, AREA, STAKE)])
     approve_and(token, staking, n, STAKE)
     tx = staking.nominate(a, STAKE, sender=n)
     assert tx.events.filter(staking.Nominated) == [
         staking.Nominated(nominator=n, validator=a, amount=STAKE)
     ]
-    activate_validators(staking, [a, b])
+    activate_validators(staking, [a])
     return a, b, n
 
 

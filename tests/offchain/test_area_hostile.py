@@ -413,6 +413,25 @@ def test_ledger__payment_bounds_and_egress_nonces():
     assert led.egress_nonces == {2: 2, 3: 1} and led.tx_nonces == {addr(BUYER): 3}
 
 
+def test_ledger__egress_message_above_the_outflow_floor__refused_so_no_channel_blocks():
+    """A message larger than BorderGateway's outflow floor could wait behind the outflow
+    limit until the area held five times it, and every later message of its channel with
+    it: the ledger lets no such message out; exactly the floor passes."""
+    led = Ledger(1, max_egress=500)
+    led.apply_deposit(Deposit(b"\x01" * 32, 0, addr(BUYER), 1000), None)
+    with pytest.raises(
+        LedgerError,
+        match=r"^a payment leaves an area in messages of at most 500 wei "
+        r"\(the BorderGateway outflow floor\); split it$",
+    ):
+        led.apply_tx(pay(1, 501))
+    assert led.balances == {addr(BUYER): 1000} and led.egress_nonces == {}
+    assert led.apply_tx(pay(1, 500))[0][5] == 500
+    assert led.apply_tx(pay(2, 500))[0][2] == 2
+    assert led.balances == {addr(BUYER): 0}
+    assert Ledger(1).max_egress == 1_000 * 10**18  # the default deployment's floor
+
+
 def test_ledger__cross_area_purchase_only_the_right_parties_move_it():
     led = Ledger(2)
     led.apply_ingress(Ingress(1, 4, addr(BUYER), addr(SELLER), 700, purchase_payload(9)), None)
