@@ -38,7 +38,11 @@ from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 # eip712Domain (EIP-5267) is exported so wallets and tools can read the vote domain.
-exports: eip712_domain_separator.eip712Domain
+# ERC-2771: a judge may vote through the trusted forwarder (or sign a vote for
+# `execute_with_votes`); everything else here is open to anyone anyway.
+from .modules import erc2771
+initializes: erc2771
+exports: (eip712_domain_separator.eip712Domain, erc2771.isTrustedForwarder, erc2771.FORWARDER)
 
 from .interfaces import IStaking
 from .interfaces import ICourt
@@ -166,12 +170,15 @@ event RulingNotApplied:
 
 
 @deploy
-def __init__(escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vote_penalty: uint256):
+def __init__(
+    escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vote_penalty: uint256, forwarder: address
+):
     """
     @param escrow The Escrow whose disputes this Court decides (its DISPUTE_TIMEOUT is read).
     @param staking Where judges stake and are drawn.
     @param vote_period Seconds the panel has to vote, from the draw.
     @param no_vote_penalty SEC a panel judge loses for not voting.
+    @param forwarder The trusted ERC-2771 forwarder (relayed votes), or empty for none.
     """
     assert vote_period > 0, "court: bad vote period"
     eip712_domain_separator.__init__("SEC Court", "1")
@@ -179,6 +186,7 @@ def __init__(escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vo
     STAKING = staking
     VOTE_PERIOD = vote_period
     NO_VOTE_PENALTY = no_vote_penalty
+    erc2771.__init__(forwarder)
     DISPUTE_TIMEOUT = staticcall escrow.DISPUTE_TIMEOUT()
 
 
@@ -230,7 +238,8 @@ def vote(case_id: uint256, ruling: uint8):
     assert ruling == RULING_BUYER or ruling == RULING_SELLER, "court: invalid ruling"
     word: uint256 = self._open_case(case_id)
     assert block.timestamp < (word >> _DEADLINE) & _MASK_40, "court: voting has ended"
-    seat1: uint256 = staticcall STAKING.slot_of(msg.sender)
+    judge: address = erc2771._sender()
+    seat1: uint256 = staticcall STAKING.slot_of(judge)
     pos: uint256 = PANEL_SIZE
     for p: uint256 in range(PANEL_SIZE):
         if seat1 != 0 and (word >> (_PANEL + 8 * p)) & _MASK_8 == seat1:
@@ -238,7 +247,7 @@ def vote(case_id: uint256, ruling: uint8):
     assert pos < PANEL_SIZE, "court: caller is not on the panel"
     assert (word >> (_VOTES + 2 * pos)) & 3 == 0, "court: already voted"
     self._cases[case_id] = word | (convert(ruling, uint256) << (_VOTES + 2 * pos))
-    log Voted(case_id=case_id, judge=msg.sender, ruling=ruling)
+    log Voted(case_id=case_id, judge=judge, ruling=ruling)
 
 
 @external
@@ -425,6 +434,7 @@ def vote_digest(case_id: uint256, ruling: uint8) -> bytes32:
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
+
 
 @view
 @internal

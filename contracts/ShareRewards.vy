@@ -28,6 +28,11 @@ from .interfaces import ITrustIndex
 
 implements: IShareRewards
 
+# ERC-2771: a user may share and claim through the trusted forwarder.
+from .modules import erc2771
+initializes: erc2771
+exports: (erc2771.isTrustedForwarder, erc2771.FORWARDER)
+
 
 # ---------------------------------------------------------------- #
 #                            constants                             #
@@ -111,12 +116,14 @@ def __init__(
     eth_to_sec_rate: uint256,
     bonus_cap: uint256,
     bonus_period: uint256,
+    forwarder: address,
 ):
     """
     @param reward_bps The sharer's commission, share of the price (at most 10 %).
     @param eth_to_sec_rate SEC per ETH, to size the bonus of ETH prices (the whitepaper's 11,000).
     @param bonus_cap Most SEC of pool bonus per sharer per `bonus_period` (0: none).
     @param bonus_period Length of a bonus period in seconds.
+    @param forwarder The trusted ERC-2771 forwarder (relayed calls), or empty for none.
     """
     assert reward_bps <= MAX_REWARD_BPS, "share: bad reward"
     assert bonus_period > 0, "share: bad bonus period"
@@ -128,6 +135,7 @@ def __init__(
     ETH_TO_SEC_RATE = eth_to_sec_rate
     BONUS_CAP = bonus_cap
     BONUS_PERIOD = bonus_period
+    erc2771.__init__(forwarder)
 
 
 @external
@@ -137,16 +145,17 @@ def share(order_id: uint256) -> uint256:
             within 72 hours earn the caller a reward.
     @custom:security The order's buyer only, once per order.
     """
+    sharer: address = erc2771._sender()
     order: IEscrow.Order = staticcall ESCROW.get_order(order_id)
     assert order.status == STATUS_COMPLETED, "share: order is not completed"
-    assert order.buyer == msg.sender, "share: caller is not the buyer"
+    assert order.buyer == sharer, "share: caller is not the buyer"
     assert self.share_of_order[order_id] == 0, "share: order already shared"
-    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "share: sharer is disabled"
+    assert not staticcall TRUST_INDEX.is_disabled(sharer), "share: sharer is disabled"
     share_id: uint256 = self.share_count + 1
     self.share_count = share_id
     self.share_of_order[order_id] = share_id
-    self._shares[share_id] = (block.timestamp << 208) | (order.listing_id << 160) | convert(msg.sender, uint256)
-    log Shared(share_id=share_id, order_id=order_id, sharer=msg.sender, listing_id=order.listing_id, expires_at=block.timestamp + SHARE_WINDOW)
+    self._shares[share_id] = (block.timestamp << 208) | (order.listing_id << 160) | convert(sharer, uint256)
+    log Shared(share_id=share_id, order_id=order_id, sharer=sharer, listing_id=order.listing_id, expires_at=block.timestamp + SHARE_WINDOW)
     return share_id
 
 
@@ -219,10 +228,11 @@ def fund(amount: uint256):
     @notice Adds `amount` SEC to the reward pool (approve first).
     """
     assert amount > 0, "share: nothing to fund"
+    funder: address = erc2771._sender()
     self.pool += amount
     self.total_funded += amount
-    log PoolFunded(funder=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "share: transfer failed"
+    log PoolFunded(funder=funder, amount=amount)
+    assert extcall SEC_TOKEN.transferFrom(funder, self, amount, default_return_value=True), "share: transfer failed"
 
 
 @external
@@ -231,11 +241,12 @@ def claim():
     """
     @notice Pays the caller every reward credited to it.
     """
-    amount: uint256 = self.claimable[msg.sender]
+    account: address = erc2771._sender()
+    amount: uint256 = self.claimable[account]
     assert amount > 0, "share: nothing to claim"
-    self.claimable[msg.sender] = 0
-    log RewardClaimed(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "share: transfer failed"
+    self.claimable[account] = 0
+    log RewardClaimed(account=account, amount=amount)
+    assert extcall SEC_TOKEN.transfer(account, amount, default_return_value=True), "share: transfer failed"
 
 
 # ---------------------------------------------------------------- #
