@@ -304,3 +304,23 @@ def test_court__relayed_vote_counts_for_the_judge(
     tx = relay(forwarder, request, sign_request(key_of(judge), request, forwarder), stranger)
     assert tx.events.filter(court.Voted) == [court.Voted(case_id=case_id, judge=judge, ruling=1)]
     assert court.votes(case_id, judge) == 1
+
+
+def test_relayed_dispute__sec_order__deposit_pulled_from_the_signer_case_opened(
+    forwarder, escrow, court, token, seller, buyer, stranger
+):
+    listing = make_listing(seller, token=token.address, price=150 * SEC)
+    token.approve(escrow, 160 * SEC, sender=buyer)
+    tx = escrow.buy_signed(
+        as_tuple(listing), sign_listing(key_of(seller), listing, escrow), 0, sender=buyer
+    )
+    order_id = tx.events.filter(escrow.OrderPaid)[0].order_id
+    escrow.ship(order_id, TRACKING, sender=seller)
+    deposit = escrow.dispute_deposit(order_id)
+    before = token.balanceOf(buyer)
+    data = calldata(escrow, "dispute", order_id, b"\x03" * 32)
+    request = make_request(forwarder, buyer, data, escrow)
+    tx = relay(forwarder, request, sign_request(key_of(buyer), request, forwarder), stranger)
+    assert tx.events.filter(escrow.OrderDisputed)[0].buyer == buyer
+    assert token.balanceOf(buyer) == before - deposit
+    assert court.case_of(order_id) == order_id
