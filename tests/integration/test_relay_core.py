@@ -79,7 +79,8 @@ def test_submit__user_without_eth__call_runs_as_the_user(w3, core, forwarder, ta
     assert [(a, r) for _, a, r in core.decisions(digest)] == [
         (
             True,
-            f"sponsored: Target.ping for {USER.address} ({int(request['gas']) + FORWARD_OVERHEAD:,} gas)",
+            f"sponsored: Target.ping for {USER.address} "
+            f"({int(request['gas']) + FORWARD_OVERHEAD:,} gas)",
         ),
         (True, f"mined ok ({final.gas_used:,} gas)"),
     ]
