@@ -15,7 +15,7 @@ def test_sec_demo__runs_the_trust_loop():
     out = proc.stdout
     for expected in (
         "deployed Escrow at",
-        "ethereum:0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9@1337/buy?uint256=1&uint256=0&value=158000000000000000",
+        "ethereum:0x5FC8d32690cc91D4c39d9d3abcBD16989F875707@1337/buy?uint256=1&uint256=0&value=158000000000000000",
         "refused (escrow: auto-complete time not reached)",
         "order 2 completed, seller trust 2, bob 1",
         "refunded in full",
