@@ -90,3 +90,29 @@ def test_gasless_commands__post_buy_confirm_cancel(env, tmp_path):
     assert "error: listing link:" in out
     out = sec("relay", "submit", str(tmp_path / "l.json"), *relay, code=1)
     assert "is not a request file (no request and signature)" in out
+
+
+def test_post__signs_without_loading_web3(env, tmp_path):
+    """`sec escrow post` stays fast by never importing web3 (about a second to load)."""
+    import subprocess
+    import sys
+
+    node, _, path = env
+    script = (
+        "import sys\n"
+        "from sec_offchain.cli import app\n"
+        "try:\n"
+        f"    args = ['escrow', 'post', '--price', '1', '--no-qr', '--rpc', {node.url!r}]\n"
+        "    app(args + ['--key', 'dev:1'], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('web3 loaded:', 'web3' in sys.modules)\n"
+    )
+    deployments = tmp_path / "deployments"
+    deployments.mkdir()
+    (deployments / "31337.json").write_text(path.read_text())
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "listing signed by 0x70997970C51812dc3A010C7d01b50e0d17dc79C8" in proc.stdout
+    assert proc.stdout.rstrip().endswith("web3 loaded: False")
