@@ -12,3 +12,6 @@ SUITE = (
     "BorderGateway",
     "Forwarder",
 )
+
+# Chains where dev:0 signs by default and the deployer funds test accounts (anvil, eth-tester).
+DEV_CHAIN_IDS = (31337, 1337)

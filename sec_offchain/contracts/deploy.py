@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 
+from sec_offchain.contracts import DEV_CHAIN_IDS  # re-exported: importers find it here
 from sec_offchain.contracts.artifacts import get_artifact
 from sec_offchain.contracts.deployment import ContractRecord, Deployment
 from sec_offchain.contracts.transactor import Transactor
@@ -30,7 +31,6 @@ def get_create_address(sender: str, nonce: int) -> str:
 
 SEC = 10**18
 DAY = 86_400
-DEV_CHAIN_IDS = (31337, 1337)
 FAUCET_AMOUNT = 1_000_000 * SEC
 FAUCET_ACCOUNTS = 10
 
