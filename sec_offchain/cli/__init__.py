@@ -1,6 +1,7 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
-One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`)
+One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`,
+`account`)
 or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
 context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
 from them and holds `main`, the console script's entry point.
@@ -16,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from sec_offchain.cli import (
+    account,
     area,
     bgc,
     demo,
@@ -28,7 +30,7 @@ from sec_offchain.cli import (
     stake,
     trust,
 )
-from sec_offchain.cli.common import console, err_console
+from sec_offchain.cli.common import add_account_options, console, err_console
 
 __all__ = ["app", "main"]
 
@@ -76,6 +78,9 @@ app.add_typer(area.area_app, name="area")
 app.add_typer(devnet.devnet_app, name="devnet")
 app.add_typer(bgc.bgc_app, name="bgc")
 app.add_typer(judge.judge_app, name="judge")
+app.add_typer(account.account_app, name="account")
+# Last: every command registered above that takes `--key` also gets `--account NAME`.
+add_account_options(app)
 
 
 def main() -> None:

@@ -20,9 +20,11 @@ from sec_offchain.cli.common import (
     console,
     format_amount,
     guarded,
+    key_kind,
     load_devnet,
     parse_key,
     uint_option,
+    unlock_account,
 )
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.exceptions import ConfigError, SecError
@@ -49,10 +51,16 @@ def _root(text: str, option: str) -> bytes:
 
 
 @area_app.command("anchor")
+@key_kind("validator")
 def area_anchor(
     area: int = area_option(),
     signer_keys: str = typer.Option(
-        ..., "--signer-keys", help="validator keys, comma separated (hex or dev:N)"
+        "", "--signer-keys", help="validator keys, comma separated (hex or dev:N)"
+    ),
+    signer_accounts: str = typer.Option(
+        "",
+        "--signer-accounts",
+        help="stored validator keys (`sec account new --validator`), comma separated",
     ),
     tx_root: str = typer.Option("", "--tx-root", help="0x-hex root, or text to hash"),
     credit_root: str = typer.Option("", "--credit-root"),
@@ -74,7 +82,15 @@ def area_anchor(
         from sec_offchain.consensus.signer import ValidatorSigner
         from sec_offchain.encoding.area_header import AreaHeader
 
-        signers = [parse_key(item, "--signer-keys") for item in signer_keys.split(",")]
+        if bool(signer_keys) == bool(signer_accounts):
+            raise ConfigError("give --signer-keys or --signer-accounts (one of them)")
+        if signer_keys:
+            signers = [parse_key(item, "--signer-keys") for item in signer_keys.split(",")]
+        else:
+            signers = [
+                unlock_account(item.strip(), "--signer-accounts")
+                for item in signer_accounts.split(",")
+            ]
         addresses = [s.address for s in signers]
         if len(set(addresses)) != len(addresses):
             raise ConfigError("--signer-keys names a validator twice")

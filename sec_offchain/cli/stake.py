@@ -19,6 +19,7 @@ from sec_offchain.cli.common import (
     format_time,
     format_wait,
     guarded,
+    key_kind,
     parse_amount,
     resolve_account,
 )
@@ -33,6 +34,7 @@ stake_app = typer.Typer(
 
 
 @stake_app.command("validator")
+@key_kind("validator")
 def stake_validator(
     area: int = area_option("the area to validate"),
     amount: str = typer.Option("100000", "--amount", help="SEC to stake (at least the minimum)"),
@@ -103,6 +105,7 @@ def _say_pending(ctx: Context, validator: str) -> None:
 
 
 @stake_app.command("activate")
+@key_kind("any")
 def stake_activate(
     validator: str | None = typer.Option(
         None, "--validator", help="the validator whose pending stake to activate (default: you)"
@@ -171,6 +174,7 @@ def stake_nominate(
 
 
 @stake_app.command("unbond")
+@key_kind("validator")
 def stake_unbond(
     amount: str = typer.Option(..., "--amount", help="SEC to unbond"),
     rpc: str = RpcOpt,
@@ -192,6 +196,7 @@ def stake_unbond(
 
 
 @stake_app.command("withdraw")
+@key_kind("validator")
 def stake_withdraw(
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
@@ -209,6 +214,7 @@ def stake_withdraw(
 
 
 @stake_app.command("rewards")
+@key_kind("any")
 def stake_rewards(
     claim: bool = typer.Option(False, "--claim", help="claim them too"),
     rpc: str = RpcOpt,
