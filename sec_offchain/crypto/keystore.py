@@ -28,6 +28,7 @@ KIND_LABELS: dict[Kind, str] = {"account": "account", "validator": "validator ke
 SCRYPT_N = 2**18
 # Test suites only: a lighter scrypt n for keystores created while this is set.
 SCRYPT_N_ENV = "SEC_KEYSTORE_SCRYPT_N"
+_ARTICLES: dict[Kind, str] = {"account": "an", "validator": "a"}
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MNEMONIC_WORDS = (12, 15, 18, 21, 24)
 
@@ -114,7 +115,7 @@ class KeyStore:
             hint = ""
             if self.path_of(name, other).exists():
                 hint = (
-                    f" ({name!r} is a {KIND_LABELS[other]}: validator keys and trading "
+                    f" ({name!r} is {_ARTICLES[other]} {KIND_LABELS[other]}: validator keys and trading "
                     "accounts are kept apart)"
                 )
             raise KeystoreError(f"no {KIND_LABELS[kind]} {name!r} in {directory}{hint}")

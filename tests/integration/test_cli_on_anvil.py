@@ -3,6 +3,7 @@
 with one-line errors and non-zero exits for bad input."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,12 +15,13 @@ from sec_offchain.contracts import SUITE
 from sec_offchain.devchain import Anvil
 
 
-def sec(*args, check=True):
+def sec(*args, check=True, env=None):
     proc = subprocess.run(
         [sys.executable, "-m", "sec_offchain.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
+        env=None if env is None else {**os.environ, **env},
     )
     if check:
         assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -142,6 +144,41 @@ def test_escrow_commands__bad_input__one_line_error_and_nonzero_exit(
 
     nothing = sec("escrow", "withdraw", "--key", "dev:7", *common, check=False)
     assert nothing.stderr.strip() == "error: reverted: escrow: nothing owed"
+
+
+def test_account_new__the_stored_account_signs_a_listing(node, deployment_file, tmp_path):
+    """An account made by `sec account new` (a fresh key, no dev:N) and funded with ETH
+    creates a listing with `--account`: the listing's seller is that account."""
+    from sec_offchain.contracts.client import Suite
+    from sec_offchain.contracts.deployment import Deployment
+    from sec_offchain.crypto.keys import get_dev_account
+    from tests.fixtures.cli import run_sec
+
+    env = {"SEC_HOME": str(tmp_path / "home"), "SEC_KEYSTORE_SCRYPT_N": "1024"}
+    (tmp_path / "pw").write_text("seller's password\n")
+    made = run_sec(
+        "account", "new", "seller", "--password-file", str(tmp_path / "pw"), "--json", env=env
+    )
+    assert made.returncode == 0, made.stderr
+    seller = json.loads(made.stdout)["address"]
+    suite = Suite(node.w3, Deployment.from_file(deployment_file))
+    suite.tx(get_dev_account(0)).send_value(seller, 10**18)
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    out = sec(
+        "escrow",
+        "create",
+        "--price",
+        "0.5",
+        "--no-qr",
+        "--account",
+        "seller",
+        *common,
+        env=env | {"SEC_PASSWORD": "seller's password", "SEC_KEY": ""},
+    ).stdout
+    listing_id = int(re.search(r"listing (\d+) created", out).group(1))
+    listing = suite.get_listing(listing_id)
+    assert (listing.seller, listing.price) == (seller, 5 * 10**17)
+    assert node.w3.eth.get_transaction_count(seller) == 1
 
 
 def test_cancel_by_time__anyone_after_ship_window(node, deployment_file):
