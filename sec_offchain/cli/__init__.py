@@ -37,7 +37,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     help="SEC - Social Ecommerce Chain: escrow auto-contracts and trust indexes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -93,7 +93,7 @@ def main() -> None:
 
     logging.basicConfig(level=os.environ.get("SEC_LOG", "WARNING").upper())
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="sec", standalone_mode=False)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

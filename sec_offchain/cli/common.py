@@ -421,6 +421,28 @@ def format_wait(seconds: int) -> str:
     return " ".join(parts[:2])
 
 
+def format_when(timestamp: int, now: int) -> str:
+    """A chain time as UTC and how far it is from `now`: '2026-01-02 03:04:05 UTC (in 7d)'."""
+    if timestamp == now:
+        return f"{format_time(timestamp)} (now)"
+    if timestamp > now:
+        return f"{format_time(timestamp)} (in {format_wait(timestamp - now)})"
+    return f"{format_time(timestamp)} ({format_wait(now - timestamp)} ago)"
+
+
+def emit_json(data: object) -> None:
+    """`data` as JSON on stdout, in the shape every `--json` shares: ids and amounts (uint256)
+    as decimal strings, amounts in base units with their `token` address and `symbol` beside
+    them, addresses checksummed, hashes 0x-hex, times as unix seconds (integers), counts,
+    heights and blocks as integers, states by name."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2))
+
+
+JsonOpt = typer.Option(False, "--json", help="print JSON (ids and amounts as strings, exact times)")
+
+
 def format_amount(value: int, symbol: str, decimals: int = 18) -> str:
     whole = Decimal(value) / (Decimal(10) ** decimals)
     return f"{whole.normalize():f} {symbol}"

@@ -10,14 +10,17 @@ from sec_offchain.cli.common import (
     ETH,
     Context,
     DeploymentOpt,
+    JsonOpt,
     KeyOpt,
     RpcOpt,
     area_option,
     console,
+    emit_json,
     fail,
     format_amount,
     format_time,
     format_wait,
+    format_when,
     guarded,
     key_kind,
     parse_amount,
@@ -190,7 +193,10 @@ def stake_unbond(
         release = int(
             ctx.suite.call(ctx.suite.staking.functions.unbonding_release(ctx.account.address))
         )
-        console.print(f"unbonding {amount} SEC until {release} ({receipt['gasUsed']:,} gas)")
+        console.print(
+            f"unbonding {amount} SEC until {format_when(release, ctx.chain.now())} "
+            f"({receipt['gasUsed']:,} gas)"
+        )
 
     guarded(run)
 
@@ -230,5 +236,68 @@ def stake_rewards(
         if claim:
             receipt = ctx.suite.claim_staking(ctx.account)
             console.print(f"claimed ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@stake_app.command("status")
+def stake_status(
+    account: str = typer.Argument(..., help="the account (0x... or dev:N)"),
+    as_json: bool = JsonOpt,
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+) -> None:
+    """Show an account's stake: validator (active, pending, unbonding), judge, rewards."""
+
+    def run() -> None:
+        who = resolve_account(account, "ACCOUNT")
+        ctx = Context(rpc, deployment, None)
+        views = ctx.suite.staking.functions
+        call = ctx.suite.call
+        pending = ctx.suite.pending_of(who)
+        data = {
+            "account": who,
+            "area": str(call(views.area_of(who))),
+            "validator_stake": str(call(views.own_stake(who))),
+            "pending": str(pending),
+            "activates_at": ctx.suite.activates_at(who) if pending else 0,
+            "pool_weight": str(call(views.pool_stake(who))),
+            "ejected": bool(call(views.ejected(who))),
+            "unbonding": str(call(views.unbonding_of(who))),
+            "unbonding_release": int(call(views.unbonding_release(who))),
+            "judge_stake": str(call(views.judge_stake(who))),
+            "claimable": str(call(views.claimable(who))),
+        }
+        if as_json:
+            emit_json(data)
+            return
+        from rich.table import Table
+
+        now = ctx.chain.now()
+        table = Table(show_header=False)
+        table.add_row("account", who)
+        table.add_row("area", data["area"] if data["area"] != "0" else "none")
+        for label, field in (
+            ("validator stake", "validator_stake"),
+            ("quorum weight (with nominations)", "pool_weight"),
+            ("judge stake", "judge_stake"),
+            ("claimable rewards", "claimable"),
+        ):
+            table.add_row(label, format_amount(int(data[field]), "SEC"))
+        if pending:
+            table.add_row(
+                "pending",
+                f"{format_amount(pending, 'SEC')}, counts from "
+                f"{format_when(int(data['activates_at']), now)}",
+            )
+        if int(data["unbonding"]):
+            table.add_row(
+                "unbonding",
+                f"{format_amount(int(data['unbonding']), 'SEC')}, withdrawable from "
+                f"{format_when(int(data['unbonding_release']), now)}",
+            )
+        if data["ejected"]:
+            table.add_row("ejected", "yes")
+        console.print(table)
 
     guarded(run)

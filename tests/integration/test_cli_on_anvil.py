@@ -261,8 +261,8 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
     cases = json.loads(sec("judge", "cases", "--json", *common).stdout)
     assert cases == [
         {
-            "case": case_id,
-            "order": int(disputed),
+            "case": str(case_id),
+            "order": disputed,
             "draw_block": draw_block,
             "drawn": False,
             "panel": [],
@@ -293,7 +293,7 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
         sec("judge", "cases", "--judge", keys_of(panel[0]), "--json", *common).stdout
     )
     assert [(c["case"], c["panel"], c["votes"], c["vote_deadline"]) for c in cases] == [
-        (case_id, panel, [0, 0, 0], drawn_at + 3 * 86_400)
+        (str(case_id), panel, [0, 0, 0], drawn_at + 3 * 86_400)
     ]
     table = sec("judge", "cases", *common).stdout
     assert f"{panel[0][:10]}(-)" in table and "(3d left)" in table, table
