@@ -115,8 +115,8 @@ class KeyStore:
             hint = ""
             if self.path_of(name, other).exists():
                 hint = (
-                    f" ({name!r} is {_ARTICLES[other]} {KIND_LABELS[other]}: validator keys and trading "
-                    "accounts are kept apart)"
+                    f" ({name!r} is {_ARTICLES[other]} {KIND_LABELS[other]}: "
+                    "validator keys and trading accounts are kept apart)"
                 )
             raise KeystoreError(f"no {KIND_LABELS[kind]} {name!r} in {directory}{hint}")
         _check_private(directory, 0o700)

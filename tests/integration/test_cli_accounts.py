@@ -548,3 +548,14 @@ def test_account_new__at_a_terminal__password_asked_hidden_twice(tmp_path):
             "path": str(tmp_path / "accounts" / "tty.json"),
         }
     ]
+
+
+def test_shell_completion__commands_and_the_account_option_complete():
+    """Shell completion (bash's protocol, as `sec --install-completion` sets it up)."""
+    complete = {"_SEC_COMPLETE": "complete_bash"}
+    r = run_sec(env=complete | {"COMP_WORDS": "sec account ", "COMP_CWORD": "2"})
+    assert (r.returncode, r.stdout) == (0, "new\nimport\nlist\naddress\n")
+    r = run_sec(env=complete | {"COMP_WORDS": "sec escrow ship --acc", "COMP_CWORD": "3"})
+    assert (r.returncode, r.stdout) == (0, "--account\n")
+    r = run_sec("--show-completion", "bash")
+    assert r.returncode == 0 and "complete -o default -F _sec_completion sec" in r.stdout
