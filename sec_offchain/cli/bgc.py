@@ -32,7 +32,7 @@ from sec_offchain.exceptions import ConfigError, SecError
 DEPOSIT_GAS = 60_000 + 200_000
 
 bgc_app = typer.Typer(
-    help="Cross-area messages (BGC) on a running devnet: deposit, pay, ship, confirm.",
+    help="Cross-area messages (BGC) on a running devnet: deposit, pay, ship, confirm, withdraw.",
     no_args_is_help=True,
 )
 
@@ -57,10 +57,15 @@ def _devnet(home: Path, *areas: int):
     return cfg, suite
 
 
-def _area_tx(home: Path, key: str, area: int, build: Callable[[int], Any]) -> None:
-    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes."""
-    import json
-
+def _area_tx(
+    home: Path,
+    key: str,
+    area: int,
+    build: Callable[[int], Any],
+    spend: int = 0,
+) -> None:
+    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes; with
+    `spend`, first checks that the account's balance in the area covers it."""
     import rlp
 
     from sec_offchain.area import net
@@ -72,7 +77,13 @@ def _area_tx(home: Path, key: str, area: int, build: Callable[[int], Any]) -> No
     view = node_request(cfg, area, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER, account.key)
     if view is None:
         raise SecError(f"no node of area {area} answers")
-    nonce = int(json.loads(view)["next_tx_nonce"])
+    ledger = json.loads(view)
+    if spend and int(ledger["balance"]) < spend:
+        raise ConfigError(
+            f"account {account.address} has {format_amount(int(ledger['balance']), 'SEC')} "
+            f"in area {area}, not {format_amount(spend, 'SEC')}"
+        )
+    nonce = int(ledger["next_tx_nonce"])
     tx = build(nonce).signed(account.key, cfg.record_separator)
     body = node_request(cfg, area, net.SUBMIT_TX, tx.encode(), net.ACK, account.key)
     if body is None:
@@ -161,7 +172,53 @@ def bgc_send(
                 amount=value,
                 listing_id=listing,
             ),
+            spend=value,
         )
+
+    guarded(run)
+
+
+@bgc_app.command("withdraw")
+def bgc_withdraw(
+    area: int = area_option("the area to take SEC out of"),
+    amount: str = typer.Option(..., "--amount", help="SEC"),
+    to: str | None = typer.Option(
+        None, "--to", help="who is paid on the main chain (default: you)"
+    ),
+    key: str = typer.Option(..., "--key"),
+    home: Path = HomeOpt,
+) -> None:
+    """Take SEC from your balance in an area back to the main chain: the area's next
+    anchored block carries it out, the BGC relayer pays it (BorderGateway.withdraw_from_area)."""
+    from sec_offchain.area.ledger import PAY, AreaTx
+
+    def run() -> None:
+        value = parse_amount(amount)
+        recipient = parse_address(to, "--to") if to is not None else None
+        account = parse_key(key)
+        me = bytes.fromhex(account.address[2:])
+        payee = recipient or account.address
+        _, suite = _devnet(home, area)
+        gw = suite.contract("BorderGateway").functions
+        if suite.call(gw.is_paused(area)):
+            raise ConfigError(f"area {area} is paused: nothing leaves it")
+        limit = int(suite.call(gw.outflow_limit(area)))
+        if value > limit:
+            # a larger message would wait at the head of the channel and hold back the rest
+            raise ConfigError(
+                f"at most {format_amount(limit, 'SEC')} can leave area {area} now (its "
+                "outflow limit): withdraw less, or in parts"
+            )
+        _area_tx(
+            home,
+            key,
+            area,
+            lambda n: AreaTx(
+                PAY, me, area, n, dst_area=0, recipient=bytes.fromhex(payee[2:]), amount=value
+            ),
+            spend=value,
+        )
+        console.print(f"{format_amount(value, 'SEC')} to {payee} once the block is anchored")
 
     guarded(run)
 
