@@ -152,6 +152,8 @@ def _files(w: World, suite: Suite) -> None:
     variant("no_code.json", lambda c: c["contracts"]["Escrow"].update(address=empty))
     (w.tmp / "a_file").write_text("x")
     (w.tmp / "raw_key").write_text("0x" + "42" * 32)
+    (w.tmp / "devnet_running").mkdir()
+    (w.tmp / "devnet_running" / "pids.json").write_text(json.dumps({"node-1-0": os.getpid()}))
     (w.tmp / "evidence_bad.json").write_text('{"header_a": 1}')
     (w.tmp / "devnet_bad").mkdir()
     (w.tmp / "devnet_bad" / "devnet.json").write_text("{}")
@@ -1173,6 +1175,37 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
     add(C("error: --consensus is pow or round-robin", "devnet", "up", "--consensus", "raft"))
     add(
         C(
+            f"error: --home {t}/devnet_dead holds an earlier devnet (devnet.json): --fresh deletes it and starts clean, or choose another --home",
+            "devnet",
+            "up",
+            "--home",
+            f"{t}/devnet_dead",
+        )
+    )
+    add(
+        C(
+            f"error: a devnet is running at {t}/devnet_running (node-1-0 pid {os.getpid()}): stop it first (Ctrl-C)",
+            "devnet",
+            "up",
+            "--fresh",
+            "--home",
+            f"{t}/devnet_running",
+        )
+    )
+    add(
+        C(
+            R(r"error: cannot reach a node at http://127\.0\.0\.1:9.*"),
+            "devnet",
+            "up",
+            "--fresh",
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--home",
+            f"{t}/devnet_dead",
+        )
+    )
+    add(
+        C(
             f"error: no devnet at {t}/none (run `sec devnet up` first)",
             "devnet",
             "status",
@@ -1479,7 +1512,15 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
             outputs=[str(NO_HOME)],
         )
     )
-    add(C("error: ACCOUNT must be a 0x address of 40 hex digits, not 'x'", "stake", "status", "x", *c))
+    add(
+        C(
+            "error: ACCOUNT must be a 0x address of 40 hex digits, not 'x'",
+            "stake",
+            "status",
+            "x",
+            *c,
+        )
+    )
     add(C("error: Missing argument 'ACCOUNT'.", "stake", "status", *c, code=2))
     add(C(f"error: no order {U256_MAX}", "escrow", "status", U256_MAX, "--json", *c))
     add(C("error: no share 999", "share", "status", "999", "--json", *c))
@@ -2246,6 +2287,7 @@ def run(world):
         "blocks": (block_before, world.node.w3.eth.block_number),
         "elapsed": elapsed,
         "spawned": len(spawned),
+        "tmp": world.tmp,
     }
 
 
@@ -2302,6 +2344,17 @@ def test_bad_input__approve_then_act_commands__nonce_and_allowances_unchanged(ru
     assert len(checked) >= 20
     wrong = [f"{_label(o)}: {o.before} -> {o.after}" for o in checked if o.before != o.after]
     assert not wrong, "\n".join(wrong)
+
+
+def test_bad_input__devnet_homes__left_as_they_were(run):
+    """`devnet up` refused an earlier devnet's home, also with --fresh when the chain does
+    not answer: its files are all still there."""
+    assert any(
+        o.case.argv[:2] == ["devnet", "up"] and "--fresh" in o.case.argv for o in run["outcomes"]
+    )
+    home = run["tmp"] / "devnet_dead"
+    assert sorted(p.name for p in home.iterdir()) == ["devnet.json"]
+    assert json.loads((home / "devnet.json").read_text())["areas"][0]["area_id"] == 1
 
 
 def test_bad_input__output_options__no_file_created(run):
