@@ -1521,7 +1521,7 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
             *c,
         )
     )
-    add(C("error: Missing argument 'ACCOUNT'.", "stake", "status", *c, code=2))
+    add(C("error: Missing argument 'account'.", "stake", "status", *c, code=2))
     add(C(f"error: no order {U256_MAX}", "escrow", "status", U256_MAX, "--json", *c))
     add(C("error: no share 999", "share", "status", "999", "--json", *c))
     add(
