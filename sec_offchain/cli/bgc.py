@@ -63,9 +63,11 @@ def _area_tx(
     area: int,
     build: Callable[[int], Any],
     spend: int = 0,
+    check: Callable[[dict[str, Any], str], None] | None = None,
 ) -> None:
-    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes; with
-    `spend`, first checks that the account's balance in the area covers it."""
+    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes; first
+    checks, on the node's view of the account, that it will apply: with `spend`, that the
+    balance in the area covers it, and `check(view, address)`."""
     import rlp
 
     from sec_offchain.area import net
@@ -83,6 +85,8 @@ def _area_tx(
             f"account {account.address} has {format_amount(int(ledger['balance']), 'SEC')} "
             f"in area {area}, not {format_amount(spend, 'SEC')}"
         )
+    if check is not None:
+        check(ledger, account.address)
     nonce = int(ledger["next_tx_nonce"])
     tx = build(nonce).signed(account.key, cfg.record_separator)
     body = node_request(cfg, area, net.SUBMIT_TX, tx.encode(), net.ACK, account.key)
@@ -234,11 +238,35 @@ def _ref_command(kind_name: str):
 
         kind = {"ship": SHIP, "confirm": CONFIRM}[kind_name]
 
+        role, allowed = {
+            "ship": ("seller", ("paid",)),
+            "confirm": ("buyer", ("paid", "shipped")),
+        }[kind_name]
+
         def run() -> None:
             src, nonce = _ref(ref)
+            name = f"{src}:{nonce}"
             me = bytes.fromhex(parse_key(key).address[2:])
+
+            def applies(view: dict[str, Any], address: str) -> None:
+                """What the area ledger will assert, read before signing."""
+                payment = next((p for p in view["payments"] if p["ref"] == name), None)
+                if payment is None:
+                    raise ConfigError(f"no payment {name} of {address} in area {area}")
+                if payment[role].lower() != address.lower():
+                    raise ConfigError(f"{address} is not the {role} of payment {name}")
+                if payment["status"] not in allowed:
+                    raise ConfigError(
+                        f"payment {name} is {payment['status']}, not {' or '.join(allowed)}: "
+                        f"cannot {kind_name} it"
+                    )
+
             _area_tx(
-                home, key, area, lambda n: AreaTx(kind, me, area, n, ref_src=src, ref_nonce=nonce)
+                home,
+                key,
+                area,
+                lambda n: AreaTx(kind, me, area, n, ref_src=src, ref_nonce=nonce),
+                check=applies,
             )
 
         guarded(run)
