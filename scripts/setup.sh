@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
 # Idempotent set-up: a Python environment in .venv with SEC installed (editable), and anvil
 # from npm in node_modules/. Safe to run again: each step is skipped when already up to date.
+# Quiet: pip's and npm's output goes to .venv/setup.log; a failure shows its last lines and
+# the log's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+log=.venv/setup.log
+
+# Runs "$@" with its output in the log (started afresh by the first step that runs); on
+# failure shows the log's tail and exits.
+fresh_log=1
+quietly() {
+    if [ "$fresh_log" = 1 ]; then
+        : >"$log"
+        fresh_log=0
+    fi
+    if ! "$@" >>"$log" 2>&1; then
+        echo "setup: failed: $*" >&2
+        tail -n 25 "$log" >&2
+        echo "setup: the whole output is in $log" >&2
+        exit 1
+    fi
+}
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -14,9 +34,10 @@ stamp=.venv/.sec-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setup: installing Python packages into .venv (first run takes a few minutes)"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[test]'
+    quietly .venv/bin/python -m pip install --upgrade pip
+    quietly .venv/bin/python -m pip install -e '.[test]'
     echo "$want" > "$stamp"
+    echo "setup: Python packages installed"
 fi
 
 npm_stamp=node_modules/.sec-installed
@@ -24,6 +45,7 @@ npm_want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
 if [ ! -x node_modules/.bin/anvil ] || ! node_modules/.bin/anvil --version >/dev/null 2>&1 \
     || [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
     echo "setup: installing anvil (@foundry-rs/anvil) and @openzeppelin/merkle-tree from npm"
-    npm install --no-audit --no-fund --loglevel=error
+    quietly npm install --no-audit --no-fund --loglevel=error
     echo "$npm_want" > "$npm_stamp"
+    echo "setup: npm packages installed"
 fi

@@ -31,3 +31,7 @@ class DevchainError(SecError):
 
 class DeploymentError(SecError):
     """Deploying the suite did not produce the expected contracts."""
+
+
+class KeystoreError(SecError):
+    """A keystore is missing, unreadable, exposed, malformed, or its password is wrong."""

@@ -14,6 +14,9 @@ cross-area purchase: buyer B in area 1 pays seller A's listing in area 2 —
 3. A signs `SHIP(ref)`: *shipped*; B signs `CONFIRM(ref)`: *completed*, the amount goes to
    A's area-2 balance and the listing's product credit rises by 1.
 
+A `PAY` to area 0 (no listing) is a withdrawal: the egress message to the main chain is
+paid out in SEC to its recipient by `BorderGateway.withdraw_from_area`.
+
 Every node applies the same blocks in the same order to the same state, so the state is a
 function of the chain. Area transactions are signed by their sender over
 keccak256("SEC area tx" ‖ record domain separator ‖ RLP(fields)) and carry a per-sender
@@ -252,8 +255,12 @@ class Ledger:
             raise LedgerError(f"transaction nonce {tx.nonce} is not the next one")
         out: tuple[tuple | None, bytes | None] = (None, None)
         if tx.kind == PAY:
-            if tx.dst_area in (0, self.area_id):
+            if tx.dst_area == self.area_id:
                 raise LedgerError("a payment goes to another area")
+            if tx.dst_area == 0 and tx.listing_id:  # area 0: a withdrawal to the main chain
+                raise LedgerError("a withdrawal to the main chain pays no listing")
+            if tx.dst_area == 0 and tx.recipient == b"\0" * 20:
+                raise LedgerError("a withdrawal needs a recipient")
             if tx.amount <= 0 or self.balances.get(tx.sender, 0) < tx.amount:
                 raise LedgerError("balance too low")
             if tx.amount > self.max_egress:

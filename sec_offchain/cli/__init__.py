@@ -1,7 +1,7 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
 One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`,
-`relay`)
+`relay`, `account`)
 or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
 context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
 from them and holds `main`, the console script's entry point.
@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from sec_offchain.cli import (
+    account,
     area,
     bgc,
     demo,
@@ -30,14 +31,14 @@ from sec_offchain.cli import (
     stake,
     trust,
 )
-from sec_offchain.cli.common import console, err_console
+from sec_offchain.cli.common import add_account_options, console, err_console
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     help="SEC - Social Ecommerce Chain: escrow auto-contracts and trust indexes.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -79,6 +80,9 @@ app.add_typer(devnet.devnet_app, name="devnet")
 app.add_typer(bgc.bgc_app, name="bgc")
 app.add_typer(judge.judge_app, name="judge")
 app.add_typer(relay.relay_app, name="relay")
+app.add_typer(account.account_app, name="account")
+# Last: every command registered above that takes `--key` also gets `--account NAME`.
+add_account_options(app)
 
 
 def main() -> None:
@@ -91,7 +95,7 @@ def main() -> None:
 
     logging.basicConfig(level=os.environ.get("SEC_LOG", "WARNING").upper())
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="sec", standalone_mode=False)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

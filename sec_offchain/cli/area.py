@@ -13,16 +13,20 @@ from sec_offchain.cli.common import (
     STATUS_NAMES,
     Context,
     DeploymentOpt,
+    JsonOpt,
     KeyOpt,
     RpcOpt,
     area_option,
     check_writable,
     console,
+    emit_json,
     format_amount,
     guarded,
+    key_kind,
     load_devnet,
     parse_key,
     uint_option,
+    unlock_account,
 )
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.exceptions import ConfigError, SecError
@@ -49,10 +53,16 @@ def _root(text: str, option: str) -> bytes:
 
 
 @area_app.command("anchor")
+@key_kind("validator")
 def area_anchor(
     area: int = area_option(),
     signer_keys: str = typer.Option(
-        ..., "--signer-keys", help="validator keys, comma separated (hex or dev:N)"
+        "", "--signer-keys", help="validator keys, comma separated (hex or dev:N)"
+    ),
+    signer_accounts: str = typer.Option(
+        "",
+        "--signer-accounts",
+        help="stored validator keys (`sec account new --validator`), comma separated",
     ),
     tx_root: str = typer.Option("", "--tx-root", help="0x-hex root, or text to hash"),
     credit_root: str = typer.Option("", "--credit-root"),
@@ -74,7 +84,15 @@ def area_anchor(
         from sec_offchain.consensus.signer import ValidatorSigner
         from sec_offchain.encoding.area_header import AreaHeader
 
-        signers = [parse_key(item, "--signer-keys") for item in signer_keys.split(",")]
+        if bool(signer_keys) == bool(signer_accounts):
+            raise ConfigError("give --signer-keys or --signer-accounts (one of them)")
+        if signer_keys:
+            signers = [parse_key(item, "--signer-keys") for item in signer_keys.split(",")]
+        else:
+            signers = [
+                unlock_account(item.strip(), "--signer-accounts")
+                for item in signer_accounts.split(",")
+            ]
         addresses = [s.address for s in signers]
         if len(set(addresses)) != len(addresses):
             raise ConfigError("--signer-keys names a validator twice")
@@ -136,6 +154,7 @@ def area_anchor(
 @area_app.command("status")
 def area_status(
     area: int = area_option(),
+    as_json: bool = JsonOpt,
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -143,24 +162,32 @@ def area_status(
 
     def run() -> None:
         ctx = Context(rpc, deployment, None)
-        hub, staking = ctx.suite.anchor_hub, ctx.suite.staking
-        height = int(ctx.suite.call(hub.functions.latest_height(area)))
+        hub, staking = ctx.suite.anchor_hub.functions, ctx.suite.staking.functions
+        height = int(ctx.suite.call(hub.latest_height(area)))
+        latest = "0x" + bytes(ctx.suite.call(hub.anchored_hash(area, height))).hex()
+        bonded = int(ctx.suite.call(staking.area_stake(area)))
+        validators = [
+            (str(v), int(ctx.suite.call(staking.validator_stake(v))))
+            for v in ctx.suite.call(staking.validators_of(area))
+        ]
+        if as_json:
+            emit_json(
+                {
+                    "area": str(area),
+                    "anchored_height": height,
+                    "latest_header": latest,
+                    "bonded_stake": str(bonded),
+                    "validators": [{"address": v, "stake": str(st)} for v, st in validators],
+                }
+            )
+            return
         table = Table(show_header=False)
         table.add_row("area", str(area))
         table.add_row("anchored height", str(height))
-        table.add_row(
-            "latest header",
-            "0x" + bytes(ctx.suite.call(hub.functions.anchored_hash(area, height))).hex(),
-        )
-        table.add_row(
-            "bonded stake",
-            format_amount(int(ctx.suite.call(staking.functions.area_stake(area))), "SEC"),
-        )
-        for v in ctx.suite.call(staking.functions.validators_of(area)):
-            table.add_row(
-                "validator",
-                f"{v} {format_amount(int(ctx.suite.call(staking.functions.validator_stake(v))), 'SEC')}",  # noqa: E501
-            )
+        table.add_row("latest header", latest)
+        table.add_row("bonded stake", format_amount(bonded, "SEC"))
+        for v, st in validators:
+            table.add_row("validator", f"{v} {format_amount(st, 'SEC')}")
         console.print(table)
 
     guarded(run)
@@ -171,6 +198,7 @@ def area_records(
     key: str = typer.Option(..., "--key", help="the buyer's private key (hex) or dev:N"),
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
     area: int | None = typer.Option(None, "--area", help="only this area", min=1, max=MAX_AREA),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Show your own trade records from the area nodes, decrypted with your key."""
 
@@ -192,6 +220,7 @@ def area_records(
         for col in ("area", "block", "order", "status", "credit", "listing", "price"):
             table.add_column(col)
         found = 0
+        rows: list[dict[str, object]] = []
         for entry in cfg.areas:
             if area is not None and entry.area_id != area:
                 continue
@@ -227,6 +256,20 @@ def area_records(
                 token = str(d.get("token", "?"))
                 symbol = "ETH" if token == ETH else "SEC" if token.lower() == sec_token else token
                 price = format_amount(int(d["price"]), symbol) if "price" in d else "?"
+                rows.append(
+                    {
+                        "area": str(entry.area_id),
+                        "block": int.from_bytes(height, "big"),
+                        "order": str(record.order_id),
+                        "status": STATUS_NAMES[record.status],
+                        "credit_delta": record.credit_delta,
+                        # None: the details did not decrypt with this key
+                        "listing": str(d["listing_id"]) if "listing_id" in d else None,
+                        "token": token if "token" in d else None,
+                        "symbol": symbol if "token" in d else None,
+                        "price": str(int(d["price"])) if "price" in d else None,
+                    }
+                )
                 table.add_row(
                     str(entry.area_id),
                     str(int.from_bytes(height, "big")),
@@ -236,7 +279,9 @@ def area_records(
                     str(d.get("listing_id", "?")),
                     price,
                 )
-        if not found:
+        if as_json:
+            emit_json(rows)
+        elif not found:
             console.print(f"no records for {account.address} yet")
         else:
             console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from rich.table import Table
 from sec_offchain.cli.common import (
     MAX_AREA,
     HomeOpt,
+    JsonOpt,
     area_option,
     console,
+    emit_json,
     format_amount,
     guarded,
     load_deployment,
@@ -29,7 +32,7 @@ from sec_offchain.exceptions import ConfigError, SecError
 DEPOSIT_GAS = 60_000 + 200_000
 
 bgc_app = typer.Typer(
-    help="Cross-area messages (BGC) on a running devnet: deposit, pay, ship, confirm.",
+    help="Cross-area messages (BGC) on a running devnet: deposit, pay, ship, confirm, withdraw.",
     no_args_is_help=True,
 )
 
@@ -54,10 +57,17 @@ def _devnet(home: Path, *areas: int):
     return cfg, suite
 
 
-def _area_tx(home: Path, key: str, area: int, build: Callable[[int], Any]) -> None:
-    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes."""
-    import json
-
+def _area_tx(
+    home: Path,
+    key: str,
+    area: int,
+    build: Callable[[int], Any],
+    spend: int = 0,
+    check: Callable[[dict[str, Any], str], None] | None = None,
+) -> None:
+    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes; first
+    checks, on the node's view of the account, that it will apply: with `spend`, that the
+    balance in the area covers it, and `check(view, address)`."""
     import rlp
 
     from sec_offchain.area import net
@@ -69,7 +79,15 @@ def _area_tx(home: Path, key: str, area: int, build: Callable[[int], Any]) -> No
     view = node_request(cfg, area, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER, account.key)
     if view is None:
         raise SecError(f"no node of area {area} answers")
-    nonce = int(json.loads(view)["next_tx_nonce"])
+    ledger = json.loads(view)
+    if spend and int(ledger["balance"]) < spend:
+        raise ConfigError(
+            f"account {account.address} has {format_amount(int(ledger['balance']), 'SEC')} "
+            f"in area {area}, not {format_amount(spend, 'SEC')}"
+        )
+    if check is not None:
+        check(ledger, account.address)
+    nonce = int(ledger["next_tx_nonce"])
     tx = build(nonce).signed(account.key, cfg.record_separator)
     body = node_request(cfg, area, net.SUBMIT_TX, tx.encode(), net.ACK, account.key)
     if body is None:
@@ -158,7 +176,53 @@ def bgc_send(
                 amount=value,
                 listing_id=listing,
             ),
+            spend=value,
         )
+
+    guarded(run)
+
+
+@bgc_app.command("withdraw")
+def bgc_withdraw(
+    area: int = area_option("the area to take SEC out of"),
+    amount: str = typer.Option(..., "--amount", help="SEC"),
+    to: str | None = typer.Option(
+        None, "--to", help="who is paid on the main chain (default: you)"
+    ),
+    key: str = typer.Option(..., "--key"),
+    home: Path = HomeOpt,
+) -> None:
+    """Take SEC from your balance in an area back to the main chain: the area's next
+    anchored block carries it out, the BGC relayer pays it (BorderGateway.withdraw_from_area)."""
+    from sec_offchain.area.ledger import PAY, AreaTx
+
+    def run() -> None:
+        value = parse_amount(amount)
+        recipient = parse_address(to, "--to") if to is not None else None
+        account = parse_key(key)
+        me = bytes.fromhex(account.address[2:])
+        payee = recipient or account.address
+        _, suite = _devnet(home, area)
+        gw = suite.contract("BorderGateway").functions
+        if suite.call(gw.is_paused(area)):
+            raise ConfigError(f"area {area} is paused: nothing leaves it")
+        limit = int(suite.call(gw.outflow_limit(area)))
+        if value > limit:
+            # a larger message would wait at the head of the channel and hold back the rest
+            raise ConfigError(
+                f"at most {format_amount(limit, 'SEC')} can leave area {area} now (its "
+                "outflow limit): withdraw less, or in parts"
+            )
+        _area_tx(
+            home,
+            key,
+            area,
+            lambda n: AreaTx(
+                PAY, me, area, n, dst_area=0, recipient=bytes.fromhex(payee[2:]), amount=value
+            ),
+            spend=value,
+        )
+        console.print(f"{format_amount(value, 'SEC')} to {payee} once the block is anchored")
 
     guarded(run)
 
@@ -174,11 +238,35 @@ def _ref_command(kind_name: str):
 
         kind = {"ship": SHIP, "confirm": CONFIRM}[kind_name]
 
+        role, allowed = {
+            "ship": ("seller", ("paid",)),
+            "confirm": ("buyer", ("paid", "shipped")),
+        }[kind_name]
+
         def run() -> None:
             src, nonce = _ref(ref)
+            name = f"{src}:{nonce}"
             me = bytes.fromhex(parse_key(key).address[2:])
+
+            def applies(view: dict[str, Any], address: str) -> None:
+                """What the area ledger will assert, read before signing."""
+                payment = next((p for p in view["payments"] if p["ref"] == name), None)
+                if payment is None:
+                    raise ConfigError(f"no payment {name} of {address} in area {area}")
+                if payment[role].lower() != address.lower():
+                    raise ConfigError(f"{address} is not the {role} of payment {name}")
+                if payment["status"] not in allowed:
+                    raise ConfigError(
+                        f"payment {name} is {payment['status']}, not {' or '.join(allowed)}: "
+                        f"cannot {kind_name} it"
+                    )
+
             _area_tx(
-                home, key, area, lambda n: AreaTx(kind, me, area, n, ref_src=src, ref_nonce=nonce)
+                home,
+                key,
+                area,
+                lambda n: AreaTx(kind, me, area, n, ref_src=src, ref_nonce=nonce),
+                check=applies,
             )
 
         guarded(run)
@@ -198,12 +286,13 @@ bgc_app.command("confirm")(_ref_command("confirm"))
 def bgc_status(
     key: str | None = typer.Option(None, "--key", help="also show this account in each area"),
     home: Path = HomeOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Area totals and channel nonces on chain; with --key, your balance and payments."""
+    """Area totals and channel nonces on chain; with --key (or --account), your balance,
+    transactions and payments in each area and the fate of your deposits, messages and
+    withdrawals on chain."""
 
     def run() -> None:
-        import json
-
         import rlp
 
         from sec_offchain.area import net
@@ -211,36 +300,157 @@ def bgc_status(
 
         account = parse_key(key) if key is not None else None
         cfg, suite = _devnet(home)
-        gw = suite.contract("BorderGateway").functions
+        gw_contract = suite.contract("BorderGateway")
+        gw = gw_contract.functions
         ids = [a.area_id for a in cfg.areas]
-        table = Table(title="BorderGateway")
-        for col in ("area", "total", "paused", "next nonce to other areas"):
-            table.add_column(col)
-        for a in ids:
-            nonces = ", ".join(f"->{d}: {gw.next_nonce(a, d).call()}" for d in [0, *ids] if d != a)
-            table.add_row(
-                str(a),
-                format_amount(gw.area_balance(a).call(), "SEC"),
-                "yes" if gw.is_paused(a).call() else "no",
-                nonces,
-            )
-        console.print(table)
-        if account is None:
-            return
-        me = bytes.fromhex(account.address[2:])
-        for a in ids:
-            body = node_request(cfg, a, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER, account.key)
-            if body is None:
-                console.print(f"area {a}: no node answers")
-                continue
-            view = json.loads(body)
-            console.print(
-                f"area {a} (height {view['height']}): {format_amount(int(view['balance']), 'SEC')}"
-            )
-            for p in view["payments"]:
-                console.print(
-                    f"  payment {p['ref']}: listing {p['listing_id']}, "
-                    f"{format_amount(int(p['amount']), 'SEC')}, {p['status']}"
+        areas = [
+            {
+                "area": str(a),
+                "total": str(gw.area_balance(a).call()),
+                "paused": bool(gw.is_paused(a).call()),
+                "next_nonce": {
+                    str(d): int(gw.next_nonce(a, d).call()) for d in [0, *ids] if d != a
+                },
+            }
+            for a in ids
+        ]
+        data: dict[str, Any] = {"areas": areas}
+        if account is not None:
+            me = bytes.fromhex(account.address[2:])
+            ledgers = []
+            for a in ids:
+                body = node_request(
+                    cfg, a, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER, account.key
                 )
+                if body is None:
+                    ledgers.append({"area": str(a), "answered": False})
+                    continue
+                view = json.loads(body)
+                ledgers.append(
+                    {
+                        "area": str(a),
+                        "answered": True,
+                        "height": int(view["height"]),
+                        "balance": str(view["balance"]),
+                        "transactions_applied": int(view["next_tx_nonce"]) - 1,
+                        "payments": [
+                            {
+                                "ref": p["ref"],
+                                "listing": str(p["listing_id"]),
+                                "buyer": to_checksum(p["buyer"]),
+                                "seller": to_checksum(p["seller"]),
+                                "amount": str(p["amount"]),
+                                "status": p["status"],
+                            }
+                            for p in view["payments"]
+                        ],
+                    }
+                )
+            data["account"] = account.address
+            data["ledgers"] = ledgers
+            data.update(_chain_history(suite, gw_contract, account.address))
+        if as_json:
+            emit_json(data)
+            return
+        _print_status(data)
 
     guarded(run)
+
+
+def to_checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    return to_checksum_address(address)
+
+
+def _chain_history(suite: Any, gw: Any, me: str) -> dict[str, list[dict[str, Any]]]:
+    """What the main chain recorded for `me`: deposits into areas, messages delivered from
+    or to `me` between areas, withdrawals to `me`."""
+    start = suite.deployment.block
+
+    def where(event: Any) -> dict[str, Any]:
+        return {
+            "block": int(event["blockNumber"]),
+            "tx": "0x" + bytes(event["transactionHash"]).hex(),
+        }
+
+    deposits = [
+        {"area": str(e["args"]["area_id"]), "amount": str(e["args"]["amount"]), **where(e)}
+        for e in gw.events.DepositedToArea.get_logs(
+            from_block=start, argument_filters={"account": me}
+        )
+    ]
+    messages = [
+        {
+            "src_area": str(e["args"]["src_area"]),
+            "dst_area": str(e["args"]["dst_area"]),
+            "nonce": str(e["args"]["nonce"]),
+            "sender": e["args"]["sender"],
+            "recipient": e["args"]["recipient"],
+            "amount": str(e["args"]["amount"]),
+            "status": "delivered",
+            **where(e),
+        }
+        for e in gw.events.MessageDelivered.get_logs(from_block=start)
+        if me.lower() in (e["args"]["sender"].lower(), e["args"]["recipient"].lower())
+    ]
+    withdrawals = [
+        {
+            "area": str(e["args"]["area_id"]),
+            "nonce": str(e["args"]["nonce"]),
+            "amount": str(e["args"]["amount"]),
+            "status": "paid out",
+            **where(e),
+        }
+        for e in gw.events.WithdrawnFromArea.get_logs(
+            from_block=start, argument_filters={"recipient": me}
+        )
+    ]
+    return {"deposits": deposits, "messages": messages, "withdrawals": withdrawals}
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    table = Table(title="BorderGateway")
+    for col in ("area", "total", "paused", "next nonce to other areas"):
+        table.add_column(col)
+    for a in data["areas"]:
+        nonces = ", ".join(f"->{d}: {n}" for d, n in a["next_nonce"].items())
+        table.add_row(
+            a["area"],
+            format_amount(int(a["total"]), "SEC"),
+            "yes" if a["paused"] else "no",
+            nonces,
+        )
+    console.print(table)
+    if "account" not in data:
+        return
+    for view in data["ledgers"]:
+        if not view["answered"]:
+            console.print(f"area {view['area']}: no node answers")
+            continue
+        console.print(
+            f"area {view['area']} (height {view['height']}): "
+            f"{format_amount(int(view['balance']), 'SEC')}, "
+            f"{view['transactions_applied']} of your transactions applied"
+        )
+        for p in view["payments"]:
+            console.print(
+                f"  payment {p['ref']}: listing {p['listing']}, "
+                f"{format_amount(int(p['amount']), 'SEC')}, {p['status']}"
+            )
+    for d in data["deposits"]:
+        console.print(
+            f"deposit into area {d['area']}: {format_amount(int(d['amount']), 'SEC')} "
+            f"(block {d['block']})"
+        )
+    for m in data["messages"]:
+        console.print(
+            f"message {m['src_area']}->{m['dst_area']} #{m['nonce']}: "
+            f"{format_amount(int(m['amount']), 'SEC')} {m['sender']} -> {m['recipient']}, "
+            f"delivered (block {m['block']})"
+        )
+    for w in data["withdrawals"]:
+        console.print(
+            f"withdrawal from area {w['area']} #{w['nonce']}: "
+            f"{format_amount(int(w['amount']), 'SEC')} paid out (block {w['block']})"
+        )

@@ -3,10 +3,15 @@ formatters of durations, amounts and tokens, and the one place errors become exi
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -165,10 +170,13 @@ def resolve_account(text: str, option: str) -> str:
 
 
 def parse_key(text: str, option: str = "--key") -> LocalAccount:
-    """A signing key: 64 hex digits (with or without 0x) or dev:N; never silently a default."""
+    """A signing key: 64 hex digits (with or without 0x), dev:N, or account:NAME (a stored
+    keystore, what `--account NAME` becomes); never silently a default."""
     value = text.strip()
     if not value:
         raise ConfigError(f"{option} is empty: give a private key (64 hex digits) or dev:N")
+    if value.lower().startswith(ACCOUNT_PREFIX):
+        return unlock_account(value[len(ACCOUNT_PREFIX) :], option)
     if value.lower().startswith("dev:"):
         index = _dev_index(value, option)
         from sec_offchain.crypto.keys import get_dev_account
@@ -183,6 +191,198 @@ def parse_key(text: str, option: str = "--key") -> LocalAccount:
         return from_key(raw)
     except (ConfigError, ValueError):
         raise ConfigError(f"{option} is not a valid secp256k1 private key") from None
+
+
+# -- stored accounts (`--account NAME`) ---------------------------------------------------
+
+ACCOUNT_PREFIX = "account:"
+PASSWORD_ENV = "SEC_PASSWORD"
+KEY_KIND_ATTR = "__sec_key_kind__"
+
+
+@dataclass
+class KeySource:
+    """Where `account:NAME` keys come from while one command runs: which keystores its
+    `--account` may name (trading accounts, validator keys, or either), the password file,
+    and the accounts unlocked so far (each password is asked for once)."""
+
+    kind: str = "account"
+    password_file: Path | None = None
+    unlocked: dict[tuple[str, str], LocalAccount] = field(default_factory=dict)
+
+
+_key_source: ContextVar[KeySource | None] = ContextVar("sec_key_source", default=None)
+
+
+def key_kind(kind: str) -> Callable[[T], T]:
+    """Marks a command whose `--account` names a validator key ("validator") or either kind
+    ("any") instead of a trading account."""
+
+    def mark(fn: T) -> T:
+        setattr(fn, KEY_KIND_ATTR, kind)
+        return fn
+
+    return mark
+
+
+def read_password(password_file: Path | None, what: str, confirm: bool = False) -> str:
+    """The password: the first line of `password_file`, else $SEC_PASSWORD, else a hidden
+    prompt on a terminal (asked twice when `confirm`); a ConfigError when there is none."""
+    if password_file is not None:
+        try:
+            text = password_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"--password-file {password_file}: no such file") from None
+        except PermissionError:
+            raise ConfigError(f"--password-file {password_file}: permission denied") from None
+        except IsADirectoryError:
+            raise ConfigError(f"--password-file {password_file} is a directory") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"--password-file {password_file}: cannot read it ({exc.__class__.__name__})"
+            ) from None
+        password = text.splitlines()[0] if text else ""
+        if not password:
+            raise ConfigError(f"--password-file {password_file}: the first line is empty")
+        return password
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            f"no password for {what}: give --password-file FILE or set {PASSWORD_ENV} "
+            "(or run in a terminal to be asked)"
+        )
+    return str(
+        typer.prompt(f"password for {what}", hide_input=True, confirmation_prompt=confirm, err=True)
+    )
+
+
+def unlock_account(name: str, option: str = "--account") -> LocalAccount:
+    """The stored account `name` (of the kind the running command accepts), decrypted with
+    the password from --password-file, $SEC_PASSWORD or a prompt; once per command."""
+    from sec_offchain.crypto.keystore import KIND_LABELS, KeyStore
+
+    source = _key_source.get() or KeySource()
+    store = KeyStore()
+    kind = source.kind
+    if kind == "any":
+        have = [k for k in ("account", "validator") if store.exists(name, k)]  # type: ignore[arg-type]
+        if len(have) == 2:
+            raise ConfigError(
+                f"{option} {name!r} names both an account and a validator key: rename one"
+            )
+        kind = have[0] if have else "account"
+    cached = source.unlocked.get((kind, name))
+    if cached is not None:
+        return cached
+    store.read(name, kind)  # type: ignore[arg-type] - missing, exposed or malformed: no prompt
+    password = read_password(source.password_file, f"{KIND_LABELS[kind]} {name!r}")  # type: ignore[index]
+    account = store.unlock(name, kind, password)  # type: ignore[arg-type]
+    source.unlocked[(kind, name)] = account
+    return account
+
+
+def _with_account(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` (a command with a `key` parameter) with `--account NAME` and `--password-file`
+    added: `--account` becomes the key `account:NAME`. A `--key` typed on the command line
+    and `--account` together are refused; an environment value yields to the other option."""
+    kind = getattr(fn, KEY_KIND_ATTR, "account")
+    sig = inspect.signature(fn, eval_str=True)
+    key_param = sig.parameters["key"]
+    key_info = key_param.default
+    key_required = getattr(key_info, "default", None) is ...
+    params = list(sig.parameters.values())
+    if key_required:
+        import copy
+
+        optional = copy.copy(key_info)
+        optional.default = None
+        params[params.index(key_param)] = key_param.replace(default=optional, annotation=str | None)
+    what = {"account": "account", "validator": "validator key", "any": "account or validator key"}
+    extra = [
+        inspect.Parameter(
+            "account",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                "--account",
+                envvar="SEC_ACCOUNT",
+                help=f"sign with this stored {what[kind]} (see `sec account list`)",
+            ),
+            annotation=str | None,
+        ),
+        inspect.Parameter(
+            "password_file",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                "--password-file",
+                help=f"the --account password, first line (else ${PASSWORD_ENV}, else asked)",
+            ),
+            annotation=Path | None,
+        ),
+        inspect.Parameter(
+            "sec_click_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
+        ),
+    ]
+    positional = [p for p in params if p.kind != inspect.Parameter.KEYWORD_ONLY]
+    keyword = [p for p in params if p.kind == inspect.Parameter.KEYWORD_ONLY]
+
+    @functools.wraps(fn)
+    def command(
+        *args: Any,
+        account: str | None = None,
+        password_file: Path | None = None,
+        sec_click_context: typer.Context,
+        **kwargs: Any,
+    ) -> Any:
+        key = kwargs.get("key")
+        if account is not None:
+            source = sec_click_context.get_parameter_source
+            key_src = getattr(source("key"), "name", None) if key is not None else None
+            account_src = getattr(source("account"), "name", None)
+            if key_src == account_src == "COMMANDLINE":
+                fail("give --key or --account, not both", 2)
+            if key_src == account_src == "ENVIRONMENT":
+                fail("both SEC_KEY and SEC_ACCOUNT are set: unset one", 2)
+            if key_src != "COMMANDLINE":  # a typed --key beats $SEC_ACCOUNT
+                from sec_offchain.crypto.keystore import validate_name
+                from sec_offchain.exceptions import KeystoreError
+
+                try:
+                    validate_name(account.strip())
+                except KeystoreError as exc:
+                    fail(f"--account: {exc}", 2)
+                kwargs["key"] = ACCOUNT_PREFIX + account.strip()
+        if key_required and kwargs.get("key") is None:
+            fail("give --key or --account", 2)
+        token = _key_source.set(KeySource(kind, password_file))
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _key_source.reset(token)
+
+    command.__signature__ = sig.replace(parameters=[*positional, *keyword, *extra])  # type: ignore[attr-defined]
+    command.__annotations__ = {
+        **{p.name: p.annotation for p in params},
+        "account": str | None,
+        "password_file": Path | None,
+        "sec_click_context": typer.Context,
+        "return": None,
+    }
+    return command
+
+
+def add_account_options(app: typer.Typer) -> None:
+    """Gives every command of `app` (and of its groups) that takes a `key` the options
+    `--account NAME` and `--password-file FILE`: one place, so no signing command lacks them."""
+    for info in app.registered_commands:
+        callback = info.callback
+        if callback is not None and "key" in inspect.signature(callback).parameters:
+            info.callback = _with_account(callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            add_account_options(group.typer_instance)
 
 
 def check_writable(path: Path, option: str) -> Path:
@@ -219,6 +419,28 @@ def format_wait(seconds: int) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return " ".join(parts[:2])
+
+
+def format_when(timestamp: int, now: int) -> str:
+    """A chain time as UTC and how far it is from `now`: '2026-01-02 03:04:05 UTC (in 7d)'."""
+    if timestamp == now:
+        return f"{format_time(timestamp)} (now)"
+    if timestamp > now:
+        return f"{format_time(timestamp)} (in {format_wait(timestamp - now)})"
+    return f"{format_time(timestamp)} ({format_wait(now - timestamp)} ago)"
+
+
+def emit_json(data: object) -> None:
+    """`data` as JSON on stdout, in the shape every `--json` shares: ids and amounts (uint256)
+    as decimal strings, amounts in base units with their `token` address and `symbol` beside
+    them, addresses checksummed, hashes 0x-hex, times as unix seconds (integers), counts,
+    heights and blocks as integers, states by name."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2))
+
+
+JsonOpt = typer.Option(False, "--json", help="print JSON (ids and amounts as strings, exact times)")
 
 
 def format_amount(value: int, symbol: str, decimals: int = 18) -> str:
@@ -307,7 +529,7 @@ def resolve_signer(key: str | None, chain_id: int) -> LocalAccount:
         return parse_key(key)
     if chain_id in DEV_CHAIN_IDS:
         return get_dev_account(0)
-    raise ConfigError(f"--key (or SEC_KEY) is required on chain {chain_id}")
+    raise ConfigError(f"--account or --key is required on chain {chain_id}")
 
 
 def fetch_chain_id(rpc: str) -> int:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+import shutil
 from pathlib import Path
 
 import typer
@@ -30,11 +34,15 @@ def devnet_up(
     interval: float = typer.Option(2.0, "--interval", help="seconds between area blocks"),
     duration: float | None = typer.Option(None, "--duration", help="stop after this many s"),
     consensus: str = typer.Option("pow", "--consensus", help="pow (communities) | round-robin"),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="delete an earlier devnet's chains, logs and deployments in --home"
+    ),
 ) -> None:
     """Start anvil (or use --rpc), deploy, stake validators and run the area nodes, the
     escrow bridge (primary + standby), an anchor relayer per area and the BGC relayer until
     Ctrl-C. Blocks come from the community proof of work (`--consensus round-robin` for the
-    simple rotation)."""
+    simple rotation). A --home left by an earlier devnet is refused (its area chains would
+    mix with the new chain's) unless --fresh."""
     from sec_offchain.devnet import up
 
     if consensus not in ("pow", "round-robin"):
@@ -48,7 +56,79 @@ def devnet_up(
     if home.exists() and not home.is_dir():
         fail(f"--home {home} is not a directory")
     guarded(lambda: check_writable(home / "devnet.json", "--home"))
+    running = get_running(home)
+    if running:
+        fail(f"a devnet is running at {home} ({', '.join(running[:3])}): stop it first (Ctrl-C)")
+    left = get_left_over(home)
+    if left and not fresh:
+        names = ", ".join(p.name for p in left[:4]) + (", ..." if len(left) > 4 else "")
+        fail(
+            f"--home {home} holds an earlier devnet ({names}): --fresh deletes it and starts "
+            "clean, or choose another --home"
+        )
+    if left and rpc is not None:  # a chain that does not answer fails before anything is deleted
+
+        def reach() -> None:
+            from sec_offchain.devchain import RpcChain
+
+            RpcChain(rpc).fetch_chain_id()
+
+        guarded(reach)
+    for path in left:
+        guarded(lambda path=path: _delete(path))
     guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration, consensus))
+
+
+# What a devnet writes in its home: these (and area<N>/ directories) are what --fresh deletes;
+# nothing else in --home is touched.
+DEVNET_ENTRIES = ("devnet.json", "deployments.json", "pids.json", "logs", "relayers")
+
+
+def get_left_over(home: Path) -> list[Path]:
+    """The files and directories an earlier devnet left in `home`."""
+    if not home.is_dir():
+        return []
+    found = [home / name for name in DEVNET_ENTRIES if (home / name).exists()]
+    found += sorted(p for p in home.iterdir() if p.is_dir() and re.fullmatch(r"area\d+", p.name))
+    return found
+
+
+def get_processes(home: Path) -> list[dict[str, object]]:
+    """The processes `sec devnet up` started for `home` (its pids.json), each alive or not."""
+    try:
+        pids = json.loads((home / "pids.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(pids, dict):
+        return []
+    return [
+        {"name": str(name), "pid": pid, "alive": _alive(pid)}
+        for name, pid in pids.items()
+        if isinstance(pid, int) and pid > 0
+    ]
+
+
+def get_running(home: Path) -> list[str]:
+    return [f"{p['name']} pid {p['pid']}" for p in get_processes(home) if p["alive"]]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process has that pid now
+        return True
+    except OverflowError:
+        return False
+    return True
+
+
+def _delete(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 @devnet_app.command("status")
@@ -56,19 +136,25 @@ def devnet_status(
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Heights, anchored heights, peers and lag of every node of a running devnet."""
+    """Heights, anchored heights, peers and lag of every node of a running devnet, and
+    which of the processes it started are alive."""
 
     def run() -> None:
-        import json
-
         from sec_offchain.devnet import status, status_table
 
         data = status(load_devnet(home))
         if not any(n["up"] for a in data["areas"] for n in a["nodes"]):
             raise ConfigError(f"the devnet at {home} is not running: no node answers")
+        processes = get_processes(home)
+        data["processes"] = processes
         if as_json:
             console.print_json(json.dumps(data))
-        else:
-            console.print(status_table(data))
+            return
+        console.print(status_table(data))
+        dead = [p for p in processes if not p["alive"]]
+        console.print(
+            f"processes: {len(processes) - len(dead)} of {len(processes)} running"
+            + (f"; stopped: {', '.join(str(p['name']) for p in dead)}" if dead else "")
+        )
 
     guarded(run)

@@ -15,15 +15,19 @@ from sec_offchain.cli.common import (
     STATUS_NAMES,
     Context,
     DeploymentOpt,
+    JsonOpt,
     KeyOpt,
     RpcOpt,
     check_token_name,
     check_writable,
     console,
+    emit_json,
     fail,
     fetch_chain_id,
     format_amount,
     format_time,
+    format_wait,
+    format_when,
     guarded,
     load_deployment,
     parse_address,
@@ -204,7 +208,8 @@ def _print_order(ctx: Context, order_id: int, receipt: Any) -> None:
     console.print(
         f"order {order_id} paid: "
         f"{format_amount(order.price, token_symbol(ctx.suite, order.token))}"
-        f", seller must ship by {order.ship_by} ({receipt['gasUsed']:,} gas)"
+        f", seller must ship by {format_when(order.ship_by, ctx.chain.now())} "
+        f"({receipt['gasUsed']:,} gas)"
     )
 
 
@@ -423,7 +428,8 @@ def escrow_ship(
         receipt = ctx.suite.ship(ctx.account, order_id, tracking)
         order = ctx.suite.get_order(order_id)
         console.print(
-            f"order {order_id} shipped; completes automatically at {order.deadline} "
+            f"order {order_id} shipped; completes automatically at "
+            f"{format_when(order.deadline, ctx.chain.now())} "
             f"({receipt['gasUsed']:,} gas)"
         )
 
@@ -463,10 +469,29 @@ def escrow_dispute(
         console.print(
             f"order {order_id} disputed, deposit "
             f"{format_amount(order.dispute_deposit, token_symbol(ctx.suite, order.token))}"
-            f"; ruled by {order.deadline} at the latest ({receipt['gasUsed']:,} gas)"
+            f"; ruled by {format_when(order.deadline, ctx.chain.now())} at the latest "
+            f"({receipt['gasUsed']:,} gas)"
         )
 
     guarded(run)
+
+
+def order_json(suite: Any, order: Order) -> dict[str, Any]:
+    """An order in the `--json` shape (see `emit_json`)."""
+    return {
+        "order": str(order.order_id),
+        "status": STATUS_NAMES[order.status],
+        "listing": str(order.listing_id),
+        "buyer": order.buyer,
+        "seller": order.seller,
+        "token": order.token,
+        "symbol": token_symbol(suite, order.token),
+        "price": str(order.price),
+        "share": str(order.share_id),
+        "ship_by": order.ship_by,
+        "deadline": order.deadline,
+        "dispute_deposit": str(order.dispute_deposit),
+    }
 
 
 @escrow_app.command("status")
@@ -475,6 +500,7 @@ def escrow_status(
     listing: int | None = typer.Option(
         None, "--listing", help="show a listing instead", min=0, max=MAX_UINT256
     ),
+    as_json: bool = JsonOpt,
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -489,35 +515,55 @@ def escrow_status(
             item = ctx.suite.get_listing(listing)
             if item.seller == ETH:
                 raise ConfigError(f"no listing {listing}")
+            symbol = token_symbol(ctx.suite, item.token)
+            if as_json:
+                emit_json(
+                    {
+                        "listing": str(listing),
+                        "seller": item.seller,
+                        "token": item.token,
+                        "symbol": symbol,
+                        "price": str(item.price),
+                        "auto_complete": item.auto_complete,
+                        "ship_window": item.ship_window,
+                        "open": not item.closed,
+                    }
+                )
+                return
             rows: dict[str, Any] = {
                 "listing": listing,
                 "seller": item.seller,
-                "price": format_amount(item.price, token_symbol(ctx.suite, item.token)),
-                "auto-complete": f"{item.auto_complete} s",
-                "ship window": f"{item.ship_window} s",
-                "open": not item.closed,
+                "price": format_amount(item.price, symbol),
+                "auto-complete": f"{format_wait(item.auto_complete)} after shipping",
+                "ship window": f"{format_wait(item.ship_window)} after payment",
+                "open": "yes" if not item.closed else "no (closed)",
             }
         else:
             assert order_id is not None
             order = ctx.suite.get_order(order_id)
             if order.status == 0:
                 raise ConfigError(f"no order {order_id}")
+            if as_json:
+                emit_json(order_json(ctx.suite, order))
+                return
+            symbol = token_symbol(ctx.suite, order.token)
+            now = ctx.chain.now()
             rows = {
                 "order": order_id,
                 "status": STATUS_NAMES[order.status],
                 "listing": order.listing_id,
                 "buyer": order.buyer,
                 "seller": order.seller,
-                "price": format_amount(order.price, token_symbol(ctx.suite, order.token)),
+                "price": format_amount(order.price, symbol),
             }
+            if order.share_id:
+                rows["share"] = order.share_id
             if order.ship_by:
-                rows["ship by"] = order.ship_by
+                rows["ship by"] = format_when(order.ship_by, now)
             if order.deadline:
-                rows["deadline"] = order.deadline
+                rows["deadline"] = format_when(order.deadline, now)
             if order.dispute_deposit:
-                rows["dispute deposit"] = format_amount(
-                    order.dispute_deposit, token_symbol(ctx.suite, order.token)
-                )
+                rows["dispute deposit"] = format_amount(order.dispute_deposit, symbol)
         for k, v in rows.items():
             table.add_row(k, str(v))
         console.print(table)
@@ -555,15 +601,13 @@ def escrow_orders(
     status: str | None = typer.Option(
         None, "--status", help="only orders in this state: " + ", ".join(STATUS_NAMES[1:])
     ),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    as_json: bool = JsonOpt,
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
     """List orders (from the OrderPaid events) with their current state."""
 
     def run() -> None:
-        import json
-
         want_seller = resolve_account(seller, "--seller").lower() if seller is not None else None
         want_buyer = resolve_account(buyer, "--buyer") if buyer is not None else None
         wanted = None
@@ -579,35 +623,33 @@ def escrow_orders(
         events = ctx.suite.escrow.events.OrderPaid.get_logs(
             from_block=ctx.deployment.block, argument_filters=filters
         )
-        rows = []
+        orders = []
         for event in events:
             order = ctx.suite.get_order(int(event["args"]["order_id"]))
             if want_seller and order.seller.lower() != want_seller:
                 continue
             if wanted is not None and order.status != wanted:
                 continue
-            rows.append(
-                {
-                    "order": order.order_id,
-                    "listing": order.listing_id,
-                    "buyer": order.buyer,
-                    "seller": order.seller,
-                    "price": format_amount(order.price, token_symbol(ctx.suite, order.token)),
-                    "status": STATUS_NAMES[order.status],
-                    "share": order.share_id,
-                }
-            )
+            orders.append(order)
         if as_json:
-            console.print_json(json.dumps(rows))
+            emit_json([order_json(ctx.suite, order) for order in orders])
             return
-        if not rows:
+        if not orders:
             console.print("no orders")
             return
         table = Table()
-        for col in rows[0]:
+        for col in ("order", "listing", "buyer", "seller", "price", "status", "share"):
             table.add_column(col)
-        for row in rows:
-            table.add_row(*(str(v) for v in row.values()))
+        for order in orders:
+            table.add_row(
+                str(order.order_id),
+                str(order.listing_id),
+                order.buyer,
+                order.seller,
+                format_amount(order.price, token_symbol(ctx.suite, order.token)),
+                STATUS_NAMES[order.status],
+                str(order.share_id),
+            )
         console.print(table)
 
     guarded(run)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,9 +10,11 @@ from rich.table import Table
 from sec_offchain.cli.common import (
     Context,
     DeploymentOpt,
+    JsonOpt,
     KeyOpt,
     RpcOpt,
     console,
+    emit_json,
     fail,
     format_amount,
     format_time,
@@ -79,7 +80,7 @@ def judge_cases(
     judge: str | None = typer.Option(
         None, "--judge", help="only cases with this judge (address or dev:N) on the panel"
     ),
-    as_json: bool = typer.Option(False, "--json", help="print JSON (times exact, in seconds)"),
+    as_json: bool = JsonOpt,
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -103,8 +104,8 @@ def judge_cases(
             order_id, deadline, executed, ruling = ctx.suite.call(court.functions.get_case(case_id))
             cases.append(
                 {
-                    "case": case_id,
-                    "order": int(order_id),
+                    "case": str(case_id),
+                    "order": str(order_id),
                     "draw_block": ctx.suite.draw_block(case_id),
                     "drawn": case_id in drawn,
                     "panel": panel,
@@ -117,7 +118,7 @@ def judge_cases(
                 }
             )
         if as_json:
-            typer.echo(json.dumps(cases))
+            emit_json(cases)
             return
         now = ctx.chain.now()
         table = Table()

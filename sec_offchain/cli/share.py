@@ -11,12 +11,15 @@ from sec_offchain.cli.common import (
     ETH,
     Context,
     DeploymentOpt,
+    JsonOpt,
     KeyOpt,
     RpcOpt,
     console,
+    emit_json,
     fail,
     format_amount,
     format_time,
+    format_when,
     guarded,
     token_symbol,
     uint_argument,
@@ -62,6 +65,7 @@ def share_create(
 @share_app.command("status")
 def share_status(
     share_id: int = uint_argument("share id"),
+    as_json: bool = JsonOpt,
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
@@ -80,6 +84,30 @@ def share_status(
         for event in paid:
             token = event["args"]["token"]
             commissions[token] = commissions.get(token, 0) + int(event["args"]["commission"])
+        now = ctx.chain.now()
+        claimable = ctx.suite.share_claimable(sharer)
+        if as_json:
+            emit_json(
+                {
+                    "share": str(share_id),
+                    "sharer": sharer,
+                    "listing": str(listing_id),
+                    "created": created,
+                    "expires": expires,
+                    "open": now < expires,
+                    "purchases_rewarded": len(paid),
+                    "commissions": [
+                        {
+                            "token": token,
+                            "symbol": token_symbol(ctx.suite, token),
+                            "amount": str(amount),
+                        }
+                        for token, amount in commissions.items()
+                    ],
+                    "pool_bonus_claimable": str(claimable),
+                }
+            )
+            return
         earned = (
             ", ".join(
                 format_amount(amount, token_symbol(ctx.suite, token))
@@ -92,11 +120,11 @@ def share_status(
             "share": share_id,
             "sharer": sharer,
             "listing": listing_id,
-            "expires at": format_time(expires),
-            "open": ctx.chain.now() < expires,
+            "expires at": format_when(expires, now),
+            "open": now < expires,
             "purchases rewarded": len(paid),
             "commissions paid": earned,
-            "pool bonus to claim": format_amount(ctx.suite.share_claimable(sharer), "SEC"),
+            "pool bonus to claim": format_amount(claimable, "SEC"),
         }.items():
             table.add_row(k, str(v))
         console.print(table)

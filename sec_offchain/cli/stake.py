@@ -10,15 +10,19 @@ from sec_offchain.cli.common import (
     ETH,
     Context,
     DeploymentOpt,
+    JsonOpt,
     KeyOpt,
     RpcOpt,
     area_option,
     console,
+    emit_json,
     fail,
     format_amount,
     format_time,
     format_wait,
+    format_when,
     guarded,
+    key_kind,
     parse_amount,
     resolve_account,
 )
@@ -33,6 +37,7 @@ stake_app = typer.Typer(
 
 
 @stake_app.command("validator")
+@key_kind("validator")
 def stake_validator(
     area: int = area_option("the area to validate"),
     amount: str = typer.Option("100000", "--amount", help="SEC to stake (at least the minimum)"),
@@ -103,6 +108,7 @@ def _say_pending(ctx: Context, validator: str) -> None:
 
 
 @stake_app.command("activate")
+@key_kind("any")
 def stake_activate(
     validator: str | None = typer.Option(
         None, "--validator", help="the validator whose pending stake to activate (default: you)"
@@ -171,6 +177,7 @@ def stake_nominate(
 
 
 @stake_app.command("unbond")
+@key_kind("validator")
 def stake_unbond(
     amount: str = typer.Option(..., "--amount", help="SEC to unbond"),
     rpc: str = RpcOpt,
@@ -186,12 +193,16 @@ def stake_unbond(
         release = int(
             ctx.suite.call(ctx.suite.staking.functions.unbonding_release(ctx.account.address))
         )
-        console.print(f"unbonding {amount} SEC until {release} ({receipt['gasUsed']:,} gas)")
+        console.print(
+            f"unbonding {amount} SEC until {format_when(release, ctx.chain.now())} "
+            f"({receipt['gasUsed']:,} gas)"
+        )
 
     guarded(run)
 
 
 @stake_app.command("withdraw")
+@key_kind("validator")
 def stake_withdraw(
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
@@ -209,6 +220,7 @@ def stake_withdraw(
 
 
 @stake_app.command("rewards")
+@key_kind("any")
 def stake_rewards(
     claim: bool = typer.Option(False, "--claim", help="claim them too"),
     rpc: str = RpcOpt,
@@ -224,5 +236,68 @@ def stake_rewards(
         if claim:
             receipt = ctx.suite.claim_staking(ctx.account)
             console.print(f"claimed ({receipt['gasUsed']:,} gas)")
+
+    guarded(run)
+
+
+@stake_app.command("status")
+def stake_status(
+    account: str = typer.Argument(..., help="the account (0x... or dev:N)"),
+    as_json: bool = JsonOpt,
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+) -> None:
+    """Show an account's stake: validator (active, pending, unbonding), judge, rewards."""
+
+    def run() -> None:
+        who = resolve_account(account, "ACCOUNT")
+        ctx = Context(rpc, deployment, None)
+        views = ctx.suite.staking.functions
+        call = ctx.suite.call
+        pending = ctx.suite.pending_of(who)
+        data = {
+            "account": who,
+            "area": str(call(views.area_of(who))),
+            "validator_stake": str(call(views.own_stake(who))),
+            "pending": str(pending),
+            "activates_at": ctx.suite.activates_at(who) if pending else 0,
+            "pool_weight": str(call(views.pool_stake(who))),
+            "ejected": bool(call(views.ejected(who))),
+            "unbonding": str(call(views.unbonding_of(who))),
+            "unbonding_release": int(call(views.unbonding_release(who))),
+            "judge_stake": str(call(views.judge_stake(who))),
+            "claimable": str(call(views.claimable(who))),
+        }
+        if as_json:
+            emit_json(data)
+            return
+        from rich.table import Table
+
+        now = ctx.chain.now()
+        table = Table(show_header=False)
+        table.add_row("account", who)
+        table.add_row("area", data["area"] if data["area"] != "0" else "none")
+        for label, field in (
+            ("validator stake", "validator_stake"),
+            ("quorum weight (with nominations)", "pool_weight"),
+            ("judge stake", "judge_stake"),
+            ("claimable rewards", "claimable"),
+        ):
+            table.add_row(label, format_amount(int(data[field]), "SEC"))
+        if pending:
+            table.add_row(
+                "pending",
+                f"{format_amount(pending, 'SEC')}, counts from "
+                f"{format_when(int(data['activates_at']), now)}",
+            )
+        if int(data["unbonding"]):
+            table.add_row(
+                "unbonding",
+                f"{format_amount(int(data['unbonding']), 'SEC')}, withdrawable from "
+                f"{format_when(int(data['unbonding_release']), now)}",
+            )
+        if data["ejected"]:
+            table.add_row("ejected", "yes")
+        console.print(table)
 
     guarded(run)

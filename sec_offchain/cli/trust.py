@@ -10,8 +10,10 @@ from rich.table import Table
 from sec_offchain.cli.common import (
     Context,
     DeploymentOpt,
+    JsonOpt,
     RpcOpt,
     console,
+    emit_json,
     format_time,
     guarded,
     resolve_account,
@@ -25,15 +27,13 @@ def trust(
     with_: str | None = typer.Option(
         None, "--with", help="also show its trade relation with this account"
     ),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    as_json: bool = JsonOpt,
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
 ) -> None:
     """Show an account's trust index, status, trades and failures (and a relation)."""
 
     def run() -> None:
-        import json
-
         who = resolve_account(account, "ACCOUNT")
         other = resolve_account(with_, "--with") if with_ is not None else None
         ctx = Context(rpc, deployment, None)
@@ -41,26 +41,36 @@ def trust(
         status = int(ctx.suite.call(views.status_of(who)))
         data: dict[str, object] = {
             "account": who,
-            "trust index": ctx.suite.trust_of(who),
+            "trust_index": ctx.suite.trust_of(who),
             "status": TRUST_STATUS[status] if status < len(TRUST_STATUS) else str(status),
             "trades": ctx.suite.trades_of(who),
             "failures": int(ctx.suite.call(views.failures_of(who))),
         }
-        if other is not None:
-            relation = ctx.suite.get_relation(who, other)
-            data["relation with"] = other
-            data["trades together"] = relation.trades
-            data["last trade"] = relation.last_trade
-            data["last trust gain"] = relation.last_gain
-            data["relation live"] = relation.live
+        relation = ctx.suite.get_relation(who, other) if other is not None else None
+        if relation is not None:
+            data["relation"] = {
+                "with": other,
+                "trades": relation.trades,
+                "last_trade": relation.last_trade,
+                "last_trust_gain": relation.last_gain,
+                "live": relation.live,
+            }
         if as_json:
-            console.print_json(json.dumps(data))
+            emit_json(data)
             return
         table = Table(show_header=False)
         for k, v in data.items():
-            if k in ("last trade", "last trust gain") and v:
-                v = format_time(int(v))  # noqa: PLW2901 - shown as a time
-            table.add_row(k, str(v))
+            if k != "relation":
+                table.add_row(k.replace("_", " "), str(v))
+        if relation is not None:
+            table.add_row("relation with", str(other))
+            table.add_row("trades together", str(relation.trades))
+            for label, when in (
+                ("last trade", relation.last_trade),
+                ("last trust gain", relation.last_gain),
+            ):
+                table.add_row(label, format_time(when) if when else "never")
+            table.add_row("relation live", str(relation.live))
         console.print(table)
 
     guarded(run)

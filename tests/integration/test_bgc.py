@@ -255,3 +255,51 @@ def test_two_relayers_race__one_lands_the_other_treats_it_as_delivered(net):
     landed = sum(len(r.delivered) for r in relayers)
     already = sum(len(r.already) for r in relayers)
     assert (landed, already) == (1, 1)
+
+
+def test_withdrawal__area_to_main_chain__paid_out_once_by_the_relayer(net):
+    """B takes 12 SEC from area 1 back to the main chain: a PAY to area 0 (no listing) leaves
+    in area 1's egress, the relayer proves it with withdraw_from_area, B's wallet gets it,
+    the area's total on chain and its ledger drop by it, and no relayer pays it twice."""
+    node, suite, areas, sep, rsep, home = net
+    gw = suite.contract("BorderGateway")
+    a1 = areas[1]
+    me = addr(BUYER)
+    in_area = a1.ledger.balances[me]
+    total = gw.functions.area_balance(1).call()
+    wallet = suite.sec_balance(BUYER.address)
+    nonce = a1.ledger.tx_nonces.get(me, 0) + 1
+    out = AreaTx(PAY, me, 1, nonce, dst_area=0, recipient=me, amount=12 * SEC).signed(
+        BUYER.key, rsep
+    )
+    assert a1.add_tx(out)
+    block = seal(a1, 1)
+    assert [(m.src_area, m.dst_area, m.nonce, m.amount) for m in block.egress] == [
+        (1, 0, 1, 12 * SEC)
+    ]
+    assert a1.ledger.balances[me] == in_area - 12 * SEC
+    seal(a1, 1)
+    seal(a1, 1)  # final two blocks deep
+    anchor_final(suite, a1, 1, sep)
+    relayer = BgcRelayer(
+        node.w3,
+        suite.anchor_hub,
+        gw,
+        RELAYERS[0],
+        [1],
+        blocks_of(areas),
+        sep,
+        home / "withdraw.db",
+    )
+    relayer.step()
+    assert (1, 0, 1) in relayer.delivered
+    assert suite.sec_balance(BUYER.address) == wallet + 12 * SEC
+    assert gw.functions.area_balance(1).call() == total - 12 * SEC
+    assert gw.functions.next_nonce(1, 0).call() == 2
+    again = BgcRelayer(
+        node.w3, suite.anchor_hub, gw, RELAYERS[1], [1], blocks_of(areas), sep, home / "w2.db"
+    )
+    again.db.execute("INSERT OR REPLACE INTO cursor VALUES (1, ?)", (a1.final_height - 3,))
+    again.step()
+    assert (1, 0, 1) in again.already and suite.sec_balance(BUYER.address) == wallet + 12 * SEC
+    assert sum(a1.ledger.balances.values()) == gw.functions.area_balance(1).call()

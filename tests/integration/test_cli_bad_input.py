@@ -2,8 +2,12 @@
 """`sec` as a new user types it, with bad input: every case must end in exactly one
 `error: ...` line on stderr, a non-zero exit, no traceback, no transaction (the nonces of
 the development accounts and of the test keys do not move) and no file where an output
-option points. The cases run concurrently against one anvil and one deployment; each reads
-chain state prepared once before the table and changes none, so they are independent."""
+option points. The cases run against one anvil and one deployment; each reads chain state
+prepared once before the table and changes none, so they are independent. The first case of
+each command, and every case that could start processes or load Ape, runs as a user runs
+it: a new `sec` process, four at a time. The rest run meanwhile in this process through the
+console script's own entry point (tests/fixtures/cli.py), which shows what a process would
+print (warnings, log records, a traceback) and saves a second of imports each."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -24,6 +29,7 @@ from sec_offchain.contracts.client import Suite
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.devchain import Anvil, get_free_port
+from tests.fixtures.cli import run_sec
 
 ROOT = Path(__file__).resolve().parents[2]
 U256 = 2**256
@@ -39,6 +45,19 @@ TOO_BIG = f"Input should be less than or equal to {U256 - 1}"
 NOT_INT = "Input should be a valid integer, unable to parse string as an integer"
 
 
+# Keystores: a home no case may create (every account case lists it among its outputs).
+NO_HOME = ROOT / ".sec" / "bad-input-home"
+ENV = {
+    "SEC_RPC": "",
+    "SEC_DEPLOYMENT": "",
+    "SEC_KEY": "",
+    "SEC_ACCOUNT": "",
+    "SEC_PASSWORD": "",
+    "SEC_HOME": str(NO_HOME),
+    "COLUMNS": "200",
+}
+
+
 def sec(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sec_offchain.cli", *args],
@@ -46,8 +65,18 @@ def sec(*args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={**os.environ, "SEC_RPC": "", "SEC_DEPLOYMENT": "", "SEC_KEY": ""} | {"COLUMNS": "200"},
+        env={**os.environ, **ENV},
     )
+
+
+def command_of(argv: list[str]) -> tuple[str, ...]:
+    """The command a case runs: `escrow ship`, `trust`, `sim`."""
+    return tuple(a for a in argv[:2] if a.isalpha())
+
+
+def needs_process(argv: list[str]) -> bool:
+    """Cases that could start processes (devnet up) or load Ape (--network) in this one."""
+    return argv[:2] == ["devnet", "up"] or "--network" in argv
 
 
 @dataclass
@@ -122,6 +151,9 @@ def _files(w: World, suite: Suite) -> None:
     empty = "0x" + "ab" * 20
     variant("no_code.json", lambda c: c["contracts"]["Escrow"].update(address=empty))
     (w.tmp / "a_file").write_text("x")
+    (w.tmp / "raw_key").write_text("0x" + "42" * 32)
+    (w.tmp / "devnet_running").mkdir()
+    (w.tmp / "devnet_running" / "pids.json").write_text(json.dumps({"node-1-0": os.getpid()}))
     (w.tmp / "evidence_bad.json").write_text('{"header_a": 1}')
     (w.tmp / "devnet_bad").mkdir()
     from sec_offchain.listings import Listing, metadata_of, sign_listing
@@ -1152,6 +1184,37 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
     add(C("error: --consensus is pow or round-robin", "devnet", "up", "--consensus", "raft"))
     add(
         C(
+            f"error: --home {t}/devnet_dead holds an earlier devnet (devnet.json): --fresh deletes it and starts clean, or choose another --home",
+            "devnet",
+            "up",
+            "--home",
+            f"{t}/devnet_dead",
+        )
+    )
+    add(
+        C(
+            f"error: a devnet is running at {t}/devnet_running (node-1-0 pid {os.getpid()}): stop it first (Ctrl-C)",
+            "devnet",
+            "up",
+            "--fresh",
+            "--home",
+            f"{t}/devnet_running",
+        )
+    )
+    add(
+        C(
+            R(r"error: cannot reach a node at http://127\.0\.0\.1:9.*"),
+            "devnet",
+            "up",
+            "--fresh",
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--home",
+            f"{t}/devnet_dead",
+        )
+    )
+    add(
+        C(
             f"error: no devnet at {t}/none (run `sec devnet up` first)",
             "devnet",
             "status",
@@ -1308,6 +1371,177 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
             "status",
             "--home",
             f"{t}/none",
+        )
+    )
+    withdraw = ["bgc", "withdraw", "--area", "1"]
+    add(
+        C(
+            f"error: no devnet at {t}/none (run `sec devnet up` first)",
+            *withdraw,
+            "--amount",
+            "1",
+            "--key",
+            "dev:1",
+            "--home",
+            f"{t}/none",
+        )
+    )
+    add(
+        C(
+            f"error: no area 9 in the devnet at {t}/devnet_dead (its areas: 1)",
+            "bgc",
+            "withdraw",
+            "--area",
+            "9",
+            "--amount",
+            "1",
+            "--key",
+            "dev:1",
+            *dead,
+        )
+    )
+    add(
+        C(
+            "error: at most 0 SEC can leave area 1 now (its outflow limit): withdraw less, or in parts",
+            *withdraw,
+            "--amount",
+            "1",
+            "--key",
+            "dev:1",
+            *dead,
+        )
+    )
+    add(
+        C(
+            "error: --to must be a 0x address of 40 hex digits, not 'me'",
+            *withdraw,
+            "--amount",
+            "1",
+            "--to",
+            "me",
+            "--key",
+            "dev:1",
+            *dead,
+        )
+    )
+    add(
+        C(
+            "error: amount must be positive with at most 18 decimals: -1",
+            *withdraw,
+            "--amount",
+            "-1",
+            "--key",
+            "dev:1",
+            *dead,
+        )
+    )
+    add(C("error: give --key or --account", *withdraw, "--amount", "1", *dead, code=2))
+    add(C(area_low, "bgc", "withdraw", "--area", "0", "--amount", "1", "--key", "dev:1", code=2))
+
+    # -- stored accounts (--account) and the views -----------------------------------------
+    add(
+        C(
+            f"error: no account 'nobody' in {NO_HOME}/accounts",
+            "escrow",
+            "confirm",
+            O_PAID,
+            "--account",
+            "nobody",
+            *c,
+            outputs=[str(NO_HOME)],
+        )
+    )
+    add(
+        C(
+            "error: give --key or --account, not both",
+            "escrow",
+            "ship",
+            O_PAID,
+            "--account",
+            "alice",
+            *dev1,
+            *c,
+            code=2,
+        )
+    )
+    add(
+        C(
+            "error: --account: bad account name '../x': use letters, digits, '.', '_' or '-' (starting with a letter or digit, at most 64)",
+            "stake",
+            "unbond",
+            "--amount",
+            "1",
+            "--account",
+            "../x",
+            *c,
+            code=2,
+        )
+    )
+    add(
+        C(
+            f"error: no validator key 'nobody' in {NO_HOME}/validators",
+            "area",
+            "anchor",
+            "--area",
+            "7",
+            "--signer-accounts",
+            "nobody",
+            *c,
+            outputs=[str(NO_HOME)],
+        )
+    )
+    add(
+        C(
+            "error: bad account name '../x': use letters, digits, '.', '_' or '-' (starting with a letter or digit, at most 64)",
+            "account",
+            "new",
+            "../x",
+            outputs=[str(NO_HOME)],
+        )
+    )
+    add(C(f"error: no account 'nobody' in {NO_HOME}/accounts", "account", "address", "nobody"))
+    add(
+        C(
+            "error: NAME: dev:N needs a whole number N >= 0, not 'dev:x'",
+            "account",
+            "address",
+            "dev:x",
+        )
+    )
+    add(
+        C(
+            "error: --index and --path are for a mnemonic, not a raw key",
+            "account",
+            "import",
+            "k1",
+            "--from-file",
+            f"{t}/raw_key",
+            "--index",
+            "2",
+            outputs=[str(NO_HOME)],
+        )
+    )
+    add(
+        C(
+            "error: ACCOUNT must be a 0x address of 40 hex digits, not 'x'",
+            "stake",
+            "status",
+            "x",
+            *c,
+        )
+    )
+    add(C("error: Missing argument 'account'.", "stake", "status", *c, code=2))
+    add(C(f"error: no order {U256_MAX}", "escrow", "status", U256_MAX, "--json", *c))
+    add(C("error: no share 999", "share", "status", "999", "--json", *c))
+    add(
+        C(
+            "error: --status must be one of paid, shipped, completed, cancelled, disputed, ruled, not 'x'",
+            "escrow",
+            "orders",
+            "--status",
+            "x",
+            "--json",
+            *c,
         )
     )
     add(
@@ -2307,45 +2541,62 @@ def _allowance(w: World, suite: Suite, owner: str) -> tuple[int, int]:
 @dataclass
 class Outcome:
     case: Case
-    proc: subprocess.CompletedProcess
+    proc: subprocess.CompletedProcess | Any
     before: tuple | None = None
     after: tuple | None = None
+    in_process: bool = False
 
 
 @pytest.fixture(scope="module")
 def run(world):
-    """Every case, four at a time; with the nonces of all accounts before and after."""
+    """Every case, with the nonces of all accounts before and after: a new process for the
+    first case of each command and those `needs_process` picks (four at a time), the others
+    meanwhile in this process, one after another."""
     table = cases(world)
     suite = Suite(world.node.w3, Deployment.from_file(world.dep))
     accounts = [*DEV, NO_ETH, NO_SEC]
     nonces_before = _nonces(world, accounts)
     block_before = world.node.w3.eth.block_number
+    seen: set[tuple[str, ...]] = set()
+    spawned, local = [], []
+    for case in table:
+        command = command_of(case.argv)
+        if command not in seen or needs_process(case.argv):
+            spawned.append(case)
+        else:
+            local.append(case)
+        seen.add(command)
+
+    def state(case: Case) -> tuple | None:
+        if not case.signer:
+            return None
+        return (
+            world.node.w3.eth.get_transaction_count(case.signer),
+            _allowance(world, suite, case.signer),
+        )
 
     def one(case: Case) -> Outcome:
-        state = None
-        if case.signer:
-            state = (
-                world.node.w3.eth.get_transaction_count(case.signer),
-                _allowance(world, suite, case.signer),
-            )
+        before = state(case)
         proc = sec(*case.argv)
-        after = None
-        if case.signer:
-            after = (
-                world.node.w3.eth.get_transaction_count(case.signer),
-                _allowance(world, suite, case.signer),
-            )
-        return Outcome(case, proc, state, after)
+        return Outcome(case, proc, before, state(case))
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        outcomes = list(pool.map(one, table))
+        pending = [pool.submit(one, case) for case in spawned]
+        outcomes = []
+        for case in local:
+            before = state(case)
+            proc = run_sec(*case.argv, env=ENV, cwd=ROOT)
+            outcomes.append(Outcome(case, proc, before, state(case), in_process=True))
+        outcomes += [p.result() for p in pending]
     elapsed = time.monotonic() - started
     return {
         "outcomes": outcomes,
         "nonces": (nonces_before, _nonces(world, accounts)),
         "blocks": (block_before, world.node.w3.eth.block_number),
         "elapsed": elapsed,
+        "spawned": len(spawned),
+        "tmp": world.tmp,
     }
 
 
@@ -2355,6 +2606,11 @@ def _label(o: Outcome) -> str:
 
 def test_bad_input_table__has_150_cases_or_more__counted(run):
     assert len(run["outcomes"]) >= 150
+    commands = {command_of(o.case.argv) for o in run["outcomes"]}
+    spawned = [o for o in run["outcomes"] if not o.in_process]
+    # every command ran at least once as a real process
+    assert {command_of(o.case.argv) for o in spawned} == commands
+    assert len(spawned) == run["spawned"] < len(run["outcomes"]) / 2
 
 
 def test_bad_input__every_case__nonzero_exit_and_exactly_one_error_line(run):
@@ -2397,6 +2653,17 @@ def test_bad_input__approve_then_act_commands__nonce_and_allowances_unchanged(ru
     assert len(checked) >= 20
     wrong = [f"{_label(o)}: {o.before} -> {o.after}" for o in checked if o.before != o.after]
     assert not wrong, "\n".join(wrong)
+
+
+def test_bad_input__devnet_homes__left_as_they_were(run):
+    """`devnet up` refused an earlier devnet's home, also with --fresh when the chain does
+    not answer: its files are all still there."""
+    assert any(
+        o.case.argv[:2] == ["devnet", "up"] and "--fresh" in o.case.argv for o in run["outcomes"]
+    )
+    home = run["tmp"] / "devnet_dead"
+    assert sorted(p.name for p in home.iterdir()) == ["devnet.json"]
+    assert json.loads((home / "devnet.json").read_text())["areas"][0]["area_id"] == 1
 
 
 def test_bad_input__output_options__no_file_created(run):

@@ -3,6 +3,7 @@
 with one-line errors and non-zero exits for bad input."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,12 +15,13 @@ from sec_offchain.contracts import SUITE
 from sec_offchain.devchain import Anvil
 
 
-def sec(*args, check=True):
+def sec(*args, check=True, env=None):
     proc = subprocess.run(
         [sys.executable, "-m", "sec_offchain.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
+        env=None if env is None else {**os.environ, **env},
     )
     if check:
         assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -144,6 +146,41 @@ def test_escrow_commands__bad_input__one_line_error_and_nonzero_exit(
     assert nothing.stderr.strip() == "error: reverted: escrow: nothing owed"
 
 
+def test_account_new__the_stored_account_signs_a_listing(node, deployment_file, tmp_path):
+    """An account made by `sec account new` (a fresh key, no dev:N) and funded with ETH
+    creates a listing with `--account`: the listing's seller is that account."""
+    from sec_offchain.contracts.client import Suite
+    from sec_offchain.contracts.deployment import Deployment
+    from sec_offchain.crypto.keys import get_dev_account
+    from tests.fixtures.cli import run_sec
+
+    env = {"SEC_HOME": str(tmp_path / "home"), "SEC_KEYSTORE_SCRYPT_N": "1024"}
+    (tmp_path / "pw").write_text("seller's password\n")
+    made = run_sec(
+        "account", "new", "seller", "--password-file", str(tmp_path / "pw"), "--json", env=env
+    )
+    assert made.returncode == 0, made.stderr
+    seller = json.loads(made.stdout)["address"]
+    suite = Suite(node.w3, Deployment.from_file(deployment_file))
+    suite.tx(get_dev_account(0)).send_value(seller, 10**18)
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    out = sec(
+        "escrow",
+        "create",
+        "--price",
+        "0.5",
+        "--no-qr",
+        "--account",
+        "seller",
+        *common,
+        env=env | {"SEC_PASSWORD": "seller's password", "SEC_KEY": ""},
+    ).stdout
+    listing_id = int(re.search(r"listing (\d+) created", out).group(1))
+    listing = suite.get_listing(listing_id)
+    assert (listing.seller, listing.price) == (seller, 5 * 10**17)
+    assert node.w3.eth.get_transaction_count(seller) == 1
+
+
 def test_cancel_by_time__anyone_after_ship_window(node, deployment_file):
     from sec_offchain.contracts.client import Suite
     from sec_offchain.contracts.deployment import Deployment
@@ -224,8 +261,8 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
     cases = json.loads(sec("judge", "cases", "--json", *common).stdout)
     assert cases == [
         {
-            "case": case_id,
-            "order": int(disputed),
+            "case": str(case_id),
+            "order": disputed,
             "draw_block": draw_block,
             "drawn": False,
             "panel": [],
@@ -256,7 +293,7 @@ def test_share_and_judge_commands__shared_sale_and_panel_ruling(node, deployment
         sec("judge", "cases", "--judge", keys_of(panel[0]), "--json", *common).stdout
     )
     assert [(c["case"], c["panel"], c["votes"], c["vote_deadline"]) for c in cases] == [
-        (case_id, panel, [0, 0, 0], drawn_at + 3 * 86_400)
+        (str(case_id), panel, [0, 0, 0], drawn_at + 3 * 86_400)
     ]
     table = sec("judge", "cases", *common).stdout
     assert f"{panel[0][:10]}(-)" in table and "(3d left)" in table, table
@@ -397,7 +434,41 @@ def test_stake_area_and_report_commands__anchor_then_slash(node, deployment_file
     )
     assert out.stdout.startswith(f"your nomination of {validator}: 3000 SEC")
     out = sec("stake", "unbond", "--amount", "100000", "--key", "dev:6", *common).stdout
-    assert out.startswith("unbonding 100000 SEC until")
+    release = suite.call(suite.staking.functions.unbonding_release(first))
+    now = node.w3.eth.get_block("latest")["timestamp"]
+    assert out.startswith(
+        f"unbonding 100000 SEC until {format_time(release)} (in {format_wait(release - now)})"
+    )
+    from tests.fixtures.cli import run_sec
+
+    status = json.loads(run_sec("stake", "status", "dev:6", "--json", *common).stdout)
+    assert status == {
+        "account": first,
+        "area": "7",
+        "validator_stake": "0",
+        "pending": "0",
+        "activates_at": 0,
+        "pool_weight": "0",
+        "ejected": False,
+        "unbonding": str(100_000 * 10**18),
+        "unbonding_release": release,
+        "judge_stake": str(suite.call(suite.staking.functions.judge_stake(first))),
+        "claimable": str(suite.call(suite.staking.functions.claimable(first))),
+    }
+    area = json.loads(run_sec("area", "status", "--area", "7", "--json", *common).stdout)
+    hub = suite.anchor_hub.functions
+    assert area == {
+        "area": "7",
+        "anchored_height": 2,
+        "latest_header": "0x" + bytes(hub.anchored_hash(7, 2).call()).hex(),
+        "bonded_stake": str(suite.call(suite.staking.functions.area_stake(7))),
+        "validators": [
+            {"address": v, "stake": str(suite.call(suite.staking.functions.validator_stake(v)))}
+            for v in suite.call(suite.staking.functions.validators_of(7))
+        ],
+    }
+    assert area["latest_header"] != "0x" + "00" * 32
+    assert area["validators"] == [{"address": get_dev_account(7).address, "stake": str(10**23)}]
     early = sec("stake", "withdraw", "--key", "dev:6", *common, check=False)
     assert early.stderr.strip() == "error: reverted: staking: still unbonding"
     missing = sec(
@@ -411,3 +482,91 @@ def test_stake_area_and_report_commands__anchor_then_slash(node, deployment_file
         check=False,
     )
     assert missing.stderr.strip() == f"error: evidence file not found: {tmp_path / 'none.json'}"
+
+
+def test_json_views__order_listing_orders_trust_share__one_shape(node, deployment_file):
+    """`--json` on the read commands: ids and amounts as strings, addresses checksummed,
+    times exact; the values are the chain's. Run in this process (the entry point itself is
+    covered by the subprocess tests above)."""
+    from sec_offchain.cli.common import format_time
+    from sec_offchain.contracts.client import Suite
+    from sec_offchain.contracts.deployment import Deployment
+    from sec_offchain.crypto.keys import get_dev_account
+    from tests.fixtures.cli import run_sec
+
+    suite = Suite(node.w3, Deployment.from_file(deployment_file))
+    seller, buyer = get_dev_account(3), get_dev_account(9)
+    common = ["--rpc", node.url, "--deployment", str(deployment_file)]
+    listing_id, _ = suite.create_listing(seller, 3 * 10**17, ship_window=3600)
+    order_id, _ = suite.buy(buyer, listing_id)
+    suite.ship(seller, order_id, "T1")
+    shipped = suite.get_order(order_id)
+
+    def view(*argv):
+        r = run_sec(*argv, "--json", *common)
+        assert r.returncode == 0 and r.stderr == "", r
+        return json.loads(r.stdout)
+
+    order_json = {
+        "order": str(order_id),
+        "status": "shipped",
+        "listing": str(listing_id),
+        "buyer": buyer.address,
+        "seller": seller.address,
+        "token": "0x0000000000000000000000000000000000000000",
+        "symbol": "ETH",
+        "price": str(3 * 10**17),
+        "share": "0",
+        "ship_by": shipped.ship_by,
+        "deadline": shipped.deadline,
+        "dispute_deposit": "0",
+    }
+    assert (shipped.ship_by, shipped.deadline > 0) == (0, True)  # ship_by clears at shipping
+    assert view("escrow", "status", str(order_id)) == order_json
+    human = run_sec("escrow", "status", str(order_id), *common).stdout
+    when = format_time(shipped.deadline)
+    assert re.search(rf"deadline\s+│\s+{when} \(in 7d\)", human), human
+    assert view("escrow", "orders", "--buyer", "dev:9", "--status", "shipped") == [order_json]
+    assert view("escrow", "status", "--listing", str(listing_id)) == {
+        "listing": str(listing_id),
+        "seller": seller.address,
+        "token": "0x0000000000000000000000000000000000000000",
+        "symbol": "ETH",
+        "price": str(3 * 10**17),
+        "auto_complete": 7 * 86_400,
+        "ship_window": 3600,
+        "open": True,
+    }
+    suite.confirm(buyer, order_id)
+    confirmed_at = node.w3.eth.get_block("latest")["timestamp"]
+    relation = suite.get_relation(seller.address, buyer.address)
+    trust = view("trust", "dev:3", "--with", "dev:9")
+    assert trust == {
+        "account": seller.address,
+        "trust_index": suite.trust_of(seller.address),
+        "status": ["new", "active", "disabled"][
+            suite.call(suite.trust.functions.status_of(seller.address))
+        ],
+        "trades": suite.trades_of(seller.address),
+        "failures": 0,
+        "relation": {
+            "with": buyer.address,
+            "trades": 1,
+            "last_trade": confirmed_at,
+            "last_trust_gain": relation.last_gain,
+            "live": True,
+        },
+    }
+    share_id, _ = suite.share(buyer, order_id)
+    created = node.w3.eth.get_block("latest")["timestamp"]
+    assert view("share", "status", str(share_id)) == {
+        "share": str(share_id),
+        "sharer": buyer.address,
+        "listing": str(listing_id),
+        "created": created,
+        "expires": created + 72 * 3600,
+        "open": True,
+        "purchases_rewarded": 0,
+        "commissions": [],
+        "pool_bonus_claimable": str(suite.share_claimable(buyer.address)),
+    }

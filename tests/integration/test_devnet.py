@@ -40,6 +40,11 @@ def alive(pid: int) -> bool:
 
 def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
     home = tmp_path / "devnet"
+    # an earlier devnet's leftovers, which --fresh deletes, and a file of the user's it keeps
+    (home / "area9" / "node0").mkdir(parents=True)
+    (home / "area9" / "node0" / "chain.db").write_text("stale")
+    (home / "devnet.json").write_text("{}")
+    (home / "notes.txt").write_text("mine")
     up = subprocess.Popen(
         [
             sys.executable,
@@ -55,6 +60,7 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             str(home),
             "--interval",
             "1",
+            "--fresh",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -69,6 +75,7 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             time.sleep(0.5)
         pids = json.loads((home / "pids.json").read_text())
         assert len(pids) == 8 + 2 + 2 + 1  # nodes, bridges, anchor relayers, BGC relayer
+        assert not (home / "area9").exists() and (home / "notes.txt").read_text() == "mine"
         cfg = DevnetConfig.load(home / "devnet.json")
         suite = Suite(Web3(Web3.HTTPProvider(cfg.rpc)), Deployment.from_file(Path(cfg.deployments)))
         seller, buyer = get_dev_account(5), get_dev_account(6)
@@ -147,6 +154,9 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
                 break
             assert time.time() < deadline, data
             time.sleep(1)
+        assert data["processes"] == [
+            {"name": name, "pid": pid, "alive": True} for name, pid in pids.items()
+        ]
         for area in data["areas"]:
             assert all(n["up"] and n["peers"] == 3 for n in area["nodes"]), area
             assert area["best_height"] >= area["anchored_height"] + 2  # anchors only final

@@ -392,7 +392,7 @@ def test_ledger__payment_bounds_and_egress_nonces():
         led.apply_tx(pay(1, 0))
     with pytest.raises(LedgerError, match="^a payment goes to another area$"):
         led.apply_tx(pay(1, 10, dst=1))
-    with pytest.raises(LedgerError, match="^a payment goes to another area$"):
+    with pytest.raises(LedgerError, match="^a withdrawal to the main chain pays no listing$"):
         led.apply_tx(pay(1, 10, dst=0))
     with pytest.raises(LedgerError, match="^balance too low$"):
         led.apply_tx(pay(1, 1001))
@@ -430,6 +430,21 @@ def test_ledger__egress_message_above_the_outflow_floor__refused_so_no_channel_b
     assert led.apply_tx(pay(2, 500))[0][2] == 2
     assert led.balances == {addr(BUYER): 0}
     assert Ledger(1).max_egress == 1_000 * 10**18  # the default deployment's floor
+
+
+def test_ledger__withdrawal_to_main_chain__own_channel_no_listing_needs_recipient():
+    led = ledger_with(1000)
+    nobody = AreaTx(PAY, addr(BUYER), 1, 1, 0, b"\0" * 20, 10, 0).signed(BUYER.key, SEP)
+    with pytest.raises(LedgerError, match="^a withdrawal needs a recipient$"):
+        led.apply_tx(nobody)
+    assert led.apply_tx(pay(1, 250, dst=0, listing=0)) == (
+        (1, 0, 1, addr(BUYER), addr(SELLER), 250, ZERO32),
+        None,
+    )
+    assert led.apply_tx(pay(2, 750, dst=0, listing=0))[0][2] == 2  # area 0's own nonces
+    with pytest.raises(LedgerError, match="^balance too low$"):
+        led.apply_tx(pay(3, 1, dst=0, listing=0))
+    assert led.balances == {addr(BUYER): 0} and led.egress_nonces == {0: 2}
 
 
 def test_ledger__cross_area_purchase_only_the_right_parties_move_it():
