@@ -20,6 +20,7 @@ class NodeEntry:
     address: str
     key_hex: str
     port: int
+    host: str = ""  # where the node listens; "" = 127.0.0.1 (every process on this machine)
 
     @property
     def key(self) -> bytes:

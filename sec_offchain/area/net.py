@@ -35,6 +35,7 @@ HELLO, RECORD, BLOCK, GET_BLOCKS, STATUS_REQ, STATUS, SUBMIT, ACK, ATTEST, GET_A
 RECORDS_OF, RECORDS = 11, 12
 SUBMIT_TX, TX, LEDGER_REQ, LEDGER = 13, 14, 15, 16
 SHARE = 17
+GET_ATTESTS = 18  # pull: [first, last] height; answered with one ATTEST frame per signature
 
 
 def free_listen_port(kind: int = socket.SOCK_STREAM) -> int:

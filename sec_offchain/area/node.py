@@ -31,6 +31,7 @@ from sec_offchain.area.net import (
     ATTEST,
     BLOCK,
     GET_ATTEST,
+    GET_ATTESTS,
     GET_BLOCKS,
     HELLO,
     LEDGER,
@@ -59,6 +60,9 @@ from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSign
 log = logging.getLogger("sec.node")
 SEEN_LIMIT = 100_000
 SYNC_BATCH = 64
+ATTEST_WINDOW = 256  # final heights whose missing attestations a node pulls from peers
+ATTEST_PULL_BATCH = 64  # heights per pull request
+ATTEST_PULLS = 3  # times a height is asked for before the node stops asking
 
 
 class Seen:
@@ -110,6 +114,7 @@ class AreaNode:
         self.watcher = EquivocationWatcher(chain.config.chain_id, "0x" + "00" * 20)
         self.evidence_dir: Path | None = None
         self.evidence_found: list[Path] = []
+        self._pulls: dict[int, int] = {}  # height -> times its attestations were asked for
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -172,6 +177,9 @@ class AreaNode:
         try:
             if is_peer and theirs.height > self.chain.height:
                 self._request_blocks(conn, self.chain.final_height + 1)
+            if is_peer:
+                self._pulls.clear()  # a peer (re)connected: it may hold what others lacked
+                self._pull_attestations([conn])
             while not conn.closed:
                 kind, payload = await conn.read()
                 try:
@@ -235,6 +243,15 @@ class AreaNode:
                     }
                 ).encode(),
             )
+        elif kind == GET_ATTESTS:
+            first, last = (int.from_bytes(x, "big") for x in rlp.decode(payload))
+            last = min(last, first + ATTEST_WINDOW - 1)
+            for height, bid, validator, sig in self.db.execute(
+                "SELECT height, block_id, validator, signature FROM attestations"
+                " WHERE height BETWEEN ? AND ? ORDER BY height",
+                (first, last),
+            ).fetchall():
+                conn.send(ATTEST, rlp.encode([height, bid, validator, sig]))
         elif kind == RECORDS_OF:
             buyer = rlp.decode(payload)[0]
             out = [[h, r.encode()] for h, r in self.chain.records_of_buyer(buyer)]
@@ -371,6 +388,46 @@ class AreaNode:
         if cur.rowcount:
             self._broadcast(ATTEST, payload, skip=source)
 
+    def _missing_attestations(self) -> tuple[int, int] | None:
+        """A range of recent final heights for which this node holds fewer signatures than
+        the area has validators (made while it was down), or None. A height is asked for a
+        few times only, so a validator that never signs costs nothing once it is known."""
+        final = self.chain.final_height
+        if final < 1:
+            return None
+        first = max(1, final - ATTEST_WINDOW + 1)
+        expected = len(self.peer_addrs) + 1
+        counts = dict(
+            self.db.execute(
+                "SELECT height, COUNT(*) FROM attestations WHERE height BETWEEN ? AND ?"
+                " GROUP BY height",
+                (first, final),
+            ).fetchall()
+        )
+        self._pulls = {h: n for h, n in self._pulls.items() if h >= first}
+        wanted = [
+            h
+            for h in range(first, final + 1)
+            if counts.get(h, 0) < expected and self._pulls.get(h, 0) < ATTEST_PULLS
+        ]
+        if not wanted:
+            return None
+        lo = wanted[0]
+        hi = min(final, lo + ATTEST_PULL_BATCH - 1)
+        return lo, hi
+
+    def _pull_attestations(self, conns: list[Connection]) -> None:
+        """Attestations are pushed once when made; a node that was down (or lost a frame)
+        asks its peers for the ones it lacks, so every node can serve a quorum."""
+        wanted = self._missing_attestations() if conns else None
+        if wanted is None:
+            return
+        lo, hi = wanted
+        for h in range(lo, hi + 1):
+            self._pulls[h] = self._pulls.get(h, 0) + 1
+        for conn in conns:
+            conn.send(GET_ATTESTS, rlp.encode([lo, hi]))
+
     def _attest(self) -> None:
         """Signs every newly final header (validators only, slashing-protected)."""
         if self.signer is None:
@@ -438,6 +495,7 @@ class AreaNode:
             for conn in list(self.conns.values()):
                 self._request_blocks(conn, self.chain.height + 1)
             self._attest()
+            self._pull_attestations(list(self.conns.values()))
 
     def status(self) -> dict:
         return {
@@ -482,7 +540,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
     )
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
     peers = [
-        (f"127.0.0.1:{n.port}", bytes.fromhex(n.address[2:]))
+        (f"{n.host or '127.0.0.1'}:{n.port}", bytes.fromhex(n.address[2:]))
         for i, n in enumerate(area.nodes)
         if i != index
     ]
@@ -490,7 +548,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         me.key,
         bytes.fromhex(me.address[2:]),
         chain,
-        TcpTransport("127.0.0.1", me.port),
+        TcpTransport(me.host or "127.0.0.1", me.port),
         peers,
         cfg.interval,
         signer,

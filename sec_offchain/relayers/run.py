@@ -29,17 +29,24 @@ from sec_offchain.encoding.area_header import AreaHeader
 log = logging.getLogger("sec.relayers")
 
 
+def node_host(node) -> tuple[str, int]:
+    """Where a node listens: its `host` in the devnet file (a node on another host), else
+    this machine."""
+    return getattr(node, "host", "") or "127.0.0.1", node.port
+
+
 def node_request(
     cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
 ) -> bytes | None:
     """Asks the area's nodes in turn; None when none answers."""
     me = Account.from_key(key)
     for node in cfg.area(area_id).nodes:
+        host, port = node_host(node)
         try:
             return asyncio.run(
                 net.request(
-                    "127.0.0.1",
-                    node.port,
+                    host,
+                    port,
                     key,
                     bytes.fromhex(me.address[2:]),
                     cfg.chain_id,
@@ -55,16 +62,70 @@ def node_request(
     return None
 
 
+async def _ask_all(
+    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
+) -> list[bytes]:
+    me = Account.from_key(key)
+
+    async def ask(node) -> bytes | None:
+        host, port = node_host(node)
+        try:
+            return await net.request(
+                host,
+                port,
+                key,
+                bytes.fromhex(me.address[2:]),
+                cfg.chain_id,
+                area_id,
+                kind,
+                payload,
+                reply,
+                timeout=5,
+            )
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+            return None
+
+    answers = await asyncio.gather(*(ask(n) for n in cfg.area(area_id).nodes))
+    return [a for a in answers if a is not None]
+
+
+def node_request_all(
+    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
+) -> list[bytes]:
+    """Asks every node of the area at once; the answers of those that answered."""
+    return asyncio.run(_ask_all(cfg, area_id, kind, payload, reply, key))
+
+
+def merge_attestations(bodies: list[bytes]):
+    """The header most nodes' signatures are for, with the union of those signatures: a
+    node that was down (or lost gossip) holds fewer, and no single node decides."""
+    by_header: dict[str, tuple[AreaHeader, dict[str, bytes]]] = {}
+    for body in bodies:
+        try:
+            data = json.loads(body)
+            if not data.get("header"):
+                continue
+            header = AreaHeader.from_json(data["header"])
+            sigs = {v.lower(): bytes.fromhex(s[2:]) for v, s in data["signatures"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # a malformed answer counts for nothing
+        key = json.dumps(data["header"], sort_keys=True)
+        entry = by_header.setdefault(key, (header, {}))
+        entry[1].update(sigs)
+    if not by_header:
+        return None
+    return max(by_header.values(), key=lambda e: len(e[1]))
+
+
 def attestations(cfg: DevnetConfig, area_id: int, key: bytes):
+    """The anchor relayer's source: every node of the area is asked, their signatures for
+    the header at the height are merged (the relayer checks each one and the quorum)."""
+
     def source(height: int):
-        body = node_request(cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key)
-        if body is None:
-            return None
-        data = json.loads(body)
-        if not data.get("header"):
-            return None
-        sigs = {v: bytes.fromhex(s[2:]) for v, s in data["signatures"].items()}
-        return AreaHeader.from_json(data["header"]), sigs
+        bodies = node_request_all(
+            cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key
+        )
+        return merge_attestations(bodies)
 
     return source
 
