@@ -38,6 +38,7 @@ RELAYER_KEY = 92
 BGC_KEY = 93
 STATUS_KEY = 99
 DEV_ACTIVATION_DELAY = 10  # seconds; production deployments wait a day
+CONFIRMATIONS = 2
 
 
 def provision(
@@ -93,6 +94,9 @@ def provision(
         extra={
             "bridge_ports": [0, net.free_listen_port(socket.SOCK_DGRAM)],
             "heartbeat": 10.0,
+            # main-chain blocks the bridge and the area ledgers wait for before they read an
+            # event (anvil mines a block per transaction; the anchors keep it moving)
+            "confirmations": CONFIRMATIONS,
             "start_block": int(w3.eth.block_number),
             "genesis_time": int(time.time()),
             "bgc_key": "0x" + get_dev_account(BGC_KEY).key.hex(),

@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             listen_port=ports[args.index] if args.index else 0,
             standby_ports=tuple(ports[1:]) if args.index == 0 else (),
             poll=cfg.interval,
+            confirmations=cfg.confirmations,
         )
         bridge = EscrowBridge(
             w3,

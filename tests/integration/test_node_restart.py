@@ -87,7 +87,14 @@ def area(tmp_path):
         logs.mkdir()
         procs = {
             f"node{i}": start(
-                cfg_path, logs, f"node{i}", "sec_offchain.area.node", "--area", "1", "--index", str(i)
+                cfg_path,
+                logs,
+                f"node{i}",
+                "sec_offchain.area.node",
+                "--area",
+                "1",
+                "--index",
+                str(i),
             )
             for i in range(4)
         }
