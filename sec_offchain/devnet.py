@@ -3,7 +3,9 @@
 `up` starts anvil (unless given `--rpc`), deploys the suite, stakes one validator per node
 (the node key is its validator key), writes the devnet file, and starts as processes: every
 area's nodes, the escrow bridge (primary and one standby) and one anchor relayer per area.
-It then shows the network's state until Ctrl-C, which stops everything it started.
+It supervises them (a process that dies is restarted with back-off; `sec devnet status`
+shows the restarts), its children and anvil die with it even when it is SIGKILLed (the
+parent-death signal), and Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 import json
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.devchain import Anvil, RpcChain
 from sec_offchain.exceptions import ConfigError
+from sec_offchain.procs import Supervisor, parent_death_signal
 
 DEFAULT_HOME = Path(".sec") / "devnet"
 VALIDATOR_STAKE = 100_000 * 10**18
@@ -39,6 +41,9 @@ BGC_KEY = 93
 STATUS_KEY = 99
 DEV_ACTIVATION_DELAY = 10  # seconds; production deployments wait a day
 CONFIRMATIONS = 2
+SUPERVISOR_FILE = "supervisor.json"  # pid, restarts and last exit of every process
+SUPERVISE_TICK = 0.5
+STATUS_EVERY = 5.0
 
 
 def provision(
@@ -108,9 +113,8 @@ def provision(
     return cfg
 
 
-def start_processes(cfg: DevnetConfig) -> list[tuple[str, subprocess.Popen]]:
-    logs = cfg.home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+def process_specs(cfg: DevnetConfig) -> list[tuple[str, list[str]]]:
+    """Every long-running process of the devnet: (name, argv)."""
     path = str(cfg.home / "devnet.json")
     py = sys.executable
     specs = []
@@ -165,30 +169,7 @@ def start_processes(cfg: DevnetConfig) -> list[tuple[str, subprocess.Popen]]:
                 ],
             )
         )
-    procs = []
-    for name, cmd in specs:
-        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        procs.append(
-            (
-                name,
-                subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
-            )
-        )
-    (cfg.home / "pids.json").write_text(json.dumps({n: p.pid for n, p in procs}))
-    return procs
-
-
-def stop_processes(procs: list[tuple[str, subprocess.Popen]]) -> None:
-    for _, p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.time() + 10
-    for _, p in procs:
-        try:
-            p.wait(max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    return specs
 
 
 def node_status(cfg: DevnetConfig, area_id: int, node: NodeEntry) -> dict | None:
@@ -220,7 +201,7 @@ def status(cfg: DevnetConfig) -> dict:
     hub = w3.eth.contract(
         address=deployment.address_of("AnchorHub"), abi=deployment.contracts["AnchorHub"].abi
     )
-    out = {"areas": []}
+    out: dict = {"areas": [], "processes": processes(cfg.home)}
     for area in cfg.areas:
         try:
             anchored = int(hub.functions.latest_height(area.area_id).call())
@@ -250,6 +231,30 @@ def status(cfg: DevnetConfig) -> dict:
             }
         )
     return out
+
+
+def processes(home: Path) -> list[dict]:
+    """What the supervisor wrote: each process with its pid, whether it runs, restarts."""
+    try:
+        state = json.loads((home / SUPERVISOR_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return [{"name": name, **entry} for name, entry in state.items()]
+
+
+def processes_table(data: dict) -> Table:
+    table = Table(title="processes")
+    for col in ("process", "pid", "up", "restarts", "last exit"):
+        table.add_column(col, justify="right" if col in ("pid", "restarts") else "left")
+    for p in data.get("processes", []):
+        table.add_row(
+            p["name"],
+            str(p["pid"]),
+            "yes" if p["up"] else "DOWN",
+            str(p["restarts"]),
+            "" if p["last_exit"] is None else str(p["last_exit"]),
+        )
+    return table
 
 
 def status_table(data: dict) -> Table:
@@ -288,7 +293,7 @@ def up(
     anvil = None
     try:
         if rpc is None:
-            anvil = Anvil()
+            anvil = Anvil(die_with_parent=True)
             rpc_url = anvil.url
             w3 = anvil.w3
             console.print(f"anvil on {rpc_url}")
@@ -302,24 +307,35 @@ def up(
         # here Ctrl-C (and SIGTERM) must stop the processes first
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        procs = start_processes(cfg)
+        supervisor = Supervisor(
+            process_specs(cfg), home / "logs", home / SUPERVISOR_FILE, say=console.print
+        )
+        if anvil is not None:
+            supervisor.extra_pids["anvil"] = anvil.proc.pid
+        supervisor.start()
+        (home / "pids.json").write_text(
+            json.dumps({c.name: c.proc.pid for c in supervisor.children if c.proc})
+        )
+        if parent_death_signal() is None:
+            console.print("[yellow]no parent-death signal here: children outlive a kill -9[/]")
         console.print(
-            f"started {len(procs)} processes (logs in {home / 'logs'}); "
+            f"started {len(supervisor.children)} processes (logs in {home / 'logs'}); "
             f"`sec devnet status --home {home}` from another terminal; Ctrl-C stops"
         )
         started = time.time()
+        shown = 0.0
         try:
             while duration is None or time.time() - started < duration:
-                time.sleep(min(5.0, duration or 5.0))
-                dead = [n for n, p in procs if p.poll() is not None]
-                if dead:
-                    console.print(f"[yellow]stopped unexpectedly:[/] {', '.join(dead)}")
-                console.print(status_table(status(cfg)))
+                time.sleep(SUPERVISE_TICK)
+                supervisor.poll()
+                if time.time() - shown >= STATUS_EVERY:
+                    shown = time.time()
+                    console.print(status_table(status(cfg)))
         except KeyboardInterrupt:
             console.print("stopping")
         finally:
-            stop_processes(procs)
-            console.print(f"stopped {len(procs)} processes")
+            supervisor.stop()
+            console.print(f"stopped {len(supervisor.children)} processes")
     finally:
         if anvil is not None:
             anvil.stop()

@@ -33,8 +33,9 @@ def devnet_up(
 ) -> None:
     """Start anvil (or use --rpc), deploy, stake validators and run the area nodes, the
     escrow bridge (primary + standby), an anchor relayer per area and the BGC relayer until
-    Ctrl-C. Blocks come from the community proof of work (`--consensus round-robin` for the
-    simple rotation)."""
+    Ctrl-C, restarting any that dies (with back-off); they and anvil stop when this does.
+    Blocks come from the community proof of work (`--consensus round-robin` for the simple
+    rotation)."""
     from sec_offchain.devnet import up
 
     if consensus not in ("pow", "round-robin"):
@@ -56,12 +57,13 @@ def devnet_status(
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Heights, anchored heights, peers and lag of every node of a running devnet."""
+    """Heights, anchored heights, peers and lag of every node of a running devnet, and each
+    supervised process with its pid and restart count."""
 
     def run() -> None:
         import json
 
-        from sec_offchain.devnet import status, status_table
+        from sec_offchain.devnet import processes_table, status, status_table
 
         data = status(load_devnet(home))
         if not any(n["up"] for a in data["areas"] for n in a["nodes"]):
@@ -70,5 +72,7 @@ def devnet_status(
             console.print_json(json.dumps(data))
         else:
             console.print(status_table(data))
+            if data["processes"]:
+                console.print(processes_table(data))
 
     guarded(run)
