@@ -22,7 +22,7 @@ from pathlib import Path
 
 import rlp
 
-from sec_offchain.area.block import Block
+from sec_offchain.area.block import Block, fast_header_digest
 from sec_offchain.area.chain import AreaChain, AreaConfig, BlockError, RoundRobin
 from sec_offchain.area.devnet_config import DevnetConfig
 from sec_offchain.area.ledger import AreaTx, LedgerError
@@ -40,6 +40,7 @@ from sec_offchain.area.net import (
     RECORDS,
     RECORDS_OF,
     SHARE,
+    SIGNED_HEADER,
     STATUS,
     STATUS_REQ,
     SUBMIT,
@@ -50,12 +51,14 @@ from sec_offchain.area.net import (
     ProtocolError,
     TcpTransport,
     Transport,
+    decode_signed_header,
     handshake,
 )
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
 from sec_offchain.consensus.evidence import EquivocationWatcher
 from sec_offchain.consensus.pow import CommunityPoW
 from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSigner
+from sec_offchain.crypto.hashing import keccak
 
 log = logging.getLogger("sec.node")
 SEEN_LIMIT = 100_000
@@ -268,6 +271,8 @@ class AreaNode:
                 return
             if self.chain.add_share(parent, slot_n, member, nonce_n):
                 self._broadcast(SHARE, payload, skip=conn)
+        elif kind == SIGNED_HEADER:
+            self._take_signed_header(payload, conn)
         elif kind == LEDGER_REQ:
             account = rlp.decode(payload)[0]
             conn.send(LEDGER, json.dumps(self.ledger_view(account)).encode())
@@ -319,6 +324,32 @@ class AreaNode:
                 evidence.producer,
                 evidence.height,
                 path,
+            )
+
+    def _take_signed_header(self, payload: bytes, source: Connection) -> None:
+        """A header and a validator's signature over it: relayed once to every peer (judges'
+        watchers among them); a second header one validator signed at a height becomes an
+        evidence file."""
+        try:
+            header, validator, sig = decode_signed_header(payload)
+            if header.area_id != self.chain.config.area_id:
+                return
+            if recover_address(fast_header_digest(header, self.chain.config.separator), sig) != (
+                validator
+            ):
+                return
+        except Exception:  # noqa: BLE001 - malformed: ignore
+            return
+        if not self.seen.add(keccak(payload)):
+            return
+        self._broadcast(SIGNED_HEADER, payload, skip=source)
+        evidence = self.watcher.observe(header, sig)
+        if evidence is not None and self.evidence_dir is not None:
+            path = self.evidence_dir / f"validator-{evidence.validator}-{header.height}.json"
+            evidence.save(path)
+            self.evidence_found.append(path)
+            log.warning(
+                "validator %s signed two headers at %d: %s", validator.hex(), header.height, path
             )
 
     def _take_tx(self, payload: bytes, source: Connection | None) -> tuple[bool, str]:
@@ -511,7 +542,11 @@ class AreaNode:
         }
 
 
-def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
+def build_node(
+    cfg: DevnetConfig, area_id: int, index: int, listen: tuple[str, int] | None = None
+) -> AreaNode:
+    """Node `index` of area `area_id`; `listen` (host, port) overrides where it listens
+    (a node on its own host listens on all interfaces, peers dial its public address)."""
     area = cfg.area(area_id)
     me = area.nodes[index]
     config = AreaConfig(
@@ -548,7 +583,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         me.key,
         bytes.fromhex(me.address[2:]),
         chain,
-        TcpTransport(me.host or "127.0.0.1", me.port),
+        TcpTransport(*(listen or (me.host or "127.0.0.1", me.port))),
         peers,
         cfg.interval,
         signer,
@@ -569,7 +604,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(message)s",
     )
-    node = build_node(DevnetConfig.load(args.config), args.area, args.index)
+    run_node(build_node(DevnetConfig.load(args.config), args.area, args.index))
+    return 0
+
+
+def run_node(node: AreaNode) -> None:
+    """Runs `node` until SIGINT or SIGTERM."""
 
     async def runner() -> None:
         loop = asyncio.get_running_loop()
@@ -578,7 +618,6 @@ def main(argv: list[str] | None = None) -> int:
         await node.run()
 
     asyncio.run(runner())
-    return 0
 
 
 if __name__ == "__main__":

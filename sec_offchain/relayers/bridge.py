@@ -89,6 +89,8 @@ class BridgeConfig:
     step_back_after: int = 10
     listen_port: int = 0  # standbys: where heartbeats arrive
     standby_ports: tuple[int, ...] = ()  # primary: where heartbeats go
+    standby_hosts: tuple[str, ...] = ()  # their hosts (default: this machine)
+    listen_host: str = "127.0.0.1"
     confirmations: int = 0
     poll: float = 1.0
 
@@ -142,12 +144,13 @@ class EscrowBridge:
         body = rlp.encode([self.address, self._seq, int(time.time() * 1000)])
         frame = rlp.encode([body, sign_digest(self.cfg.key, keccak(body))])
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for port in self.cfg.standby_ports:
-                s.sendto(frame, ("127.0.0.1", port))
+            hosts = self.cfg.standby_hosts or ("127.0.0.1",) * len(self.cfg.standby_ports)
+            for host, port in zip(hosts, self.cfg.standby_ports, strict=True):
+                s.sendto(frame, (host, port))
 
     def _listen(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", self.cfg.listen_port))
+        sock.bind((self.cfg.listen_host, self.cfg.listen_port))
         sock.settimeout(0.05)
         self._sock = sock
         while not self.stop_event.is_set():

@@ -152,86 +152,123 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     cfg = DevnetConfig.load(args.config)
-    deployment = Deployment.from_file(Path(cfg.deployments))
-    w3 = Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
+    if args.kind == "anchor":
+        run_anchor(cfg, args.area, stop_on_signals())
+    elif args.kind == "bgc":
+        run_bgc(cfg, stop_on_signals())
+    else:
+        run_bridge(cfg, args.index, stop_on_signals())
+    return 0
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    home = cfg.home
-    if args.kind == "anchor":
-        from sec_offchain.relayers.anchor import AnchorRelayer
+    return stop
 
-        key = bytes.fromhex(cfg.relayer_key[2:])
-        relayer = AnchorRelayer(
-            w3,
-            deployment.address_of("AnchorHub"),
-            deployment.contracts["AnchorHub"].abi,
-            deployment.address_of("Staking"),
-            deployment.contracts["Staking"].abi,
-            Account.from_key(key),
-            args.area,
-            attestations(cfg, args.area, key),
-            home / "relayers" / f"anchor-{args.area}.db",
-            confirmations=1,
-        )
-        relayer.run(stop.is_set, interval=cfg.interval)
-    elif args.kind == "bgc":
-        from sec_offchain.relayers.bgc import BgcRelayer
 
-        key = bytes.fromhex(cfg.relayer_key[2:])
+def _w3(cfg: DevnetConfig) -> Web3:
+    return Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
 
-        def blocks(area_id: int, height: int):
-            body = node_request(
-                cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key
-            )
-            return Block.decode(body) if body else None
 
-        hub_rec, gw_rec = deployment.contracts["AnchorHub"], deployment.contracts["BorderGateway"]
-        relayer = BgcRelayer(
-            w3,
-            w3.eth.contract(address=hub_rec.address, abi=hub_rec.abi),
-            w3.eth.contract(address=gw_rec.address, abi=gw_rec.abi),
-            Account.from_key(bytes.fromhex(cfg.extra["bgc_key"][2:])),
-            [a.area_id for a in cfg.areas],
-            blocks,
-            cfg.anchor_separator,
-            home / "relayers" / "bgc.db",
-        )
-        while not stop.is_set():
-            try:
-                relayer.step()
-            except Exception as exc:  # noqa: BLE001 - RPC outage: next round
-                log.warning("bgc relayer: %s", exc)
-            stop.wait(cfg.interval)
-    else:
-        from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
+def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
+    """The anchor relayer of `area_id` (key: `cfg.relayer_key`) until `stop`."""
+    from sec_offchain.relayers.anchor import AnchorRelayer
 
-        key = bytes.fromhex(cfg.bridge_keys[args.index][2:])
-        ports = cfg.extra["bridge_ports"]
-        bcfg = BridgeConfig(
-            key=key,
-            index=args.index,
-            heartbeat=float(cfg.extra.get("heartbeat", 10.0)),
-            listen_port=ports[args.index] if args.index else 0,
-            standby_ports=tuple(ports[1:]) if args.index == 0 else (),
-            poll=cfg.interval,
-            confirmations=cfg.confirmations,
-        )
-        bridge = EscrowBridge(
-            w3,
-            deployment.address_of("Escrow"),
-            deployment.contracts["Escrow"].abi,
-            bcfg,
-            bytes.fromhex(cfg.bridges[0][2:]),
-            cfg.record_separator,
-            cfg.area_of,
-            submitter(cfg, key),
-            home / "relayers" / f"bridge-{args.index}.db",
-            start_block=int(cfg.extra.get("start_block", 0)),
-        )
-        threading.Thread(target=lambda: (stop.wait(), bridge.stop()), daemon=True).start()
-        bridge.run()
-    return 0
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    w3 = _w3(cfg)
+    key = bytes.fromhex(cfg.relayer_key[2:])
+    relayer = AnchorRelayer(
+        w3,
+        deployment.address_of("AnchorHub"),
+        deployment.contracts["AnchorHub"].abi,
+        deployment.address_of("Staking"),
+        deployment.contracts["Staking"].abi,
+        Account.from_key(key),
+        area_id,
+        attestations(cfg, area_id, key),
+        cfg.home / "relayers" / f"anchor-{area_id}.db",
+        confirmations=1,
+    )
+    relayer.run(stop.is_set, interval=cfg.interval)
+
+
+def run_bgc(cfg: DevnetConfig, stop: threading.Event) -> None:
+    """The BGC relayer of every area (key: `cfg.extra["bgc_key"]`) until `stop`."""
+    from sec_offchain.relayers.bgc import BgcRelayer
+
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    w3 = _w3(cfg)
+    key = bytes.fromhex(cfg.relayer_key[2:])
+
+    def blocks(area_id: int, height: int):
+        body = node_request(cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key)
+        return Block.decode(body) if body else None
+
+    hub_rec, gw_rec = deployment.contracts["AnchorHub"], deployment.contracts["BorderGateway"]
+    relayer = BgcRelayer(
+        w3,
+        w3.eth.contract(address=hub_rec.address, abi=hub_rec.abi),
+        w3.eth.contract(address=gw_rec.address, abi=gw_rec.abi),
+        Account.from_key(bytes.fromhex(cfg.extra["bgc_key"][2:])),
+        [a.area_id for a in cfg.areas],
+        blocks,
+        cfg.anchor_separator,
+        cfg.home / "relayers" / "bgc.db",
+    )
+    while not stop.is_set():
+        try:
+            relayer.step()
+        except Exception as exc:  # noqa: BLE001 - RPC outage: next round
+            log.warning("bgc relayer: %s", exc)
+        stop.wait(cfg.interval)
+
+
+def run_bridge(
+    cfg: DevnetConfig,
+    index: int,
+    stop: threading.Event,
+    listen: tuple[str, int] | None = None,
+    standbys: tuple[tuple[str, int], ...] | None = None,
+) -> None:
+    """Escrow bridge `index` (0 = primary; key: `cfg.bridge_keys[index]`) until `stop`.
+    Heartbeats go to `standbys` (default: the devnet's ports on this machine)."""
+    from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
+
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    key = bytes.fromhex(cfg.bridge_keys[index][2:])
+    ports = cfg.extra.get("bridge_ports", [0])
+    if standbys is None:
+        standbys = tuple(("127.0.0.1", p) for p in ports[1:]) if index == 0 else ()
+    if listen is None:
+        listen = ("127.0.0.1", ports[index] if index and index < len(ports) else 0)
+    bcfg = BridgeConfig(
+        key=key,
+        index=index,
+        heartbeat=float(cfg.extra.get("heartbeat", 10.0)),
+        listen_port=listen[1] if index else 0,
+        listen_host=listen[0],
+        standby_ports=tuple(p for _, p in standbys) if index == 0 else (),
+        standby_hosts=tuple(h for h, _ in standbys) if index == 0 else (),
+        poll=cfg.interval,
+        confirmations=cfg.confirmations,
+    )
+    bridge = EscrowBridge(
+        _w3(cfg),
+        deployment.address_of("Escrow"),
+        deployment.contracts["Escrow"].abi,
+        bcfg,
+        bytes.fromhex(cfg.bridges[0][2:]),
+        cfg.record_separator,
+        cfg.area_of,
+        submitter(cfg, key),
+        cfg.home / "relayers" / f"bridge-{index}.db",
+        start_block=int(cfg.extra.get("start_block", 0)),
+    )
+    threading.Thread(target=lambda: (stop.wait(), bridge.stop()), daemon=True).start()
+    bridge.run()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
-"""An area whose first node is killed (SIGKILL, a real process) while its anchor relayer
-anchors: the three others keep producing and attesting; the restarted node pulls the
-attestations made while it was down, so it serves a quorum again by itself; anchoring never
-stops for it (the relayer merges the signatures of every node)."""
+"""An area of four nodes and an anchor relayer, each a process started alone from its own
+config file (`sec node run --config`, `sec relayer run anchor --config`) as on its own host.
+
+The first node is killed (SIGKILL) while the relayer anchors: the three others keep
+producing and attesting; the restarted node pulls the attestations made while it was down,
+so it serves a quorum again by itself; anchoring never stops for it (the relayer merges the
+signatures of every node). A judge's watcher (`sec watcher run --config`) following one
+node sees a double sign injected at another and has it slashed on chain, once, and claims
+the bounty."""
 
 import asyncio
 import json
@@ -10,20 +15,28 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import rlp
 
 from sec_offchain.area import net
+from sec_offchain.area.block import fast_header_digest
 from sec_offchain.area.devnet_config import DevnetConfig
 from sec_offchain.contracts.client import Suite
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.devchain import Anvil
 from sec_offchain.devnet import provision
-from sec_offchain.encoding.area_header import AreaHeader, hash_area_header, recover_signer
+from sec_offchain.encoding.area_header import (
+    AreaHeader,
+    hash_area_header,
+    recover_signer,
+    sign_digest,
+)
 from sec_offchain.relayers.run import merge_attestations
+from sec_offchain.relayers.watcher import offence_id
 
 ROOT = Path(__file__).resolve().parents[2]
 ASKER = get_dev_account(99)
@@ -65,10 +78,34 @@ def status(cfg, index):
     return json.loads(body) if body else None
 
 
-def start(cfg_path: Path, logs: Path, name: str, *args: str) -> subprocess.Popen:
+def write_config(path: Path, cfg: DevnetConfig, key_hex: str, home: str, role: str, **section):
+    """A host config file (TOML) for one process, as an operator writes it."""
+    (path.parent / f"{home}.key").write_text(key_hex + "\n")
+    nodes = ", ".join(f'"{n.address}@127.0.0.1:{n.port}"' for n in cfg.area(1).nodes)
+    lines = [
+        f'rpc = "{cfg.rpc}"',
+        f'deployments = "{cfg.deployments}"',
+        f'home = "{home}"',
+        f'key_file = "{home}.key"',
+        f"interval = {cfg.interval}",
+        'consensus = "round-robin"',
+        f"genesis_time = {cfg.extra['genesis_time']}",
+        f"start_block = {cfg.extra['start_block']}",
+        "[[areas]]",
+        "id = 1",
+        f"nodes = [{section.pop('nodes', nodes)}]",
+        f"[{role}]",
+        *(f"{k} = {v}" for k, v in section.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start(config: Path, logs: Path, name: str, *command: str) -> subprocess.Popen:
+    """`sec <command> --config FILE`, alone, as on its own host."""
     log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
     return subprocess.Popen(
-        [sys.executable, "-m", *args, "--config", str(cfg_path)],
+        [sys.executable, "-m", "sec_offchain.cli", *command, "--config", str(config)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
@@ -76,34 +113,32 @@ def start(cfg_path: Path, logs: Path, name: str, *args: str) -> subprocess.Popen
     )
 
 
-@pytest.fixture
-def area(tmp_path):
+@pytest.fixture(scope="module")
+def area(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("area")
     with Anvil() as chain:
         cfg = provision(
             chain.w3, chain.url, tmp_path, 1, 4, 1.0, say=lambda m: None, consensus="round-robin"
         )
-        cfg_path = tmp_path / "devnet.json"
         logs = tmp_path / "logs"
         logs.mkdir()
-        procs = {
-            f"node{i}": start(
-                cfg_path,
-                logs,
-                f"node{i}",
-                "sec_offchain.area.node",
-                "--area",
-                "1",
-                "--index",
-                str(i),
+        configs = {
+            f"node{i}": write_config(
+                tmp_path / f"node{i}.toml", cfg, n.key_hex, f"node{i}", "node", area=1
             )
+            for i, n in enumerate(cfg.area(1).nodes)
+        }
+        configs["relayer"] = write_config(
+            tmp_path / "relayer.toml", cfg, cfg.relayer_key, "relayer", "relayer", area=1
+        )
+        procs = {
+            f"node{i}": start(configs[f"node{i}"], logs, f"node{i}", "node", "run")
             for i in range(4)
         }
-        procs["relayer"] = start(
-            cfg_path, logs, "relayer", "sec_offchain.relayers.run", "anchor", "--area", "1"
-        )
+        procs["relayer"] = start(configs["relayer"], logs, "relayer", "relayer", "run", "anchor")
         suite = Suite(chain.w3, Deployment.from_file(Path(cfg.deployments)))
         try:
-            yield cfg, suite, procs, (cfg_path, logs)
+            yield cfg, suite, procs, (configs, logs, tmp_path)
         finally:
             for p in procs.values():
                 if p.poll() is None:
@@ -135,7 +170,7 @@ def quorum_at(cfg, suite, index, height):
 
 
 def test_first_node_sigkilled_and_restarted__pulls_attestations__anchoring_continues(area):
-    cfg, suite, procs, (cfg_path, logs) = area
+    cfg, suite, procs, (configs, logs, _) = area
     anchored = suite.anchor_hub.functions.latest_height
     wait_for("the first anchors", lambda: anchored(1).call() >= 2)
 
@@ -147,9 +182,7 @@ def test_first_node_sigkilled_and_restarted__pulls_attestations__anchoring_conti
     missed = down_from + 2
     validators = {n.address.lower() for n in cfg.area(1).nodes}
 
-    procs["node0"] = start(
-        cfg_path, logs, "node0b", "sec_offchain.area.node", "--area", "1", "--index", "0"
-    )
+    procs["node0"] = start(configs["node0"], logs, "node0b", "node", "run")
     back_at = wait_for("node 0 back", lambda: status(cfg, 0))
     assert back_at["node"].lower() == cfg.area(1).nodes[0].address.lower()
     # node 0 alone serves the others' signatures for a height it missed: it pulled them
@@ -181,3 +214,82 @@ def test_merge_attestations__union_of_every_node__most_signed_header_wins():
     assert header == honest
     assert sigs == {"0xaa": b"\x01", "0xbb": b"\x02"}
     assert merge_attestations([body(None, {}), b"{}"]) is None
+
+
+def test_watcher__double_sign_injected_at_another_node__slashed_once_bounty_claimed(area):
+    cfg, suite, procs, (configs, logs, home) = area
+    judge = get_dev_account(8)
+    tx = suite.tx(get_dev_account(0))
+    tx.transact(suite.token.functions.transfer(judge.address, 1_000 * 10**18))
+    suite.stake_judge(judge, 1_000 * 10**18)
+    held = suite.token.functions.balanceOf(judge.address).call()
+    one = cfg.area(1).nodes[1]
+    watcher_cfg = write_config(
+        home / "watcher.toml",
+        cfg,
+        "0x" + judge.key.hex(),
+        "watcher",
+        "watcher",
+        nodes=f'"{one.address}@127.0.0.1:{one.port}"',  # it follows node 1 only
+        areas="[1]",
+    )
+    procs["watcher"] = start(watcher_cfg, logs, "watcher", "watcher", "run")
+    # gossip is pushed: the watcher hears what is sent once it is a peer of node 1
+    wait_for(
+        "the watcher to follow node 1",
+        lambda: (s := status(cfg, 1)) and judge.address.lower() in s["peers"],
+    )
+
+    # validator 3 signs a second header at a final height, gossiped at node 2
+    height = 2
+    wait_for("a final height", lambda: (s := status(cfg, 2)) and s["final_height"] >= height)
+    honest = AreaHeader.from_json(
+        json.loads(ask(cfg, 2, net.GET_ATTEST, rlp.encode([height]), net.ATTEST))["header"]
+    )
+    forged = replace(honest, tx_root=b"\x66" * 32)
+    bad = cfg.area(1).nodes[3]
+    sep = cfg.anchor_separator
+    sig = sign_digest(bad.key, fast_header_digest(forged, sep))
+    frame = net.encode_signed_header(forged, bytes.fromhex(bad.address[2:]), sig)
+    asyncio.run(inject(cfg, 2, frame))
+
+    offence = offence_id(bad.address, 1, height)
+    staking = suite.staking.functions
+    wait_for("the slash", lambda: staking.offence_slashed(offence).call())
+    hub = suite.anchor_hub
+    proven = hub.events.EquivocationProven().get_logs(from_block=0)
+    assert [
+        (e["args"]["validator"], e["args"]["reporter"], e["args"]["height"]) for e in proven
+    ] == [(bad.address, judge.address, height)]
+    slashed = suite.staking.events.Slashed().get_logs(from_block=0)
+    assert len(slashed) == 1 and slashed[0]["args"]["reporter"] == judge.address
+    bounty = slashed[0]["args"]["bounty"]
+    assert bounty > 0
+    wait_for("the bounty claimed", lambda: staking.claimable(judge.address).call() == 0)
+    assert suite.token.functions.balanceOf(judge.address).call() == held + bounty
+    # a third header of the same validator at that height: the same offence, never reported
+    # a second time (the watcher says so in its log)
+    third = replace(honest, tx_root=b"\x67" * 32)
+    sig3 = sign_digest(bad.key, fast_header_digest(third, sep))
+    asyncio.run(
+        inject(cfg, 0, net.encode_signed_header(third, bytes.fromhex(bad.address[2:]), sig3))
+    )
+    wait_for(
+        "the watcher to see it",
+        lambda: "already reported" in (logs / "watcher.log").read_text(),
+    )
+    assert len(hub.events.EquivocationProven().get_logs(from_block=0)) == 1
+    assert procs["watcher"].poll() is None
+
+
+async def inject(cfg, index, frame):
+    """Connects to node `index` as a peer of the area and sends one frame."""
+    node = cfg.area(1).nodes[index]
+    reader, writer = await asyncio.open_connection("127.0.0.1", node.port)
+    conn = net.Connection(reader, writer)
+    attacker = get_dev_account(97)
+    hello = net.Hello.make(attacker.key, bytes.fromhex(attacker.address[2:]), cfg.chain_id, 1, 0)
+    await net.handshake(conn, hello, cfg.chain_id, 1)
+    await conn.send_now(net.SIGNED_HEADER, frame)
+    await asyncio.sleep(0.5)  # let the node read it before the connection closes
+    conn.close()
