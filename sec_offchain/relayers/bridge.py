@@ -275,20 +275,19 @@ class EscrowBridge:
     def run(self) -> None:
         if self.cfg.index != 0:
             threading.Thread(target=self._listen, daemon=True).start()
-        next_beat = 0.0
-        next_scan = 0.0
+        else:  # its own thread: a slow RPC call during a scan never delays a heartbeat
+            threading.Thread(target=self._beat, daemon=True).start()
         while not self.stop_event.is_set():
-            now = time.time()
-            if self.cfg.index == 0 and now >= next_beat:
-                self._send_heartbeats()
-                next_beat = now + self.cfg.heartbeat
-            if now >= next_scan:
-                try:
-                    self.scan_once()
-                except Exception as exc:  # noqa: BLE001 - RPC outage: retry next poll
-                    log.warning("bridge %d: %s", self.cfg.index, exc)
-                next_scan = now + self.cfg.poll
-            self.stop_event.wait(min(self.cfg.heartbeat, self.cfg.poll) / 4)
+            try:
+                self.scan_once()
+            except Exception as exc:  # noqa: BLE001 - RPC outage: retry next poll
+                log.warning("bridge %d: %s", self.cfg.index, exc)
+            self.stop_event.wait(self.cfg.poll)
+
+    def _beat(self) -> None:
+        while not self.stop_event.is_set():
+            self._send_heartbeats()
+            self.stop_event.wait(self.cfg.heartbeat)
 
     def stop(self) -> None:
         self.stop_event.set()
