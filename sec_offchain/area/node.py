@@ -66,6 +66,7 @@ SYNC_BATCH = 64
 ATTEST_WINDOW = 256  # final heights whose missing attestations a node pulls from peers
 ATTEST_PULL_BATCH = 64  # heights per pull request
 ATTEST_PULLS = 3  # times a height is asked for before the node stops asking
+SIGNED_HEADERS_KEPT = 1024
 
 
 class Seen:
@@ -118,6 +119,8 @@ class AreaNode:
         self.evidence_dir: Path | None = None
         self.evidence_found: list[Path] = []
         self._pulls: dict[int, int] = {}  # height -> times its attestations were asked for
+        # recent signed headers, replayed to each new peer (a watcher that connects later)
+        self._signed_headers: OrderedDict[bytes, bytes] = OrderedDict()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -183,6 +186,8 @@ class AreaNode:
             if is_peer:
                 self._pulls.clear()  # a peer (re)connected: it may hold what others lacked
                 self._pull_attestations([conn])
+                for signed in list(self._signed_headers.values()):
+                    conn.send(SIGNED_HEADER, signed)
             while not conn.closed:
                 kind, payload = await conn.read()
                 try:
@@ -342,6 +347,9 @@ class AreaNode:
             return
         if not self.seen.add(keccak(payload)):
             return
+        self._signed_headers[keccak(payload)] = payload
+        if len(self._signed_headers) > SIGNED_HEADERS_KEPT:
+            self._signed_headers.popitem(last=False)
         self._broadcast(SIGNED_HEADER, payload, skip=source)
         evidence = self.watcher.observe(header, sig)
         if evidence is not None and self.evidence_dir is not None:
