@@ -3,8 +3,10 @@ a keystore by name or a key file, every mistake one ConfigError naming it; the C
 into one line on stderr and exit 1."""
 
 import json
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -108,18 +110,39 @@ def test_parse_peer__address_host_port():
 
 def test_cli__bad_config__one_line_on_stderr_exit_1(tmp_path):
     path = write(tmp_path, 'key_file = "node.key"\n' + BASE.replace("area = 3", "area = 4"))
+    bridge = tmp_path / "bridge.toml"
+    bridge.write_text(
+        'key_file = "node.key"\n'
+        + f'bridges = ["{OTHER.address}"]\n'
+        + BASE
+        + "[watcher]\nareas = [9]\n"
+    )
     runs = [
         (["node", "run", "--config", str(path)], f"error: config file {path}: area 4 is not in"),
         (["node", "run", "--config", str(tmp_path / "nope.toml")], "error: config file not found"),
+        (
+            ["bridge", "run", "--config", str(bridge)],
+            f"error: the key's address {NODE.address} is not bridge 0",
+        ),
+        (
+            ["watcher", "run", "--config", str(bridge)],
+            f"error: config file {bridge}: watcher area 9 is not in",
+        ),
     ]
-    for args, start in runs:
-        out = subprocess.run(
+
+    def sec(args):
+        return subprocess.run(
             [sys.executable, "-m", "sec_offchain.cli", *args],
             capture_output=True,
             text=True,
             cwd=ROOT,
-            timeout=60,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "300"},
         )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outs = list(pool.map(sec, [args for args, _ in runs]))
+    for (args, start), out in zip(runs, outs, strict=True):
         assert out.returncode == 1 and out.stdout == "", (args, out.stdout, out.stderr)
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(start), (args, out.stderr)
