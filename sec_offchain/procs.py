@@ -69,7 +69,7 @@ class Supervisor:
         say: Callable[[str], None] = print,
         cwd: Path | None = None,
     ) -> None:
-        self.children = [Child(name, cmd) for name, cmd in specs]
+        self.children = [Child(name, cmd, backoff=BACKOFF_FIRST) for name, cmd in specs]
         self.logs = logs
         self.state_path = state_path
         self.say = say
@@ -114,7 +114,7 @@ class Supervisor:
                     child.backoff = BACKOFF_FIRST
                 child.restart_at = now + child.backoff
                 self.say(
-                    f"{child.name} exited with status {code}; restarting in {child.backoff:.0f} s"
+                    f"{child.name} exited with status {code}; restarting in {child.backoff:g} s"
                 )
                 child.backoff = min(child.backoff * 2, BACKOFF_MAX)
                 died.append(child.name)
