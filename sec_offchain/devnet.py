@@ -113,62 +113,62 @@ def provision(
     return cfg
 
 
+def host_config(cfg: DevnetConfig, key_hex: str, name: str, role: str, section: dict) -> Path:
+    """The config file one devnet process runs from, as an operator would write it for a
+    process on its own host (JSON here; TOML works alike)."""
+    hosts = cfg.home / "hosts"
+    hosts.mkdir(parents=True, exist_ok=True)
+    key_file = hosts / f"{name}.key"
+    key_file.write_text(key_hex + "\n")
+    key_file.chmod(0o600)
+    data = {
+        "rpc": cfg.rpc,
+        "chain_id": cfg.chain_id,
+        "deployments": str(Path(cfg.deployments).resolve()),
+        "home": str(cfg.home.resolve()),
+        "key_file": key_file.name,
+        "interval": cfg.interval,
+        "consensus": cfg.extra.get("consensus", {}).get("kind", "round-robin"),
+        "genesis_time": int(cfg.extra.get("genesis_time", 0)),
+        "confirmations": cfg.confirmations,
+        "start_block": int(cfg.extra.get("start_block", 0)),
+        "bridges": list(cfg.bridges),
+        "areas": [
+            {"id": a.area_id, "nodes": [f"{n.address}@127.0.0.1:{n.port}" for n in a.nodes]}
+            for a in cfg.areas
+        ],
+        role: section,
+    }
+    path = hosts / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
 def process_specs(cfg: DevnetConfig) -> list[tuple[str, list[str]]]:
-    """Every long-running process of the devnet: (name, argv)."""
-    path = str(cfg.home / "devnet.json")
-    py = sys.executable
+    """Every long-running process of the devnet: (name, argv), each the `sec ... run
+    --config FILE` command an operator runs on its own host."""
+    sec = [sys.executable, "-m", "sec_offchain.cli"]
     specs = []
     for area in cfg.areas:
-        for i in range(len(area.nodes)):
-            specs.append(
-                (
-                    f"node-{area.area_id}-{i}",
-                    [
-                        py,
-                        "-m",
-                        "sec_offchain.area.node",
-                        "--config",
-                        path,
-                        "--area",
-                        str(area.area_id),
-                        "--index",
-                        str(i),
-                    ],
-                )
-            )
+        for i, n in enumerate(area.nodes):
+            name = f"node-{area.area_id}-{i}"
+            path = host_config(cfg, n.key_hex, name, "node", {"area": area.area_id})
+            specs.append((name, [*sec, "node", "run", "--config", str(path)]))
+    ports = cfg.extra.get("bridge_ports", [0])
     for i in range(len(cfg.bridges)):
-        specs.append(
-            (
-                f"bridge-{i}",
-                [
-                    py,
-                    "-m",
-                    "sec_offchain.relayers.run",
-                    "bridge",
-                    "--config",
-                    path,
-                    "--index",
-                    str(i),
-                ],
-            )
-        )
-    specs.append(("bgc-relayer", [py, "-m", "sec_offchain.relayers.run", "bgc", "--config", path]))
+        section: dict = {"index": i, "heartbeat": float(cfg.extra.get("heartbeat", 10.0))}
+        if i == 0:
+            section["standbys"] = [f"127.0.0.1:{p}" for p in ports[1:]]
+        else:
+            section["listen"] = f"127.0.0.1:{ports[i]}"
+        path = host_config(cfg, cfg.bridge_keys[i], f"bridge-{i}", "bridge", section)
+        specs.append((f"bridge-{i}", [*sec, "bridge", "run", "--config", str(path)]))
+    path = host_config(cfg, cfg.extra["bgc_key"], "bgc-relayer", "relayer", {})
+    specs.append(("bgc-relayer", [*sec, "relayer", "run", "bgc", "--config", str(path)]))
     for area in cfg.areas:
-        specs.append(
-            (
-                f"anchor-relayer-{area.area_id}",
-                [
-                    py,
-                    "-m",
-                    "sec_offchain.relayers.run",
-                    "anchor",
-                    "--config",
-                    path,
-                    "--area",
-                    str(area.area_id),
-                ],
-            )
-        )
+        name = f"anchor-relayer-{area.area_id}"
+        path = host_config(cfg, cfg.relayer_key, name, "relayer", {"area": area.area_id})
+        specs.append((name, [*sec, "relayer", "run", "anchor", "--config", str(path)]))
     return specs
 
 

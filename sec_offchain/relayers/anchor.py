@@ -37,6 +37,7 @@ from sec_offchain.exceptions import SecError
 from sec_offchain.storage import open_db
 
 log = logging.getLogger("sec.relayer.anchor")
+SENT_RECHECK = 0.2  # seconds from sending to the first look at the receipt
 
 # (header, {validator address: signature}) of an area's final header at a height, or None
 AttestationSource = Callable[[int], "tuple[AreaHeader, dict[str, bytes]] | None"]
@@ -298,4 +299,9 @@ class AnchorRelayer:
                 backoff = interval
             if result.action in ("confirmed", "already"):
                 continue  # the next height may be ready already
+            if result.action == "sent":
+                # a chain that mines at once (anvil) has the receipt now: an area that
+                # fell behind (a kill, an outage) catches up at several heights a second
+                time.sleep(min(backoff, SENT_RECHECK))
+                continue
             time.sleep(backoff)
