@@ -128,6 +128,7 @@ class Anvil(RpcChain):
         block_time: float | None = None,
         chain_id: int = 31337,
         extra_args: tuple[str, ...] = (),
+        die_with_parent: bool = False,
     ) -> None:
         self.port = get_free_port()
         super().__init__(f"http://127.0.0.1:{self.port}")
@@ -149,8 +150,17 @@ class Anvil(RpcChain):
         if block_time:
             cmd += ["--block-time", str(block_time)]
         cmd += list(extra_args)
+        preexec = None
+        if die_with_parent:  # `sec devnet up`: anvil must not outlive it, even after SIGKILL
+            from sec_offchain.procs import parent_death_signal
+
+            preexec = parent_death_signal()
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509 - started before any thread
         )
         deadline = time.monotonic() + ANVIL_START_TIMEOUT
         while time.monotonic() < deadline:

@@ -3,7 +3,9 @@
 `up` starts anvil (unless given `--rpc`), deploys the suite, stakes one validator per node
 (the node key is its validator key), writes the devnet file, and starts as processes: every
 area's nodes, the escrow bridge (primary and one standby) and one anchor relayer per area.
-It then shows the network's state until Ctrl-C, which stops everything it started.
+It supervises them (a process that dies is restarted with back-off; `sec devnet status`
+shows the restarts), its children and anvil die with it even when it is SIGKILLed (the
+parent-death signal), and Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 import json
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.devchain import Anvil, RpcChain
 from sec_offchain.exceptions import ConfigError
+from sec_offchain.procs import Supervisor, parent_death_signal
 
 DEFAULT_HOME = Path(".sec") / "devnet"
 VALIDATOR_STAKE = 100_000 * 10**18
@@ -38,6 +40,10 @@ RELAYER_KEY = 92
 BGC_KEY = 93
 STATUS_KEY = 99
 DEV_ACTIVATION_DELAY = 10  # seconds; production deployments wait a day
+CONFIRMATIONS = 2
+SUPERVISOR_FILE = "supervisor.json"  # pid, restarts and last exit of every process
+SUPERVISE_TICK = 0.5
+STATUS_EVERY = 5.0
 
 
 def provision(
@@ -93,6 +99,9 @@ def provision(
         extra={
             "bridge_ports": [0, net.free_listen_port(socket.SOCK_DGRAM)],
             "heartbeat": 10.0,
+            # main-chain blocks the bridge and the area ledgers wait for before they read an
+            # event (anvil mines a block per transaction; the anchors keep it moving)
+            "confirmations": CONFIRMATIONS,
             "start_block": int(w3.eth.block_number),
             "genesis_time": int(time.time()),
             "bgc_key": "0x" + get_dev_account(BGC_KEY).key.hex(),
@@ -106,87 +115,63 @@ def provision(
     return cfg
 
 
-def start_processes(cfg: DevnetConfig) -> list[tuple[str, subprocess.Popen]]:
-    logs = cfg.home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    path = str(cfg.home / "devnet.json")
-    py = sys.executable
+def host_config(cfg: DevnetConfig, key_hex: str, name: str, role: str, section: dict) -> Path:
+    """The config file one devnet process runs from, as an operator would write it for a
+    process on its own host (JSON here; TOML works alike)."""
+    hosts = cfg.home / "hosts"
+    hosts.mkdir(parents=True, exist_ok=True)
+    key_file = hosts / f"{name}.key"
+    key_file.write_text(key_hex + "\n")
+    key_file.chmod(0o600)
+    data = {
+        "rpc": cfg.rpc,
+        "chain_id": cfg.chain_id,
+        "deployments": str(Path(cfg.deployments).resolve()),
+        "home": str(cfg.home.resolve()),
+        "key_file": key_file.name,
+        "interval": cfg.interval,
+        "consensus": cfg.extra.get("consensus", {}).get("kind", "round-robin"),
+        "genesis_time": int(cfg.extra.get("genesis_time", 0)),
+        "confirmations": cfg.confirmations,
+        "start_block": int(cfg.extra.get("start_block", 0)),
+        "bridges": list(cfg.bridges),
+        "areas": [
+            {"id": a.area_id, "nodes": [f"{n.address}@127.0.0.1:{n.port}" for n in a.nodes]}
+            for a in cfg.areas
+        ],
+        role: section,
+    }
+    path = hosts / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def process_specs(cfg: DevnetConfig) -> list[tuple[str, list[str]]]:
+    """Every long-running process of the devnet: (name, argv), each the `sec ... run
+    --config FILE` command an operator runs on its own host."""
+    sec = [sys.executable, "-m", "sec_offchain.cli"]
     specs = []
     for area in cfg.areas:
-        for i in range(len(area.nodes)):
-            specs.append(
-                (
-                    f"node-{area.area_id}-{i}",
-                    [
-                        py,
-                        "-m",
-                        "sec_offchain.area.node",
-                        "--config",
-                        path,
-                        "--area",
-                        str(area.area_id),
-                        "--index",
-                        str(i),
-                    ],
-                )
-            )
+        for i, n in enumerate(area.nodes):
+            name = f"node-{area.area_id}-{i}"
+            path = host_config(cfg, n.key_hex, name, "node", {"area": area.area_id})
+            specs.append((name, [*sec, "node", "run", "--config", str(path)]))
+    ports = cfg.extra.get("bridge_ports", [0])
     for i in range(len(cfg.bridges)):
-        specs.append(
-            (
-                f"bridge-{i}",
-                [
-                    py,
-                    "-m",
-                    "sec_offchain.relayers.run",
-                    "bridge",
-                    "--config",
-                    path,
-                    "--index",
-                    str(i),
-                ],
-            )
-        )
-    specs.append(("bgc-relayer", [py, "-m", "sec_offchain.relayers.run", "bgc", "--config", path]))
+        section: dict = {"index": i, "heartbeat": float(cfg.extra.get("heartbeat", 10.0))}
+        if i == 0:
+            section["standbys"] = [f"127.0.0.1:{p}" for p in ports[1:]]
+        else:
+            section["listen"] = f"127.0.0.1:{ports[i]}"
+        path = host_config(cfg, cfg.bridge_keys[i], f"bridge-{i}", "bridge", section)
+        specs.append((f"bridge-{i}", [*sec, "bridge", "run", "--config", str(path)]))
+    path = host_config(cfg, cfg.extra["bgc_key"], "bgc-relayer", "relayer", {})
+    specs.append(("bgc-relayer", [*sec, "relayer", "run", "bgc", "--config", str(path)]))
     for area in cfg.areas:
-        specs.append(
-            (
-                f"anchor-relayer-{area.area_id}",
-                [
-                    py,
-                    "-m",
-                    "sec_offchain.relayers.run",
-                    "anchor",
-                    "--config",
-                    path,
-                    "--area",
-                    str(area.area_id),
-                ],
-            )
-        )
-    procs = []
-    for name, cmd in specs:
-        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        procs.append(
-            (
-                name,
-                subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
-            )
-        )
-    (cfg.home / "pids.json").write_text(json.dumps({n: p.pid for n, p in procs}))
-    return procs
-
-
-def stop_processes(procs: list[tuple[str, subprocess.Popen]]) -> None:
-    for _, p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    deadline = time.time() + 10
-    for _, p in procs:
-        try:
-            p.wait(max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        name = f"anchor-relayer-{area.area_id}"
+        path = host_config(cfg, cfg.relayer_key, name, "relayer", {"area": area.area_id})
+        specs.append((name, [*sec, "relayer", "run", "anchor", "--config", str(path)]))
+    return specs
 
 
 def node_status(cfg: DevnetConfig, area_id: int, node: NodeEntry) -> dict | None:
@@ -218,7 +203,7 @@ def status(cfg: DevnetConfig) -> dict:
     hub = w3.eth.contract(
         address=deployment.address_of("AnchorHub"), abi=deployment.contracts["AnchorHub"].abi
     )
-    out = {"areas": []}
+    out: dict = {"areas": [], "processes": processes(cfg.home)}
     for area in cfg.areas:
         try:
             anchored = int(hub.functions.latest_height(area.area_id).call())
@@ -248,6 +233,30 @@ def status(cfg: DevnetConfig) -> dict:
             }
         )
     return out
+
+
+def processes(home: Path) -> list[dict]:
+    """What the supervisor wrote: each process with its pid, whether it runs, restarts."""
+    try:
+        state = json.loads((home / SUPERVISOR_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return [{"name": name, **entry} for name, entry in state.items()]
+
+
+def processes_table(data: dict) -> Table:
+    table = Table(title="processes")
+    for col in ("process", "pid", "up", "restarts", "last exit"):
+        table.add_column(col, justify="right" if col in ("pid", "restarts") else "left")
+    for p in data.get("processes", []):
+        table.add_row(
+            p["name"],
+            str(p["pid"]),
+            "yes" if p["up"] else "DOWN",
+            str(p["restarts"]),
+            "" if p["last_exit"] is None else str(p["last_exit"]),
+        )
+    return table
 
 
 def status_table(data: dict) -> Table:
@@ -286,7 +295,7 @@ def up(
     anvil = None
     try:
         if rpc is None:
-            anvil = Anvil()
+            anvil = Anvil(die_with_parent=True)
             rpc_url = anvil.url
             w3 = anvil.w3
             console.print(f"anvil on {rpc_url}")
@@ -300,24 +309,35 @@ def up(
         # here Ctrl-C (and SIGTERM) must stop the processes first
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        procs = start_processes(cfg)
+        supervisor = Supervisor(
+            process_specs(cfg), home / "logs", home / SUPERVISOR_FILE, say=console.print
+        )
+        if anvil is not None:
+            supervisor.extra_pids["anvil"] = anvil.proc.pid
+        supervisor.start()
+        (home / "pids.json").write_text(
+            json.dumps({c.name: c.proc.pid for c in supervisor.children if c.proc})
+        )
+        if parent_death_signal() is None:
+            console.print("[yellow]no parent-death signal here: children outlive a kill -9[/]")
         console.print(
-            f"started {len(procs)} processes (logs in {home / 'logs'}); "
+            f"started {len(supervisor.children)} processes (logs in {home / 'logs'}); "
             f"`sec devnet status --home {home}` from another terminal; Ctrl-C stops"
         )
         started = time.time()
+        shown = 0.0
         try:
             while duration is None or time.time() - started < duration:
-                time.sleep(min(5.0, duration or 5.0))
-                dead = [n for n, p in procs if p.poll() is not None]
-                if dead:
-                    console.print(f"[yellow]stopped unexpectedly:[/] {', '.join(dead)}")
-                console.print(status_table(status(cfg)))
+                time.sleep(SUPERVISE_TICK)
+                supervisor.poll()
+                if time.time() - shown >= STATUS_EVERY:
+                    shown = time.time()
+                    console.print(status_table(status(cfg)))
         except KeyboardInterrupt:
             console.print("stopping")
         finally:
-            stop_processes(procs)
-            console.print(f"stopped {len(procs)} processes")
+            supervisor.stop()
+            console.print(f"stopped {len(supervisor.children)} processes")
     finally:
         if anvil is not None:
             anvil.stop()

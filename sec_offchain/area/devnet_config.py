@@ -20,6 +20,7 @@ class NodeEntry:
     address: str
     key_hex: str
     port: int
+    host: str = ""  # where the node listens; "" = 127.0.0.1 (every process on this machine)
 
     @property
     def key(self) -> bytes:
@@ -115,7 +116,18 @@ class DevnetConfig:
             return None
         w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 5}))
         gw = deployment.contracts["BorderGateway"]
-        return Web3Events(w3, gw.address, gw.abi, int(self.extra.get("start_block", 0)))
+        return Web3Events(
+            w3,
+            gw.address,
+            gw.abi,
+            int(self.extra.get("start_block", 0)),
+            confirmations=self.confirmations,
+        )
+
+    @property
+    def confirmations(self) -> int:
+        """Main-chain blocks every reader of chain events waits for (reorg safety)."""
+        return int(self.extra.get("confirmations", 0))
 
     def save(self, path: Path) -> Path:
         data = asdict(self)

@@ -23,7 +23,7 @@ import rlp
 
 from sec_offchain.area.records import RecordError, recover_address
 from sec_offchain.crypto.hashing import keccak
-from sec_offchain.encoding.area_header import sign_digest
+from sec_offchain.encoding.area_header import AreaHeader, sign_digest
 from sec_offchain.exceptions import SecError
 
 PROTOCOL_VERSION = 1
@@ -35,6 +35,8 @@ HELLO, RECORD, BLOCK, GET_BLOCKS, STATUS_REQ, STATUS, SUBMIT, ACK, ATTEST, GET_A
 RECORDS_OF, RECORDS = 11, 12
 SUBMIT_TX, TX, LEDGER_REQ, LEDGER = 13, 14, 15, 16
 SHARE = 17
+GET_ATTESTS = 18  # pull: [first, last] height; answered with one ATTEST frame per signature
+SIGNED_HEADER = 19  # a header with a validator's signature over it (relayed; judges watch it)
 
 
 def free_listen_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -50,6 +52,28 @@ def free_listen_port(kind: int = socket.SOCK_STREAM) -> int:
                 continue
             return port
     raise OSError("no free port in 20000-32000")
+
+
+def encode_signed_header(header: AreaHeader, validator: bytes, signature: bytes) -> bytes:
+    return rlp.encode([*header.as_tuple(), validator, signature])
+
+
+def decode_signed_header(payload: bytes) -> tuple[AreaHeader, bytes, bytes]:
+    """(header, validator, signature) of a SIGNED_HEADER frame; ValueError if malformed."""
+    items = rlp.decode(payload)
+    if len(items) != 9:
+        raise ValueError("a signed header has 9 fields")
+    area, height, parent, tx, credit, egress, ts, validator, sig = items
+    header = AreaHeader(
+        int.from_bytes(area, "big"),
+        int.from_bytes(height, "big"),
+        parent,
+        tx,
+        credit,
+        egress,
+        int.from_bytes(ts, "big"),
+    )
+    return header, validator, sig
 
 
 class ProtocolError(SecError):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import rlp
 
-from sec_offchain.area.block import Block
+from sec_offchain.area.block import Block, fast_header_digest
 from sec_offchain.area.chain import AreaChain, AreaConfig, BlockError, RoundRobin
 from sec_offchain.area.devnet_config import DevnetConfig
 from sec_offchain.area.ledger import MAX_EGRESS, AreaTx, LedgerError
@@ -31,6 +31,7 @@ from sec_offchain.area.net import (
     ATTEST,
     BLOCK,
     GET_ATTEST,
+    GET_ATTESTS,
     GET_BLOCKS,
     HELLO,
     LEDGER,
@@ -39,6 +40,7 @@ from sec_offchain.area.net import (
     RECORDS,
     RECORDS_OF,
     SHARE,
+    SIGNED_HEADER,
     STATUS,
     STATUS_REQ,
     SUBMIT,
@@ -49,16 +51,22 @@ from sec_offchain.area.net import (
     ProtocolError,
     TcpTransport,
     Transport,
+    decode_signed_header,
     handshake,
 )
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
 from sec_offchain.consensus.evidence import EquivocationWatcher
 from sec_offchain.consensus.pow import CommunityPoW
 from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSigner
+from sec_offchain.crypto.hashing import keccak
 
 log = logging.getLogger("sec.node")
 SEEN_LIMIT = 100_000
 SYNC_BATCH = 64
+ATTEST_WINDOW = 256  # final heights whose missing attestations a node pulls from peers
+ATTEST_PULL_BATCH = 64  # heights per pull request
+ATTEST_PULLS = 3  # times a height is asked for before the node stops asking
+SIGNED_HEADERS_KEPT = 1024
 
 
 class Seen:
@@ -110,6 +118,9 @@ class AreaNode:
         self.watcher = EquivocationWatcher(chain.config.chain_id, "0x" + "00" * 20)
         self.evidence_dir: Path | None = None
         self.evidence_found: list[Path] = []
+        self._pulls: dict[int, int] = {}  # height -> times its attestations were asked for
+        # recent signed headers, replayed to each new peer (a watcher that connects later)
+        self._signed_headers: OrderedDict[bytes, bytes] = OrderedDict()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -172,6 +183,11 @@ class AreaNode:
         try:
             if is_peer and theirs.height > self.chain.height:
                 self._request_blocks(conn, self.chain.final_height + 1)
+            if is_peer:
+                self._pulls.clear()  # a peer (re)connected: it may hold what others lacked
+                self._pull_attestations([conn])
+                for signed in list(self._signed_headers.values()):
+                    conn.send(SIGNED_HEADER, signed)
             while not conn.closed:
                 kind, payload = await conn.read()
                 try:
@@ -235,6 +251,15 @@ class AreaNode:
                     }
                 ).encode(),
             )
+        elif kind == GET_ATTESTS:
+            first, last = (int.from_bytes(x, "big") for x in rlp.decode(payload))
+            last = min(last, first + ATTEST_WINDOW - 1)
+            for height, bid, validator, sig in self.db.execute(
+                "SELECT height, block_id, validator, signature FROM attestations"
+                " WHERE height BETWEEN ? AND ? ORDER BY height",
+                (first, last),
+            ).fetchall():
+                conn.send(ATTEST, rlp.encode([height, bid, validator, sig]))
         elif kind == RECORDS_OF:
             buyer = rlp.decode(payload)[0]
             out = [[h, r.encode()] for h, r in self.chain.records_of_buyer(buyer)]
@@ -251,6 +276,8 @@ class AreaNode:
                 return
             if self.chain.add_share(parent, slot_n, member, nonce_n):
                 self._broadcast(SHARE, payload, skip=conn)
+        elif kind == SIGNED_HEADER:
+            self._take_signed_header(payload, conn)
         elif kind == LEDGER_REQ:
             account = rlp.decode(payload)[0]
             conn.send(LEDGER, json.dumps(self.ledger_view(account)).encode())
@@ -302,6 +329,35 @@ class AreaNode:
                 evidence.producer,
                 evidence.height,
                 path,
+            )
+
+    def _take_signed_header(self, payload: bytes, source: Connection) -> None:
+        """A header and a validator's signature over it: relayed once to every peer (judges'
+        watchers among them); a second header one validator signed at a height becomes an
+        evidence file."""
+        try:
+            header, validator, sig = decode_signed_header(payload)
+            if header.area_id != self.chain.config.area_id:
+                return
+            if recover_address(fast_header_digest(header, self.chain.config.separator), sig) != (
+                validator
+            ):
+                return
+        except Exception:  # noqa: BLE001 - malformed: ignore
+            return
+        if not self.seen.add(keccak(payload)):
+            return
+        self._signed_headers[keccak(payload)] = payload
+        if len(self._signed_headers) > SIGNED_HEADERS_KEPT:
+            self._signed_headers.popitem(last=False)
+        self._broadcast(SIGNED_HEADER, payload, skip=source)
+        evidence = self.watcher.observe(header, sig)
+        if evidence is not None and self.evidence_dir is not None:
+            path = self.evidence_dir / f"validator-{evidence.validator}-{header.height}.json"
+            evidence.save(path)
+            self.evidence_found.append(path)
+            log.warning(
+                "validator %s signed two headers at %d: %s", validator.hex(), header.height, path
             )
 
     def _take_tx(self, payload: bytes, source: Connection | None) -> tuple[bool, str]:
@@ -371,6 +427,46 @@ class AreaNode:
         if cur.rowcount:
             self._broadcast(ATTEST, payload, skip=source)
 
+    def _missing_attestations(self) -> tuple[int, int] | None:
+        """A range of recent final heights for which this node holds fewer signatures than
+        the area has validators (made while it was down), or None. A height is asked for a
+        few times only, so a validator that never signs costs nothing once it is known."""
+        final = self.chain.final_height
+        if final < 1:
+            return None
+        first = max(1, final - ATTEST_WINDOW + 1)
+        expected = len(self.peer_addrs) + 1
+        counts = dict(
+            self.db.execute(
+                "SELECT height, COUNT(*) FROM attestations WHERE height BETWEEN ? AND ?"
+                " GROUP BY height",
+                (first, final),
+            ).fetchall()
+        )
+        self._pulls = {h: n for h, n in self._pulls.items() if h >= first}
+        wanted = [
+            h
+            for h in range(first, final + 1)
+            if counts.get(h, 0) < expected and self._pulls.get(h, 0) < ATTEST_PULLS
+        ]
+        if not wanted:
+            return None
+        lo = wanted[0]
+        hi = min(final, lo + ATTEST_PULL_BATCH - 1)
+        return lo, hi
+
+    def _pull_attestations(self, conns: list[Connection]) -> None:
+        """Attestations are pushed once when made; a node that was down (or lost a frame)
+        asks its peers for the ones it lacks, so every node can serve a quorum."""
+        wanted = self._missing_attestations() if conns else None
+        if wanted is None:
+            return
+        lo, hi = wanted
+        for h in range(lo, hi + 1):
+            self._pulls[h] = self._pulls.get(h, 0) + 1
+        for conn in conns:
+            conn.send(GET_ATTESTS, rlp.encode([lo, hi]))
+
     def _attest(self) -> None:
         """Signs every newly final header (validators only, slashing-protected)."""
         if self.signer is None:
@@ -438,6 +534,7 @@ class AreaNode:
             for conn in list(self.conns.values()):
                 self._request_blocks(conn, self.chain.height + 1)
             self._attest()
+            self._pull_attestations(list(self.conns.values()))
 
     def status(self) -> dict:
         return {
@@ -453,7 +550,11 @@ class AreaNode:
         }
 
 
-def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
+def build_node(
+    cfg: DevnetConfig, area_id: int, index: int, listen: tuple[str, int] | None = None
+) -> AreaNode:
+    """Node `index` of area `area_id`; `listen` (host, port) overrides where it listens
+    (a node on its own host listens on all interfaces, peers dial its public address)."""
     area = cfg.area(area_id)
     me = area.nodes[index]
     config = AreaConfig(
@@ -483,7 +584,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
     )
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
     peers = [
-        (f"127.0.0.1:{n.port}", bytes.fromhex(n.address[2:]))
+        (f"{n.host or '127.0.0.1'}:{n.port}", bytes.fromhex(n.address[2:]))
         for i, n in enumerate(area.nodes)
         if i != index
     ]
@@ -491,7 +592,7 @@ def build_node(cfg: DevnetConfig, area_id: int, index: int) -> AreaNode:
         me.key,
         bytes.fromhex(me.address[2:]),
         chain,
-        TcpTransport("127.0.0.1", me.port),
+        TcpTransport(*(listen or (me.host or "127.0.0.1", me.port))),
         peers,
         cfg.interval,
         signer,
@@ -512,7 +613,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(message)s",
     )
-    node = build_node(DevnetConfig.load(args.config), args.area, args.index)
+    run_node(build_node(DevnetConfig.load(args.config), args.area, args.index))
+    return 0
+
+
+def run_node(node: AreaNode) -> None:
+    """Runs `node` until SIGINT or SIGTERM."""
 
     async def runner() -> None:
         loop = asyncio.get_running_loop()
@@ -521,7 +627,6 @@ def main(argv: list[str] | None = None) -> int:
         await node.run()
 
     asyncio.run(runner())
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
 One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`,
-`relay`, `account`)
+`relay`, `account`; `hosts` for `node`, `relayer`, `bridge` and `watcher`, the processes of a
+network)
 or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
 context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
 from them and holds `main`, the console script's entry point.
@@ -24,6 +25,7 @@ from sec_offchain.cli import (
     deploy,
     devnet,
     escrow,
+    hosts,
     judge,
     relay,
     share,
@@ -81,6 +83,10 @@ app.add_typer(bgc.bgc_app, name="bgc")
 app.add_typer(judge.judge_app, name="judge")
 app.add_typer(relay.relay_app, name="relay")
 app.add_typer(account.account_app, name="account")
+app.add_typer(hosts.node_app, name="node")
+app.add_typer(hosts.relayer_app, name="relayer")
+app.add_typer(hosts.bridge_app, name="bridge")
+app.add_typer(hosts.watcher_app, name="watcher")
 # Last: every command registered above that takes `--key` also gets `--account NAME`.
 add_account_options(app)
 

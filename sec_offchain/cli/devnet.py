@@ -40,9 +40,10 @@ def devnet_up(
 ) -> None:
     """Start anvil (or use --rpc), deploy, stake validators and run the area nodes, the
     escrow bridge (primary + standby), an anchor relayer per area and the BGC relayer until
-    Ctrl-C. Blocks come from the community proof of work (`--consensus round-robin` for the
-    simple rotation). A --home left by an earlier devnet is refused (its area chains would
-    mix with the new chain's) unless --fresh."""
+    Ctrl-C, restarting any that dies (with back-off); they and anvil stop when this does.
+    Blocks come from the community proof of work (`--consensus round-robin` for the simple
+    rotation). A --home left by an earlier devnet is refused (its area chains would mix
+    with the new chain's) unless --fresh."""
     from sec_offchain.devnet import up
 
     if consensus not in ("pow", "round-robin"):
@@ -136,25 +137,22 @@ def devnet_status(
     home: Path = typer.Option(Path(".sec/devnet"), "--home", help="devnet directory"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Heights, anchored heights, peers and lag of every node of a running devnet, and
-    which of the processes it started are alive."""
+    """Heights, anchored heights, peers and lag of every node of a running devnet, and each
+    supervised process with its pid and restart count."""
 
     def run() -> None:
-        from sec_offchain.devnet import status, status_table
+        import json
+
+        from sec_offchain.devnet import processes_table, status, status_table
 
         data = status(load_devnet(home))
         if not any(n["up"] for a in data["areas"] for n in a["nodes"]):
             raise ConfigError(f"the devnet at {home} is not running: no node answers")
-        processes = get_processes(home)
-        data["processes"] = processes
         if as_json:
             console.print_json(json.dumps(data))
-            return
-        console.print(status_table(data))
-        dead = [p for p in processes if not p["alive"]]
-        console.print(
-            f"processes: {len(processes) - len(dead)} of {len(processes)} running"
-            + (f"; stopped: {', '.join(str(p['name']) for p in dead)}" if dead else "")
-        )
+        else:
+            console.print(status_table(data))
+            if data["processes"]:
+                console.print(processes_table(data))
 
     guarded(run)

@@ -9,17 +9,25 @@ It is untrusted (AnchorHub checks everything) and restartable:
   is sent, so a relayer killed between sending and confirmation finds it on restart and waits
   for it (or re-broadcasts the same bytes, same nonce) instead of submitting a second one;
 * it waits for `confirmations` blocks before it counts a height as done;
+* nonces per key across processes: relayers sharing a key (one per area) take the next
+  nonce under a file lock beside their database, so two never sign the same nonce; a
+  transaction stuck behind a nonce gap (an earlier transaction of the key dropped by a reorg
+  or evicted, its relayer gone) is re-signed at the chain's next nonce instead of being
+  re-broadcast for ever;
 * RPC errors (an outage) end the step; the loop retries with a capped backoff.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import rlp
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -29,6 +37,7 @@ from sec_offchain.exceptions import SecError
 from sec_offchain.storage import open_db
 
 log = logging.getLogger("sec.relayer.anchor")
+SENT_RECHECK = 0.2  # seconds from sending to the first look at the receipt
 
 # (header, {validator address: signature}) of an area's final header at a height, or None
 AttestationSource = Callable[[int], "tuple[AreaHeader, dict[str, bytes]] | None"]
@@ -73,6 +82,18 @@ class AnchorRelayer:
             " raw BLOB NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (account, area_id))"
         )
         self.sent = 0  # transactions this instance broadcast (first sends and re-sends)
+        self.lock_path = Path(db_path).parent / f"nonce-{account.address.lower()}.lock"
+
+    @contextlib.contextmanager
+    def _key_lock(self):
+        """Held while a nonce of this key is chosen, signed, recorded and sent."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.db.close()
@@ -139,32 +160,77 @@ class AnchorRelayer:
             if self._anchored(header, digest):
                 return StepResult("already", height)
             return StepResult("error", height, reason)
-        nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
-        tx = fn.build_transaction(
-            {
-                "from": self.account.address,
-                "nonce": nonce,
-                "gas": int(gas * 1.25) + 10_000,
-                "gasPrice": self.w3.eth.gas_price,
+        base = {
+            "from": self.account.address,
+            "gas": int(gas * 1.25) + 10_000,
+            "chainId": self.w3.eth.chain_id,
+        }
+        with self._key_lock():
+            nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            tx = fn.build_transaction({**base, "nonce": nonce, "gasPrice": self.w3.eth.gas_price})
+            signed_tx = self.account.sign_transaction(tx)
+            # recorded before it is sent: a kill after this line never leads to a second tx
+            self.db.execute(
+                "INSERT INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.account.address,
+                    self.area_id,
+                    height,
+                    nonce,
+                    bytes(signed_tx.hash),
+                    bytes(signed_tx.raw_transaction),
+                    time.time(),
+                ),
+            )
+            self._broadcast(bytes(signed_tx.raw_transaction))
+        return StepResult("sent", height, "0x" + bytes(signed_tx.hash).hex())
+
+    def _fill_gap(self, nonce: int, raw: bytes, mined_nonce: int) -> bool:
+        """Our transaction waits behind a nonce no pending transaction of the key holds:
+        the same call, re-signed at the chain's next nonce. False when that nonce is taken
+        after all (another process holds it: its transaction fills the gap)."""
+        with self._key_lock():
+            if self.w3.eth.get_transaction_count(self.account.address, "latest") != mined_nonce:
+                return False  # the chain moved: look again next step
+            # legacy transaction: [nonce, gasPrice, gas, to, value, data, v, r, s]
+            # at the same gas price: a pending transaction of another process at that nonce
+            # is never replaced (a replacement must pay more), only a true gap is filled
+            _, price, gas, to, value, data, *_ = rlp.decode(raw)
+            tx = {
+                "nonce": mined_nonce,
+                "gasPrice": int.from_bytes(price, "big"),
+                "gas": int.from_bytes(gas, "big"),
+                "to": Web3.to_checksum_address(to),
+                "value": int.from_bytes(value, "big"),
+                "data": bytes(data),
                 "chainId": self.w3.eth.chain_id,
             }
-        )
-        signed_tx = self.account.sign_transaction(tx)
-        # recorded before it is sent: a kill after this line never leads to a second tx
-        self.db.execute(
-            "INSERT INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.account.address,
+            signed_tx = self.account.sign_transaction(tx)
+            try:
+                self.w3.eth.send_raw_transaction(bytes(signed_tx.raw_transaction))
+            except Exception as exc:  # noqa: BLE001 - "underpriced" / "known": nonce is held
+                log.info("nonce %d of %s is held: %s", mined_nonce, self.account.address, exc)
+                return False
+            self.sent += 1
+            self.db.execute(
+                "UPDATE inflight SET nonce=?, tx_hash=?, raw=?, sent_at=? WHERE account=? AND"
+                " area_id=?",
+                (
+                    mined_nonce,
+                    bytes(signed_tx.hash),
+                    bytes(signed_tx.raw_transaction),
+                    time.time(),
+                    self.account.address,
+                    self.area_id,
+                ),
+            )
+            log.warning(
+                "anchor relayer, area %d: nonce %d waited behind a gap at %d; re-signed there",
                 self.area_id,
-                height,
                 nonce,
-                bytes(signed_tx.hash),
-                bytes(signed_tx.raw_transaction),
-                time.time(),
-            ),
-        )
-        self._broadcast(bytes(signed_tx.raw_transaction))
-        return StepResult("sent", height, "0x" + bytes(signed_tx.hash).hex())
+                mined_nonce,
+            )
+            return True
 
     def _broadcast(self, raw: bytes) -> None:
         try:
@@ -200,7 +266,10 @@ class AnchorRelayer:
             # block): the chain decides what comes next
             self._clear()
             return StepResult("nothing", height, "nonce consumed; rebuilding from the chain")
-        if time.time() - sent_at >= self.rebroadcast_after or not self._in_mempool(tx_hash):
+        stuck = time.time() - sent_at >= self.rebroadcast_after
+        if stuck and mined_nonce < nonce and self._fill_gap(nonce, raw, mined_nonce):
+            return StepResult("sent", height, "re-signed at the chain's next nonce")
+        if stuck or not self._in_mempool(tx_hash):
             self._broadcast(raw)  # the same bytes: same nonce, same hash
             self.db.execute(
                 "UPDATE inflight SET sent_at=? WHERE account=? AND area_id=?",
@@ -230,4 +299,9 @@ class AnchorRelayer:
                 backoff = interval
             if result.action in ("confirmed", "already"):
                 continue  # the next height may be ready already
+            if result.action == "sent":
+                # a chain that mines at once (anvil) has the receipt now: an area that
+                # fell behind (a kill, an outage) catches up at several heights a second
+                time.sleep(min(backoff, SENT_RECHECK))
+                continue
             time.sleep(backoff)

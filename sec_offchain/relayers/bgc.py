@@ -4,7 +4,10 @@ Untrusted and idempotent: it takes blocks from any node of the source area but c
 against the digest AnchorHub stored before proving anything from it; what to deliver next
 comes from the chain (`next_nonce` per channel), so a restart, a second relayer or a reorg
 never leads to a double delivery, and "already delivered" is success. Its cursor (the last
-height it finished) only saves rescanning.
+height it finished) only saves rescanning, and never outruns the chain: each message it saw
+delivered is remembered with the height of its block, and when a reorg takes a delivery back
+(`next_nonce` of the channel falls to or below it) the cursor returns to that block, so the
+message is delivered again instead of the channel failing "nonce out of order" for ever.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class BgcRelayer:
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS cursor (area INTEGER PRIMARY KEY, height INTEGER)"
         )
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS landed (src INTEGER NOT NULL, dst INTEGER NOT NULL,"
+            " nonce INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY (src, dst, nonce))"
+        )
         self.delivered: list[tuple[int, int, int]] = []  # (src, dst, nonce) this one landed
         self.already: list[tuple[int, int, int]] = []
 
@@ -62,6 +69,7 @@ class BgcRelayer:
         messages this call delivered."""
         before = len(self.delivered)
         for area in self.areas:
+            self._rewind(area)
             latest = int(self.hub.functions.latest_height(area).call())
             height = self.cursor(area)
             while height < latest:
@@ -82,6 +90,33 @@ class BgcRelayer:
                 self.db.execute("INSERT OR REPLACE INTO cursor VALUES (?, ?)", (area, height))
         return len(self.delivered) - before
 
+    def _rewind(self, area: int) -> None:
+        """Moves the cursor back to the block of the first message a reorg un-delivered."""
+        lowest = None
+        channels = self.db.execute("SELECT DISTINCT dst FROM landed WHERE src=?", (area,))
+        for (dst,) in channels.fetchall():
+            nxt = int(self.gateway.functions.next_nonce(area, dst).call())
+            row = self.db.execute(
+                "SELECT MIN(height) FROM landed WHERE src=? AND dst=? AND nonce>=?",
+                (area, dst, nxt),
+            ).fetchone()
+            if row[0] is not None:
+                log.warning(
+                    "area %d -> %d: deliveries from nonce %d were reorged out", area, dst, nxt
+                )
+                self.db.execute(
+                    "DELETE FROM landed WHERE src=? AND dst=? AND nonce>=?", (area, dst, nxt)
+                )
+                lowest = row[0] if lowest is None else min(lowest, row[0])
+        if lowest is not None and self.cursor(area) >= lowest:
+            self.db.execute("INSERT OR REPLACE INTO cursor VALUES (?, ?)", (area, lowest - 1))
+
+    def _landed(self, key: tuple[int, int, int], height: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO landed VALUES (?, ?, ?, ?)", (*key, height))
+        self.db.execute(
+            "DELETE FROM landed WHERE src=? AND dst=? AND nonce<?", (key[0], key[1], key[2] - 256)
+        )
+
     def _deliver_block(self, block: Block) -> bool:
         if not block.egress:
             return True
@@ -92,6 +127,7 @@ class BgcRelayer:
             nxt = int(self.gateway.functions.next_nonce(m.src_area, m.dst_area).call())
             if m.nonce < nxt:
                 self.already.append(key)  # by us before a restart, or by another relayer
+                self._landed(key, header.height)
                 continue
             fn_name = "withdraw_from_area" if m.dst_area == 0 else "deliver"
             fn = getattr(self.gateway.functions, fn_name)(
@@ -100,12 +136,14 @@ class BgcRelayer:
             try:
                 self.tx.transact(fn)
                 self.delivered.append(key)
+                self._landed(key, header.height)
             except (ContractRevert, TransactionFailed) as exc:
                 # another relayer's delivery got there first: in the pending block our
                 # estimate ran on ("already delivered"), or mined before our transaction
                 moved = int(self.gateway.functions.next_nonce(m.src_area, m.dst_area).call())
                 if "already delivered" in str(exc) or moved > m.nonce:
                     self.already.append(key)
+                    self._landed(key, header.height)
                     continue
                 log.warning("message %s not delivered: %s", key, exc)
                 return False

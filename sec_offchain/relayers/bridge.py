@@ -10,6 +10,12 @@ pooled standby record is replaced by the primary's (nodes rank writers: the prim
 Each bridge keeps its own cursor (last block scanned) in SQLite and rescans from it when it
 becomes active, so a hand-over leaves no gap.
 
+Reorgs: a bridge reads `confirmations` blocks below the head, remembers the hashes of the
+blocks it scanned up to, and rewinds its cursor to the last one still on the chain when a
+reorg replaced them, so the cursor is never ahead of the chain. Right before it submits a
+record it checks that the event's block is still on the chain and that the order's status
+is still the one the event announced: a confirm that a reorg removed never becomes a record.
+
 The buyer's public key, needed for the encryption, is recovered from the signature of the
 buyer's own `buy` transaction.
 """
@@ -43,11 +49,14 @@ from sec_offchain.area.records import (
 )
 from sec_offchain.crypto.hashing import keccak
 from sec_offchain.encoding.area_header import sign_digest
+from sec_offchain.follow import BlockTrail, fetch_safe_head, is_still_canonical
 from sec_offchain.storage import open_db
 
 log = logging.getLogger("sec.bridge")
 
 RULING_BUYER, RULING_SELLER = 1, 2
+ORDER_STATUS_INDEX = 5  # Order.status in `get_order`'s tuple
+STATUS_OF_EVENT = {"OrderCompleted": 3, "OrderRuled": 6}  # Escrow STATUS_COMPLETED, STATUS_RULED
 CREDIT_OF_RULING = {0: 0, RULING_BUYER: -1, RULING_SELLER: 1}
 
 # submit(record) -> True once an area node acknowledged it (accepted or duplicate)
@@ -80,6 +89,8 @@ class BridgeConfig:
     step_back_after: int = 10
     listen_port: int = 0  # standbys: where heartbeats arrive
     standby_ports: tuple[int, ...] = ()  # primary: where heartbeats go
+    standby_hosts: tuple[str, ...] = ()  # their hosts (default: this machine)
+    listen_host: str = "127.0.0.1"
     confirmations: int = 0
     poll: float = 1.0
 
@@ -112,6 +123,8 @@ class EscrowBridge:
         self.db.execute("CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY, block INTEGER)")
         if self.db.execute("SELECT block FROM cursor WHERE id=0").fetchone() is None:
             self.db.execute("INSERT INTO cursor VALUES (0, ?)", (start_block,))
+        self.start_block = start_block
+        self.trail = BlockTrail(self.db, "escrow")
         self.active = config.index == 0
         self.last_heard = time.time()
         self.heard_in_row = 0
@@ -131,12 +144,13 @@ class EscrowBridge:
         body = rlp.encode([self.address, self._seq, int(time.time() * 1000)])
         frame = rlp.encode([body, sign_digest(self.cfg.key, keccak(body))])
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for port in self.cfg.standby_ports:
-                s.sendto(frame, ("127.0.0.1", port))
+            hosts = self.cfg.standby_hosts or ("127.0.0.1",) * len(self.cfg.standby_ports)
+            for host, port in zip(hosts, self.cfg.standby_ports, strict=True):
+                s.sendto(frame, (host, port))
 
     def _listen(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", self.cfg.listen_port))
+        sock.bind((self.cfg.listen_host, self.cfg.listen_port))
         sock.settimeout(0.05)
         self._sock = sock
         while not self.stop_event.is_set():
@@ -174,16 +188,26 @@ class EscrowBridge:
         records were acknowledged. The cursor moves only past what was handled."""
         if not self.active:
             return 0
-        head = self.w3.eth.block_number - self.cfg.confirmations
+        fork = self.trail.fetch_fork_point(self.w3)
+        if fork is not None:
+            rewound = max(fork, self.start_block)
+            log.warning("bridge %d: reorg, cursor back to block %d", self.cfg.index, rewound)
+            self.db.execute("UPDATE cursor SET block=? WHERE id=0 AND block>?", (rewound, rewound))
+        safe = fetch_safe_head(self.w3, self.cfg.confirmations)
         start = self.cursor + 1
-        if head < start:
+        if safe is None or safe[0] < start:
             return 0
+        head, head_hash = safe
         done = 0
         events = []
         for ev in (self.escrow.events.OrderCompleted, self.escrow.events.OrderRuled):
             events += ev().get_logs(from_block=start, to_block=head)
         events.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
         for e in events:
+            if not self.is_current(e):
+                # a reorg under our feet: nothing after this point is trusted this round
+                log.warning("bridge %d: block %d left the chain", self.cfg.index, e["blockNumber"])
+                return done
             record = self.record_for(e)
             if record is None:
                 continue
@@ -193,8 +217,19 @@ class EscrowBridge:
                 return done
             self.submitted.append((record.order_id, self.address))
             done += 1
+        if not is_still_canonical(self.w3, head, head_hash):
+            return done  # the scanned range changed while we read it: read it again
         self.db.execute("UPDATE cursor SET block=? WHERE id=0", (head,))
+        self.trail.remember(head, head_hash)
         return done
+
+    def is_current(self, event) -> bool:
+        """The event's block is still on the chain and the order still has the status the
+        event announced (a reorg can remove a confirm after it was read)."""
+        if not is_still_canonical(self.w3, event["blockNumber"], event["blockHash"]):
+            return False
+        order = self.escrow.functions.get_order(int(event["args"]["order_id"])).call()
+        return int(order[ORDER_STATUS_INDEX]) == STATUS_OF_EVENT[event["event"]]
 
     def record_for(self, event) -> TradeRecord | None:
         order_id = int(event["args"]["order_id"])
@@ -240,20 +275,19 @@ class EscrowBridge:
     def run(self) -> None:
         if self.cfg.index != 0:
             threading.Thread(target=self._listen, daemon=True).start()
-        next_beat = 0.0
-        next_scan = 0.0
+        else:  # its own thread: a slow RPC call during a scan never delays a heartbeat
+            threading.Thread(target=self._beat, daemon=True).start()
         while not self.stop_event.is_set():
-            now = time.time()
-            if self.cfg.index == 0 and now >= next_beat:
-                self._send_heartbeats()
-                next_beat = now + self.cfg.heartbeat
-            if now >= next_scan:
-                try:
-                    self.scan_once()
-                except Exception as exc:  # noqa: BLE001 - RPC outage: retry next poll
-                    log.warning("bridge %d: %s", self.cfg.index, exc)
-                next_scan = now + self.cfg.poll
-            self.stop_event.wait(min(self.cfg.heartbeat, self.cfg.poll) / 4)
+            try:
+                self.scan_once()
+            except Exception as exc:  # noqa: BLE001 - RPC outage: retry next poll
+                log.warning("bridge %d: %s", self.cfg.index, exc)
+            self.stop_event.wait(self.cfg.poll)
+
+    def _beat(self) -> None:
+        while not self.stop_event.is_set():
+            self._send_heartbeats()
+            self.stop_event.wait(self.cfg.heartbeat)
 
     def stop(self) -> None:
         self.stop_event.set()

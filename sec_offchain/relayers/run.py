@@ -29,17 +29,24 @@ from sec_offchain.encoding.area_header import AreaHeader
 log = logging.getLogger("sec.relayers")
 
 
+def node_host(node) -> tuple[str, int]:
+    """Where a node listens: its `host` in the devnet file (a node on another host), else
+    this machine."""
+    return getattr(node, "host", "") or "127.0.0.1", node.port
+
+
 def node_request(
     cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
 ) -> bytes | None:
     """Asks the area's nodes in turn; None when none answers."""
     me = Account.from_key(key)
     for node in cfg.area(area_id).nodes:
+        host, port = node_host(node)
         try:
             return asyncio.run(
                 net.request(
-                    "127.0.0.1",
-                    node.port,
+                    host,
+                    port,
                     key,
                     bytes.fromhex(me.address[2:]),
                     cfg.chain_id,
@@ -55,16 +62,70 @@ def node_request(
     return None
 
 
+async def _ask_all(
+    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
+) -> list[bytes]:
+    me = Account.from_key(key)
+
+    async def ask(node) -> bytes | None:
+        host, port = node_host(node)
+        try:
+            return await net.request(
+                host,
+                port,
+                key,
+                bytes.fromhex(me.address[2:]),
+                cfg.chain_id,
+                area_id,
+                kind,
+                payload,
+                reply,
+                timeout=5,
+            )
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+            return None
+
+    answers = await asyncio.gather(*(ask(n) for n in cfg.area(area_id).nodes))
+    return [a for a in answers if a is not None]
+
+
+def node_request_all(
+    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
+) -> list[bytes]:
+    """Asks every node of the area at once; the answers of those that answered."""
+    return asyncio.run(_ask_all(cfg, area_id, kind, payload, reply, key))
+
+
+def merge_attestations(bodies: list[bytes]):
+    """The header most nodes' signatures are for, with the union of those signatures: a
+    node that was down (or lost gossip) holds fewer, and no single node decides."""
+    by_header: dict[str, tuple[AreaHeader, dict[str, bytes]]] = {}
+    for body in bodies:
+        try:
+            data = json.loads(body)
+            if not data.get("header"):
+                continue
+            header = AreaHeader.from_json(data["header"])
+            sigs = {v.lower(): bytes.fromhex(s[2:]) for v, s in data["signatures"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # a malformed answer counts for nothing
+        key = json.dumps(data["header"], sort_keys=True)
+        entry = by_header.setdefault(key, (header, {}))
+        entry[1].update(sigs)
+    if not by_header:
+        return None
+    return max(by_header.values(), key=lambda e: len(e[1]))
+
+
 def attestations(cfg: DevnetConfig, area_id: int, key: bytes):
+    """The anchor relayer's source: every node of the area is asked, their signatures for
+    the header at the height are merged (the relayer checks each one and the quorum)."""
+
     def source(height: int):
-        body = node_request(cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key)
-        if body is None:
-            return None
-        data = json.loads(body)
-        if not data.get("header"):
-            return None
-        sigs = {v: bytes.fromhex(s[2:]) for v, s in data["signatures"].items()}
-        return AreaHeader.from_json(data["header"]), sigs
+        bodies = node_request_all(
+            cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key
+        )
+        return merge_attestations(bodies)
 
     return source
 
@@ -91,85 +152,123 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     cfg = DevnetConfig.load(args.config)
-    deployment = Deployment.from_file(Path(cfg.deployments))
-    w3 = Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
+    if args.kind == "anchor":
+        run_anchor(cfg, args.area, stop_on_signals())
+    elif args.kind == "bgc":
+        run_bgc(cfg, stop_on_signals())
+    else:
+        run_bridge(cfg, args.index, stop_on_signals())
+    return 0
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    home = cfg.home
-    if args.kind == "anchor":
-        from sec_offchain.relayers.anchor import AnchorRelayer
+    return stop
 
-        key = bytes.fromhex(cfg.relayer_key[2:])
-        relayer = AnchorRelayer(
-            w3,
-            deployment.address_of("AnchorHub"),
-            deployment.contracts["AnchorHub"].abi,
-            deployment.address_of("Staking"),
-            deployment.contracts["Staking"].abi,
-            Account.from_key(key),
-            args.area,
-            attestations(cfg, args.area, key),
-            home / "relayers" / f"anchor-{args.area}.db",
-            confirmations=1,
-        )
-        relayer.run(stop.is_set, interval=cfg.interval)
-    elif args.kind == "bgc":
-        from sec_offchain.relayers.bgc import BgcRelayer
 
-        key = bytes.fromhex(cfg.relayer_key[2:])
+def _w3(cfg: DevnetConfig) -> Web3:
+    return Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
 
-        def blocks(area_id: int, height: int):
-            body = node_request(
-                cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key
-            )
-            return Block.decode(body) if body else None
 
-        hub_rec, gw_rec = deployment.contracts["AnchorHub"], deployment.contracts["BorderGateway"]
-        relayer = BgcRelayer(
-            w3,
-            w3.eth.contract(address=hub_rec.address, abi=hub_rec.abi),
-            w3.eth.contract(address=gw_rec.address, abi=gw_rec.abi),
-            Account.from_key(bytes.fromhex(cfg.extra["bgc_key"][2:])),
-            [a.area_id for a in cfg.areas],
-            blocks,
-            cfg.anchor_separator,
-            home / "relayers" / "bgc.db",
-        )
-        while not stop.is_set():
-            try:
-                relayer.step()
-            except Exception as exc:  # noqa: BLE001 - RPC outage: next round
-                log.warning("bgc relayer: %s", exc)
-            stop.wait(cfg.interval)
-    else:
-        from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
+def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
+    """The anchor relayer of `area_id` (key: `cfg.relayer_key`) until `stop`."""
+    from sec_offchain.relayers.anchor import AnchorRelayer
 
-        key = bytes.fromhex(cfg.bridge_keys[args.index][2:])
-        ports = cfg.extra["bridge_ports"]
-        bcfg = BridgeConfig(
-            key=key,
-            index=args.index,
-            heartbeat=float(cfg.extra.get("heartbeat", 10.0)),
-            listen_port=ports[args.index] if args.index else 0,
-            standby_ports=tuple(ports[1:]) if args.index == 0 else (),
-            poll=cfg.interval,
-        )
-        bridge = EscrowBridge(
-            w3,
-            deployment.address_of("Escrow"),
-            deployment.contracts["Escrow"].abi,
-            bcfg,
-            bytes.fromhex(cfg.bridges[0][2:]),
-            cfg.record_separator,
-            cfg.area_of,
-            submitter(cfg, key),
-            home / "relayers" / f"bridge-{args.index}.db",
-            start_block=int(cfg.extra.get("start_block", 0)),
-        )
-        threading.Thread(target=lambda: (stop.wait(), bridge.stop()), daemon=True).start()
-        bridge.run()
-    return 0
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    w3 = _w3(cfg)
+    key = bytes.fromhex(cfg.relayer_key[2:])
+    relayer = AnchorRelayer(
+        w3,
+        deployment.address_of("AnchorHub"),
+        deployment.contracts["AnchorHub"].abi,
+        deployment.address_of("Staking"),
+        deployment.contracts["Staking"].abi,
+        Account.from_key(key),
+        area_id,
+        attestations(cfg, area_id, key),
+        cfg.home / "relayers" / f"anchor-{area_id}.db",
+        confirmations=1,
+    )
+    relayer.run(stop.is_set, interval=cfg.interval)
+
+
+def run_bgc(cfg: DevnetConfig, stop: threading.Event) -> None:
+    """The BGC relayer of every area (key: `cfg.extra["bgc_key"]`) until `stop`."""
+    from sec_offchain.relayers.bgc import BgcRelayer
+
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    w3 = _w3(cfg)
+    key = bytes.fromhex(cfg.relayer_key[2:])
+
+    def blocks(area_id: int, height: int):
+        body = node_request(cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key)
+        return Block.decode(body) if body else None
+
+    hub_rec, gw_rec = deployment.contracts["AnchorHub"], deployment.contracts["BorderGateway"]
+    relayer = BgcRelayer(
+        w3,
+        w3.eth.contract(address=hub_rec.address, abi=hub_rec.abi),
+        w3.eth.contract(address=gw_rec.address, abi=gw_rec.abi),
+        Account.from_key(bytes.fromhex(cfg.extra["bgc_key"][2:])),
+        [a.area_id for a in cfg.areas],
+        blocks,
+        cfg.anchor_separator,
+        cfg.home / "relayers" / "bgc.db",
+    )
+    while not stop.is_set():
+        try:
+            relayer.step()
+        except Exception as exc:  # noqa: BLE001 - RPC outage: next round
+            log.warning("bgc relayer: %s", exc)
+        stop.wait(cfg.interval)
+
+
+def run_bridge(
+    cfg: DevnetConfig,
+    index: int,
+    stop: threading.Event,
+    listen: tuple[str, int] | None = None,
+    standbys: tuple[tuple[str, int], ...] | None = None,
+) -> None:
+    """Escrow bridge `index` (0 = primary; key: `cfg.bridge_keys[index]`) until `stop`.
+    Heartbeats go to `standbys` (default: the devnet's ports on this machine)."""
+    from sec_offchain.relayers.bridge import BridgeConfig, EscrowBridge
+
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    key = bytes.fromhex(cfg.bridge_keys[index][2:])
+    ports = cfg.extra.get("bridge_ports", [0])
+    if standbys is None:
+        standbys = tuple(("127.0.0.1", p) for p in ports[1:]) if index == 0 else ()
+    if listen is None:
+        listen = ("127.0.0.1", ports[index] if index and index < len(ports) else 0)
+    bcfg = BridgeConfig(
+        key=key,
+        index=index,
+        heartbeat=float(cfg.extra.get("heartbeat", 10.0)),
+        listen_port=listen[1] if index else 0,
+        listen_host=listen[0],
+        standby_ports=tuple(p for _, p in standbys) if index == 0 else (),
+        standby_hosts=tuple(h for h, _ in standbys) if index == 0 else (),
+        poll=cfg.interval,
+        confirmations=cfg.confirmations,
+    )
+    bridge = EscrowBridge(
+        _w3(cfg),
+        deployment.address_of("Escrow"),
+        deployment.contracts["Escrow"].abi,
+        bcfg,
+        bytes.fromhex(cfg.bridges[0][2:]),
+        cfg.record_separator,
+        cfg.area_of,
+        submitter(cfg, key),
+        cfg.home / "relayers" / f"bridge-{index}.db",
+        start_block=int(cfg.extra.get("start_block", 0)),
+    )
+    threading.Thread(target=lambda: (stop.wait(), bridge.stop()), daemon=True).start()
+    bridge.run()
 
 
 if __name__ == "__main__":

@@ -508,3 +508,33 @@ def test_relayer__source_gives_another_areas_header__nothing_sent(fresh, tmp_pat
         "source gave another height",
     )
     assert r.sent == 0 and latest(suite) == 0
+
+
+def test_relayers_sharing_a_key__tx_behind_a_nonce_gap__resigned_at_the_gap(fresh, tmp_path):
+    """Two relayers of one key send nonces n and n+1; n is dropped (a reorg or eviction) and
+    its relayer is gone. The other does not re-broadcast n+1 for ever: it re-signs its
+    anchor at n, which lands."""
+    node, suite = fresh
+    source = Headers(suite, 1)
+    account = get_dev_account(9).address
+    nonce0 = node.w3.eth.get_transaction_count(account)
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    gone = relayer(suite, source, tmp_path / "gone.db")
+    stuck = relayer(suite, source, tmp_path / "stuck.db", rebroadcast_after=0)
+    assert gone.step().action == "sent" and stuck.step().action == "sent"
+    assert [row[1] for row in (gone._inflight(), stuck._inflight())] == [nonce0, nonce0 + 1]
+    dropped = gone._inflight()[2]
+    node.w3.provider.make_request("anvil_dropTransaction", ["0x" + dropped.hex()])
+    gone.close()
+    mine(node)
+    # anvil drops n+1 with it; re-broadcast, it would wait behind the gap for ever
+    assert pending_count(node) == 0
+    assert node.w3.eth.get_transaction_count(account) == nonce0
+    result = stuck.step()
+    assert (result.action, result.detail) == ("sent", "re-signed at the chain's next nonce")
+    assert stuck._inflight()[1] == nonce0 and stuck.sent == 2
+    mine(node)
+    assert stuck.step().action == "confirmed"
+    assert latest(suite) == 1
+    assert node.w3.eth.get_transaction_count(account) == nonce0 + 1 and pending_count(node) == 0
+    assert stuck.step().action == "nothing"

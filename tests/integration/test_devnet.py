@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,10 +68,15 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         text=True,
         cwd=ROOT,
     )
+    # drained as it comes: `sec devnet up` prints a table every 5 s, and a full pipe would
+    # block it (and its Ctrl-C handling) on a slow machine
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(up.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.time() + 120
         while not (home / "pids.json").exists():
-            assert up.poll() is None, up.stdout.read()
+            assert up.poll() is None, "".join(lines)
             assert time.time() < deadline
             time.sleep(0.5)
         pids = json.loads((home / "pids.json").read_text())
@@ -163,7 +169,8 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(60)
-    output = up.stdout.read()
+    reader.join(10)
+    output = "".join(lines)
     assert up.returncode == 0, output[-2000:]
     assert "stopped" in output
     assert not [n for n, pid in pids.items() if alive(pid)]

@@ -1,0 +1,291 @@
+"""An area of four nodes and an anchor relayer, each a process started alone from its own
+config file (`sec node run --config`, `sec relayer run anchor --config`) as on its own host.
+
+The first node is killed (SIGKILL) while the relayer anchors: the three others keep
+producing and attesting; the restarted node pulls the attestations made while it was down,
+so it serves a quorum again by itself; anchoring never stops for it (the relayer merges the
+signatures of every node). A judge's watcher (`sec watcher run --config`) following one
+node, started after a double sign was injected at another, has it slashed on chain, once,
+and claims the bounty."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import rlp
+
+from sec_offchain.area import net
+from sec_offchain.area.block import fast_header_digest
+from sec_offchain.area.devnet_config import DevnetConfig
+from sec_offchain.contracts.client import Suite
+from sec_offchain.contracts.deployment import Deployment
+from sec_offchain.crypto.keys import get_dev_account
+from sec_offchain.devchain import Anvil
+from sec_offchain.devnet import provision
+from sec_offchain.encoding.area_header import (
+    AreaHeader,
+    hash_area_header,
+    recover_signer,
+    sign_digest,
+)
+from sec_offchain.relayers.run import merge_attestations
+from sec_offchain.relayers.watcher import offence_id
+
+ROOT = Path(__file__).resolve().parents[2]
+ASKER = get_dev_account(99)
+
+
+def wait_for(what, check, timeout=90.0):
+    deadline = time.time() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+def ask(cfg: DevnetConfig, index: int, kind: int, payload: bytes, reply: int):
+    node = cfg.area(1).nodes[index]
+    try:
+        return asyncio.run(
+            net.request(
+                "127.0.0.1",
+                node.port,
+                ASKER.key,
+                bytes.fromhex(ASKER.address[2:]),
+                cfg.chain_id,
+                1,
+                kind,
+                payload,
+                reply,
+                timeout=3,
+            )
+        )
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+        return None
+
+
+def status(cfg, index):
+    body = ask(cfg, index, net.STATUS_REQ, b"", net.STATUS)
+    return json.loads(body) if body else None
+
+
+def write_config(path: Path, cfg: DevnetConfig, key_hex: str, home: str, role: str, **section):
+    """A host config file (TOML) for one process, as an operator writes it."""
+    (path.parent / f"{home}.key").write_text(key_hex + "\n")
+    nodes = ", ".join(f'"{n.address}@127.0.0.1:{n.port}"' for n in cfg.area(1).nodes)
+    lines = [
+        f'rpc = "{cfg.rpc}"',
+        f'deployments = "{cfg.deployments}"',
+        f'home = "{home}"',
+        f'key_file = "{home}.key"',
+        f"interval = {cfg.interval}",
+        'consensus = "round-robin"',
+        f"genesis_time = {cfg.extra['genesis_time']}",
+        f"start_block = {cfg.extra['start_block']}",
+        "[[areas]]",
+        "id = 1",
+        f"nodes = [{section.pop('nodes', nodes)}]",
+        f"[{role}]",
+        *(f"{k} = {v}" for k, v in section.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start(config: Path, logs: Path, name: str, *command: str) -> subprocess.Popen:
+    """`sec <command> --config FILE`, alone, as on its own host."""
+    log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen(
+        [sys.executable, "-m", "sec_offchain.cli", *command, "--config", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def area(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("area")
+    with Anvil() as chain:
+        cfg = provision(
+            chain.w3, chain.url, tmp_path, 1, 4, 1.0, say=lambda m: None, consensus="round-robin"
+        )
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        configs = {
+            f"node{i}": write_config(
+                tmp_path / f"node{i}.toml", cfg, n.key_hex, f"node{i}", "node", area=1
+            )
+            for i, n in enumerate(cfg.area(1).nodes)
+        }
+        configs["relayer"] = write_config(
+            tmp_path / "relayer.toml", cfg, cfg.relayer_key, "relayer", "relayer", area=1
+        )
+        procs = {
+            f"node{i}": start(configs[f"node{i}"], logs, f"node{i}", "node", "run")
+            for i in range(4)
+        }
+        procs["relayer"] = start(configs["relayer"], logs, "relayer", "relayer", "run", "anchor")
+        suite = Suite(chain.w3, Deployment.from_file(Path(cfg.deployments)))
+        try:
+            yield cfg, suite, procs, (configs, logs, tmp_path)
+        finally:
+            for p in procs.values():
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs.values():
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def quorum_at(cfg, suite, index, height):
+    """The signatures node `index` alone serves for `height` that verify (or None)."""
+    body = ask(cfg, index, net.GET_ATTEST, rlp.encode([height]), net.ATTEST)
+    if body is None:
+        return None
+    data = json.loads(body)
+    if not data["header"]:
+        return None
+    header = AreaHeader.from_json(data["header"])
+    digest = hash_area_header(header, cfg.chain_id, suite.anchor_hub.address)
+    signers = {
+        v.lower()
+        for v, s in data["signatures"].items()
+        if recover_signer(digest, bytes.fromhex(s[2:])).lower() == v.lower()
+    }
+    return signers if len(signers) >= 3 else None
+
+
+def test_first_node_sigkilled_and_restarted__pulls_attestations__anchoring_continues(area):
+    cfg, suite, procs, (configs, logs, _) = area
+    anchored = suite.anchor_hub.functions.latest_height
+    wait_for("the first anchors", lambda: anchored(1).call() >= 2)
+
+    os.kill(procs["node0"].pid, signal.SIGKILL)
+    assert procs["node0"].wait(10) == -signal.SIGKILL
+    down_from = wait_for("node 1", lambda: status(cfg, 1))["final_height"]
+    # three heights become final (and attested by nodes 1-3) while node 0 is dead
+    wait_for("finality without node 0", lambda: status(cfg, 1)["final_height"] >= down_from + 3)
+    missed = down_from + 2
+    validators = {n.address.lower() for n in cfg.area(1).nodes}
+
+    procs["node0"] = start(configs["node0"], logs, "node0b", "node", "run")
+    back_at = wait_for("node 0 back", lambda: status(cfg, 0))
+    assert back_at["node"].lower() == cfg.area(1).nodes[0].address.lower()
+    # node 0 alone serves the others' signatures for a height it missed: it pulled them
+    signers = wait_for("pulled attestations", lambda: quorum_at(cfg, suite, 0, missed))
+    assert signers <= validators and len(signers) >= 3
+    assert cfg.area(1).nodes[0].address.lower() in signers  # and signed it after catching up
+    target = status(cfg, 1)["final_height"] + 2
+    wait_for(f"anchors past {target}", lambda: anchored(1).call() >= target)
+    assert procs["relayer"].poll() is None
+
+
+def test_merge_attestations__union_of_every_node__most_signed_header_wins():
+    honest = AreaHeader(1, 5, b"\x01" * 32, tx_root=b"\x02" * 32, timestamp=7)
+    other = AreaHeader(1, 5, b"\x01" * 32, tx_root=b"\x03" * 32, timestamp=7)
+
+    def body(header, sigs):
+        return json.dumps(
+            {"height": 5, "header": header.to_json() if header else None, "signatures": sigs}
+        ).encode()
+
+    bodies = [
+        body(honest, {"0xAA": "0x01"}),  # a restarted node: its own signature only
+        body(honest, {"0xbb": "0x02", "0xaa": "0x01"}),
+        body(other, {"0xcc": "0x03"}),  # a node on another header has fewer
+        body(None, {}),  # a node that lacks the height
+        b"not json",
+    ]
+    header, sigs = merge_attestations(bodies)
+    assert header == honest
+    assert sigs == {"0xaa": b"\x01", "0xbb": b"\x02"}
+    assert merge_attestations([body(None, {}), b"{}"]) is None
+
+
+def test_watcher__double_sign_injected_at_another_node__slashed_once_bounty_claimed(area):
+    cfg, suite, procs, (configs, logs, home) = area
+    judge = get_dev_account(8)
+    tx = suite.tx(get_dev_account(0))
+    tx.transact(suite.token.functions.transfer(judge.address, 1_000 * 10**18))
+    suite.stake_judge(judge, 1_000 * 10**18)
+    held = suite.token.functions.balanceOf(judge.address).call()
+    one = cfg.area(1).nodes[1]
+    watcher_cfg = write_config(
+        home / "watcher.toml",
+        cfg,
+        "0x" + judge.key.hex(),
+        "watcher",
+        "watcher",
+        nodes=f'"{one.address}@127.0.0.1:{one.port}"',  # it follows node 1 only
+        areas="[1]",
+    )
+    # validator 3 signs a second header at a final height, gossiped at node 2
+    height = 2
+    wait_for("a final height", lambda: (s := status(cfg, 2)) and s["final_height"] >= height)
+    honest = AreaHeader.from_json(
+        json.loads(ask(cfg, 2, net.GET_ATTEST, rlp.encode([height]), net.ATTEST))["header"]
+    )
+    forged = replace(honest, tx_root=b"\x66" * 32)
+    bad = cfg.area(1).nodes[3]
+    sep = cfg.anchor_separator
+    sig = sign_digest(bad.key, fast_header_digest(forged, sep))
+    frame = net.encode_signed_header(forged, bytes.fromhex(bad.address[2:]), sig)
+    asyncio.run(inject(cfg, 2, frame))
+    # the watcher starts after the double sign was gossiped: node 1 replays recent signed
+    # headers to each new peer
+    procs["watcher"] = start(watcher_cfg, logs, "watcher", "watcher", "run")
+
+    offence = offence_id(bad.address, 1, height)
+    staking = suite.staking.functions
+    wait_for("the slash", lambda: staking.offence_slashed(offence).call())
+    hub = suite.anchor_hub
+    proven = hub.events.EquivocationProven().get_logs(from_block=0)
+    assert [
+        (e["args"]["validator"], e["args"]["reporter"], e["args"]["height"]) for e in proven
+    ] == [(bad.address, judge.address, height)]
+    slashed = suite.staking.events.Slashed().get_logs(from_block=0)
+    assert len(slashed) == 1 and slashed[0]["args"]["reporter"] == judge.address
+    bounty = slashed[0]["args"]["bounty"]
+    assert bounty > 0
+    wait_for("the bounty claimed", lambda: staking.claimable(judge.address).call() == 0)
+    assert suite.token.functions.balanceOf(judge.address).call() == held + bounty
+    # a third header of the same validator at that height: the same offence, never reported
+    # a second time (the watcher says so in its log)
+    third = replace(honest, tx_root=b"\x67" * 32)
+    sig3 = sign_digest(bad.key, fast_header_digest(third, sep))
+    asyncio.run(
+        inject(cfg, 0, net.encode_signed_header(third, bytes.fromhex(bad.address[2:]), sig3))
+    )
+    wait_for(
+        "the watcher to see it",
+        lambda: "already reported" in (logs / "watcher.log").read_text(),
+    )
+    assert len(hub.events.EquivocationProven().get_logs(from_block=0)) == 1
+    assert procs["watcher"].poll() is None
+
+
+async def inject(cfg, index, frame):
+    """Connects to node `index` as a peer of the area and sends one frame."""
+    node = cfg.area(1).nodes[index]
+    reader, writer = await asyncio.open_connection("127.0.0.1", node.port)
+    conn = net.Connection(reader, writer)
+    attacker = get_dev_account(97)
+    hello = net.Hello.make(attacker.key, bytes.fromhex(attacker.address[2:]), cfg.chain_id, 1, 0)
+    await net.handshake(conn, hello, cfg.chain_id, 1)
+    await conn.send_now(net.SIGNED_HEADER, frame)
+    await asyncio.sleep(0.5)  # let the node read it before the connection closes
+    conn.close()
