@@ -150,6 +150,28 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         )
         out = wait_status("dev:5", "30 SEC, completed")
         assert "area 2" in out and "30 SEC" in out
+        again = sec("bgc", "confirm", "--area", "2", "--ref", "1:1", "--key", "dev:6", *h)
+        assert (again.returncode, again.stderr.strip()) == (
+            1,
+            "error: payment 1:1 is completed, not paid or shipped: cannot confirm it",
+        )
+        # the seller takes 10 of its 30 SEC in area 2 home to the main chain
+        wallet = suite.sec_balance(seller.address)
+        out = sec("bgc", "withdraw", "--area", "2", "--amount", "10", "--key", "dev:5", *h)
+        assert out.returncode == 0, out.stderr
+        deadline = time.time() + 120
+        while suite.sec_balance(seller.address) != wallet + 10 * 10**18:
+            assert time.time() < deadline, "the withdrawal was not paid out"
+            time.sleep(1)
+        view = json.loads(sec("bgc", "status", "--key", "dev:5", "--json", *h).stdout)
+        assert [(w["area"], w["nonce"], w["amount"], w["status"]) for w in view["withdrawals"]] == [
+            ("2", "1", str(10 * 10**18), "paid out")
+        ]
+        assert [
+            (m["src_area"], m["dst_area"], m["nonce"], m["amount"]) for m in view["messages"]
+        ] == [("1", "2", "1", str(30 * 10**18))]
+        area2 = next(v for v in view["ledgers"] if v["area"] == "2")
+        assert (area2["balance"], area2["transactions_applied"]) == (str(20 * 10**18), 2)
 
         deadline = time.time() + 60
         while True:
