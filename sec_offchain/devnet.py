@@ -3,6 +3,8 @@
 `up` starts anvil (unless given `--rpc`), deploys the suite, stakes one validator per node
 (the node key is its validator key), writes the devnet file, and starts as processes: every
 area's nodes, the escrow bridge (primary and one standby) and one anchor relayer per area.
+Each process is the command an operator runs on its own host, `sec node run --config FILE`
+(and `relayer`, `bridge`), from a config file the devnet writes to `<home>/hosts/`.
 It supervises them (a process that dies is restarted with back-off; `sec devnet status`
 shows the restarts), its children and anvil die with it even when it is SIGKILLed (the
 parent-death signal), and Ctrl-C stops everything it started.
