@@ -52,18 +52,23 @@ from sec_offchain.exceptions import ConfigError
 KEYSTORE_PASSWORD_ENV = "SEC_KEYSTORE_PASSWORD"
 
 
-def sec_home() -> Path:
-    return Path(os.environ.get("SEC_HOME", Path.home() / ".sec"))
-
-
 def keystore_path(name: str) -> Path:
-    """The keystore file named `name` under $SEC_HOME/keystores (as `sec account` keeps
-    them): NAME, NAME.json, or the file whose name is NAME."""
-    base = sec_home() / "keystores"
-    for candidate in (base / name, base / f"{name}.json"):
+    """The keystore `sec account` keeps under the name `name`: a validator key
+    (`<home>/validators/NAME.json`, what a node signs with) or else a trading account
+    (`<home>/accounts/NAME.json`); home is $SEC_HOME or the user's config directory."""
+    from sec_offchain.crypto.keystore import KeyStore, KeystoreError
+
+    store = KeyStore()
+    try:
+        candidates = [store.path_of(name, "validator"), store.path_of(name, "account")]
+    except KeystoreError as exc:
+        raise ConfigError(str(exc)) from None
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"no keystore named {name!r} in {base}")
+    raise ConfigError(
+        f"no keystore named {name!r} in {store.dir_of('validator')} or {store.dir_of('account')}"
+    )
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ def _key(data: dict[str, Any], base: Path) -> bytes:
         return key
     if "keystore" in data:
         store = keystore_path(str(data["keystore"]))
-        password = os.environ.get(KEYSTORE_PASSWORD_ENV)
+        password = os.environ.get(KEYSTORE_PASSWORD_ENV, os.environ.get("SEC_PASSWORD"))
         if "password_file" in data:
             password = (base / data["password_file"]).read_text().rstrip("\n")
         if password is None:

@@ -69,15 +69,17 @@ def test_load__key_file_and_peers__the_devnet_view_processes_run_on(tmp_path):
 
 def test_load__keystore_by_name_under_sec_home(tmp_path, monkeypatch):
     home = tmp_path / "sechome"
-    (home / "keystores").mkdir(parents=True)
-    (home / "keystores" / "n1.json").write_text(
+    (home / "validators").mkdir(parents=True)  # where `sec account new --validator` keeps it
+    (home / "validators" / "n1.json").write_text(
         json.dumps(Account.encrypt(NODE.key, "pw", kdf="pbkdf2", iterations=1_000))
     )
     (tmp_path / "pw.txt").write_text("pw\n")
     monkeypatch.setenv("SEC_HOME", str(home))
     host = load_host_config(write(tmp_path, 'keystore = "n1"\npassword_file = "pw.txt"\n' + BASE))
     assert host.key == bytes(NODE.key)
-    with pytest.raises(ConfigError, match=r"^no keystore named 'n2' in .*keystores$"):
+    with pytest.raises(
+        ConfigError, match=r"^no keystore named 'n2' in .*validators or .*accounts$"
+    ):
         load_host_config(write(tmp_path, 'keystore = "n2"\npassword_file = "pw.txt"\n' + BASE))
     (tmp_path / "pw.txt").write_text("wrong\n")
     with pytest.raises(ConfigError, match=r"^keystore .*n1.json: MAC mismatch"):
