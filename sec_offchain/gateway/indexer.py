@@ -79,12 +79,19 @@ class Indexer:
     # ── the loop ────────────────────────────────────────────────────────────────────────
     def run(self, stop: threading.Event, poll: float = 0.25) -> None:
         """Steps until `stop` is set; RPC failures are logged and retried."""
+        failures = 0
         while not stop.is_set():
             try:
                 done = self.step()
+                if failures:
+                    log.warning("indexer reaches the node again after %d failures", failures)
+                failures = 0
             except Exception as exc:  # noqa: BLE001 - an RPC outage must not end the indexer
-                log.warning("indexer step failed: %s", exc)
-                done = 0
+                failures += 1
+                if failures == 1 or failures % 100 == 0:
+                    log.warning("indexer step failed (%d in a row): %s", failures, exc)
+                stop.wait(min(5.0, poll * 2**failures))
+                continue
             if done == 0:
                 stop.wait(poll)
 
