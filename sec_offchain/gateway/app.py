@@ -64,6 +64,9 @@ class GatewayContext:
     indexer: Indexer | None = None
     confirmations: int = 0
     writers: list[APIRouter] = field(default_factory=list)
+    # (area, height) -> that area block from any of its nodes (a devnet's, with --devnet)
+    blocks: Callable[[int, int], Any] | None = None
+    _credit_cache: dict[int, tuple[int, dict[bytes, int]]] = field(default_factory=dict)
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
     def contract(self, name: str) -> Any:
@@ -480,6 +483,70 @@ def build_app(ctx: GatewayContext) -> FastAPI:
         if src is not None and dst is not None:
             filters = [("key LIKE ?", f"{src}:{dst}:%"), filters[2]]
         return page_entities(store, "message", filters, limit, cursor, order)
+
+    # proofs --------------------------------------------------------------------------------
+    @v1.get("/products/{product_id}/credit", tags=["proofs"])
+    def get_credit(
+        product_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+        area: Annotated[int, Query(ge=1, le=2**64 - 1)],
+        height: Annotated[int | None, Query(ge=1, le=2**64 - 1)] = None,
+    ) -> dict[str, Any]:
+        """A product's credit with its Merkle proof and the anchored header it is proven
+        against (the area's latest anchored height unless `height`): check it with
+        `sec verify`, which trusts nothing from this gateway."""
+        from sec_offchain.gateway.proofs import BundleError, build_credit_bundle, credit_table
+
+        if ctx.blocks is None:
+            raise Problem(
+                404, "Not Found", "this gateway has no area nodes to read blocks from (--devnet)"
+            )
+        if height is None:
+            known = store.get_entity("area", str(area))
+            if known is None or not known["anchored_height"]:
+                raise Problem(404, "Not Found", f"area {area} has no anchored header")
+            height = int(known["anchored_height"])
+        raw = store.get_entity("header", f"{area}:{height:020d}")
+        if raw is None:
+            raise Problem(404, "Not Found", f"area {area} header {height} is not anchored")
+        from sec_offchain.gateway.proofs import header_from_json
+
+        header = header_from_json(
+            {
+                k: raw[k]
+                for k in (
+                    "area_id",
+                    "height",
+                    "parent_hash",
+                    "tx_root",
+                    "credit_root",
+                    "egress_root",
+                    "timestamp",
+                )
+            }
+        )
+        table = _credit_table_at(area, height, credit_table)
+        try:
+            return build_credit_bundle(table, header, bytes.fromhex(product_id[2:]))
+        except BundleError as exc:
+            status = 404 if "has no credit" in str(exc) else 502
+            raise Problem(
+                status, "Not Found" if status == 404 else "Bad Gateway", str(exc)
+            ) from None
+
+    def _credit_table_at(area: int, height: int, fold) -> dict[bytes, int]:
+        done, table = ctx._credit_cache.get(area, (0, {}))
+        if done > height:
+            done, table = 0, {}
+        blocks = []
+        for h in range(done + 1, height + 1):
+            block = ctx.blocks(area, h)  # type: ignore[misc]
+            if block is None:
+                raise Problem(502, "Bad Gateway", f"no node of area {area} served its block {h}")
+            blocks.append(block)
+        table = dict(table)
+        table.update(fold(blocks))
+        ctx._credit_cache[area] = (height, table)
+        return table
 
     # events --------------------------------------------------------------------------------
     @v1.get(
