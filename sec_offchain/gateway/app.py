@@ -152,6 +152,15 @@ def _get(store: Store, kind: str, key: str, what: str) -> dict[str, Any]:
     return data
 
 
+def _get_raw(store: Store, kind: str, key: str, what: str) -> Response:
+    """One item straight from its stored JSON (already in the response model's shape), with
+    no parse-validate-serialise round trip: the hot path of the read API."""
+    data = store.get_entity_json(kind, key)
+    if data is None:
+        raise Problem(404, "Not Found", f"{what} not found")
+    return Response(data, media_type="application/json")
+
+
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
 
@@ -276,7 +285,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/listings/{listing_id}", response_model=models.Listing, tags=["escrow"])
     async def get_listing(listing_id: IdPath):
-        return _get(store, "listing", str(listing_id), f"listing {listing_id}")
+        return _get_raw(store, "listing", str(listing_id), f"listing {listing_id}")
 
     @v1.get("/orders", response_model=models.Page[models.Order], tags=["escrow"])
     async def list_orders(
@@ -299,7 +308,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/orders/{order_id}", response_model=models.Order, tags=["escrow"])
     async def get_order(order_id: IdPath):
-        return _get(store, "order", str(order_id), f"order {order_id}")
+        return _get_raw(store, "order", str(order_id), f"order {order_id}")
 
     @v1.get("/volume", response_model=list[models.Volume], tags=["escrow"])
     async def get_volume():
@@ -385,7 +394,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/shares/{share_id}", response_model=models.Share, tags=["shares"])
     async def get_share(share_id: IdPath):
-        return _get(store, "share", str(share_id), f"share {share_id}")
+        return _get_raw(store, "share", str(share_id), f"share {share_id}")
 
     # court --------------------------------------------------------------------------------
     @v1.get("/cases", response_model=models.Page[models.Case], tags=["court"])
@@ -402,7 +411,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/cases/{case_id}", response_model=models.Case, tags=["court"])
     async def get_case(case_id: IdPath):
-        return _get(store, "case", str(case_id), f"case {case_id}")
+        return _get_raw(store, "case", str(case_id), f"case {case_id}")
 
     @v1.get("/judges", response_model=models.Page[models.Judge], tags=["court"])
     async def list_judges(
@@ -415,7 +424,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/judges/{address}", response_model=models.Judge, tags=["court"])
     async def get_judge(address: AddressPath):
-        return _get(store, "judge", address.lower(), f"judge {address}")
+        return _get_raw(store, "judge", address.lower(), f"judge {address}")
 
     # areas --------------------------------------------------------------------------------
     @v1.get("/validators", response_model=models.Page[models.Validator], tags=["areas"])
