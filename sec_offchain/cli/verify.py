@@ -60,11 +60,16 @@ def verify(
         None, "--anchor-hub", help="AnchorHub address (instead of --deployment)"
     ),
 ) -> None:
-    """Check a product-credit proof bundle against the header anchored on chain, trusting
-    nothing from the gateway: two RPC calls (chain id, anchored digest)."""
+    """Check a proof bundle (a product's credit, or a trade record) against the header
+    anchored on chain, trusting nothing from the gateway: two RPC calls (chain id, anchored
+    digest)."""
     from eth_utils import is_address, keccak, to_checksum_address
 
-    from sec_offchain.gateway.proofs import BundleError, verify_credit_bundle
+    from sec_offchain.gateway.proofs import (
+        BundleError,
+        verify_credit_bundle,
+        verify_record_bundle,
+    )
 
     if (deployment is None) == (anchor_hub is None):
         fail("give --deployment FILE or --anchor-hub ADDRESS (where the anchored headers are)")
@@ -74,10 +79,12 @@ def verify(
     def run() -> None:
         from sec_offchain.contracts.deployment import Deployment
 
-        hub = to_checksum_address(
-            anchor_hub if anchor_hub else Deployment.from_file(deployment).address_of("AnchorHub")  # type: ignore[arg-type]
-        )
+        dep = Deployment.from_file(deployment) if deployment is not None else None
+        hub = to_checksum_address(anchor_hub or dep.address_of("AnchorHub"))  # type: ignore[union-attr]
         data = _load(bundle)
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind == "record" and dep is None:
+            fail("a record bundle needs --deployment FILE (its Escrow names the records' domain)")
         selector = keccak(text=ANCHORED_HASH)[:4]
 
         def anchored(area: int, height: int) -> bytes:
@@ -88,12 +95,25 @@ def verify(
                 raise BundleError(f"AnchorHub at {hub} did not answer anchored_hash")
             return raw
 
+        def chain_id() -> int:
+            return int(str(_rpc(rpc, "eth_chainId", [])), 16)
+
         try:
-            result = verify_credit_bundle(
-                data, lambda: int(str(_rpc(rpc, "eth_chainId", [])), 16), anchored, hub
-            )
+            if kind == "record":
+                escrow = dep.address_of("Escrow")  # type: ignore[union-attr]
+                rec = verify_record_bundle(data, chain_id, anchored, hub, escrow)
+            else:
+                result = verify_credit_bundle(data, chain_id, anchored, hub)
         except BundleError as exc:
             fail(f"refused: {exc}")
+        if kind == "record":
+            console.print(
+                f"verified: record {rec['record_id']} (order {rec['order_id']}) is in area "
+                f"{rec['area_id']} block {rec['height']} (header {rec['header_hash']}); "
+                f"ciphertext {rec['ciphertext']}",
+                highlight=False,
+            )
+            return
         console.print(
             f"verified: product {result['product_id']} has credit {result['credit']} in area "
             f"{result['area_id']} at anchored height {result['height']} "

@@ -66,7 +66,7 @@ class GatewayContext:
     writers: list[APIRouter] = field(default_factory=list)
     # (area, height) -> that area block from any of its nodes (a devnet's, with --devnet)
     blocks: Callable[[int, int], Any] | None = None
-    _credit_cache: dict[int, tuple[int, dict[bytes, int]]] = field(default_factory=dict)
+    _block_cache: dict[int, list[Any]] = field(default_factory=dict)  # area -> blocks 1..
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
     def contract(self, name: str) -> Any:
@@ -505,6 +505,16 @@ def build_app(ctx: GatewayContext) -> FastAPI:
         `sec verify`, which trusts nothing from this gateway."""
         from sec_offchain.gateway.proofs import BundleError, build_credit_bundle, credit_table
 
+        header = _anchored_header(area, height)
+        table = credit_table(_blocks_upto(area, header.height))
+        try:
+            return build_credit_bundle(table, header, bytes.fromhex(product_id[2:]))
+        except BundleError as exc:
+            raise _bundle_problem(exc) from None
+
+    def _anchored_header(area: int, height: int | None):
+        from sec_offchain.gateway.proofs import header_from_json
+
         if ctx.blocks is None:
             raise Problem(
                 404, "Not Found", "this gateway has no area nodes to read blocks from (--devnet)"
@@ -517,45 +527,52 @@ def build_app(ctx: GatewayContext) -> FastAPI:
         raw = store.get_entity("header", f"{area}:{height:020d}")
         if raw is None:
             raise Problem(404, "Not Found", f"area {area} header {height} is not anchored")
-        from sec_offchain.gateway.proofs import header_from_json
+        fields = ("area_id", "height", "parent_hash", "tx_root", "credit_root", "egress_root")
+        return header_from_json({k: raw[k] for k in (*fields, "timestamp")})
 
-        header = header_from_json(
-            {
-                k: raw[k]
-                for k in (
-                    "area_id",
-                    "height",
-                    "parent_hash",
-                    "tx_root",
-                    "credit_root",
-                    "egress_root",
-                    "timestamp",
-                )
-            }
-        )
-        table = _credit_table_at(area, height, credit_table)
-        try:
-            return build_credit_bundle(table, header, bytes.fromhex(product_id[2:]))
-        except BundleError as exc:
-            status = 404 if "has no credit" in str(exc) else 502
-            raise Problem(
-                status, "Not Found" if status == 404 else "Bad Gateway", str(exc)
-            ) from None
+    def _bundle_problem(exc: Exception) -> Problem:
+        text = str(exc)
+        if "has no credit" in text or "is not in area" in text:
+            return Problem(404, "Not Found", text)
+        return Problem(502, "Bad Gateway", text)
 
-    def _credit_table_at(area: int, height: int, fold) -> dict[bytes, int]:
-        done, table = ctx._credit_cache.get(area, (0, {}))
-        if done > height:
-            done, table = 0, {}
-        blocks = []
-        for h in range(done + 1, height + 1):
+    def _blocks_upto(area: int, height: int) -> list[Any]:
+        """Blocks 1..height of `area` from its nodes (kept: anchored blocks are final)."""
+        cached = ctx._block_cache.setdefault(area, [])
+        for h in range(len(cached) + 1, height + 1):
             block = ctx.blocks(area, h)  # type: ignore[misc]
             if block is None:
                 raise Problem(502, "Bad Gateway", f"no node of area {area} served its block {h}")
-            blocks.append(block)
-        table = dict(table)
-        table.update(fold(blocks))
-        ctx._credit_cache[area] = (height, table)
-        return table
+            cached.append(block)
+        return cached[:height]
+
+    @v1.get("/records/{record_id}/proof", tags=["proofs"])
+    def get_record_proof(
+        record_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+        area: Annotated[int, Query(ge=1, le=2**64 - 1)],
+    ) -> dict[str, Any]:
+        """A trade record (its ciphertext, for the buyer to decrypt) with its Merkle proof
+        against the tx_root of the anchored block holding it: check it with `sec verify`."""
+        from sec_offchain.area.records import domain_separator
+        from sec_offchain.gateway.proofs import BundleError, build_record_bundle
+
+        latest = _anchored_header(area, None)
+        separator = domain_separator(ctx.deployment.chain_id, ctx.deployment.address_of("Escrow"))
+        wanted = bytes.fromhex(record_id[2:])
+        blocks = _blocks_upto(area, latest.height)
+        for block in reversed(blocks):
+            if any(r.digest(separator) == wanted for r in block.records):
+                header = _anchored_header(area, block.header.height)
+                try:
+                    return build_record_bundle(block, header, wanted, separator)
+                except BundleError as exc:
+                    raise _bundle_problem(exc) from None
+        raise Problem(
+            404,
+            "Not Found",
+            f"record {record_id} is in no anchored block of area {area} "
+            f"(up to height {latest.height})",
+        )
 
     # events --------------------------------------------------------------------------------
     @v1.get(

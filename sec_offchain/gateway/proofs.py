@@ -1,6 +1,6 @@
 """Proof bundles: a product's credit with its Merkle proof against an anchored header's
-`credit_root`, and the light check of such a bundle that trusts nothing from whoever served
-it (the seeds' phone light client).
+`credit_root` (a trade record likewise against its `tx_root`), and the light check of such
+a bundle that trusts nothing from whoever served it (the seeds' phone light client).
 
 A bundle (JSON):
     {"kind": "credit", "area_id": A, "height": H, "product_id": "0x..32", "credit": C,
@@ -137,7 +137,27 @@ def verify_credit_bundle(
             "credit proof: the product's credit and the proof do not lead to the header's "
             "credit_root"
         )
-    digest = hash_area_header(header, fetch_chain_id(), anchor_hub)
+    digest = _check_header(header, fetch_chain_id, fetch_anchored, anchor_hub)
+    return {
+        "area_id": header.area_id,
+        "height": header.height,
+        "product_id": "0x" + product.hex(),
+        "credit": credit,
+        "header_hash": "0x" + digest.hex(),
+    }
+
+
+# ── trade records ──────────────────────────────────────────────────────────────────────
+def _check_header(
+    header: AreaHeader,
+    fetch_chain_id: Callable[[], int],
+    fetch_anchored: Callable[[int, int], bytes],
+    anchor_hub: str,
+    chain_id: int | None = None,
+) -> bytes:
+    digest = hash_area_header(
+        header, fetch_chain_id() if chain_id is None else chain_id, anchor_hub
+    )
     anchored = fetch_anchored(header.area_id, header.height)
     if anchored == b"\0" * 32:
         raise BundleError(
@@ -148,10 +168,83 @@ def verify_credit_bundle(
             f"header: not the one anchored at area {header.area_id} height {header.height} "
             f"(anchored 0x{anchored.hex()}, the bundle's hashes to 0x{digest.hex()})"
         )
+    return digest
+
+
+def build_record_bundle(
+    block: Block, header: AreaHeader, record_id: bytes, separator: bytes
+) -> dict[str, Any]:
+    """The bundle proving that the record with id `record_id` (its EIP-712 digest) is in
+    `block`, whose tx_root the anchored `header` commits to; BundleError otherwise."""
+    from sec_offchain.area.block import TX_LEAF, body_digests
+
+    ids = [r.digest(separator) for r in block.records]
+    values = [(i,) for i in ids] + [(x,) for x in body_digests(block, separator)]
+    tree = StandardMerkleTree.of(values, TX_LEAF)
+    if tree.root != header.tx_root:
+        raise BundleError(
+            f"the block served for area {header.area_id} height {header.height} does not "
+            "match its anchored tx_root"
+        )
+    if record_id not in ids:
+        raise BundleError(
+            f"record 0x{record_id.hex()} is not in area {header.area_id} block {header.height}"
+        )
+    index = ids.index(record_id)
+    return {
+        "kind": "record",
+        "area_id": header.area_id,
+        "height": header.height,
+        "record": "0x" + block.records[index].encode().hex(),
+        "proof": ["0x" + p.hex() for p in tree.proof(index)],
+        "header": header_to_json(header),
+    }
+
+
+def verify_record_bundle(
+    bundle: Any,
+    fetch_chain_id: Callable[[], int],
+    fetch_anchored: Callable[[int, int], bytes],
+    anchor_hub: str,
+    escrow: str,
+) -> dict[str, Any]:
+    """Checks a record bundle: the record's id (its digest under the records' domain of the
+    chain id the node reports and the Escrow the caller trusts) with the proof leads to the
+    header's tx_root, and the header is the anchored one."""
+    from sec_offchain.area.block import TX_LEAF
+    from sec_offchain.area.records import RecordError, TradeRecord, domain_separator
+
+    if not isinstance(bundle, dict) or bundle.get("kind") != "record":
+        raise BundleError('not a record proof bundle (kind must be "record")')
+    header = header_from_json(bundle.get("header"))
+    if (bundle.get("area_id"), bundle.get("height")) != (header.area_id, header.height):
+        raise BundleError("area_id/height: do not match the header's")
+    raw = bundle.get("record")
+    if not isinstance(raw, str) or not raw.startswith("0x") or len(raw) > 2 + 2 * 65_536:
+        raise BundleError("record: not 0x-prefixed hex of at most 64 KiB")
+    try:
+        record = TradeRecord.decode(bytes.fromhex(raw[2:]))
+    except (ValueError, RecordError, Exception) as exc:  # noqa: BLE001 - any decode failure
+        raise BundleError(
+            f"record: not an encoded trade record ({exc.__class__.__name__})"
+        ) from None
+    proof_raw = bundle.get("proof")
+    if not isinstance(proof_raw, list) or len(proof_raw) > 256:
+        raise BundleError("proof: not a list of at most 256 hashes")
+    proof = [_b32(p, f"proof[{i}]") for i, p in enumerate(proof_raw)]
+    chain_id = fetch_chain_id()
+    record_id = record.digest(domain_separator(chain_id, escrow))
+    if process_proof(leaf_hash(TX_LEAF, (record_id,)), proof) != header.tx_root:
+        raise BundleError(
+            "record proof: the record and the proof do not lead to the header's tx_root"
+        )
+    digest = _check_header(header, fetch_chain_id, fetch_anchored, anchor_hub, chain_id)
     return {
         "area_id": header.area_id,
         "height": header.height,
-        "product_id": "0x" + product.hex(),
-        "credit": credit,
+        "record_id": "0x" + record_id.hex(),
+        "order_id": record.order_id,
+        "status": record.status,
+        "ciphertext": "0x" + record.ciphertext.hex(),
         "header_hash": "0x" + digest.hex(),
     }

@@ -7,12 +7,12 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from sec_offchain.area.block import Block, FullHeader
 from sec_offchain.gateway.app import GatewayContext, build_app
 from sec_offchain.gateway.indexer import Indexer
 from sec_offchain.gateway.proofs import (
@@ -20,6 +20,7 @@ from sec_offchain.gateway.proofs import (
     build_credit_bundle,
     header_to_json,
     verify_credit_bundle,
+    verify_record_bundle,
 )
 from sec_offchain.gateway.store import open_store
 from tests.fixtures.gateway import CREDITS
@@ -182,19 +183,7 @@ def test_gateway_with_area_blocks__serves_a_bundle_that_verifies(gateway_chain, 
     """The credit endpoint folds the area's blocks (from its nodes) into the credit table:
     here a block source that serves area 1's single block."""
     chain, h = gateway_chain, gateway_chain.history
-    header = h.header
-    block = Block(
-        header=FullHeader(
-            header.area_id,
-            header.height,
-            header.parent_hash,
-            header.tx_root,
-            header.credit_root,
-            header.egress_root,
-            header.timestamp,
-        ),
-        credits=tuple(sorted(CREDITS.items())),
-    )
+    header, block = h.header, h.block
     store = open_store(str(tmp_path / "gw.db"))
     indexer = Indexer(chain.anvil.w3, chain.deployment, store)
     indexer.catch_up()
@@ -214,4 +203,55 @@ def test_gateway_with_area_blocks__serves_a_bundle_that_verifies(gateway_chain, 
     )
     none = client.get(f"/v1/products/0x{PRODUCT.hex()}/credit", params={"area": 2})
     assert (none.status_code, none.json()["detail"]) == (404, "area 2 has no anchored header")
+
+    # the trade record of the block, with its proof against the anchored tx_root
+    resp = client.get(f"/v1/records/0x{h.record_id.hex()}/proof", params={"area": 1})
+    assert resp.status_code == 200, resp.text
+    record = resp.json()
+    assert record["record"] == "0x" + block.records[0].encode().hex()
+    escrow = chain.deployment.address_of("Escrow")
+    w3, hub = chain.anvil.w3, chain.suite.anchor_hub
+    proven = verify_record_bundle(
+        record,
+        lambda: int(w3.eth.chain_id),
+        lambda a, ht: bytes(hub.functions.anchored_hash(a, ht).call()),
+        str(hub.address),
+        escrow,
+    )
+    assert (proven["record_id"], proven["order_id"], proven["header_hash"]) == (
+        "0x" + h.record_id.hex(),
+        h.completed,
+        h.anchored_hash,
+    )
+    assert proven["ciphertext"] == "0x" + block.records[0].ciphertext.hex()
+    original = block.records[0]
+    other = replace(original, ciphertext=original.ciphertext[:-1] + b"\x00")
+    forged = tampered(record, lambda d: d.update(record="0x" + other.encode().hex()))
+    with pytest.raises(BundleError) as err:
+        verify_record_bundle(
+            forged,
+            lambda: int(w3.eth.chain_id),
+            lambda a, ht: bytes(hub.functions.anchored_hash(a, ht).call()),
+            str(hub.address),
+            escrow,
+        )
+    assert str(err.value) == (
+        "record proof: the record and the proof do not lead to the header's tx_root"
+    )
+    unknown = client.get(f"/v1/records/0x{'77' * 32}/proof", params={"area": 1})
+    assert (unknown.status_code, unknown.json()["detail"]) == (
+        404,
+        f"record 0x{'77' * 32} is in no anchored block of area 1 (up to height 1)",
+    )
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    common = ["--rpc", chain.anvil.url]
+    ok = sec("verify", str(path), *common, "--deployment", str(chain.deployment_path))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith(
+        f"verified: record 0x{h.record_id.hex()} (order {h.completed}) is in area 1 block 1 "
+    )
+    hub_only = sec("verify", str(path), *common, "--anchor-hub", str(hub.address))
+    assert hub_only.returncode == 1
+    assert "a record bundle needs --deployment FILE" in hub_only.stderr
     store.close()
