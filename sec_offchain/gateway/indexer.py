@@ -2,8 +2,9 @@
 behind the head, one transaction per batch.
 
 Each step checks that the last indexed block still has the hash it had (a reorg otherwise:
-the store rewinds to the newest stored block whose hash the chain still has, and the
-entities are rebuilt from the events that remain), then reads the next range with
+the store rewinds to the newest stored block — one holding events, or a batch's last — whose
+hash the chain still has, and the entities are rebuilt from the events that remain), then
+reads the next range with
 `eth_getLogs` over every contract address at once and writes the events, their entity
 updates and the new cursor in one transaction. A restart resumes from the stored cursor; a
 kill at any point loses at most the batch under way, which the next run reads again.
@@ -31,6 +32,7 @@ log = logging.getLogger("sec.gateway.indexer")
 
 DEFAULT_RANGE = 2_000  # blocks per eth_getLogs call
 DEFAULT_CONFIRMATIONS = 0
+CHECKPOINT_SPAN = 100_000  # blocks of batch ends kept for reorg checks
 
 
 class Indexer:
@@ -181,6 +183,12 @@ class Indexer:
                 "INSERT INTO blocks (number, hash) VALUES (?, ?)", sorted(blocks.items())
             )
             proj.flush()
+            tx.execute(
+                "INSERT INTO checkpoints (number, hash) VALUES (?, ?) "
+                "ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
+                (end, end_hash),
+            )
+            tx.execute("DELETE FROM checkpoints WHERE number < ?", (end - CHECKPOINT_SPAN,))
             tx.set_meta("next_id", str(next_id))
             tx.set_meta("cursor", str(end))
             tx.set_meta("cursor_hash", end_hash)
@@ -194,7 +202,10 @@ class Indexer:
     def rewind(self) -> int:
         """Drops what a reorg replaced: back to the newest stored block the chain still has,
         entities rebuilt from the remaining events. Returns the block it rewound to."""
-        stored = self.store.query("SELECT number, hash FROM blocks ORDER BY number DESC")
+        stored = self.store.query(
+            "SELECT number, hash FROM blocks UNION SELECT number, hash FROM checkpoints"
+            " ORDER BY number DESC"
+        )
         fork = self.deployment.block - 1
         for number, block_hash in stored:
             if number <= self.head and self._hash_of(number) == block_hash:
@@ -210,6 +221,7 @@ class Indexer:
             )
             tx.execute("DELETE FROM events WHERE block_number > ?", (fork,))
             tx.execute("DELETE FROM blocks WHERE number > ?", (fork,))
+            tx.execute("DELETE FROM checkpoints WHERE number > ?", (fork,))
             tx.execute("DELETE FROM entities")
             proj = self._projection(tx)
             for row in tx.execute(

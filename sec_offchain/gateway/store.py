@@ -11,6 +11,9 @@ Tables:
 * `meta(k, v)` — the cursor (last indexed block and its hash), the next event id, the chain id
   and the deployment the store was built for;
 * `blocks(number, hash)` — the hash of every block that holds an indexed event (reorg checks);
+* `checkpoints(number, hash)` — the last block of each recent batch (a reorg rewinds to the
+  newest block the chain still has, not further; where batches ended depends on when the
+  indexer ran, so `dump()` leaves this table out);
 * `events(id, ...)` — every decoded event, `id` the stream id (monotonic, never reused);
 * `event_accounts(account, event_id)` — who each event concerns (the `?account=` filter);
 * `entities(kind, key, a, b, status, seq, data)` — the projections: one row per order,
@@ -35,6 +38,7 @@ from sec_offchain.exceptions import ConfigError
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS checkpoints (number BIGINT PRIMARY KEY, hash TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS events ("
     " id BIGINT PRIMARY KEY, block_number BIGINT NOT NULL, block_hash TEXT NOT NULL,"
     " log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL, timestamp BIGINT NOT NULL,"

@@ -166,6 +166,18 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
                 break
             assert time.time() < deadline, areas
             time.sleep(0.5)
+        # the product's credit, proven against the anchored header, checked by sec verify
+        # with nothing trusted from the gateway
+        product = "0x" + listing.to_bytes(32, "big").hex()
+        url = f"{gw['url']}/v1/products/{product}/credit?area={cfg.area_of(seller.address)}"
+        deadline = time.time() + 60
+        while (resp := httpx.get(url, timeout=30)).status_code != 200:
+            assert time.time() < deadline, resp.text
+            time.sleep(1)
+        assert resp.json()["credit"] == 1
+        checked = sec("verify", url, "--rpc", cfg.rpc, "--deployment", cfg.deployments)
+        assert checked.returncode == 0, checked.stderr
+        assert checked.stdout.startswith(f"verified: product {product} has credit 1 in area ")
         table = sec("devnet", "status", "--home", str(home))
         assert f"gateway {gw['url']} (indexed block" in table.stdout
     finally:
