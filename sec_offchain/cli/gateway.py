@@ -36,6 +36,12 @@ def gateway_up(
 
     if not deployment.is_file():
         fail(f"deployments file not found: {deployment}")
+    if (
+        db is not None
+        and "://" in db
+        and not db.startswith(("postgresql://", "postgres://", "sqlite:///"))
+    ):
+        fail(f"--db takes postgresql://... or a file path, not {db}")
     if devnet is not None and not devnet.is_dir():
         fail(f"--devnet {devnet} is not a directory")
     guarded(

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from sec_offchain.cli.common import console, fail, guarded
+from sec_offchain.exceptions import ConfigError
 
 ANCHORED_HASH = "anchored_hash(uint256,uint256)"
 
@@ -21,9 +22,9 @@ def _rpc(url: str, method: str, params: list) -> object:
         )
         body = resp.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise OSError(f"cannot reach the node at {url} ({exc.__class__.__name__})") from exc
+        raise ConfigError(f"cannot reach the node at {url} ({exc.__class__.__name__})") from exc
     if "error" in body:
-        raise OSError(f"the node refused {method}: {body['error'].get('message')}")
+        raise ConfigError(f"the node refused {method}: {body['error'].get('message')}")
     return body["result"]
 
 
@@ -34,20 +35,20 @@ def _load(source: str) -> object:
         try:
             resp = httpx.get(source, timeout=10)
         except httpx.HTTPError as exc:
-            raise OSError(f"cannot fetch {source} ({exc.__class__.__name__})") from exc
+            raise ConfigError(f"cannot fetch {source} ({exc.__class__.__name__})") from exc
         if resp.status_code != 200:
             detail = resp.text[:200]
-            raise OSError(f"{source} answered {resp.status_code}: {detail}")
+            raise ConfigError(f"{source} answered {resp.status_code}: {detail}")
         text = resp.text
     else:
         path = Path(source)
         if not path.is_file():
-            raise OSError(f"no bundle file {source}")
+            raise ConfigError(f"no bundle file {source}")
         text = path.read_text()
     try:
         return json.loads(text)
     except ValueError:
-        raise OSError(f"{source} is not JSON") from None
+        raise ConfigError(f"{source} is not JSON") from None
 
 
 def verify(
