@@ -1,8 +1,8 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
 One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`,
-`relay`, `account`; `hosts` for `node`, `relayer`, `bridge` and `watcher`, the processes of a
-network)
+`relay`, `account`, `gateway`; `hosts` for `node`, `relayer`, `bridge` and `watcher`, the
+processes of a network)
 or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
 context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
 from them and holds `main`, the console script's entry point.
@@ -25,6 +25,7 @@ from sec_offchain.cli import (
     deploy,
     devnet,
     escrow,
+    gateway,
     hosts,
     judge,
     relay,
@@ -32,6 +33,7 @@ from sec_offchain.cli import (
     sim,
     stake,
     trust,
+    verify,
 )
 from sec_offchain.cli.common import add_account_options, console, err_console
 
@@ -74,6 +76,7 @@ app.command()(deploy.deploy)
 app.command("sim")(sim.sim)
 app.command()(demo.demo)
 app.command("trust")(trust.trust)
+app.command("verify")(verify.verify)
 app.add_typer(escrow.escrow_app, name="escrow")
 app.add_typer(share.share_app, name="share")
 app.add_typer(stake.stake_app, name="stake")
@@ -81,6 +84,7 @@ app.add_typer(area.area_app, name="area")
 app.add_typer(devnet.devnet_app, name="devnet")
 app.add_typer(bgc.bgc_app, name="bgc")
 app.add_typer(judge.judge_app, name="judge")
+app.add_typer(gateway.gateway_app, name="gateway")
 app.add_typer(relay.relay_app, name="relay")
 app.add_typer(account.account_app, name="account")
 app.add_typer(hosts.node_app, name="node")

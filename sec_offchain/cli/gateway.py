@@ -1,0 +1,59 @@
+"""`sec gateway ...`: the HTTP gateway over a deployed suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sec_offchain.cli.common import console, fail, guarded
+
+gateway_app = typer.Typer(
+    help="The HTTP gateway: indexer, read API /v1, event stream, metrics.",
+    no_args_is_help=True,
+)
+
+
+@gateway_app.command("up")
+def gateway_up(
+    rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of the chain"),
+    deployment: Path = typer.Option(..., "--deployment", help="deployments file"),
+    devnet: Path | None = typer.Option(None, "--devnet", help="devnet home (area nodes)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8700, "--port", help="port (0: a free one)", min=0, max=65535),
+    db: str | None = typer.Option(
+        None, "--db", help="a SQLite file (default gateway.db) or postgresql://..."
+    ),
+    confirmations: int = typer.Option(
+        0, "--confirmations", help="blocks behind the head to index", min=0, max=10_000
+    ),
+    batch_blocks: int = typer.Option(
+        2_000, "--batch-blocks", help="blocks per eth_getLogs call and store batch", min=1
+    ),
+) -> None:
+    """Index the deployment's events and serve the API until Ctrl-C."""
+    from sec_offchain.gateway.server import serve
+
+    if not deployment.is_file():
+        fail(f"deployments file not found: {deployment}")
+    if (
+        db is not None
+        and "://" in db
+        and not db.startswith(("postgresql://", "postgres://", "sqlite:///"))
+    ):
+        fail(f"--db takes postgresql://... or a file path, not {db}")
+    if devnet is not None and not devnet.is_dir():
+        fail(f"--devnet {devnet} is not a directory")
+    guarded(
+        lambda: serve(
+            rpc,
+            deployment,
+            db=db,
+            host=host,
+            port=port,
+            confirmations=confirmations,
+            block_range=batch_blocks,
+            devnet_home=devnet,
+            say=lambda m: console.print(m, highlight=False),
+        )
+    )
