@@ -91,6 +91,8 @@ VOTE_PERIOD: public(immutable(uint256))
 NO_VOTE_PENALTY: public(immutable(uint256))
 # Escrow's own dispute timeout: a draw after it seats no panel, and votes close by it.
 DISPUTE_TIMEOUT: public(immutable(uint256))
+# The ERC-2771 forwarder whose calls carry their signer in the last 20 bytes.
+FORWARDER: public(immutable(address))
 
 
 # ---------------------------------------------------------------- #
@@ -163,12 +165,15 @@ event RulingNotApplied:
 
 
 @deploy
-def __init__(escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vote_penalty: uint256):
+def __init__(
+    escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vote_penalty: uint256, forwarder: address
+):
     """
     @param escrow The Escrow whose disputes this Court decides (its DISPUTE_TIMEOUT is read).
     @param staking Where judges stake and are drawn.
     @param vote_period Seconds the panel has to vote, from the draw.
     @param no_vote_penalty SEC a panel judge loses for not voting.
+    @param forwarder The trusted ERC-2771 forwarder (relayed votes), or empty for none.
     """
     assert vote_period > 0, "court: bad vote period"
     eip712_domain_separator.__init__("SEC Court", "1")
@@ -176,6 +181,7 @@ def __init__(escrow: IEscrowView, staking: IStaking, vote_period: uint256, no_vo
     STAKING = staking
     VOTE_PERIOD = vote_period
     NO_VOTE_PENALTY = no_vote_penalty
+    FORWARDER = forwarder
     DISPUTE_TIMEOUT = staticcall escrow.DISPUTE_TIMEOUT()
 
 
@@ -227,7 +233,8 @@ def vote(case_id: uint256, ruling: uint8):
     assert ruling == RULING_BUYER or ruling == RULING_SELLER, "court: invalid ruling"
     word: uint256 = self._open_case(case_id)
     assert block.timestamp < (word >> _DEADLINE) & _MASK_40, "court: voting has ended"
-    seat1: uint256 = staticcall STAKING.slot_of(msg.sender)
+    judge: address = self._sender()
+    seat1: uint256 = staticcall STAKING.slot_of(judge)
     pos: uint256 = PANEL_SIZE
     for p: uint256 in range(PANEL_SIZE):
         if seat1 != 0 and (word >> (_PANEL + 8 * p)) & _MASK_8 == seat1:
@@ -235,7 +242,7 @@ def vote(case_id: uint256, ruling: uint8):
     assert pos < PANEL_SIZE, "court: caller is not on the panel"
     assert (word >> (_VOTES + 2 * pos)) & 3 == 0, "court: already voted"
     self._cases[case_id] = word | (convert(ruling, uint256) << (_VOTES + 2 * pos))
-    log Voted(case_id=case_id, judge=msg.sender, ruling=ruling)
+    log Voted(case_id=case_id, judge=judge, ruling=ruling)
 
 
 @external
@@ -419,9 +426,30 @@ def vote_digest(case_id: uint256, ruling: uint8) -> bytes32:
     return self._vote_digest(case_id, ruling)
 
 
+@view
+@external
+def isTrustedForwarder(forwarder: address) -> bool:
+    """
+    @notice ERC-2771: whether calls from `forwarder` carry their signer.
+    """
+    return forwarder != empty(address) and forwarder == FORWARDER
+
+
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
+
+
+@view
+@internal
+def _sender() -> address:
+    """
+    @dev ERC-2771: the signer the trusted forwarder appended to the calldata, only when
+         the forwarder is the caller and the calldata can hold it; else the caller.
+    """
+    if msg.sender == FORWARDER and len(msg.data) >= 20:
+        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
+    return msg.sender
 
 @view
 @internal

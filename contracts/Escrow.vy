@@ -35,10 +35,13 @@
 
 from snekmate.auth import ownable
 initializes: ownable
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
 
 # `renounce_ownership` is left out: governance must always be able to set the
-# arbiter and the token allow-list.
-exports: (ownable.owner, ownable.transfer_ownership)
+# arbiter and the token allow-list. eip712Domain (EIP-5267) lets wallets read the
+# domain of signed listings.
+exports: (ownable.owner, ownable.transfer_ownership, eip712_domain_separator.eip712Domain)
 
 from .interfaces import ITrustIndex
 from .interfaces import IShareRewards
@@ -92,6 +95,18 @@ MAX_FEE_SPLIT: constant(uint256) = 8
 _CLOSED_BIT: constant(uint256) = 1 << 224
 _HAS_TERMS: constant(uint256) = 1 << 248
 _MASK_88: constant(uint256) = 2**88 - 1
+_MASK_64: constant(uint256) = 2**64 - 1
+# Listing word bit of a listing registered from a signature: bought only through
+# `buy_signed` (which enforces its expiry, quantity and cancellation).
+_SIGNED: constant(uint256) = 1 << 249
+# Signed-listing word: listing id (bits 0-47, 0 until the first purchase) | orders
+# made from it (48-111) | cancelled (255).
+_CANCELLED: constant(uint256) = 1 << 255
+# Highest s of a canonical (low-s) secp256k1 signature: n / 2.
+_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+LISTING_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "Listing(address seller,uint256 price,address token,uint256 auto_complete,uint256 ship_window,bytes32 metadata,uint256 quantity,uint256 expiry,uint256 salt)"
+)
 
 
 # ---------------------------------------------------------------- #
@@ -113,6 +128,8 @@ PENALTY_CANCELLED: public(immutable(uint256))
 PENALTY_MISSED_SHIP_WINDOW: public(immutable(uint256))
 PENALTY_FAKE_GOODS: public(immutable(uint256))
 PENALTY_MALICIOUS_COMPLAINT: public(immutable(uint256))
+# The ERC-2771 forwarder whose calls carry their signer in the last 20 bytes.
+FORWARDER: public(immutable(address))
 
 
 # ---------------------------------------------------------------- #
@@ -141,6 +158,26 @@ _order_share: HashMap[uint256, uint256]
 # open); for ETH and SEC the deposit is computed from the price.
 _dispute_deposits: HashMap[uint256, uint256]
 dispute_floor: public(HashMap[address, uint256])
+# Signed listings by EIP-712 digest, see the layout above.
+_signed: HashMap[bytes32, uint256]
+
+
+# ---------------------------------------------------------------- #
+#                             structs                              #
+# ---------------------------------------------------------------- #
+
+# A listing the seller signed off-chain (EIP-712 `Listing`, domain "SEC Escrow", "1",
+# chain id, this contract): bought with `buy_signed`, no transaction to post it.
+struct SignedListing:
+    seller: address
+    price: uint256
+    token: address
+    auto_complete: uint256
+    ship_window: uint256
+    metadata: bytes32
+    quantity: uint256
+    expiry: uint256
+    salt: uint256
 
 
 # ---------------------------------------------------------------- #
@@ -155,6 +192,23 @@ event ListingCreated:
     auto_complete: uint256
     ship_window: uint256
     metadata: bytes32
+
+event SignedListingRegistered:
+    digest: indexed(bytes32)
+    listing_id: indexed(uint256)
+    seller: indexed(address)
+    price: uint256
+    token: address
+    auto_complete: uint256
+    ship_window: uint256
+    metadata: bytes32
+    quantity: uint256
+    expiry: uint256
+    salt: uint256
+
+event SignedListingCancelled:
+    digest: indexed(bytes32)
+    seller: indexed(address)
 
 event ListingClosed:
     listing_id: indexed(uint256)
@@ -252,6 +306,7 @@ def __init__(
     penalties: uint256[4],
     dispute_floor_eth: uint256,
     dispute_floor_sec: uint256,
+    forwarder: address,
 ):
     """
     @param trust_index The TrustIndex this escrow writes (it needs WRITER_ROLE there).
@@ -265,11 +320,14 @@ def __init__(
     @param penalties Trust penalties: cancelled, missed ship window, fake goods, malicious complaint.
     @param dispute_floor_eth Least dispute deposit of an ETH order (wei).
     @param dispute_floor_sec Least dispute deposit of a SEC order (SEC wei).
+    @param forwarder The trusted ERC-2771 forwarder (relayed calls), or empty for none.
     """
     assert default_ship_window >= MIN_SHIP_WINDOW and default_ship_window <= MAX_SHIP_WINDOW, "escrow: bad ship window"
     assert dispute_deposit_bps <= BPS and buyer_refund_bps <= BPS and judge_fee_bps <= BPS, "escrow: bad bps"
     assert dispute_timeout > 0, "escrow: bad dispute timeout"
     ownable.__init__()
+    eip712_domain_separator.__init__("SEC Escrow", "1")
+    FORWARDER = forwarder
     TRUST_INDEX = trust_index
     DEFAULT_SHIP_WINDOW = default_ship_window
     DISPUTE_DEPOSIT_BPS = dispute_deposit_bps
@@ -386,34 +444,19 @@ def create_listing(
     @param metadata Hash of the off-chain product description.
     @return The new listing's id (from 1).
     """
-    assert price > 0 and price <= MAX_PRICE, "escrow: price out of range"
-    assert token == empty(address) or self.allowed_token[token], "escrow: token not allowed"
-    complete_after: uint256 = auto_complete
-    if complete_after == DEFAULT_AUTO_COMPLETE:
-        complete_after = 0
-    assert complete_after == 0 or (complete_after >= MIN_AUTO_COMPLETE and complete_after <= MAX_AUTO_COMPLETE), "escrow: auto-complete out of range"
-    window: uint256 = ship_window
-    if window == DEFAULT_SHIP_WINDOW:
-        window = 0
-    assert window == 0 or (window >= MIN_SHIP_WINDOW and window <= MAX_SHIP_WINDOW), "escrow: ship window out of range"
-    assert not self.disabled[msg.sender], "escrow: seller is disabled"
-
-    listing_id: uint256 = self.listing_count + 1
-    assert listing_id <= _MASK_48, "escrow: too many listings"
-    self.listing_count = listing_id
-    word: uint256 = (price << 160) | convert(msg.sender, uint256)
-    if token != empty(address) or complete_after != 0 or window != 0:
-        word |= _HAS_TERMS
-        self._terms[listing_id] = convert(token, uint256) | (complete_after << 160) | (window << 192)
-    self._listings[listing_id] = word
-
+    seller: address = self._sender()
+    assert not self.disabled[seller], "escrow: seller is disabled"
+    listing_id: uint256 = 0
+    complete_after: uint256 = 0
+    window: uint256 = 0
+    listing_id, complete_after, window = self._register(seller, price, token, auto_complete, ship_window, 0)
     log ListingCreated(
         listing_id=listing_id,
-        seller=msg.sender,
+        seller=seller,
         token=token,
         price=price,
-        auto_complete=complete_after if complete_after != 0 else DEFAULT_AUTO_COMPLETE,
-        ship_window=window if window != 0 else DEFAULT_SHIP_WINDOW,
+        auto_complete=complete_after,
+        ship_window=window,
         metadata=metadata,
     )
     return listing_id
@@ -422,18 +465,36 @@ def create_listing(
 @external
 def close_listing(listing_id: uint256):
     """
-    @notice Stops new purchases of a listing; open orders are unaffected.
+    @notice Stops new purchases of a listing; open orders are unaffected. A signed
+            listing is withdrawn with `cancel_signed_listing` instead.
     @custom:security The listing's seller only.
     """
+    sender: address = self._sender()
     listing: uint256 = self._listings[listing_id]
     assert listing != 0, "escrow: unknown listing"
-    assert convert(convert(listing & _ADDR, uint160), address) == msg.sender, "escrow: caller is not the seller"
+    assert convert(convert(listing & _ADDR, uint160), address) == sender, "escrow: caller is not the seller"
+    assert listing & _SIGNED == 0, "escrow: signed listing, use cancel_signed_listing"
     terms: uint256 = self._terms_of(listing_id, listing)
     assert terms & _CLOSED_BIT == 0, "escrow: listing closed"
     self._terms[listing_id] = terms | _CLOSED_BIT
     if listing & _HAS_TERMS == 0:
         self._listings[listing_id] = listing | _HAS_TERMS
-    log ListingClosed(listing_id=listing_id, seller=msg.sender)
+    log ListingClosed(listing_id=listing_id, seller=sender)
+
+
+@external
+def cancel_signed_listing(listing: SignedListing):
+    """
+    @notice Withdraws a signed listing for good: no further purchase of it (open
+            orders are unaffected). Works before its first purchase too.
+    @custom:security The listing's seller only.
+    """
+    assert self._sender() == listing.seller, "escrow: caller is not the seller"
+    digest: bytes32 = self._listing_digest(listing)
+    word: uint256 = self._signed[digest]
+    assert word & _CANCELLED == 0, "escrow: listing cancelled"
+    self._signed[digest] = word | _CANCELLED
+    log SignedListingCancelled(digest=digest, seller=listing.seller)
 
 
 # ---------------------------------------------------------------- #
@@ -453,48 +514,69 @@ def buy(listing_id: uint256, share_id: uint256) -> uint256:
     """
     listing: uint256 = self._listings[listing_id]
     assert listing != 0, "escrow: unknown listing"
+    assert listing & _SIGNED == 0, "escrow: signed listing, use buy_signed"
     terms: uint256 = self._terms_of(listing_id, listing)
     assert terms & _CLOSED_BIT == 0, "escrow: listing closed"
-    seller: address = convert(convert(listing & _ADDR, uint160), address)
-    assert msg.sender != seller, "escrow: seller cannot buy own listing"
-    assert not self.disabled[msg.sender], "escrow: buyer is disabled"
-    assert not self.disabled[seller], "escrow: seller is disabled"
-    price: uint256 = (listing >> 160) & _MASK_88
-    token: address = convert(convert(terms & _ADDR, uint160), address)
-
-    if share_id != 0:
-        share_rewards: address = self.share_rewards
-        assert share_rewards != empty(address), "escrow: shares are not enabled"
-        assert staticcall IShareRewards(share_rewards).validate_share(share_id, listing_id, msg.sender, seller), "escrow: invalid share"
-
-    window: uint256 = (terms >> 192) & _MASK_32
-    if window == 0:
-        window = DEFAULT_SHIP_WINDOW
-    ship_by: uint256 = block.timestamp + window
-
-    order_id: uint256 = self.order_count + 1
-    self.order_count = order_id
-    word: uint256 = (ship_by << 216) | (STATUS_PAID << 208) | (listing_id << 160) | convert(msg.sender, uint256)
-    if share_id != 0:
-        word |= _HAS_SHARE
-        self._order_share[order_id] = share_id
-    self._orders[order_id] = word
-
-    log OrderPaid(
-        order_id=order_id,
-        listing_id=listing_id,
-        buyer=msg.sender,
-        price=price,
-        share_id=share_id,
-        ship_by=ship_by,
+    return self._open_order(
+        listing_id,
+        convert(convert(listing & _ADDR, uint160), address),
+        (listing >> 160) & _MASK_88,
+        convert(convert(terms & _ADDR, uint160), address),
+        (terms >> 192) & _MASK_32,
+        share_id,
     )
 
-    if token == empty(address):
-        assert msg.value == price, "escrow: wrong payment amount"
+
+@external
+@payable
+@nonreentrant
+def buy_signed(listing: SignedListing, signature: Bytes[65], share_id: uint256) -> uint256:
+    """
+    @notice Pays for a listing the seller signed off-chain (EIP-712 `Listing`), like
+            `buy`: the order then behaves exactly like one of an on-chain listing.
+            The first purchase registers the listing (a listing id, for shares and
+            orders) and logs all its terms (`SignedListingRegistered`).
+    @dev Refused once cancelled, when now >= expiry, when `quantity` orders were made
+         from it (0: unlimited), or when the seller is disabled. The signature
+         (65 bytes r, s, v; low s; recovering to exactly `listing.seller`) is checked
+         at the first purchase; later purchases of the registered listing may pass an
+         empty one (the digest already proved it).
+    @param listing The signed listing, field by field.
+    @param signature The seller's signature of `listing_digest(listing)`.
+    @param share_id A share of this listing the purchase came through, or 0.
+    @return The new order's id.
+    """
+    digest: bytes32 = self._listing_digest(listing)
+    word: uint256 = self._signed[digest]
+    assert word & _CANCELLED == 0, "escrow: listing cancelled"
+    assert block.timestamp < listing.expiry, "escrow: listing expired"
+    sold: uint256 = (word >> 48) & _MASK_64
+    assert listing.quantity == 0 or sold < listing.quantity, "escrow: listing sold out"
+    listing_id: uint256 = word & _MASK_48
+    window: uint256 = 0
+    if listing_id == 0:
+        assert self._recover(digest, signature) == listing.seller, "escrow: signer is not the seller"
+        complete_after: uint256 = 0
+        listing_id, complete_after, window = self._register(
+            listing.seller, listing.price, listing.token, listing.auto_complete, listing.ship_window, _SIGNED
+        )
+        log SignedListingRegistered(
+            digest=digest,
+            listing_id=listing_id,
+            seller=listing.seller,
+            price=listing.price,
+            token=listing.token,
+            auto_complete=complete_after,
+            ship_window=window,
+            metadata=listing.metadata,
+            quantity=listing.quantity,
+            expiry=listing.expiry,
+            salt=listing.salt,
+        )
     else:
-        assert msg.value == 0, "escrow: ETH sent to a token listing"
-        self._pull(token, msg.sender, price)
-    return order_id
+        window = listing.ship_window
+    self._signed[digest] = (word & ~(_MASK_64 << 48)) | ((sold + 1) << 48) | listing_id
+    return self._open_order(listing_id, listing.seller, listing.price, listing.token, window, share_id)
 
 
 @external
@@ -508,7 +590,7 @@ def ship(order_id: uint256, tracking: bytes32):
     assert (order >> 208) & _MASK_4 == STATUS_PAID, "escrow: order is not paid"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
-    assert msg.sender == convert(convert(listing & _ADDR, uint160), address), "escrow: caller is not the seller"
+    assert self._sender() == convert(convert(listing & _ADDR, uint160), address), "escrow: caller is not the seller"
     assert block.timestamp < order >> 216, "escrow: ship window has passed"
     complete_after: uint256 = (self._terms_of(listing_id, listing) >> 160) & _MASK_32
     if complete_after == 0:
@@ -532,7 +614,7 @@ def confirm(order_id: uint256):
     order: uint256 = self._orders[order_id]
     status: uint256 = (order >> 208) & _MASK_4
     assert status == STATUS_PAID or status == STATUS_SHIPPED, "escrow: order is not open"
-    assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
+    assert self._sender() == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
     self._complete(order_id, order)
 
 
@@ -565,6 +647,7 @@ def cancel(order_id: uint256):
             once the ship window has passed (now >= ship_by) anyone may cancel,
             and the seller is penalized for missing it.
     """
+    caller: address = self._sender()
     order: uint256 = self._orders[order_id]
     assert (order >> 208) & _MASK_4 == STATUS_PAID, "escrow: order is not cancellable"
     listing_id: uint256 = (order >> 160) & _MASK_48
@@ -572,12 +655,12 @@ def cancel(order_id: uint256):
     seller: address = convert(convert(listing & _ADDR, uint160), address)
     buyer: address = convert(convert(order & _ADDR, uint160), address)
     missed: bool = block.timestamp >= order >> 216
-    if msg.sender != seller:
+    if caller != seller:
         assert missed, "escrow: ship window still open"
 
     self._set_status(order_id, order, STATUS_CANCELLED)
     price: uint256 = (listing >> 160) & _MASK_88
-    log OrderCancelled(order_id=order_id, by=msg.sender, missed_ship_window=missed, refund=price)
+    log OrderCancelled(order_id=order_id, by=caller, missed_ship_window=missed, refund=price)
 
     if missed:
         self._penalize(order_id, seller, PENALTY_MISSED_SHIP_WINDOW, REASON_MISSED_SHIP_WINDOW)
@@ -598,9 +681,10 @@ def dispute(order_id: uint256, evidence: bytes32):
     @custom:security The buyer only. The deposit pays the judges' fee; the rest is
                      forfeited to the seller when the complaint is judged malicious.
     """
+    buyer: address = self._sender()
     order: uint256 = self._orders[order_id]
     assert (order >> 208) & _MASK_4 == STATUS_SHIPPED, "escrow: order is not shipped"
-    assert msg.sender == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
+    assert buyer == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
     assert block.timestamp < order >> 216, "escrow: dispute window has passed"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
@@ -610,18 +694,18 @@ def dispute(order_id: uint256, evidence: bytes32):
     self._orders[order_id] = (timeout_at << 216) | (STATUS_DISPUTED << 208) | (order & _KEEP)
     if token != empty(address) and token != SEC_TOKEN:
         self._dispute_deposits[order_id] = deposit
-    log OrderDisputed(order_id=order_id, buyer=msg.sender, evidence=evidence, deposit=deposit, timeout_at=timeout_at)
+    log OrderDisputed(order_id=order_id, buyer=buyer, evidence=evidence, deposit=deposit, timeout_at=timeout_at)
     court: address = self.court
     if court != empty(address):
         seller: address = convert(convert(listing & _ADDR, uint160), address)
-        extcall ICourt(court).open_case(order_id, msg.sender, seller)
+        extcall ICourt(court).open_case(order_id, buyer, seller)
 
     if token == empty(address):
         assert msg.value == deposit, "escrow: wrong deposit amount"
     else:
         assert msg.value == 0, "escrow: ETH sent to a token listing"
         if deposit > 0:
-            self._pull(token, msg.sender, deposit)
+            self._pull(token, buyer, deposit)
 
 
 @external
@@ -664,14 +748,15 @@ def withdraw(token: address):
     """
     @notice Withdraws everything owed to the caller in `token` (zero address: ETH).
     """
-    amount: uint256 = self.owed[msg.sender][token]
+    account: address = self._sender()
+    amount: uint256 = self.owed[account][token]
     assert amount > 0, "escrow: nothing owed"
-    self.owed[msg.sender][token] = 0
-    log Withdrawn(account=msg.sender, token=token, amount=amount)
+    self.owed[account][token] = 0
+    log Withdrawn(account=account, token=token, amount=amount)
     if token == empty(address):
-        payouts._send_eth(msg.sender, amount)
+        payouts._send_eth(account, amount)
     else:
-        assert payouts._try_transfer(token, msg.sender, amount), "escrow: token transfer failed"
+        assert payouts._try_transfer(token, account, amount), "escrow: token transfer failed"
 
 
 # ---------------------------------------------------------------- #
@@ -700,6 +785,45 @@ def dispute_deposit(order_id: uint256) -> uint256:
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
     return self._required_deposit((listing >> 160) & _MASK_88, self._token_of(listing_id, listing))
+
+
+@view
+@external
+def isTrustedForwarder(forwarder: address) -> bool:
+    """
+    @notice ERC-2771: whether calls from `forwarder` carry their signer.
+    """
+    return forwarder != empty(address) and forwarder == FORWARDER
+
+
+@view
+@external
+def listing_digest(listing: SignedListing) -> bytes32:
+    """
+    @notice The EIP-712 digest a seller signs to post `listing` (domain "SEC Escrow",
+            "1", this chain, this contract).
+    """
+    return self._listing_digest(listing)
+
+
+@view
+@external
+def sold_count(digest: bytes32) -> uint256:
+    """
+    @notice Orders made from the signed listing with this digest.
+    """
+    return (self._signed[digest] >> 48) & _MASK_64
+
+
+@view
+@external
+def signed_listing(digest: bytes32) -> (uint256, uint256, bool):
+    """
+    @notice A signed listing's listing id (0 before its first purchase), orders made
+            from it, and whether its seller cancelled it.
+    """
+    word: uint256 = self._signed[digest]
+    return word & _MASK_48, (word >> 48) & _MASK_64, word & _CANCELLED != 0
 
 
 @view
@@ -769,6 +893,140 @@ def get_order(order_id: uint256) -> IEscrow.Order:
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
+
+@view
+@internal
+def _sender() -> address:
+    """
+    @dev ERC-2771: the signer the trusted forwarder appended to the calldata, only when
+         the forwarder is the caller and the calldata can hold it; else the caller.
+    """
+    if msg.sender == FORWARDER and len(msg.data) >= 20:
+        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
+    return msg.sender
+
+
+@view
+@internal
+def _listing_digest(listing: SignedListing) -> bytes32:
+    return eip712_domain_separator._hash_typed_data_v4(
+        keccak256(
+            abi_encode(
+                LISTING_TYPEHASH,
+                listing.seller,
+                listing.price,
+                listing.token,
+                listing.auto_complete,
+                listing.ship_window,
+                listing.metadata,
+                listing.quantity,
+                listing.expiry,
+                listing.salt,
+            )
+        )
+    )
+
+
+@pure
+@internal
+def _recover(digest: bytes32, signature: Bytes[65]) -> address:
+    """
+    @dev The signer of a 65-byte r || s || v signature (v 27 or 28, low s); reverts on
+         any other form, so a signature has exactly one accepted encoding.
+    """
+    assert len(signature) == 65, "escrow: malformed signature"
+    r: uint256 = extract32(signature, 0, output_type=uint256)
+    s: uint256 = extract32(signature, 32, output_type=uint256)
+    v: uint256 = convert(slice(signature, 64, 1), uint256)
+    assert s <= _HALF_N, "escrow: signature s is not low"
+    assert v == 27 or v == 28, "escrow: malformed signature"
+    signer: address = ecrecover(digest, v, r, s)
+    assert signer != empty(address), "escrow: invalid signature"
+    return signer
+
+
+@internal
+def _register(
+    seller: address, price: uint256, token: address, auto_complete: uint256, ship_window: uint256, flags: uint256
+) -> (uint256, uint256, uint256):
+    """
+    @dev Validates a listing's terms and stores it under a new listing id. Returns the id
+         and the auto-complete delay and ship window with defaults resolved.
+    """
+    assert price > 0 and price <= MAX_PRICE, "escrow: price out of range"
+    assert token == empty(address) or self.allowed_token[token], "escrow: token not allowed"
+    complete_after: uint256 = auto_complete
+    if complete_after == DEFAULT_AUTO_COMPLETE:
+        complete_after = 0
+    assert complete_after == 0 or (complete_after >= MIN_AUTO_COMPLETE and complete_after <= MAX_AUTO_COMPLETE), "escrow: auto-complete out of range"
+    window: uint256 = ship_window
+    if window == DEFAULT_SHIP_WINDOW:
+        window = 0
+    assert window == 0 or (window >= MIN_SHIP_WINDOW and window <= MAX_SHIP_WINDOW), "escrow: ship window out of range"
+
+    listing_id: uint256 = self.listing_count + 1
+    assert listing_id <= _MASK_48, "escrow: too many listings"
+    self.listing_count = listing_id
+    word: uint256 = (price << 160) | convert(seller, uint256) | flags
+    if token != empty(address) or complete_after != 0 or window != 0:
+        word |= _HAS_TERMS
+        self._terms[listing_id] = convert(token, uint256) | (complete_after << 160) | (window << 192)
+    self._listings[listing_id] = word
+    if complete_after == 0:
+        complete_after = DEFAULT_AUTO_COMPLETE
+    if window == 0:
+        window = DEFAULT_SHIP_WINDOW
+    return listing_id, complete_after, window
+
+
+@payable
+@internal
+def _open_order(
+    listing_id: uint256, seller: address, price: uint256, token: address, ship_window: uint256, share_id: uint256
+) -> uint256:
+    """
+    @dev Opens a paid order of a listing (`buy` and `buy_signed`) for the caller and
+         takes the payment. `ship_window` 0: the default.
+    """
+    buyer: address = self._sender()
+    assert buyer != seller, "escrow: seller cannot buy own listing"
+    assert not self.disabled[buyer], "escrow: buyer is disabled"
+    assert not self.disabled[seller], "escrow: seller is disabled"
+
+    if share_id != 0:
+        share_rewards: address = self.share_rewards
+        assert share_rewards != empty(address), "escrow: shares are not enabled"
+        assert staticcall IShareRewards(share_rewards).validate_share(share_id, listing_id, buyer, seller), "escrow: invalid share"
+
+    window: uint256 = ship_window
+    if window == 0:
+        window = DEFAULT_SHIP_WINDOW
+    ship_by: uint256 = block.timestamp + window
+
+    order_id: uint256 = self.order_count + 1
+    self.order_count = order_id
+    word: uint256 = (ship_by << 216) | (STATUS_PAID << 208) | (listing_id << 160) | convert(buyer, uint256)
+    if share_id != 0:
+        word |= _HAS_SHARE
+        self._order_share[order_id] = share_id
+    self._orders[order_id] = word
+
+    log OrderPaid(
+        order_id=order_id,
+        listing_id=listing_id,
+        buyer=buyer,
+        price=price,
+        share_id=share_id,
+        ship_by=ship_by,
+    )
+
+    if token == empty(address):
+        assert msg.value == price, "escrow: wrong payment amount"
+    else:
+        assert msg.value == 0, "escrow: ETH sent to a token listing"
+        self._pull(token, buyer, price)
+    return order_id
+
 
 @view
 @internal

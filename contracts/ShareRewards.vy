@@ -55,6 +55,8 @@ ETH_TO_SEC_RATE: public(immutable(uint256))
 # Most SEC of pool bonus one sharer earns per BONUS_PERIOD (0: no bonus).
 BONUS_CAP: public(immutable(uint256))
 BONUS_PERIOD: public(immutable(uint256))
+# The ERC-2771 forwarder whose calls carry their signer in the last 20 bytes.
+FORWARDER: public(immutable(address))
 
 
 # ---------------------------------------------------------------- #
@@ -111,12 +113,14 @@ def __init__(
     eth_to_sec_rate: uint256,
     bonus_cap: uint256,
     bonus_period: uint256,
+    forwarder: address,
 ):
     """
     @param reward_bps The sharer's commission, share of the price (at most 10 %).
     @param eth_to_sec_rate SEC per ETH, to size the bonus of ETH prices (the whitepaper's 11,000).
     @param bonus_cap Most SEC of pool bonus per sharer per `bonus_period` (0: none).
     @param bonus_period Length of a bonus period in seconds.
+    @param forwarder The trusted ERC-2771 forwarder (relayed calls), or empty for none.
     """
     assert reward_bps <= MAX_REWARD_BPS, "share: bad reward"
     assert bonus_period > 0, "share: bad bonus period"
@@ -128,6 +132,7 @@ def __init__(
     ETH_TO_SEC_RATE = eth_to_sec_rate
     BONUS_CAP = bonus_cap
     BONUS_PERIOD = bonus_period
+    FORWARDER = forwarder
 
 
 @external
@@ -137,16 +142,17 @@ def share(order_id: uint256) -> uint256:
             within 72 hours earn the caller a reward.
     @custom:security The order's buyer only, once per order.
     """
+    sharer: address = self._sender()
     order: IEscrow.Order = staticcall ESCROW.get_order(order_id)
     assert order.status == STATUS_COMPLETED, "share: order is not completed"
-    assert order.buyer == msg.sender, "share: caller is not the buyer"
+    assert order.buyer == sharer, "share: caller is not the buyer"
     assert self.share_of_order[order_id] == 0, "share: order already shared"
-    assert not staticcall TRUST_INDEX.is_disabled(msg.sender), "share: sharer is disabled"
+    assert not staticcall TRUST_INDEX.is_disabled(sharer), "share: sharer is disabled"
     share_id: uint256 = self.share_count + 1
     self.share_count = share_id
     self.share_of_order[order_id] = share_id
-    self._shares[share_id] = (block.timestamp << 208) | (order.listing_id << 160) | convert(msg.sender, uint256)
-    log Shared(share_id=share_id, order_id=order_id, sharer=msg.sender, listing_id=order.listing_id, expires_at=block.timestamp + SHARE_WINDOW)
+    self._shares[share_id] = (block.timestamp << 208) | (order.listing_id << 160) | convert(sharer, uint256)
+    log Shared(share_id=share_id, order_id=order_id, sharer=sharer, listing_id=order.listing_id, expires_at=block.timestamp + SHARE_WINDOW)
     return share_id
 
 
@@ -219,10 +225,11 @@ def fund(amount: uint256):
     @notice Adds `amount` SEC to the reward pool (approve first).
     """
     assert amount > 0, "share: nothing to fund"
+    funder: address = self._sender()
     self.pool += amount
     self.total_funded += amount
-    log PoolFunded(funder=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transferFrom(msg.sender, self, amount, default_return_value=True), "share: transfer failed"
+    log PoolFunded(funder=funder, amount=amount)
+    assert extcall SEC_TOKEN.transferFrom(funder, self, amount, default_return_value=True), "share: transfer failed"
 
 
 @external
@@ -231,16 +238,37 @@ def claim():
     """
     @notice Pays the caller every reward credited to it.
     """
-    amount: uint256 = self.claimable[msg.sender]
+    account: address = self._sender()
+    amount: uint256 = self.claimable[account]
     assert amount > 0, "share: nothing to claim"
-    self.claimable[msg.sender] = 0
-    log RewardClaimed(account=msg.sender, amount=amount)
-    assert extcall SEC_TOKEN.transfer(msg.sender, amount, default_return_value=True), "share: transfer failed"
+    self.claimable[account] = 0
+    log RewardClaimed(account=account, amount=amount)
+    assert extcall SEC_TOKEN.transfer(account, amount, default_return_value=True), "share: transfer failed"
+
+
+@view
+@external
+def isTrustedForwarder(forwarder: address) -> bool:
+    """
+    @notice ERC-2771: whether calls from `forwarder` carry their signer.
+    """
+    return forwarder != empty(address) and forwarder == FORWARDER
 
 
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
+
+@view
+@internal
+def _sender() -> address:
+    """
+    @dev ERC-2771: the signer the trusted forwarder appended to the calldata, only when
+         the forwarder is the caller and the calldata can hold it; else the caller.
+    """
+    if msg.sender == FORWARDER and len(msg.data) >= 20:
+        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
+    return msg.sender
 
 @internal
 def _credit_bonus(sharer: address, commission: uint256, token: address) -> uint256:

@@ -1,7 +1,7 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
 One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`,
-`gateway`)
+`gateway`, `relay`)
 or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
 context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
 from them and holds `main`, the console script's entry point.
@@ -25,6 +25,7 @@ from sec_offchain.cli import (
     escrow,
     gateway,
     judge,
+    relay,
     share,
     sim,
     stake,
@@ -79,6 +80,7 @@ app.add_typer(devnet.devnet_app, name="devnet")
 app.add_typer(bgc.bgc_app, name="bgc")
 app.add_typer(judge.judge_app, name="judge")
 app.add_typer(gateway.gateway_app, name="gateway")
+app.add_typer(relay.relay_app, name="relay")
 
 
 def main() -> None:

@@ -298,6 +298,39 @@ def load_devnet(home: Path) -> Any:
         raise ConfigError(f"malformed {cfg_path}: {exc.__class__.__name__} {exc}") from None
 
 
+def resolve_signer(key: str | None, chain_id: int) -> LocalAccount:
+    """The account that signs: the given key, else dev:0 on a development chain."""
+    from sec_offchain.contracts import DEV_CHAIN_IDS
+    from sec_offchain.crypto.keys import get_dev_account
+
+    if key is not None:
+        return parse_key(key)
+    if chain_id in DEV_CHAIN_IDS:
+        return get_dev_account(0)
+    raise ConfigError(f"--key (or SEC_KEY) is required on chain {chain_id}")
+
+
+def fetch_chain_id(rpc: str) -> int:
+    """The chain id of the node at `rpc`, asked with one plain JSON-RPC call (no web3 import:
+    commands that only sign stay fast)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    req = urllib.request.Request(
+        rpc, body.encode(), {"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            answer = json.loads(response.read())
+        return int(answer["result"], 16)
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConfigError(f"cannot reach the node at {rpc} ({exc.__class__.__name__})") from None
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"{rpc} did not answer eth_chainId") from None
+
+
 class Context:
     """What an escrow command needs: a chain, the deployment on it, and a key."""
 
@@ -329,14 +362,7 @@ class Context:
 
     @property
     def account(self) -> LocalAccount:
-        from sec_offchain.contracts.deploy import DEV_CHAIN_IDS
-        from sec_offchain.crypto.keys import get_dev_account
-
-        if self._key is not None:
-            return parse_key(self._key)
-        if self.chain_id in DEV_CHAIN_IDS:
-            return get_dev_account(0)
-        raise ConfigError(f"--key (or SEC_KEY) is required on chain {self.chain_id}")
+        return resolve_signer(self._key, self.chain_id)
 
     def sec_balance_at_least(self, amount: int) -> None:
         """Fails unless the signing account holds `amount` SEC."""

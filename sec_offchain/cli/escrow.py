@@ -18,13 +18,19 @@ from sec_offchain.cli.common import (
     KeyOpt,
     RpcOpt,
     check_token_name,
+    check_writable,
     console,
     fail,
+    fetch_chain_id,
     format_amount,
+    format_time,
     guarded,
+    load_deployment,
+    parse_address,
     parse_amount,
     parse_duration,
     resolve_account,
+    resolve_signer,
     resolve_token,
     token_symbol,
     uint_argument,
@@ -148,23 +154,218 @@ for _action in ("confirm", "finalize", "cancel"):
 
 @escrow_app.command("buy")
 def escrow_buy(
-    listing_id: int = uint_argument("listing id"),
+    listing_id: int | None = typer.Argument(
+        None, help="on-chain listing id", min=0, max=MAX_UINT256
+    ),
+    signed_listing: str | None = typer.Option(
+        None, "--listing", help="a signed listing: its link or a file (from `sec escrow post`)"
+    ),
     share: int = uint_option(0, "--share", help="the share this purchase came through"),
     rpc: str = RpcOpt,
     deployment: Path | None = DeploymentOpt,
     key: str | None = KeyOpt,
 ) -> None:
-    """Pay for a listing (ERC-20 listings are approved first)."""
+    """Pay for a listing: an on-chain one by id, or a signed one with --listing (ERC-20
+    listings approve exactly the price first)."""
+    if (listing_id is None) == (signed_listing is None):
+        fail("give a listing id or --listing LINK|FILE", 2)
 
     def run() -> None:
+        if signed_listing is not None:
+            _buy_signed(signed_listing)
+            return
+        assert listing_id is not None
         ctx = Context(rpc, deployment, key)
         _check_buy(ctx, listing_id, share)
         order_id, receipt = ctx.suite.buy(ctx.account, listing_id, share)
-        order = ctx.suite.get_order(order_id)
+        _print_order(ctx, order_id, receipt)
+
+    def _buy_signed(ref: str) -> None:
+        from sec_offchain.listings import load_listing
+        from sec_offchain.relay.actions import buy_signed, validate_buyable
+
+        signed = load_listing(ref)
+        ctx = Context(rpc, deployment, key)
+        validate_buyable(ctx.suite, signed, ctx.account.address)
+        if share:
+            _check_share(ctx, share, signed)
+        if signed.listing.token == ETH:
+            ctx.gas_for(400_000)
+        else:
+            ctx.gas_for(APPROVE_AND_BUY_GAS)
+        order_id, receipt = buy_signed(ctx.suite, ctx.account, signed, share)
+        _print_order(ctx, order_id, receipt)
+
+    guarded(run)
+
+
+def _print_order(ctx: Context, order_id: int, receipt: Any) -> None:
+    order = ctx.suite.get_order(order_id)
+    console.print(
+        f"order {order_id} paid: "
+        f"{format_amount(order.price, token_symbol(ctx.suite, order.token))}"
+        f", seller must ship by {order.ship_by} ({receipt['gasUsed']:,} gas)"
+    )
+
+
+def _check_share(ctx: Context, share: int, signed: Any) -> None:
+    """A share of a signed listing names its listing id, which exists from its first sale."""
+    from sec_offchain.relay.actions import get_signed_state
+
+    listing_id = get_signed_state(ctx.suite, signed).listing_id
+    suite = ctx.suite
+    if listing_id == 0 or not suite.call(
+        suite.shares.functions.validate_share(
+            share, listing_id, ctx.account.address, signed.listing.seller
+        )
+    ):
+        raise ConfigError(f"share {share} cannot be used for this listing by {ctx.account.address}")
+
+
+@escrow_app.command("post")
+def escrow_post(
+    price: str = typer.Option(
+        ..., "--price", help="price in whole units, e.g. 0.158 (ETH) or 158 (SEC)"
+    ),
+    token: str = typer.Option("eth", "--token", help="eth, sec or an allow-listed ERC-20 address"),
+    quantity: int = uint_option(1, "--quantity", help="how many orders it may make (0: no limit)"),
+    expires: str = typer.Option("30d", "--expires", help="valid this long from now"),
+    auto_complete: str = typer.Option(
+        "7d", "--auto-complete", help="completes this long after shipping"
+    ),
+    ship_window: str = typer.Option(
+        "0", "--ship-window", help="time to ship after payment (0: default)"
+    ),
+    metadata: str = typer.Option(
+        "",
+        "--metadata",
+        help="product description (its hash is signed; a short one rides in the link)",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="also write the signed listing (JSON) here"
+    ),
+    gateway: str | None = typer.Option(
+        None, "--gateway", envvar="SEC_GATEWAY", help="gateway URL: print an https link too"
+    ),
+    qr: bool = typer.Option(True, "--qr/--no-qr", help="print a QR code of the link"),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Sign a listing off-chain (no transaction, no gas) and print its link and QR code."""
+
+    def run() -> None:
+        import time
+
+        from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
+
+        value = parse_amount(price)
+        auto, window = parse_duration(auto_complete), parse_duration(ship_window)
+        valid_for = parse_duration(expires)
+        if valid_for == 0:
+            raise ConfigError("--expires must be longer than 0")
+        check_token_name(token)
+        if gateway is not None and not gateway.startswith(("https://", "http://")):
+            raise ConfigError(f"--gateway must be an http(s) URL, not {gateway!r}")
+        if out is not None:
+            check_writable(out, "--out")
+        chain_id, dep = _offline_deployment(rpc, deployment)
+        seller = resolve_signer(key, chain_id)
+        name = token.strip().lower()
+        token_addr = (
+            ETH
+            if name in ("eth", "", "0x0")
+            else dep.address_of("SECToken")
+            if name == "sec"
+            else parse_address(token, "--token")
+        )
+        listing = Listing(
+            seller.address,
+            value,
+            token_addr,
+            auto,
+            window,
+            metadata_of(metadata),
+            quantity,
+            int(time.time()) + valid_for,
+            new_salt(),
+        )
+        description = "" if metadata.startswith("0x") and len(metadata) == 66 else metadata
+        signed = sign_listing(
+            bytes(seller.key), listing, chain_id, dep.address_of("Escrow"), description
+        )
+        symbol = "ETH" if token_addr == ETH else "SEC" if name == "sec" else token_addr
         console.print(
-            f"order {order_id} paid: "
-            f"{format_amount(order.price, token_symbol(ctx.suite, order.token))}"
-            f", seller must ship by {order.ship_by} ({receipt['gasUsed']:,} gas)"
+            f"listing signed by {seller.address} (no transaction, 0 gas): "
+            f"{format_amount(value, symbol)}, "
+            f"{'any number of orders' if quantity == 0 else f'{quantity} order(s)'}, "
+            f"valid until {format_time(listing.expiry)}",
+            highlight=False,
+        )
+        console.print(f"digest {'0x' + signed.digest.hex()}", highlight=False)
+        link = signed.to_link()
+        console.print(f"link: {link}", highlight=False, soft_wrap=True)
+        shown = link
+        if gateway:
+            shown = signed.to_link(gateway)
+            console.print(f"open: {shown}", highlight=False, soft_wrap=True)
+        if out is not None:
+            import json
+
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(signed.to_json(), indent=2) + "\n")
+            console.print(f"wrote {out}", highlight=False)
+        if qr:
+            from sec_offchain.payment_uri import render_qr
+
+            console.print(render_qr(shown), highlight=False)
+
+    guarded(run)
+
+
+def _offline_deployment(rpc: str, deployment: Path | None) -> tuple[int, Any]:
+    """The chain id and deployment a listing is signed for, with no web3: the deployments
+    file given, or the default one of the chain the node at `rpc` reports."""
+    from sec_offchain.contracts.deployment import get_default_path
+
+    if deployment is not None:
+        dep = load_deployment(deployment)
+        return dep.chain_id, dep
+    chain_id = fetch_chain_id(rpc)
+    return chain_id, load_deployment(get_default_path(chain_id))
+
+
+@escrow_app.command("cancel-listing")
+def escrow_cancel_listing(
+    signed_listing: str = typer.Option(
+        ..., "--listing", help="the signed listing: its link or a file"
+    ),
+    rpc: str = RpcOpt,
+    deployment: Path | None = DeploymentOpt,
+    key: str | None = KeyOpt,
+) -> None:
+    """Withdraw a signed listing for good (the seller): no further purchase of it."""
+
+    def run() -> None:
+        from sec_offchain.listings import load_listing
+        from sec_offchain.relay.actions import cancel_signed, get_signed_state, validate_for_suite
+
+        signed = load_listing(signed_listing)
+        ctx = Context(rpc, deployment, key)
+        validate_for_suite(ctx.suite, signed)
+        if signed.listing.seller != ctx.account.address:
+            raise ConfigError(
+                f"{ctx.account.address} is not the seller ({signed.listing.seller}) of this listing"
+            )
+        state = get_signed_state(ctx.suite, signed)
+        if state.cancelled:
+            raise ConfigError("this listing is already cancelled")
+        ctx.gas_for(100_000)
+        receipt = cancel_signed(ctx.suite, ctx.account, signed)
+        console.print(
+            f"listing {'0x' + signed.digest.hex()} cancelled after {state.sold} order(s) "
+            f"({receipt['gasUsed']:,} gas)",
+            highlight=False,
         )
 
     guarded(run)

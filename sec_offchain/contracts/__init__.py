@@ -10,4 +10,8 @@ SUITE = (
     "Court",
     "AnchorHub",
     "BorderGateway",
+    "Forwarder",
 )
+
+# Chains where dev:0 signs by default and the deployer funds test accounts (anvil, eth-tester).
+DEV_CHAIN_IDS = (31337, 1337)

@@ -169,6 +169,11 @@ class Suite:
     def court(self) -> Contract:
         return self.contract("Court")
 
+    @property
+    def forwarder(self) -> Contract:
+        """The ERC-2771 forwarder Escrow, ShareRewards and Court trust (relayed calls)."""
+        return self.contract("Forwarder")
+
     def tx(self, account: LocalAccount) -> Transactor:
         return Transactor(self.w3, account)
 

@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
 
+from sec_offchain.contracts import DEV_CHAIN_IDS  # re-exported: importers find it here
 from sec_offchain.contracts.artifacts import get_artifact
 from sec_offchain.contracts.deployment import ContractRecord, Deployment
 from sec_offchain.contracts.transactor import Transactor
@@ -30,7 +31,6 @@ def get_create_address(sender: str, nonce: int) -> str:
 
 SEC = 10**18
 DAY = 86_400
-DEV_CHAIN_IDS = (31337, 1337)
 FAUCET_AMOUNT = 1_000_000 * SEC
 FAUCET_ACCOUNTS = 10
 
@@ -123,7 +123,8 @@ def deploy_suite(
     params: SuiteParams | None = None,
     progress: Progress | None = None,
 ) -> Deployment:
-    """Deploys SECToken, Vesting, TrustIndex and Escrow, wires their roles, and (on a
+    """Deploys the Forwarder, SECToken, Vesting, TrustIndex, Escrow and the rest (Escrow,
+    ShareRewards and Court trust the Forwarder), wires their roles, and (on a
     development chain, unless disabled) gives the first ten test accounts SEC from the
     community allocation."""
     say = progress or (lambda msg: log.info(msg))
@@ -142,6 +143,8 @@ def deploy_suite(
         say(f"deployed {name} at {address} ({receipt['gasUsed']:,} gas)")
         return address
 
+    # The ERC-2771 forwarder first: Escrow, ShareRewards and Court trust it from deploy.
+    forwarder = deploy("Forwarder")
     vesting = deploy("Vesting", alloc["team"], alloc["foundation"], alloc["angel"], p.vesting_start)
     token = deploy(
         "SECToken",
@@ -183,6 +186,7 @@ def deploy_suite(
         ],
         p.dispute_floor_eth,
         p.dispute_floor_sec,
+        forwarder,
     )
     if escrow != escrow_expected:
         raise DeploymentError(
@@ -198,6 +202,7 @@ def deploy_suite(
         p.eth_to_sec_rate,
         p.share_bonus_cap,
         p.share_bonus_period,
+        forwarder,
     )
     staking = deploy(
         "Staking",
@@ -213,7 +218,7 @@ def deploy_suite(
         p.reward_rate,
         p.max_header_interval,
     )
-    court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty)
+    court = deploy("Court", escrow, staking, p.vote_period, p.no_vote_penalty, forwarder)
     anchor_hub = deploy("AnchorHub", staking, p.equivocation_slash_bps)
     deploy(
         "BorderGateway",
@@ -260,6 +265,7 @@ def deploy_suite(
     params_out = asdict(p)
     params_out["faucet"] = faucet
     params_out["guardian"] = deployer
+    params_out["forwarder"] = forwarder
     return Deployment(
         chain_id=chain_id,
         deployer=deployer,

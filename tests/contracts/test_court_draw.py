@@ -279,7 +279,7 @@ def test_execute_with_votes__signature_for_other_court_or_chain__refused(
 ):
     case_id, (j1, j2, _) = drawn
     if where == "other court":
-        twin = project.Court.deploy(escrow, staking, 3 * 86_400, 10**19, sender=deployer)
+        twin = project.Court.deploy(escrow, staking, 3 * 86_400, 10**19, ETH, sender=deployer)
         foreign = signed_vote(j2, case_id, 1, twin)
         assert twin.vote_digest(case_id, 1) != court.vote_digest(case_id, 1)
     else:

@@ -117,7 +117,7 @@ def test_closed_loop__with_pool_bonus__gains_at_most_the_cap_per_period(
     gain is bounded: b - gas per sharer account per period, whatever the rounds."""
     cap = 5 * SEC
     bonus = project.ShareRewards.deploy(
-        escrow, token, trust, REWARD_BPS, 11_000, cap, 30 * DAY, sender=deployer
+        escrow, token, trust, REWARD_BPS, 11_000, cap, 30 * DAY, ETH, sender=deployer
     )
     token.approve(bonus, 1_000 * SEC, sender=deployer)
     bonus.fund(1_000 * SEC, sender=deployer)
@@ -316,6 +316,7 @@ def test_trust_index__reverts__seller_paid(project, token, deployer, seller, buy
         [1, 2, 20, 10],
         10**15,
         10 * 10**18,
+        ETH,
         sender=deployer,
     )
     lid = new_listing(fresh, seller)

@@ -57,7 +57,9 @@ def test_deploy__bad_params__reverts(
     project, escrow, token, trust, deployer, bps, cap, period, reason
 ):
     with ape.reverts(reason):
-        project.ShareRewards.deploy(escrow, token, trust, bps, 11_000, cap, period, sender=deployer)
+        project.ShareRewards.deploy(
+            escrow, token, trust, bps, 11_000, cap, period, ETH, sender=deployer
+        )
 
 
 def test_share__buyer_of_completed_order__shared(shares, completed, buyer, listing):
@@ -209,7 +211,7 @@ def test_bonus__capped_per_sharer_per_period_and_by_pool(
     period = 30 * DAY
     cap = 30 * SEC
     bonus = project.ShareRewards.deploy(
-        escrow, token, trust, 200, 11_000, cap, period, sender=deployer
+        escrow, token, trust, 200, 11_000, cap, period, ETH, sender=deployer
     )
     token.approve(bonus, 50 * SEC, sender=deployer)
     bonus.fund(50 * SEC, sender=deployer)

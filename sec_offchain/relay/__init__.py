@@ -1,0 +1,2 @@
+"""Gasless actions: forward requests and permits a user signs, and the relayer core that
+sponsors, sends and follows them (see `core`)."""
