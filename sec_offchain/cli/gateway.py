@@ -27,6 +27,11 @@ def gateway_up(
     confirmations: int = typer.Option(
         0, "--confirmations", help="blocks behind the head to index", min=0, max=10_000
     ),
+    relayer_key: str | None = typer.Option(
+        None,
+        "--relayer-key",
+        help="relay users' signed requests, paying gas from this key (hex or dev:N)",
+    ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C."""
     from sec_offchain.gateway.server import serve
@@ -35,6 +40,11 @@ def gateway_up(
         fail(f"deployments file not found: {deployment}")
     if devnet is not None and not devnet.is_dir():
         fail(f"--devnet {devnet} is not a directory")
+    relayer = None
+    if relayer_key is not None:
+        from sec_offchain.cli.common import parse_key
+
+        relayer = guarded(lambda: parse_key(relayer_key, "--relayer-key"))
     guarded(
         lambda: serve(
             rpc,
@@ -45,5 +55,6 @@ def gateway_up(
             confirmations=confirmations,
             devnet_home=devnet,
             say=lambda m: console.print(m, highlight=False),
+            relayer_key=relayer,
         )
     )

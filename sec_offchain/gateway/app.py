@@ -65,6 +65,7 @@ class GatewayContext:
     confirmations: int = 0
     writers: list[APIRouter] = field(default_factory=list)
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    web: bool = False  # serve the web app's pages (sec_offchain/gateway/web.py)
 
     def contract(self, name: str) -> Any:
         rec = self.deployment.contracts[name]
@@ -542,6 +543,10 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     app.include_router(v1)
     for router in ctx.writers:
         app.include_router(router, prefix="/v1")
+    if ctx.web:
+        from sec_offchain.gateway.web import mount_web
+
+        mount_web(app)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"])
     def metrics() -> Response:

@@ -1,0 +1,308 @@
+"""The web app in a real browser: headless Chromium (the OS package, driven by Playwright)
+against anvil with the deployed suite and `sec gateway up` (with a relayer), all started here
+once for the module. A small EIP-1193 provider injected into each browser context forwards to
+anvil's dev accounts and stands in for a wallet extension; the pages cannot tell.
+
+Journey (the tests run in order and share the chain): a seller posts an ETH and an SEC listing
+and gets links; a buyer at phone size pays the first with ETH while the dashboard shows the
+payment live; a buyer with SEC and no ETH pays the second gaslessly; the seller ships, the
+buyer confirms, each sees the other's step live; a gateway error and a wallet rejection each
+show one sentence. Screenshots of each page at phone size go to build/web-screenshots/."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from web3 import Web3
+
+from sec_offchain.contracts.client import Suite
+from sec_offchain.contracts.deployment import Deployment
+from sec_offchain.crypto.keys import get_dev_account
+from sec_offchain.devchain import Anvil, get_free_port
+from sec_offchain.listings import ListingError, decode_code
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "web-screenshots"
+SELLER, ETH_BUYER, SEC_BUYER = get_dev_account(1), get_dev_account(2), get_dev_account(3)
+RELAYER = "dev:7"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+TIMEOUT = 30_000  # ms: generous, polled (never a race against a deadline)
+
+pytestmark = pytest.mark.anvil
+
+# The stand-in wallet: eth_requestAccounts/eth_accounts answer the configured account; every
+# other request goes to anvil, which signs (eth_sendTransaction, eth_signTypedData_v4) with its
+# unlocked dev accounts. `reject` lists methods the "user" refuses (EIP-1193 error 4001).
+PROVIDER = """
+(() => {
+  const cfg = %s;
+  let id = 0;
+  window.ethereum = {
+    isWallet: true,
+    async request({ method, params }) {
+      if (cfg.reject.includes(method)) {
+        const e = new Error("User rejected the request."); e.code = 4001; throw e;
+      }
+      if (method === "eth_requestAccounts" || method === "eth_accounts") return [cfg.account];
+      const res = await fetch(cfg.rpc, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }) });
+      const body = await res.json();
+      if (body.error) { const e = new Error(body.error.message); e.code = body.error.code; e.data = body.error.data; throw e; }
+      return body.result;
+    },
+    on() {}, removeListener() {},
+  };
+})();
+"""
+
+
+@pytest.fixture(scope="module")
+def node():
+    with Anvil() as anvil:
+        yield anvil
+
+
+@pytest.fixture(scope="module")
+def suite(node, tmp_path_factory):
+    from sec_offchain.contracts.deploy import deploy_suite
+    from sec_offchain.contracts.deploy import SuiteParams
+
+    deployment = deploy_suite(node.w3, get_dev_account(0), SuiteParams())
+    path = tmp_path_factory.mktemp("web") / "deployments.json"
+    deployment.save(path)
+    suite = Suite(node.w3, Deployment.from_file(path))
+    suite.path = path  # type: ignore[attr-defined]
+    # The gasless buyer holds SEC (the dev faucet) and no ETH at all.
+    node.w3.provider.make_request("anvil_setBalance", [SEC_BUYER.address, "0x0"])
+    return suite
+
+
+@pytest.fixture(scope="module")
+def gateway(node, suite):
+    port = get_free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SEC_PROJECT_ROOT": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sec_offchain.cli", "gateway", "up", "--rpc", node.url,
+         "--deployment", str(suite.path), "--port", str(port), "--relayer-key", RELAYER],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+    )
+    end = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/status", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > end:
+            proc.kill()
+            raise AssertionError(f"gateway did not start: {proc.stdout.read().decode()[-2000:]}")
+        time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def wallet(browser, node):
+    """A browser context whose injected wallet is `account` (a LocalAccount)."""
+    contexts = []
+
+    def open_context(account, viewport=DESKTOP, reject=()):
+        context = browser.new_context(viewport=viewport)
+        cfg = {"account": account.address, "rpc": node.url, "reject": list(reject)}
+        context.add_init_script(PROVIDER % json.dumps(cfg))
+        context.set_default_timeout(TIMEOUT)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for c in contexts:
+        c.close()
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def wait_for(predicate, what, timeout=30.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+LINKS: dict[str, str] = {}
+
+
+def post(page, title, price, token, quantity="1"):
+    page.get_by_label("Product title").fill(title)
+    page.get_by_label("Price").fill(price)
+    page.get_by_label("Paid in").select_option(token)
+    page.get_by_label("Auto-complete after shipping (days)").fill("5")
+    page.get_by_label("Quantity (0: unlimited)").fill(quantity)
+    page.get_by_role("button", name="Sign with my wallet and publish").click()
+    page.wait_for_selector(f"#notice:has-text('Published: {title} ')")
+    return page.locator("#link").inner_text()
+
+
+def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wallet):
+    page = wallet(SELLER, PHONE).new_page()
+    page.goto(f"{gateway}/app/post.html")
+    eth_link = post(page, "Handmade leather wallet", "0.25", "ETH")
+    assert page.locator("#notice").inner_text() == (
+        "Published: Handmade leather wallet for 0.25 ETH."
+    )
+    assert page.locator("#qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    shot(page, "post")
+    sec_link = post(page, "Tea set", "158", "SEC")
+    assert page.locator("#notice").inner_text() == "Published: Tea set for 158 SEC."
+
+    for link, price, token in (
+        (eth_link, 25 * 10**16, "0x0000000000000000000000000000000000000000"),
+        (sec_link, 158 * 10**18, suite.token.address),
+    ):
+        assert link.startswith(f"{gateway}/l/")
+        signed = decode_code(link.rsplit("/l/", 1)[1])  # verifies the seller's signature
+        listing = signed.listing
+        assert (listing.seller, listing.price, listing.token) == (SELLER.address, price, token)
+        assert (listing.auto_complete, listing.ship_window, listing.quantity) == (
+            5 * 86_400,
+            3 * 86_400,
+            1,
+        )
+        assert suite.escrow.functions.listing_digest(listing.as_tuple()).call() == signed.digest
+    assert page.locator("#mine li").all_inner_texts() == [
+        "Tea set — 158 SEC, sold 0 of 1",
+        "Handmade leather wallet — 0.25 ETH, sold 0 of 1",
+    ]
+    LINKS.update(eth=eth_link, sec=sec_link)
+
+
+def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
+    gateway, suite, wallet
+):
+    dashboard = wallet(SELLER, DESKTOP).new_page()
+    dashboard.goto(f"{gateway}/app/dashboard.html")
+    dashboard.wait_for_selector("#live:text('live')")
+    assert dashboard.locator("#alerts li").all_inner_texts() == ["No alerts."]
+
+    page = wallet(ETH_BUYER, PHONE).new_page()
+    page.goto(LINKS["eth"])
+    page.wait_for_selector("#product[aria-busy='false']")
+    assert page.locator("#name").inner_text() == "Handmade leather wallet"
+    assert page.locator("#price").inner_text() == "0.25 ETH"
+    assert page.locator("#signed").inner_text() == "✓ Signed by the seller (checked in this page)."
+    assert page.locator("#credit").inner_text() == (
+        "Product credit: not verified — this gateway offers no credit proof against an "
+        "anchored header."
+    )
+    page.wait_for_selector("#trust:text('Trust index')")
+    shot(page, "listing")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    before = suite.w3.eth.get_balance(ETH_BUYER.address)
+    page.get_by_role("button", name="Pay with ETH").click()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.locator("#notice").inner_text() == (
+        "Paid: order #1 is in escrow until you confirm delivery. See my orders"
+    )
+    order = suite.escrow.functions.get_order(1).call()
+    assert suite.get_order(1).buyer == ETH_BUYER.address
+    assert suite.get_order(1).price == 25 * 10**16
+    assert before - suite.w3.eth.get_balance(ETH_BUYER.address) > 25 * 10**16
+    assert order is not None
+    # The dashboard got the purchase over the stream, without a reload.
+    dashboard.wait_for_selector("#feed li[data-event='OrderPaid']")
+    dashboard.wait_for_selector(".volume:has-text('1 orders')")
+    assert dashboard.locator(".volume").first.inner_text() == (
+        "ETH: 1 orders, 0.25 ETH paid in, 0 ETH paid out"
+    )
+    dashboard.set_viewport_size(PHONE)
+    shot(dashboard, "dashboard")
+
+
+def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(gateway, suite, wallet):
+    w3 = suite.w3
+    assert w3.eth.get_balance(SEC_BUYER.address) == 0
+    sec_before = suite.token.functions.balanceOf(SEC_BUYER.address).call()
+    page = wallet(SEC_BUYER, PHONE).new_page()
+    page.goto(LINKS["sec"])
+    page.wait_for_selector("#product[aria-busy='false']")
+    assert page.locator("#price").inner_text() == "158 SEC"
+    page.get_by_role("button", name="Pay with SEC (no gas needed)").click()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.locator("#notice").inner_text() == (
+        "Paid: order #2 is in escrow until you confirm delivery. See my orders"
+    )
+    order = suite.get_order(2)
+    assert (order.buyer, order.seller, order.price) == (
+        SEC_BUYER.address,
+        SELLER.address,
+        158 * 10**18,
+    )
+    assert w3.eth.get_balance(SEC_BUYER.address) == 0
+    assert suite.token.functions.balanceOf(SEC_BUYER.address).call() == sec_before - 158 * 10**18
+    # Sold out now: the page says so and offers no payment.
+    page.reload()
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.locator("#error").inner_text() == "This listing is sold out."
+    assert page.locator("#pay").is_hidden()
+
+
+def test_orders__seller_ships_buyer_confirms__each_sees_it_live(gateway, suite, wallet):
+    seller = wallet(SELLER, DESKTOP).new_page()
+    buyer = wallet(ETH_BUYER, PHONE).new_page()
+    for page in (seller, buyer):
+        page.goto(f"{gateway}/app/orders.html")
+        page.get_by_role("button", name="Connect wallet").click()
+        page.wait_for_selector("#live:text('Live')")
+    assert seller.locator("#order-1").get_attribute("data-status") == "paid"
+    seller.get_by_label("Tracking number").first.fill("SF1234567890")
+    seller.locator("#order-1 button", has_text="Ship").click()
+    seller.wait_for_selector("#notice:text('Order #1 shipped.')")
+    assert suite.get_order(1).status == 2  # shipped
+    buyer.wait_for_selector("#order-1[data-status='shipped']")  # live, no reload
+    shot(buyer, "orders")
+
+    buyer.get_by_role("button", name="Confirm delivery").click()
+    buyer.wait_for_selector("#notice:text('Order #1 confirmed: the seller is paid.')")
+    assert suite.get_order(1).status == 3  # completed
+    seller.wait_for_selector("#order-1[data-status='completed']")  # live, no reload
+
+
+def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(gateway, wallet):
+    page = wallet(ETH_BUYER, PHONE).new_page()
+    page.goto(f"{gateway}/l/AAAA")
+    page.wait_for_selector("#error:not([hidden])")
+    with pytest.raises(ListingError) as reason:
+        decode_code("AAAA")
+    assert page.locator("#error").inner_text() == f"The gateway refused: {reason.value}."
+    assert page.locator("#name").inner_text() == "This listing cannot be shown"
+    shot(page, "listing-error")
+
+    page = wallet(SELLER, PHONE, reject=("eth_signTypedData_v4",)).new_page()
+    page.goto(f"{gateway}/app/post.html")
+    page.get_by_label("Product title").fill("Rejected")
+    page.get_by_label("Price").fill("1")
+    page.get_by_role("button", name="Sign with my wallet and publish").click()
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.locator("#error").inner_text() == "You rejected the request in your wallet."
+    assert page.locator("#result").is_hidden()
