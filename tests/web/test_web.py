@@ -89,9 +89,25 @@ def gateway(node, suite):
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SEC_PROJECT_ROOT": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sec_offchain.cli", "gateway", "up", "--rpc", node.url,
-         "--deployment", str(suite.path), "--port", str(port), "--relayer-key", RELAYER],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "sec_offchain.cli",
+            "gateway",
+            "up",
+            "--rpc",
+            node.url,
+            "--deployment",
+            str(suite.path),
+            "--port",
+            str(port),
+            "--relayer-key",
+            RELAYER,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
     )
     end = time.monotonic() + 60
     while True:
@@ -114,7 +130,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True
+        )
         yield chromium
         chromium.close()
 
@@ -170,7 +188,9 @@ def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wa
     assert page.locator("#notice").inner_text() == (
         "Published: Handmade leather wallet for 0.25 ETH."
     )
-    assert page.locator("#qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.wait_for_function(
+        "(img => img.complete && img.naturalWidth > 0)(document.getElementById('qr'))"
+    )
     shot(page, "post")
     sec_link = post(page, "Tea set", "158", "SEC")
     assert page.locator("#notice").inner_text() == "Published: Tea set for 158 SEC."
@@ -273,17 +293,20 @@ def test_orders__seller_ships_buyer_confirms__each_sees_it_live(gateway, suite, 
     for page in (seller, buyer):
         page.goto(f"{gateway}/app/orders.html")
         page.get_by_role("button", name="Connect wallet").click()
-        page.wait_for_selector("#live:text('Live')")
+        page.wait_for_selector("#live:text('Live'), #error:not([hidden])")
+        assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
     assert seller.locator("#order-1").get_attribute("data-status") == "paid"
-    seller.get_by_label("Tracking number").first.fill("SF1234567890")
+    seller.locator("#order-1").get_by_label("Tracking number").fill("SF1234567890")
     seller.locator("#order-1 button", has_text="Ship").click()
-    seller.wait_for_selector("#notice:text('Order #1 shipped.')")
+    seller.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert seller.locator("#notice").inner_text() == "Order #1 shipped."
     assert suite.get_order(1).status == 2  # shipped
     buyer.wait_for_selector("#order-1[data-status='shipped']")  # live, no reload
     shot(buyer, "orders")
 
-    buyer.get_by_role("button", name="Confirm delivery").click()
-    buyer.wait_for_selector("#notice:text('Order #1 confirmed: the seller is paid.')")
+    buyer.locator("#order-1").get_by_role("button", name="Confirm delivery").click()
+    buyer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert buyer.locator("#notice").inner_text() == "Order #1 confirmed: the seller is paid."
     assert suite.get_order(1).status == 3  # completed
     seller.wait_for_selector("#order-1[data-status='completed']")  # live, no reload
 
