@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web3 import Web3
 
 from sec_offchain.contracts.client import Suite
 from sec_offchain.contracts.deployment import Deployment
@@ -50,10 +49,18 @@ PROVIDER = """
         const e = new Error("User rejected the request."); e.code = 4001; throw e;
       }
       if (method === "eth_requestAccounts" || method === "eth_accounts") return [cfg.account];
-      const res = await fetch(cfg.rpc, { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }) });
+      const res = await fetch(cfg.rpc, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }),
+      });
       const body = await res.json();
-      if (body.error) { const e = new Error(body.error.message); e.code = body.error.code; e.data = body.error.data; throw e; }
+      if (body.error) {
+        const e = new Error(body.error.message);
+        e.code = body.error.code;
+        e.data = body.error.data;
+        throw e;
+      }
       return body.result;
     },
     on() {}, removeListener() {},
@@ -70,8 +77,7 @@ def node():
 
 @pytest.fixture(scope="module")
 def suite(node, tmp_path_factory):
-    from sec_offchain.contracts.deploy import deploy_suite
-    from sec_offchain.contracts.deploy import SuiteParams
+    from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
 
     deployment = deploy_suite(node.w3, get_dev_account(0), SuiteParams())
     path = tmp_path_factory.mktemp("web") / "deployments.json"
