@@ -36,3 +36,14 @@ if [ ! -x node_modules/.bin/anvil ] || ! node_modules/.bin/anvil --version >/dev
     npm ci --no-audit --no-fund --loglevel=error
     echo "$npm_want" > "$npm_stamp"
 fi
+
+# PostgreSQL (the gateway's optional store; its tests start a throwaway cluster): the OS
+# package, installed once when initdb is missing.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "setup: installing PostgreSQL (apt-get install postgresql)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "setup: PostgreSQL is missing: install the postgresql package (as root)" >&2
+    fi
+fi

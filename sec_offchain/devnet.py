@@ -161,6 +161,27 @@ def start_processes(cfg: DevnetConfig) -> list[tuple[str, subprocess.Popen]]:
                 ],
             )
         )
+    gateway_port = net.free_listen_port()
+    specs.append(
+        (
+            "gateway",
+            [
+                py,
+                "-m",
+                "sec_offchain.cli",
+                "gateway",
+                "up",
+                "--rpc",
+                cfg.rpc,
+                "--deployment",
+                cfg.deployments,
+                "--devnet",
+                str(cfg.home),
+                "--port",
+                str(gateway_port),
+            ],
+        )
+    )
     procs = []
     for name, cmd in specs:
         log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -172,6 +193,17 @@ def start_processes(cfg: DevnetConfig) -> list[tuple[str, subprocess.Popen]]:
         )
     (cfg.home / "pids.json").write_text(json.dumps({n: p.pid for n, p in procs}))
     return procs
+
+
+def wait_for_gateway(home: Path, timeout: float = 60.0) -> str | None:
+    """The URL of the devnet's gateway once it answers (None if it does not in time)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        gw = gateway_status(home)
+        if gw is not None and gw["up"]:
+            return gw["url"]
+        time.sleep(0.2)
+    return None
 
 
 def stop_processes(procs: list[tuple[str, subprocess.Popen]]) -> None:
@@ -209,14 +241,35 @@ def node_status(cfg: DevnetConfig, area_id: int, node: NodeEntry) -> dict | None
     return json.loads(body)
 
 
+def gateway_status(home: Path) -> dict | None:
+    """The devnet's gateway (from the gateway.json it writes while it runs): its URL, and
+    whether it answers, with its indexed block and lag."""
+    import httpx
+
+    from sec_offchain.gateway.server import STATE_FILE
+
+    path = home / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        url = json.loads(path.read_text())["url"]
+    except (ValueError, KeyError):
+        return None
+    try:
+        body = httpx.get(url + "/v1/status", timeout=3).json()
+        return {"url": url, "up": True, "indexed_block": body["indexed_block"], "lag": body["lag"]}
+    except (httpx.HTTPError, ValueError, KeyError):
+        return {"url": url, "up": False, "indexed_block": None, "lag": None}
+
+
 def status(cfg: DevnetConfig) -> dict:
-    """Heights, anchored heights, peers and lag of every area and node."""
+    """Heights, anchored heights, peers and lag of every area and node, and the gateway."""
     w3 = Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 5}))
     deployment = Deployment.from_file(Path(cfg.deployments))
     hub = w3.eth.contract(
         address=deployment.address_of("AnchorHub"), abi=deployment.contracts["AnchorHub"].abi
     )
-    out = {"areas": []}
+    out = {"areas": [], "gateway": gateway_status(cfg.home)}
     for area in cfg.areas:
         try:
             anchored = int(hub.functions.latest_height(area.area_id).call())
@@ -249,7 +302,12 @@ def status(cfg: DevnetConfig) -> dict:
 
 
 def status_table(data: dict) -> Table:
-    table = Table(title="SEC devnet")
+    gw = data.get("gateway")
+    caption = None
+    if gw is not None:
+        state = f"indexed block {gw['indexed_block']}, lag {gw['lag']}" if gw["up"] else "DOWN"
+        caption = f"gateway {gw['url']} ({state})"
+    table = Table(title="SEC devnet", caption=caption)
     for col in ("area", "node", "up", "height", "final", "anchored", "lag", "peers", "pool"):
         table.add_column(col, justify="right" if col not in ("node", "up") else "left")
     for area in data["areas"]:
@@ -299,6 +357,12 @@ def up(
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         procs = start_processes(cfg)
+        gateway_url = wait_for_gateway(home)
+        console.print(
+            f"gateway on {gateway_url} (API docs {gateway_url}/docs)"
+            if gateway_url
+            else "[yellow]the gateway did not start:[/] see logs/gateway.log"
+        )
         console.print(
             f"started {len(procs)} processes (logs in {home / 'logs'}); "
             f"`sec devnet status --home {home}` from another terminal; Ctrl-C stops"

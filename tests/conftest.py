@@ -7,4 +7,5 @@ warnings.filterwarnings("ignore", module="pydantic_settings")
 pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.suite",
+    "tests.fixtures.gateway",
 ]

@@ -27,6 +27,9 @@ def gateway_up(
     confirmations: int = typer.Option(
         0, "--confirmations", help="blocks behind the head to index", min=0, max=10_000
     ),
+    batch_blocks: int = typer.Option(
+        2_000, "--batch-blocks", help="blocks per eth_getLogs call and store batch", min=1
+    ),
     relayer_key: str | None = typer.Option(
         None,
         "--relayer-key",
@@ -53,6 +56,7 @@ def gateway_up(
             host=host,
             port=port,
             confirmations=confirmations,
+            block_range=batch_blocks,
             devnet_home=devnet,
             say=lambda m: console.print(m, highlight=False),
             relayer_key=relayer,

@@ -15,7 +15,7 @@ from web3 import Web3
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.devchain import get_free_port
 from sec_offchain.exceptions import ConfigError
-from sec_offchain.gateway.indexer import DEFAULT_CONFIRMATIONS, Indexer
+from sec_offchain.gateway.indexer import DEFAULT_CONFIRMATIONS, DEFAULT_RANGE, Indexer
 from sec_offchain.gateway.store import open_store
 
 log = logging.getLogger("sec.gateway")
@@ -33,6 +33,7 @@ def serve(
     port: int = DEFAULT_PORT,
     confirmations: int = DEFAULT_CONFIRMATIONS,
     devnet_home: Path | None = None,
+    block_range: int = DEFAULT_RANGE,
     say: Callable[[str], None] = print,
     relayer_key: Any = None,
     relay_db: Path | None = None,
@@ -60,7 +61,7 @@ def serve(
         base = devnet_home if devnet_home is not None else deployment_path.parent
         db = str(base / "gateway.db")
     store = open_store(db)
-    indexer = Indexer(w3, deployment, store, confirmations=confirmations)
+    indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
     core = None
     relay = None

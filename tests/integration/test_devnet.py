@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from web3 import Web3
 
 from sec_offchain.area.devnet_config import DevnetConfig
@@ -68,7 +69,8 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             assert time.time() < deadline
             time.sleep(0.5)
         pids = json.loads((home / "pids.json").read_text())
-        assert len(pids) == 8 + 2 + 2 + 1  # nodes, bridges, anchor relayers, BGC relayer
+        # nodes, bridges, anchor relayers, BGC relayer, gateway
+        assert len(pids) == 8 + 2 + 2 + 1 + 1
         cfg = DevnetConfig.load(home / "devnet.json")
         suite = Suite(Web3(Web3.HTTPProvider(cfg.rpc)), Deployment.from_file(Path(cfg.deployments)))
         seller, buyer = get_dev_account(5), get_dev_account(6)
@@ -150,12 +152,29 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         for area in data["areas"]:
             assert all(n["up"] and n["peers"] == 3 for n in area["nodes"]), area
             assert area["best_height"] >= area["anchored_height"] + 2  # anchors only final
+
+        # the devnet's gateway indexed the trade and the anchors
+        gw = data["gateway"]
+        assert gw["up"] and gw["url"].startswith("http://127.0.0.1:")
+        assert httpx.get(f"{gw['url']}/v1/orders/{order}").json()["status"] == "completed"
+        deadline = time.time() + 30
+        while True:
+            areas = httpx.get(f"{gw['url']}/v1/areas").json()
+            if [a["area_id"] for a in areas] == [1, 2] and all(
+                a["anchored_height"] >= 3 for a in areas
+            ):
+                break
+            assert time.time() < deadline, areas
+            time.sleep(0.5)
+        table = sec("devnet", "status", "--home", str(home))
+        assert f"gateway {gw['url']} (indexed block" in table.stdout
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(60)
     output = up.stdout.read()
     assert up.returncode == 0, output[-2000:]
     assert "stopped" in output
+    assert "gateway on http://127.0.0.1:" in output
     assert not [n for n, pid in pids.items() if alive(pid)]
     missing = sec("devnet", "status", "--home", str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and "no devnet" in missing.stderr

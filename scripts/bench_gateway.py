@@ -1,0 +1,161 @@
+"""Gateway benchmark: read throughput and latency of `GET /v1/orders/{id}`, and indexing speed.
+
+    .venv/bin/python scripts/bench_gateway.py [--clients 50] [--seconds 10] [--copies 100]
+
+1. Starts anvil, deploys the suite, records a trading history (the gateway tests' one), and
+   starts `sec gateway up` (one uvicorn worker, SQLite) on a free port.
+2. Reads: `--clients` concurrent HTTP/1.1 keep-alive clients (asyncio + httpx, in this
+   process, on the same machine as the server) ask for order ids in turn for `--seconds`;
+   prints requests/s and the p50/p99 latency.
+3. Indexing: replays the chain's recorded logs `--copies` times (as consecutive blocks) to
+   an indexer over a fresh SQLite store through a node stub (no RPC cost: what is measured
+   is decoding, projecting and writing); prints events/s.
+4. Head to indexed: makes a listing on the chain and times until the gateway serves it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class RecordedNode:
+    """A stand-in for web3 that serves recorded logs `copies` times over consecutive blocks."""
+
+    def __init__(self, logs: list[dict[str, Any]], copies: int) -> None:
+        from eth_utils import keccak
+
+        first = min(int(log["blockNumber"]) for log in logs)
+        span = max(int(log["blockNumber"]) for log in logs) - first + 1
+        self.first = first
+        self.by_block: dict[int, list[dict[str, Any]]] = {}
+        for c in range(copies):
+            for log in logs:
+                number = int(log["blockNumber"]) + c * span
+                block_hash = keccak(number.to_bytes(32, "big"))
+                entry = dict(log, blockNumber=number, blockHash=block_hash)
+                self.by_block.setdefault(number, []).append(entry)
+        self.head = first + copies * span - 1
+        self.eth = self
+        self._keccak = keccak
+
+    @property
+    def block_number(self) -> int:
+        return self.head
+
+    def get_block(self, number: Any) -> dict[str, Any]:
+        if isinstance(number, bytes | str):  # by hash: only the timestamp is asked for
+            return {"hash": number, "timestamp": 1}
+        return {"hash": self._keccak(int(number).to_bytes(32, "big")), "timestamp": 1}
+
+    def get_logs(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for n in range(int(query["fromBlock"]), int(query["toBlock"]) + 1):
+            out.extend(self.by_block.get(n, []))
+        return out
+
+
+async def read_load(url: str, ids: list[int], clients: int, seconds: float) -> list[float]:
+    import httpx
+
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+
+        async def worker(k: int) -> None:
+            i = k
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                resp = await client.get(f"/v1/orders/{ids[i % len(ids)]}")
+                latencies.append(time.perf_counter() - t0)
+                if resp.status_code != 200:
+                    raise RuntimeError(f"GET failed: {resp.status_code} {resp.text}")
+                i += 1
+
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--copies", type=int, default=100)
+    args = parser.parse_args()
+
+    import httpx
+
+    from sec_offchain.contracts.client import Suite
+    from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
+    from sec_offchain.crypto.keys import get_dev_account
+    from sec_offchain.devchain import Anvil
+    from sec_offchain.gateway.indexer import Indexer
+    from sec_offchain.gateway.store import open_store
+    from tests.fixtures.gateway import GatewayProcess, record_history
+
+    tmp = Path(tempfile.mkdtemp(prefix="sec-bench-"))
+    with Anvil() as anvil:
+        deployment = deploy_suite(anvil.w3, get_dev_account(0), SuiteParams(), lambda m: None)
+        path = deployment.save(tmp / "deployments.json")
+        suite = Suite(anvil.w3, deployment)
+        history = record_history(anvil, suite)
+        gateway = GatewayProcess(anvil.url, path, str(tmp / "gateway.db"))
+        try:
+            gateway.wait_indexed(int(anvil.w3.eth.block_number))
+            ids = [history.completed, history.shared, history.cancelled, history.disputed]
+            asyncio.run(read_load(gateway.url, ids, args.clients, 1.0))  # warm-up
+            lat = asyncio.run(read_load(gateway.url, ids, args.clients, args.seconds))
+            lat.sort()
+            p50 = statistics.median(lat) * 1000
+            p99 = lat[int(len(lat) * 0.99) - 1] * 1000
+            print(
+                f"reads: {len(lat) / args.seconds:,.0f} requests/s for GET /v1/orders/{{id}} "
+                f"with {args.clients} concurrent clients, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+                f"({len(lat):,} requests in {args.seconds:.0f} s, one uvicorn worker)"
+            )
+
+            before = httpx.get(gateway.url + "/v1/status").json()["events"]
+            started = time.perf_counter()
+            listing, _ = suite.create_listing(get_dev_account(9), 10**17, metadata=b"bench")
+            mined = time.perf_counter()
+            while httpx.get(f"{gateway.url}/v1/listings/{listing}").status_code != 200:
+                time.sleep(0.01)
+            done = time.perf_counter()
+            assert httpx.get(gateway.url + "/v1/status").json()["events"] > before
+            print(
+                f"head to indexed: {(done - mined) * 1000:.0f} ms after the transaction was "
+                f"mined ({(done - started) * 1000:.0f} ms from sending it)"
+            )
+        finally:
+            gateway.stop()
+
+        addresses = [r.address for r in deployment.contracts.values()]
+        raw = anvil.w3.eth.get_logs(
+            {"fromBlock": deployment.block, "toBlock": "latest", "address": addresses}
+        )
+    logs = [dict(x) for x in raw]
+    node = RecordedNode(logs, args.copies)
+    store = open_store(str(tmp / "replay.db"))
+    indexer = Indexer(node, deployment, store, block_range=2_000)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    indexer.catch_up(timeout=600)
+    elapsed = time.perf_counter() - t0
+    count = store.query("SELECT COUNT(*) FROM events")[0][0]
+    print(
+        f"indexing: {count / elapsed:,.0f} events/s ({count:,} recorded events replayed over "
+        f"{node.head - node.first + 1:,} blocks into SQLite in {elapsed:.1f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
