@@ -38,7 +38,11 @@ from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
 # eip712Domain (EIP-5267) is exported so wallets and tools can read the vote domain.
-exports: eip712_domain_separator.eip712Domain
+# ERC-2771: a judge may vote through the trusted forwarder (or sign a vote for
+# `execute_with_votes`); everything else here is open to anyone anyway.
+from .modules import erc2771
+initializes: erc2771
+exports: (eip712_domain_separator.eip712Domain, erc2771.isTrustedForwarder, erc2771.FORWARDER)
 
 from .interfaces import IStaking
 from .interfaces import ICourt
@@ -91,8 +95,6 @@ VOTE_PERIOD: public(immutable(uint256))
 NO_VOTE_PENALTY: public(immutable(uint256))
 # Escrow's own dispute timeout: a draw after it seats no panel, and votes close by it.
 DISPUTE_TIMEOUT: public(immutable(uint256))
-# The ERC-2771 forwarder whose calls carry their signer in the last 20 bytes.
-FORWARDER: public(immutable(address))
 
 
 # ---------------------------------------------------------------- #
@@ -181,7 +183,7 @@ def __init__(
     STAKING = staking
     VOTE_PERIOD = vote_period
     NO_VOTE_PENALTY = no_vote_penalty
-    FORWARDER = forwarder
+    erc2771.__init__(forwarder)
     DISPUTE_TIMEOUT = staticcall escrow.DISPUTE_TIMEOUT()
 
 
@@ -233,7 +235,7 @@ def vote(case_id: uint256, ruling: uint8):
     assert ruling == RULING_BUYER or ruling == RULING_SELLER, "court: invalid ruling"
     word: uint256 = self._open_case(case_id)
     assert block.timestamp < (word >> _DEADLINE) & _MASK_40, "court: voting has ended"
-    judge: address = self._sender()
+    judge: address = erc2771._sender()
     seat1: uint256 = staticcall STAKING.slot_of(judge)
     pos: uint256 = PANEL_SIZE
     for p: uint256 in range(PANEL_SIZE):
@@ -426,30 +428,10 @@ def vote_digest(case_id: uint256, ruling: uint8) -> bytes32:
     return self._vote_digest(case_id, ruling)
 
 
-@view
-@external
-def isTrustedForwarder(forwarder: address) -> bool:
-    """
-    @notice ERC-2771: whether calls from `forwarder` carry their signer.
-    """
-    return forwarder != empty(address) and forwarder == FORWARDER
-
-
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
 
-
-@view
-@internal
-def _sender() -> address:
-    """
-    @dev ERC-2771: the signer the trusted forwarder appended to the calldata, only when
-         the forwarder is the caller and the calldata can hold it; else the caller.
-    """
-    if msg.sender == FORWARDER and len(msg.data) >= 20:
-        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
-    return msg.sender
 
 @view
 @internal

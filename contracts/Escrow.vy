@@ -37,11 +37,19 @@ from snekmate.auth import ownable
 initializes: ownable
 from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
+from .modules import erc2771
+initializes: erc2771
 
 # `renounce_ownership` is left out: governance must always be able to set the
 # arbiter and the token allow-list. eip712Domain (EIP-5267) lets wallets read the
 # domain of signed listings.
-exports: (ownable.owner, ownable.transfer_ownership, eip712_domain_separator.eip712Domain)
+exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
+    eip712_domain_separator.eip712Domain,
+    erc2771.isTrustedForwarder,
+    erc2771.FORWARDER,
+)
 
 from .interfaces import ITrustIndex
 from .interfaces import IShareRewards
@@ -128,8 +136,6 @@ PENALTY_CANCELLED: public(immutable(uint256))
 PENALTY_MISSED_SHIP_WINDOW: public(immutable(uint256))
 PENALTY_FAKE_GOODS: public(immutable(uint256))
 PENALTY_MALICIOUS_COMPLAINT: public(immutable(uint256))
-# The ERC-2771 forwarder whose calls carry their signer in the last 20 bytes.
-FORWARDER: public(immutable(address))
 
 
 # ---------------------------------------------------------------- #
@@ -327,7 +333,7 @@ def __init__(
     assert dispute_timeout > 0, "escrow: bad dispute timeout"
     ownable.__init__()
     eip712_domain_separator.__init__("SEC Escrow", "1")
-    FORWARDER = forwarder
+    erc2771.__init__(forwarder)
     TRUST_INDEX = trust_index
     DEFAULT_SHIP_WINDOW = default_ship_window
     DISPUTE_DEPOSIT_BPS = dispute_deposit_bps
@@ -444,7 +450,7 @@ def create_listing(
     @param metadata Hash of the off-chain product description.
     @return The new listing's id (from 1).
     """
-    seller: address = self._sender()
+    seller: address = erc2771._sender()
     assert not self.disabled[seller], "escrow: seller is disabled"
     listing_id: uint256 = 0
     complete_after: uint256 = 0
@@ -469,7 +475,7 @@ def close_listing(listing_id: uint256):
             listing is withdrawn with `cancel_signed_listing` instead.
     @custom:security The listing's seller only.
     """
-    sender: address = self._sender()
+    sender: address = erc2771._sender()
     listing: uint256 = self._listings[listing_id]
     assert listing != 0, "escrow: unknown listing"
     assert convert(convert(listing & _ADDR, uint160), address) == sender, "escrow: caller is not the seller"
@@ -489,7 +495,7 @@ def cancel_signed_listing(listing: SignedListing):
             orders are unaffected). Works before its first purchase too.
     @custom:security The listing's seller only.
     """
-    assert self._sender() == listing.seller, "escrow: caller is not the seller"
+    assert erc2771._sender() == listing.seller, "escrow: caller is not the seller"
     digest: bytes32 = self._listing_digest(listing)
     word: uint256 = self._signed[digest]
     assert word & _CANCELLED == 0, "escrow: listing cancelled"
@@ -590,7 +596,7 @@ def ship(order_id: uint256, tracking: bytes32):
     assert (order >> 208) & _MASK_4 == STATUS_PAID, "escrow: order is not paid"
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
-    assert self._sender() == convert(convert(listing & _ADDR, uint160), address), "escrow: caller is not the seller"
+    assert erc2771._sender() == convert(convert(listing & _ADDR, uint160), address), "escrow: caller is not the seller"
     assert block.timestamp < order >> 216, "escrow: ship window has passed"
     complete_after: uint256 = (self._terms_of(listing_id, listing) >> 160) & _MASK_32
     if complete_after == 0:
@@ -614,7 +620,7 @@ def confirm(order_id: uint256):
     order: uint256 = self._orders[order_id]
     status: uint256 = (order >> 208) & _MASK_4
     assert status == STATUS_PAID or status == STATUS_SHIPPED, "escrow: order is not open"
-    assert self._sender() == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
+    assert erc2771._sender() == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
     self._complete(order_id, order)
 
 
@@ -647,7 +653,7 @@ def cancel(order_id: uint256):
             once the ship window has passed (now >= ship_by) anyone may cancel,
             and the seller is penalized for missing it.
     """
-    caller: address = self._sender()
+    caller: address = erc2771._sender()
     order: uint256 = self._orders[order_id]
     assert (order >> 208) & _MASK_4 == STATUS_PAID, "escrow: order is not cancellable"
     listing_id: uint256 = (order >> 160) & _MASK_48
@@ -681,7 +687,7 @@ def dispute(order_id: uint256, evidence: bytes32):
     @custom:security The buyer only. The deposit pays the judges' fee; the rest is
                      forfeited to the seller when the complaint is judged malicious.
     """
-    buyer: address = self._sender()
+    buyer: address = erc2771._sender()
     order: uint256 = self._orders[order_id]
     assert (order >> 208) & _MASK_4 == STATUS_SHIPPED, "escrow: order is not shipped"
     assert buyer == convert(convert(order & _ADDR, uint160), address), "escrow: caller is not the buyer"
@@ -748,7 +754,7 @@ def withdraw(token: address):
     """
     @notice Withdraws everything owed to the caller in `token` (zero address: ETH).
     """
-    account: address = self._sender()
+    account: address = erc2771._sender()
     amount: uint256 = self.owed[account][token]
     assert amount > 0, "escrow: nothing owed"
     self.owed[account][token] = 0
@@ -785,15 +791,6 @@ def dispute_deposit(order_id: uint256) -> uint256:
     listing_id: uint256 = (order >> 160) & _MASK_48
     listing: uint256 = self._listings[listing_id]
     return self._required_deposit((listing >> 160) & _MASK_88, self._token_of(listing_id, listing))
-
-
-@view
-@external
-def isTrustedForwarder(forwarder: address) -> bool:
-    """
-    @notice ERC-2771: whether calls from `forwarder` carry their signer.
-    """
-    return forwarder != empty(address) and forwarder == FORWARDER
 
 
 @view
@@ -894,17 +891,6 @@ def get_order(order_id: uint256) -> IEscrow.Order:
 #                             internal                             #
 # ---------------------------------------------------------------- #
 
-@view
-@internal
-def _sender() -> address:
-    """
-    @dev ERC-2771: the signer the trusted forwarder appended to the calldata, only when
-         the forwarder is the caller and the calldata can hold it; else the caller.
-    """
-    if msg.sender == FORWARDER and len(msg.data) >= 20:
-        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
-    return msg.sender
-
 
 @view
 @internal
@@ -988,7 +974,7 @@ def _open_order(
     @dev Opens a paid order of a listing (`buy` and `buy_signed`) for the caller and
          takes the payment. `ship_window` 0: the default.
     """
-    buyer: address = self._sender()
+    buyer: address = erc2771._sender()
     assert buyer != seller, "escrow: seller cannot buy own listing"
     assert not self.disabled[buyer], "escrow: buyer is disabled"
     assert not self.disabled[seller], "escrow: seller is disabled"

@@ -9,8 +9,8 @@
         uint256 nonce,uint48 deadline,bytes data)` under the domain ("SEC Forwarder",
         "1", chain id, this contract); sequential nonces per signer; valid while
         now <= deadline; the target must trust this forwarder (`isTrustedForwarder`).
-@dev The inner call gets exactly `gas`; if it fails the whole request reverts with
-     its revert data (the nonce stays unused). A submitter cannot starve the inner
+@dev The inner call gets exactly `gas` and at most MAX_DATA bytes of calldata; if it
+     fails the whole request reverts with its revert data (the nonce stays unused). A submitter cannot starve the inner
      call: by the 63/64 rule a call that got less than `gas` leaves less than
      gas / 63 behind, and then `execute` reverts ("forwarder: insufficient gas"),
      so an inner call that swallows an out-of-gas failure of its own (e.g. Escrow's
@@ -38,8 +38,7 @@ FORWARD_REQUEST_TYPEHASH: public(constant(bytes32)) = keccak256(
 # Highest s of a canonical (low-s) secp256k1 signature: n / 2.
 _HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 # Longest inner calldata a request may carry.
-MAX_DATA: public(constant(uint256)) = 2048
-_MAX_RETURN: constant(uint256) = 1024
+MAX_DATA: public(constant(uint256)) = 1024
 
 
 # ---------------------------------------------------------------- #
@@ -83,12 +82,11 @@ def __init__():
 @external
 @payable
 @nonreentrant
-def execute(request: ForwardRequest, signature: Bytes[65]) -> Bytes[_MAX_RETURN]:
+def execute(request: ForwardRequest, signature: Bytes[65]):
     """
     @notice Relays `request` (signed by `request.from_`): checks it, uses its nonce and
             calls `request.to` with `request.data ++ request.from_`, `request.value`
             (which msg.value must equal) and exactly `request.gas`.
-    @return The inner call's return data (at most 1,024 bytes).
     @custom:security Anyone may submit; reverts on a bad signature ("forwarder: invalid
                      signature" / "forwarder: signer is not from"), a past deadline
                      ("forwarder: request expired"), a nonce other than the current one
@@ -105,23 +103,17 @@ def execute(request: ForwardRequest, signature: Bytes[65]) -> Bytes[_MAX_RETURN]
     assert self._trusted_by(request.to), "forwarder: target does not trust this forwarder"
     self.nonces[request.from_] = nonce + 1
 
-    ok: bool = False
-    response: Bytes[_MAX_RETURN] = b""
-    ok, response = raw_call(
+    # A failing inner call reverts everything with its own revert data.
+    raw_call(
         request.to,
         concat(request.data, convert(request.from_, bytes20)),
-        max_outsize=_MAX_RETURN,
         gas=request.gas,
         value=request.value,
-        revert_on_failure=False,
     )
-    # 63/64 rule: had the call received less than request.gas, at most 1/64 of what
-    # was available would remain, i.e. less than request.gas / 63.
+    # 63/64 rule: had the call received less than request.gas and used it up, less
+    # than request.gas / 63 would remain here.
     assert msg.gas >= request.gas // 63, "forwarder: insufficient gas"
-    if not ok:
-        raw_revert(response)
     log ExecutedForwardRequest(signer=signer, nonce=nonce, success=True)
-    return response
 
 
 @view
@@ -178,11 +170,9 @@ def _request_digest(request: ForwardRequest) -> bytes32:
 @internal
 def _trusted_by(target: address) -> bool:
     """
-    @dev Whether `target` answers `isTrustedForwarder(self)` with true (a target that
-         is not a contract or does not answer does not trust us).
+    @dev Whether `target` answers `isTrustedForwarder(self)` with true (an account
+         without code, or one that does not answer, does not trust us).
     """
-    if not target.is_contract:
-        return False
     ok: bool = False
     response: Bytes[32] = b""
     ok, response = raw_call(

@@ -28,6 +28,11 @@ from .interfaces import ITrustIndex
 
 implements: IShareRewards
 
+# ERC-2771: a user may share and claim through the trusted forwarder.
+from .modules import erc2771
+initializes: erc2771
+exports: (erc2771.isTrustedForwarder, erc2771.FORWARDER)
+
 
 # ---------------------------------------------------------------- #
 #                            constants                             #
@@ -55,8 +60,6 @@ ETH_TO_SEC_RATE: public(immutable(uint256))
 # Most SEC of pool bonus one sharer earns per BONUS_PERIOD (0: no bonus).
 BONUS_CAP: public(immutable(uint256))
 BONUS_PERIOD: public(immutable(uint256))
-# The ERC-2771 forwarder whose calls carry their signer in the last 20 bytes.
-FORWARDER: public(immutable(address))
 
 
 # ---------------------------------------------------------------- #
@@ -132,7 +135,7 @@ def __init__(
     ETH_TO_SEC_RATE = eth_to_sec_rate
     BONUS_CAP = bonus_cap
     BONUS_PERIOD = bonus_period
-    FORWARDER = forwarder
+    erc2771.__init__(forwarder)
 
 
 @external
@@ -142,7 +145,7 @@ def share(order_id: uint256) -> uint256:
             within 72 hours earn the caller a reward.
     @custom:security The order's buyer only, once per order.
     """
-    sharer: address = self._sender()
+    sharer: address = erc2771._sender()
     order: IEscrow.Order = staticcall ESCROW.get_order(order_id)
     assert order.status == STATUS_COMPLETED, "share: order is not completed"
     assert order.buyer == sharer, "share: caller is not the buyer"
@@ -225,7 +228,7 @@ def fund(amount: uint256):
     @notice Adds `amount` SEC to the reward pool (approve first).
     """
     assert amount > 0, "share: nothing to fund"
-    funder: address = self._sender()
+    funder: address = erc2771._sender()
     self.pool += amount
     self.total_funded += amount
     log PoolFunded(funder=funder, amount=amount)
@@ -238,7 +241,7 @@ def claim():
     """
     @notice Pays the caller every reward credited to it.
     """
-    account: address = self._sender()
+    account: address = erc2771._sender()
     amount: uint256 = self.claimable[account]
     assert amount > 0, "share: nothing to claim"
     self.claimable[account] = 0
@@ -246,29 +249,9 @@ def claim():
     assert extcall SEC_TOKEN.transfer(account, amount, default_return_value=True), "share: transfer failed"
 
 
-@view
-@external
-def isTrustedForwarder(forwarder: address) -> bool:
-    """
-    @notice ERC-2771: whether calls from `forwarder` carry their signer.
-    """
-    return forwarder != empty(address) and forwarder == FORWARDER
-
-
 # ---------------------------------------------------------------- #
 #                             internal                             #
 # ---------------------------------------------------------------- #
-
-@view
-@internal
-def _sender() -> address:
-    """
-    @dev ERC-2771: the signer the trusted forwarder appended to the calldata, only when
-         the forwarder is the caller and the calldata can hold it; else the caller.
-    """
-    if msg.sender == FORWARDER and len(msg.data) >= 20:
-        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
-    return msg.sender
 
 @internal
 def _credit_bonus(sharer: address, commission: uint256, token: address) -> uint256:

@@ -72,6 +72,8 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
         )
     )
 
+    signed, relay = signed_and_relayed(chain, suite, row, seller, buyer)
+
     # Completion by time.
     oid, _ = suite.buy(buyer, lid)
     suite.ship(seller, oid, "TRACK-3")
@@ -201,7 +203,57 @@ def measure(chain: ChainControl) -> tuple[list[tuple[str, int]], int, int]:
             "accumulator, activation-height check)",
             r,
         )
-    return rows, steady, paths, dispute_gas
+    return rows, steady, paths, dispute_gas, signed, relay
+
+
+SIGNED_TARGET = int(ORIGIN_V00_TRADE * 0.4)
+RELAY_TARGET = 20_000
+RELAY_GAS = 200_000  # the inner call's gas in every relayed request here
+
+
+def signed_and_relayed(chain: ChainControl, suite: Suite, row, seller, buyer) -> tuple[int, int]:
+    """The steady trade through a signed listing (no transaction to post it): the seller
+    signs a listing for several units; after a first purchase (which registers it), the
+    second trade between the same seller and buyer is buy_signed + ship + confirm. Then the
+    relay overhead: `ship` of two like orders, once sent by the seller and once relayed
+    through the forwarder (the seller's second relayed request: its nonce already set)."""
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    listing = {
+        "seller": seller.address,
+        "price": PRICE,
+        "token": "0x0000000000000000000000000000000000000000",
+        "auto_complete": 0,
+        "ship_window": 0,
+        "metadata": b"\x5e" * 32,
+        "quantity": 10,
+        "expiry": now + 30 * DAY,
+        "salt": 1,
+    }
+    signature = suite.sign_listing(seller, listing)
+    oid, r = suite.buy_signed(buyer, listing, signature)
+    row("buy_signed (first purchase: registers the listing, checks the signature)", r)
+    suite.ship(seller, oid, "S-1")
+    suite.confirm(buyer, oid)
+    oid, r1 = suite.buy_signed(buyer, listing, b"")
+    r2 = suite.ship(seller, oid, "S-2")
+    r3 = suite.confirm(buyer, oid)
+    signed = sum(
+        row(n, r)
+        for n, r in (
+            ("signed steady: buy_signed (registered listing)", r1),
+            ("signed steady: ship", r2),
+            ("signed steady: confirm (seller paid at once)", r3),
+        )
+    )
+    relayer = get_dev_account(9)
+    orders = [suite.buy_signed(buyer, listing, b"")[0] for _ in range(3)]
+    fn = suite.escrow.functions.ship
+    request, sig = suite.sign_request(seller, fn(orders[0], b"\x01" * 32), RELAY_GAS)
+    row("ship relayed (the seller's first request: sets its nonce)", suite.relay(relayer, request, sig))
+    direct = row("ship (direct, for the relay overhead)", suite.ship(seller, orders[1], b"\x01" * 32))
+    request, sig = suite.sign_request(seller, fn(orders[2], b"\x01" * 32), RELAY_GAS)
+    relayed = row("ship relayed (steady)", suite.relay(relayer, request, sig))
+    return signed, relayed - direct
 
 
 COURT_JUDGES = (5, 6, 7, 8)
@@ -353,10 +405,10 @@ def main() -> int:
     console = Console()
     if args.anvil:
         with Anvil() as node:
-            rows, steady, paths, by_judges = measure(node)
+            rows, steady, paths, by_judges, signed, relay = measure(node)
         where = "anvil"
     else:
-        rows, steady, paths, by_judges = measure(EmbeddedChain())
+        rows, steady, paths, by_judges, signed, relay = measure(EmbeddedChain())
         where = "py-evm (Ape local network)"
     table = Table(title=f"Escrow gas on {where}")
     table.add_column("call")
@@ -393,6 +445,8 @@ def main() -> int:
     deliver = gas["deliver (proof depth 10, steady state)"]
     # Plain lines, for scripts that read the numbers.
     print(f"steady-state trade: {steady} gas (target <= {TARGET:,})")
+    print(f"signed-listing trade: {signed} gas (target <= {SIGNED_TARGET:,})")
+    print(f"relay overhead: {relay} gas (target <= {RELAY_TARGET:,})")
     print(
         "whole dispute path (list, buy, ship, dispute, draw, 2 votes, execute): "
         f"{path} gas (target <= {ORIGIN_V00_DISPUTE_PATH:,})"

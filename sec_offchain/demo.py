@@ -173,7 +173,10 @@ def run_demo(console: Console) -> None:
     console.rule("9. a cross-area purchase: paid in one area, delivered to another by BGC")
     _cross_area_purchase(console, chain, suite, deployer, carol, [bob, dave, alice], names)
 
-    console.rule("10. balances and trust indexes")
+    console.rule("10. gasless: a listing posted for free, bought and confirmed without ETH")
+    _gasless_trade(console, suite, deployer, get_dev_account(9))
+
+    console.rule("11. balances and trust indexes")
     table = Table()
     for col in ("account", "address", "ETH change", "SEC change", "trust", "status", "trades"):
         table.add_column(
@@ -196,6 +199,103 @@ def run_demo(console: Console) -> None:
         f"escrow holds {_eth(escrow_balance)} ETH: every payment, refund, commission and "
         "judges' fee was pushed to its receiver; ETH changes include gas. "
         f"Done in {time.monotonic() - started:.1f} s."
+    )
+
+
+def _gasless_trade(console: Console, suite: Suite, deployer, relayer) -> None:
+    """A new seller and a new buyer, neither holding any ETH: the seller signs a listing
+    off-chain, the buyer pays in SEC with a permit and a relayed `buy_signed`, the seller ships
+    and the buyer confirms, both through the relayer, which pays every gas unit."""
+    import tempfile
+    from pathlib import Path
+
+    from eth_account import Account
+
+    from sec_offchain.contracts.client import to_bytes32
+    from sec_offchain.crypto.hashing import keccak
+    from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
+    from sec_offchain.relay.actions import sign_relayed, sign_relayed_buy
+    from sec_offchain.relay.core import RelayerCore
+
+    w3, escrow = suite.w3, suite.escrow
+    erin = Account.from_key(keccak(b"sec demo: erin, a seller"))
+    frank = Account.from_key(keccak(b"sec demo: frank, a buyer"))
+    price = 158 * 10**18
+    suite.tx(deployer).transact(suite.token.functions.transfer(frank.address, 500 * 10**18))
+    console.print(
+        f"erin (new seller) holds {_eth(w3.eth.get_balance(erin.address))} ETH; frank (new "
+        f"buyer) holds {_eth(w3.eth.get_balance(frank.address))} ETH and 500 SEC"
+    )
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    text = "Hand-knitted scarf, grey"
+    listing = Listing(
+        erin.address,
+        price,
+        str(suite.token.address),
+        7 * DAY,
+        3 * DAY,
+        metadata_of(text),
+        5,
+        now + 30 * DAY,
+        new_salt(),
+    )
+    signed = sign_listing(bytes(erin.key), listing, w3.eth.chain_id, str(escrow.address), text)
+    link = signed.to_link()
+    console.print(
+        f"erin signs a listing off-chain: '{text}', 158 SEC, up to 5 orders, valid 30 days: "
+        f"no transaction, 0 gas. Its link ({len(link)} characters) and QR code:"
+    )
+    console.print(f"  {link}", soft_wrap=True, highlight=False)
+    console.print(render_qr(link), highlight=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        core = RelayerCore.for_suite(suite, relayer, Path(tmp) / "relay.db")
+        spent_before = w3.eth.get_balance(relayer.address)
+
+        def relay(what: str, request, signature, permit=None) -> dict:
+            outcome = core.submit(request, signature, permit)
+            if outcome.status == "refused":
+                raise ContractRevert(outcome.reason)
+            outcome = core.wait(outcome.hash)
+            receipt = w3.eth.get_transaction_receipt(outcome.tx_hash)
+            console.print(
+                f"  the relayer sends {what}: {outcome.status} {outcome.reason} "
+                f"({outcome.gas_used:,} gas, paid by the relayer)"
+            )
+            return receipt
+
+        request, signature, permit = sign_relayed_buy(suite, frank, signed)
+        console.print(
+            "frank opens the link and signs two messages, no transaction: an EIP-2612 permit "
+            "for exactly 158 SEC, and a forward request for buy_signed"
+        )
+        receipt = relay("the permit, then buy_signed", request, signature, permit)
+        order_id = suite.events(receipt, "Escrow", "OrderPaid")[0]["order_id"]
+        console.print(f"  order {order_id} paid by frank: 158 SEC held by the escrow")
+        again = core.submit(request, signature, permit)
+        console.print(
+            f"frank's app retries the same request: the relayer answers '{again.status}' with "
+            "the same transaction, nothing is sent twice"
+        )
+        relay(
+            "erin's ship",
+            *sign_relayed(
+                suite, erin, escrow.functions.ship(order_id, to_bytes32("SF-EXPRESS 7730-1300"))
+            ),
+        )
+        seller_before = suite.sec_balance(erin.address)
+        relay("frank's confirm", *sign_relayed(suite, frank, escrow.functions.confirm(order_id)))
+        refused = core.submit(
+            *sign_relayed(suite, frank, suite.token.functions.approve(erin.address, 1))
+        )
+        console.print(f"frank asks the relayer to sponsor an ERC-20 approve: {refused.reason}")
+        core.close()
+        paid = (spent_before - w3.eth.get_balance(relayer.address)) / 10**18
+    console.print(
+        f"erin is paid {(suite.sec_balance(erin.address) - seller_before) / 10**18:,.0f} SEC at "
+        f"confirmation; trust erin {suite.trust_of(erin.address)}, frank "
+        f"{suite.trust_of(frank.address)}; erin and frank still hold "
+        f"{_eth(w3.eth.get_balance(erin.address))} and {_eth(w3.eth.get_balance(frank.address))} "
+        f"ETH; the relayer paid {paid:.6f} ETH of gas"
     )
 
 

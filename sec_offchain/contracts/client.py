@@ -46,6 +46,79 @@ def sign_vote(
     return ruling, sig[64], sig[:32], sig[32:64]
 
 
+EIP712_DOMAIN = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+LISTING_FIELDS = [
+    {"name": "seller", "type": "address"},
+    {"name": "price", "type": "uint256"},
+    {"name": "token", "type": "address"},
+    {"name": "auto_complete", "type": "uint256"},
+    {"name": "ship_window", "type": "uint256"},
+    {"name": "metadata", "type": "bytes32"},
+    {"name": "quantity", "type": "uint256"},
+    {"name": "expiry", "type": "uint256"},
+    {"name": "salt", "type": "uint256"},
+]
+FORWARD_REQUEST_FIELDS = [
+    {"name": "from", "type": "address"},
+    {"name": "to", "type": "address"},
+    {"name": "value", "type": "uint256"},
+    {"name": "gas", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint48"},
+    {"name": "data", "type": "bytes"},
+]
+
+
+def _typed_digest(
+    primary: str, fields: list[dict], message: dict, name: str, chain_id: int, contract: str
+) -> bytes:
+    from eth_account.messages import encode_typed_data
+
+    typed = {
+        "types": {"EIP712Domain": EIP712_DOMAIN, primary: fields},
+        "primaryType": primary,
+        "domain": {
+            "name": name,
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": Web3.to_checksum_address(contract),
+        },
+        "message": message,
+    }
+    signable = encode_typed_data(full_message=typed)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def hash_listing(listing: dict[str, Any], chain_id: int, escrow: str) -> bytes:
+    """The EIP-712 digest of a signed listing (`Escrow.listing_digest`). `listing` maps the
+    `Listing` fields (seller, price, token, auto_complete, ship_window, metadata, quantity,
+    expiry, salt) to values."""
+    return _typed_digest("Listing", LISTING_FIELDS, listing, "SEC Escrow", chain_id, escrow)
+
+
+def listing_tuple(listing: dict[str, Any]) -> tuple[Any, ...]:
+    """The ABI tuple `buy_signed` and `cancel_signed_listing` take."""
+    return tuple(listing[f["name"]] for f in LISTING_FIELDS)
+
+
+def hash_forward_request(request: dict[str, Any], chain_id: int, forwarder: str) -> bytes:
+    """The EIP-712 digest of an ERC-2771 `ForwardRequest` (`Forwarder.request_digest`);
+    `request` maps from, to, value, gas, nonce, deadline, data."""
+    return _typed_digest(
+        "ForwardRequest", FORWARD_REQUEST_FIELDS, request, "SEC Forwarder", chain_id, forwarder
+    )
+
+
+def forward_request_tuple(request: dict[str, Any]) -> tuple[Any, ...]:
+    """The ABI tuple `Forwarder.execute` takes."""
+    return tuple(request[f["name"]] for f in FORWARD_REQUEST_FIELDS)
+
+
 class OrderStatus(IntEnum):
     NONE = 0
     PAID = 1
@@ -229,6 +302,60 @@ class Suite:
             self.approve_token(buyer, listing.token, listing.price)
         receipt = self.tx(buyer).transact(self.escrow.functions.buy(listing_id, share_id), value)
         return self.events(receipt, "Escrow", "OrderPaid")[0]["order_id"], receipt
+
+    def sign_listing(self, seller: LocalAccount, listing: dict[str, Any]) -> bytes:
+        """`seller`'s signature (65 bytes r || s || v, low s) of a listing: posting it costs
+        no transaction."""
+        digest = hash_listing(listing, self.w3.eth.chain_id, str(self.escrow.address))
+        return sign_digest(bytes(seller.key), digest)
+
+    def buy_signed(
+        self, buyer: LocalAccount, listing: dict[str, Any], signature: bytes, share_id: int = 0
+    ) -> tuple[int, TxReceipt]:
+        """Buys a signed listing (ETH: sends the price; a token: approves it first)."""
+        value = 0
+        if listing["token"] == ETH:
+            value = listing["price"]
+        else:
+            self.approve_token(buyer, listing["token"], listing["price"])
+        fn = self.escrow.functions.buy_signed(listing_tuple(listing), signature, share_id)
+        receipt = self.tx(buyer).transact(fn, value)
+        return self.events(receipt, "Escrow", "OrderPaid")[0]["order_id"], receipt
+
+    def sign_request(
+        self,
+        signer: LocalAccount,
+        fn: Any,
+        gas: int,
+        value: int = 0,
+        deadline: int | None = None,
+        nonce: int | None = None,
+    ) -> tuple[dict[str, Any], bytes]:
+        """`signer`'s ERC-2771 request to call `fn` (a bound function of a contract that
+        trusts the forwarder) with `gas` for the inner call; the deadline defaults to an
+        hour from the latest block."""
+        if deadline is None:
+            deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
+        if nonce is None:
+            nonce = int(self.call(self.forwarder.functions.nonces(signer.address)))
+        request = {
+            "from": signer.address,
+            "to": Web3.to_checksum_address(fn.address),
+            "value": value,
+            "gas": gas,
+            "nonce": nonce,
+            "deadline": deadline,
+            "data": bytes.fromhex(fn._encode_transaction_data()[2:]),
+        }
+        digest = hash_forward_request(request, self.w3.eth.chain_id, str(self.forwarder.address))
+        return request, sign_digest(bytes(signer.key), digest)
+
+    def relay(
+        self, relayer: LocalAccount, request: dict[str, Any], signature: bytes
+    ) -> TxReceipt:
+        """Submits a signed request through the forwarder; `relayer` pays the gas."""
+        fn = self.forwarder.functions.execute(forward_request_tuple(request), signature)
+        return self.tx(relayer).transact(fn, request["value"])
 
     def ship(self, seller: LocalAccount, order_id: int, tracking: str | bytes = b"") -> TxReceipt:
         return self.tx(seller).transact(self.escrow.functions.ship(order_id, to_bytes32(tracking)))

@@ -185,7 +185,13 @@ class RelayerCore:
         """Sends every queued request (after a restart, or those submitted with send=False)."""
         out = []
         for row in self.store.with_status("queued"):
-            self._send(row.hash)
+            req = ForwardRequest.from_json(row.body["request"])
+            if int(self.forwarder.functions.nonces(req.sender).call()) > req.nonce:
+                reason = "dropped: its nonce was used by another transaction"
+                self.store.set_final(row.hash, "dropped", reason, 0, self.clock())
+                self._log(self.clock(), row.hash, req.sender, False, reason)
+            else:
+                self._send(row.hash)
             out.append(self.store.outcome(row.hash) or row.outcome())
         return out
 

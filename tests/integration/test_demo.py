@@ -15,7 +15,7 @@ def test_sec_demo__runs_the_trust_loop():
     out = proc.stdout
     for expected in (
         "deployed Escrow at",
-        "ethereum:0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9@1337/buy?uint256=1&uint256=0&value=158000000000000000",
+        "ethereum:0x5FC8d32690cc91D4c39d9d3abcBD16989F875707@1337/buy?uint256=1&uint256=0&value=158000000000000000",
         "refused (escrow: auto-complete time not reached)",
         "order 2 completed, seller trust 2, bob 1",
         "refunded in full",
@@ -37,6 +37,17 @@ def test_sec_demo__runs_the_trust_loop():
         "SEC supply fell by 5,000; staking holds 5,000 SEC less; area stake now 300,000 SEC",
         "on chain area 4 holds 70 SEC, area 3 30 SEC",
         "the relayer runs again: 0 more deliveries (exactly once)",
+        "erin (new seller) holds 0.000000 ETH; frank (new buyer) holds 0.000000 ETH and 500 SEC",
+        "158 SEC, up to 5 orders, valid 30 days: no transaction, 0 gas. Its link (274 characters)",
+        "the relayer sends the permit, then buy_signed: mined ok",
+        "order 6 paid by frank: 158 SEC held by the escrow",
+        "the relayer answers 'mined' with the same transaction, nothing is sent twice",
+        "the relayer sends erin's ship: mined ok",
+        "the relayer sends frank's confirm: mined ok",
+        "an ERC-20 approve: refused: 0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0 function "
+        "0x095ea7b3 is not sponsored",
+        "erin is paid 158 SEC at confirmation; trust erin 1, frank 1; erin and frank still hold "
+        "0.000000 and 0.000000 ETH; the relayer paid",
         "escrow holds 0.000000 ETH: every payment, refund, commission and judges' fee was pushed",
     ):
         assert expected in out, expected

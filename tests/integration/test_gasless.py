@@ -125,6 +125,13 @@ def test_gasless_policy__suite_refusals__with_reasons(suite, core, deployer, tru
     )
     outcome = core.submit(request.to_json(), "0x" + sig.hex())
     assert outcome.reason == "refused: the call would revert: escrow: caller is not the seller"
+    # a permit rides only with its owner's request
+    _, _, permit = sign_relayed_buy(suite, BUYER, signed)
+    request, sig = sign_relayed_buy_like(suite, escrow.functions.confirm(1), SELLER)
+    outcome = core.submit(request.to_json(), "0x" + sig.hex(), permit.to_json())
+    assert outcome.reason == (
+        f"refused: the permit's owner {BUYER.address} is not the request's sender"
+    )
 
 
 def sign_relayed_buy_like(suite, fn, account=BUYER):

@@ -10,7 +10,7 @@ from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.relay.build import build_request, calldata
 from sec_offchain.relay.core import FORWARD_OVERHEAD, RelayerCore
 from sec_offchain.relay.policy import SponsorshipPolicy
-from sec_offchain.relay.requests import build_request_file, sign_request
+from sec_offchain.relay.requests import ForwardRequest, build_request_file, sign_request
 
 RELAYER = get_dev_account(7)
 USER = Account.from_key(b"\x11" * 32)  # never funded: 0 ETH
@@ -125,6 +125,19 @@ def test_submit__refusals__each_with_its_reason(w3, forwarder, target, tmp_path)
     cases.append(
         (tampered, signed(w3, forwarder, target, "ping", 1)[1], "refused: request signed by")
     )
+    other_chain = sign_request(
+        USER.key, ForwardRequest.from_json(req), w3.eth.chain_id + 1, forwarder.address
+    )
+    cases.append((req, other_chain, "refused: request signed by 0x"))
+    other_forwarder = sign_request(
+        USER.key, ForwardRequest.from_json(req), w3.eth.chain_id, target.address
+    )
+    cases.append((req, other_forwarder, "refused: request signed by 0x"))
+    with_value = ForwardRequest.from_json(dict(req, value="1"))
+    value_sig = sign_request(USER.key, with_value, w3.eth.chain_id, forwarder.address)
+    cases.append(
+        (with_value.to_json(), value_sig, "refused: the request carries ETH (value must be 0)")
+    )
     high_s = "0x" + "11" * 32 + "ff" * 32 + "1b"
     cases.append((req, high_s, "refused: bad request signature: high s"))
     for request, signature, reason in cases:
@@ -189,3 +202,22 @@ def test_restart__queued_request__sent_by_the_next_core_once(w3, forwarder, targ
     assert target.total() == 7
     assert core.process() == []
     core.close()
+
+
+def test_process__nonce_used_by_someone_else__dropped_not_sent(
+    w3, core, forwarder, target, attacker
+):
+    request, sig, digest = signed(w3, forwarder, target, "ping", 4)
+    assert core.submit(request, sig, send=False).status == "queued"
+    # anyone may relay a signed request: an attacker sends it first, through the forwarder
+    req = ForwardRequest.from_json(request)
+    fields = (req.sender, req.to, req.value, req.gas, req.nonce, req.deadline, req.data)
+    forwarder.execute(fields, bytes.fromhex(sig[2:]), sender=attacker)
+    sent = w3.eth.get_transaction_count(RELAYER.address)
+    [outcome] = core.process()
+    assert (outcome.status, outcome.reason) == (
+        "dropped",
+        "dropped: its nonce was used by another transaction",
+    )
+    assert w3.eth.get_transaction_count(RELAYER.address) == sent
+    assert target.total() == 4

@@ -155,3 +155,21 @@ def test_decode__truncated_real_link__refused():
     code = encode_code(make())
     with pytest.raises(ListingError, match="not RLP"):
         decode_code(code[:-8])
+
+
+def test_digests__same_as_the_contract_clients_typed_data():
+    from sec_offchain.contracts.client import hash_forward_request
+    from sec_offchain.contracts.client import hash_listing as client_hash_listing
+    from sec_offchain.relay.requests import ForwardRequest, hash_request
+
+    signed = make()
+    fields = dict(zip(LISTING_FIELDS, signed.listing.as_tuple(), strict=True))
+    assert client_hash_listing(fields, 31337, ESCROW) == signed.digest
+    request = ForwardRequest(SELLER.address, ESCROW, 0, 150_000, 3, 1_790_000_000, b"\x12" * 36)
+    as_dict = {"from": request.sender, **{k: getattr(request, k) for k in REQUEST_FIELDS}}
+    assert hash_forward_request(as_dict, 31337, SEC) == hash_request(request, 31337, SEC)
+
+
+LISTING_FIELDS = ("seller", "price", "token", "auto_complete", "ship_window", "metadata")
+LISTING_FIELDS += ("quantity", "expiry", "salt")
+REQUEST_FIELDS = ("to", "value", "gas", "nonce", "deadline", "data")
