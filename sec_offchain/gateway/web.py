@@ -94,9 +94,13 @@ class RelayHandle:
 
 def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
     """The write endpoints and helpers under /v1 (see the module docstring)."""
-    from sec_offchain.gateway.app import Problem
+    from sec_offchain.gateway import models
+    from sec_offchain.gateway.app import PROBLEM, Problem
 
     router = APIRouter()
+    refused = {
+        403: {"model": models.Problem, "content": {PROBLEM: {}}},
+    }
     with ctx.store.transaction() as tx:
         tx.execute(POSTED_SCHEMA)
 
@@ -146,7 +150,7 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
             raise Problem(
                 400,
                 "Bad Request",
-                f"auto-complete must be between {lo // 3600} hours and {hi // 86_400} days",
+                f"auto-complete must be between {_span(lo)} and {_span(hi)}",
             )
         lo, hi = (
             int(escrow.functions.MIN_SHIP_WINDOW().call()),
@@ -156,7 +160,7 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
             raise Problem(
                 400,
                 "Bad Request",
-                f"the ship window must be between {lo // 3600} hours and {hi // 86_400} days",
+                f"the ship window must be between {_span(lo)} and {_span(hi)}",
             )
         now = int(ctx.w3.eth.get_block("latest")["timestamp"])
         if listing.expiry <= now:
@@ -180,7 +184,7 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
         data["typed_data"] = _typed(signed)
         return data
 
-    @router.post("/listings", status_code=201, tags=["web"])
+    @router.post("/listings", status_code=201, tags=["web"], responses=refused)
     def post_listing(request: Request, body: dict[str, Any] = Body(...)):  # noqa: B008
         """A listing the seller's wallet signed (the JSON `SignedListing.to_json` writes:
         chain_id, escrow, listing, signature, description). 201 with its link; 400 for a
@@ -247,7 +251,12 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
             "relayer": relay.core.relayer.address if relay is not None else None,
         }
 
-    @router.get("/qr.svg", tags=["web"])
+    @router.get(
+        "/qr.svg",
+        tags=["web"],
+        response_class=Response,
+        responses={200: {"content": {"image/svg+xml": {}}}},
+    )
     def get_qr(text: str = Query(..., min_length=1, max_length=1500)):
         """`text` as a QR code (SVG)."""
         return Response(render_qr_svg(text), media_type="image/svg+xml")
@@ -255,10 +264,10 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
     @router.post("/relay", status_code=202, tags=["relay"])
     def post_relay(body: dict[str, Any] = Body(...)):  # noqa: B008
         """A signed forward request (`request`, `signature`, and `permit` for an SEC
-        purchase) for the relayer: 202 with its hash and state; 503 when this gateway runs no
+        purchase) for the relayer: 202 with its hash and state; 404 when this gateway runs no
         relayer; 422 with the policy's reason when it is refused."""
         if relay is None:
-            raise Problem(503, "Service Unavailable", "this gateway runs no relayer")
+            raise Problem(404, "Not Found", "this gateway runs no relayer")
         if not isinstance(body.get("request"), dict) or not isinstance(body.get("signature"), str):
             raise Problem(400, "Bad Request", "a relay body has a request and a signature")
         outcome = relay.submit(body)
@@ -271,13 +280,22 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
         """What became of a relayed request (pending, mined, reverted with the reason,
         dropped)."""
         if relay is None:
-            raise Problem(503, "Service Unavailable", "this gateway runs no relayer")
+            raise Problem(404, "Not Found", "this gateway runs no relayer")
         outcome = relay.get(request_hash)
         if outcome is None:
             raise Problem(404, "Not Found", f"request {request_hash} not known to this relayer")
         return outcome.to_json()
 
     return router
+
+
+def _span(seconds: int) -> str:
+    """3600 -> "1 hour", 90 * 86400 -> "90 days"."""
+    for unit, size in (("day", 86_400), ("hour", 3600), ("second", 1)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
 
 def _typed(signed: SignedListing) -> dict[str, Any]:

@@ -335,3 +335,92 @@ def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(gateway
     page.wait_for_selector("#error:not([hidden])")
     assert page.locator("#error").inner_text() == "You rejected the request in your wallet."
     assert page.locator("#result").is_hidden()
+
+
+# ── the write endpoints over HTTP: refusals are 4xx problems with the reason ─────────────
+def _signed(suite, **terms):
+    from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
+
+    now = suite.w3.eth.get_block("latest")["timestamp"]
+    fields = dict(
+        seller=SELLER.address,
+        price=10**18,
+        token="0x0000000000000000000000000000000000000000",
+        auto_complete=7 * 86_400,
+        ship_window=3 * 86_400,
+        metadata=metadata_of("Lamp"),
+        quantity=1,
+        expiry=now + 86_400,
+        salt=new_salt(),
+    )
+    fields.update(terms)
+    escrow = str(suite.escrow.address)
+    return sign_listing(bytes(SELLER.key), Listing(**fields), 31337, escrow, "Lamp").to_json()
+
+
+def _problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return response.json()["detail"]
+
+
+def test_post_listing__bad_signature_or_terms__400_with_the_reason(gateway, suite):
+    good = _signed(suite)
+    res = httpx.post(f"{gateway}/v1/listings", json=good)
+    assert res.status_code == 201, res.text
+    assert res.json()["link"] == f"{gateway}/l/{res.json()['code']}"
+    assert res.json()["state"] == {"listing_id": 0, "sold": 0, "cancelled": False}
+
+    tampered = {**good, "listing": {**good["listing"], "price": str(10**17)}}
+    detail = _problem(httpx.post(f"{gateway}/v1/listings", json=tampered), 400)
+    assert detail.startswith("listing signed by 0x")
+    assert detail.endswith(f", not by its seller {SELLER.address} (tampered with after signing?)")
+
+    short = _signed(suite, auto_complete=60)
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json=short), 400) == (
+        "auto-complete must be between 1 hour and 90 days"
+    )
+    now = suite.w3.eth.get_block("latest")["timestamp"]
+    expired = _signed(suite, expiry=now)
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json=expired), 400) == (
+        f"the listing expired at {now}"
+    )
+    other_chain = {**good, "chain_id": 1}
+    detail = _problem(httpx.post(f"{gateway}/v1/listings", json=other_chain), 400)
+    assert detail.startswith("listing signed by 0x")  # the digest covers the chain id
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json={}), 400) == (
+        "malformed listing file: KeyError 'listing'"
+    )
+
+
+def test_relay__refused_requests__422_with_the_policy_reason(gateway, suite):
+    from sec_offchain.relay.build import build_request
+    from sec_offchain.relay.requests import sign_request
+
+    w3, forwarder = suite.w3, suite.contract("Forwarder")
+    transfer = suite.token.functions.transfer(SELLER.address, 1)._encode_transaction_data()
+    request = build_request(
+        w3,
+        forwarder,
+        SEC_BUYER.address,
+        str(suite.token.address),
+        bytes.fromhex(transfer[2:]),
+        gas=100_000,
+    )
+    sig = sign_request(bytes(SEC_BUYER.key), request, 31337, str(forwarder.address))
+    body = {"request": request.to_json(), "signature": "0x" + sig.hex()}
+    assert _problem(httpx.post(f"{gateway}/v1/relay", json=body), 422) == (
+        f"{suite.token.address} function 0xa9059cbb is not sponsored"
+    )
+    forged = sign_request(bytes(ETH_BUYER.key), request, 31337, str(forwarder.address))
+    body["signature"] = "0x" + forged.hex()
+    assert _problem(httpx.post(f"{gateway}/v1/relay", json=body), 422) == (
+        f"request signed by {ETH_BUYER.address}, not by its sender {SEC_BUYER.address} "
+        "(tampered with, or signed for another chain or forwarder)"
+    )
+    assert _problem(httpx.post(f"{gateway}/v1/relay", json={"request": 1}), 400) == (
+        "a relay body has a request and a signature"
+    )
+    assert _problem(httpx.get(f"{gateway}/v1/relay/0x{'00' * 32}"), 404) == (
+        f"request 0x{'00' * 32} not known to this relayer"
+    )
