@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from web3 import Web3
 
 from sec_offchain.contracts.client import Suite
 from sec_offchain.contracts.deployment import Deployment
@@ -424,3 +425,74 @@ def test_relay__refused_requests__422_with_the_policy_reason(gateway, suite):
     assert _problem(httpx.get(f"{gateway}/v1/relay/0x{'00' * 32}"), 404) == (
         f"request 0x{'00' * 32} not known to this relayer"
     )
+
+
+JUDGES = [get_dev_account(i) for i in (4, 5, 6, 8)]
+
+
+def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_browsers(
+    gateway, suite, node, wallet
+):
+    from sec_offchain.listings import SignedListing
+    from sec_offchain.relay.actions import buy_signed
+
+    staking = suite.contract("Staking")
+    court = suite.contract("Court")
+    stake = 1_000 * 10**18
+    for judge in JUDGES:
+        suite.tx(judge).transact(suite.token.functions.approve(staking.address, stake))
+        suite.tx(judge).transact(staking.functions.stake_judge(stake))
+    signed = SignedListing.from_json(_signed(suite, quantity=0))
+    order_id, _ = buy_signed(suite, get_dev_account(9), signed)
+    suite.ship(SELLER, order_id, "SF-99")
+
+    buyer = wallet(get_dev_account(9), PHONE).new_page()
+    buyer.goto(f"{gateway}/app/orders.html")
+    buyer.get_by_role("button", name="Connect wallet").click()
+    buyer.wait_for_selector(f"#order-{order_id}[data-status='shipped']")
+    card = buyer.locator(f"#order-{order_id}")
+    card.get_by_label("What went wrong (kept as a hash on chain)").fill("The lamp never arrived")
+    card.get_by_role("button", name="Dispute").click()
+    buyer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert buyer.locator("#notice").inner_text() == f"Order #{order_id} disputed."
+    assert suite.get_order(order_id).status == 5  # disputed
+    evidence = "0x" + Web3.keccak(text="The lamp never arrived").hex().removeprefix("0x")
+    wait_for(
+        lambda: httpx.get(f"{gateway}/v1/orders/{order_id}").json()["evidence"] == evidence,
+        "the dispute in the index",
+    )
+
+    node.w3.provider.make_request("anvil_mine", [hex(6)])  # past the draw block
+    drawer = wallet(JUDGES[0], DESKTOP).new_page()
+    drawer.goto(f"{gateway}/app/judge.html")
+    drawer.get_by_role("button", name="Connect wallet").click()
+    drawer.locator(f"#case-{order_id}").get_by_role("button", name="Draw the panel").click()
+    drawer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert drawer.locator("#notice").inner_text() == f"Case #{order_id}: panel drawn."
+    panel = court.functions.panel_of(order_id).call()
+    assert len(panel) == 3 and set(panel) <= {j.address for j in JUDGES}
+    by_address = {j.address: j for j in JUDGES}
+
+    pages = []
+    for judge in panel[:2]:
+        page = wallet(by_address[judge], PHONE).new_page()
+        page.goto(f"{gateway}/app/judge.html")
+        page.get_by_role("button", name="Connect wallet").click()
+        case = page.locator(f"#case-{order_id}")
+        case.wait_for()
+        assert f"Evidence {evidence}" in case.inner_text()
+        case.get_by_role("button", name="Vote for the buyer").click()
+        page.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+        assert page.locator("#notice").inner_text() == (
+            f"Case #{order_id}: you voted for the buyer."
+        )
+        pages.append(page)
+    shot(pages[1], "judge")
+    pages[1].locator(f"#case-{order_id}").get_by_role("button", name="Execute").click()
+    pages[1].wait_for_selector(f"#notice:text('Case #{order_id} executed.'), #error:not([hidden])")
+    assert pages[1].locator("#error").is_hidden(), pages[1].locator("#error").inner_text()
+    assert suite.get_order(order_id).status == 6  # ruled
+    buyer.wait_for_selector(f"#order-{order_id}[data-status='ruled']")  # live, no reload
+    # The first voter's page saw the second vote and the execution without a reload.
+    pages[0].wait_for_selector(f"#case-{order_id}:has-text('executed')")
+    assert httpx.get(f"{gateway}/v1/orders/{order_id}").json()["ruling"] == 1  # the buyer
