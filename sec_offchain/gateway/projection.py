@@ -123,6 +123,7 @@ class Projection:
         data = {
             "listing_id": lid,
             "kind": "signed",
+            "digest": a["digest"],
             "seller": a["seller"],
             "token": a["token"],
             "price": a["price"],

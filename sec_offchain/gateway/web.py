@@ -212,11 +212,19 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
         return data
 
     @router.get("/signed-listings", tags=["web"])
-    def list_signed(request: Request, seller: str = Query(..., pattern=r"^0x[0-9a-fA-F]{40}$")):
-        """The listings a seller posted through this gateway, newest first."""
+    def list_signed(
+        request: Request,
+        seller: str | None = Query(None, pattern=r"^0x[0-9a-fA-F]{40}$"),
+        digest: str | None = Query(None, pattern=r"^0x[0-9a-fA-F]{64}$"),
+    ):
+        """The listings posted through this gateway by `seller`, or the one with `digest`,
+        newest first."""
+        if (seller is None) == (digest is None):
+            raise Problem(400, "Bad Request", "give exactly one of seller and digest")
+        column, value = ("seller", seller) if seller else ("digest", digest)
         rows = ctx.store.query(
-            "SELECT code FROM posted_listings WHERE seller = ? ORDER BY posted_at DESC, digest",
-            [seller.lower()],
+            f"SELECT code FROM posted_listings WHERE {column} = ? ORDER BY posted_at DESC, digest",
+            [(value or "").lower()],
         )
         return {"items": [describe(decode_code(r[0]), request) for r in rows]}
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from web3 import Web3
 
 from sec_offchain.contracts.client import Suite
@@ -216,10 +217,9 @@ def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wa
             1,
         )
         assert suite.escrow.functions.listing_digest(listing.as_tuple()).call() == signed.digest
-    assert page.locator("#mine li").all_inner_texts() == [
-        "Tea set — 158 SEC, sold 0 of 1",
-        "Handmade leather wallet — 0.25 ETH, sold 0 of 1",
-    ]
+    expect(page.locator("#mine li")).to_have_text(
+        ["Tea set — 158 SEC, sold 0 of 1", "Handmade leather wallet — 0.25 ETH, sold 0 of 1"]
+    )
     LINKS.update(eth=eth_link, sec=sec_link)
 
 
@@ -339,12 +339,12 @@ def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(gateway
 
 
 # ── the write endpoints over HTTP: refusals are 4xx problems with the reason ─────────────
-def _signed(suite, **terms):
+def _signed(suite, seller=SELLER, **terms):
     from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
 
     now = suite.w3.eth.get_block("latest")["timestamp"]
     fields = dict(
-        seller=SELLER.address,
+        seller=seller.address,
         price=10**18,
         token="0x0000000000000000000000000000000000000000",
         auto_complete=7 * 86_400,
@@ -356,7 +356,7 @@ def _signed(suite, **terms):
     )
     fields.update(terms)
     escrow = str(suite.escrow.address)
-    return sign_listing(bytes(SELLER.key), Listing(**fields), 31337, escrow, "Lamp").to_json()
+    return sign_listing(bytes(seller.key), Listing(**fields), 31337, escrow, "Lamp").to_json()
 
 
 def _problem(response, status):
@@ -495,4 +495,66 @@ def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_brows
     buyer.wait_for_selector(f"#order-{order_id}[data-status='ruled']")  # live, no reload
     # The first voter's page saw the second vote and the execution without a reload.
     pages[0].wait_for_selector(f"#case-{order_id}:has-text('executed')")
+    # Judged to have sold fake goods, the seller is disabled: the gateway takes no listing.
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json=_signed(suite)), 403) == (
+        f"the seller {SELLER.address} is disabled"
+    )
     assert httpx.get(f"{gateway}/v1/orders/{order_id}").json()["ruling"] == 1  # the buyer
+
+
+def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward_live(
+    gateway, suite, wallet
+):
+    from sec_offchain.listings import SignedListing
+    from sec_offchain.relay.actions import buy_signed
+
+    seller, sharer, friend = get_dev_account(0), get_dev_account(2), get_dev_account(6)
+    response = httpx.post(f"{gateway}/v1/listings", json=_signed(suite, seller, quantity=0))
+    assert response.status_code == 201, response.text
+    posted = response.json()
+    signed = SignedListing.from_json(posted)
+    order_id, _ = buy_signed(suite, sharer, signed)
+    suite.ship(seller, order_id, "SF-1")
+    suite.confirm(sharer, order_id)
+
+    page = wallet(sharer, PHONE).new_page()
+    page.goto(f"{gateway}/app/orders.html")
+    page.get_by_role("button", name="Connect wallet").click()
+    card = page.locator(f"#order-{order_id}[data-status='completed']")
+    card.get_by_role("button", name="Share this purchase").click()
+    page.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert page.locator("#notice").inner_text() == f"Order #{order_id} shared."
+    share_id = suite.shares.functions.share_of_order(order_id).call()
+    link = f"{posted['link']}?share={share_id}"
+    page.wait_for_selector(f"#order-{order_id} .share-link[href='{link}']")
+
+    buyer = wallet(friend, PHONE).new_page()
+    buyer.goto(link)
+    buyer.wait_for_selector("#product[aria-busy='false']")
+    assert (
+        buyer.locator("#terms")
+        .inner_text()
+        .endswith(f" · recommended by a friend (share #{share_id})")
+    )
+    buyer.get_by_role("button", name="Pay with ETH").click()
+    buyer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    friend_order = order_id + 1
+    assert buyer.locator("#notice").inner_text() == (
+        f"Paid: order #{friend_order} is in escrow until you confirm delivery. See my orders"
+    )
+    assert suite.get_order(friend_order).share_id == share_id
+    suite.ship(seller, friend_order, "SF-2")
+    suite.confirm(friend, friend_order)
+
+    wait_for(
+        lambda: httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"],
+        "the reward in the index",
+    )
+    [reward] = httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"]
+    bps = suite.shares.functions.REWARD_BPS().call()
+    assert (reward["order_id"], int(reward["commission"])) == (friend_order, 10**18 * bps // 10_000)
+    claimable = suite.shares.functions.claimable(sharer.address).call()
+    assert int(reward["bonus"]) == claimable  # the sharer's only bonus so far
+    commission = f"{10**18 * bps // 10_000 / 10**18:g}"
+    page.wait_for_selector(f"#rewards:has-text('commission {commission} ETH')")  # live
+    shot(page, "orders-rewards")

@@ -9,6 +9,10 @@ import {
 const escrowIface = new ethers.Interface(ESCROW_ABI);
 const DAY = 86400;
 let data = null;
+const shareId = (() => {
+  const raw = new URLSearchParams(location.search).get("share") || "0";
+  return /^[0-9]{1,12}$/.test(raw) ? Number(raw) : 0;
+})();
 
 function code() {
   const path = location.pathname;
@@ -36,6 +40,9 @@ async function load() {
   document.getElementById("terms").textContent =
     `Auto-completes ${Number(l.auto_complete) / DAY || 7} days after shipping · ships within ` +
     `${Number(l.ship_window) / DAY || "the default"} days · ${left} · offer ends ${when(l.expiry)}`;
+  if (shareId) {
+    document.getElementById("terms").append(` · recommended by a friend (share #${shareId})`);
+  }
   const ok = verifySignature(data);
   const signed = document.getElementById("signed");
   signed.textContent = ok
@@ -96,7 +103,7 @@ async function pay(gasless) {
     const buyer = await connect();
     document.getElementById("account").textContent = buyer;
     const l = data.listing;
-    const call = escrowIface.encodeFunctionData("buy_signed", [listingTuple(l), data.signature, 0]);
+    const call = escrowIface.encodeFunctionData("buy_signed", [listingTuple(l), data.signature, shareId]);
     let receipt;
     if (gasless) {
       const permit = await signPermit(buyer, data.escrow, BigInt(l.price));

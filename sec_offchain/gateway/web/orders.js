@@ -11,6 +11,14 @@ const sharesIface = new ethers.Interface(SHARES_ABI);
 const tokenIface = new ethers.Interface(TOKEN_ABI);
 let account = null;
 let config = null;
+let shared = new Map(); // order id -> share
+
+async function shareLink(share) {
+  const listing = await api(`/v1/listings/${share.listing_id}`);
+  if (!listing.digest) return null;
+  const { items } = await api(`/v1/signed-listings?digest=${listing.digest}`);
+  return items.length ? `${items[0].link}?share=${share.share_id}` : null;
+}
 
 const tokenOf = (t) => (t === ethers.ZeroAddress ? { symbol: "ETH", decimals: 18 } : config.sec);
 
@@ -55,7 +63,14 @@ function actions(o) {
         return act(account, escrow, data);
       }) }, "Dispute"));
   }
-  if (isBuyer && o.status === "completed" && o.share_id === 0) {
+  const share = shared.get(o.order_id);
+  if (share) {
+    const link = el("a", { class: "share-link", href: "#" }, "…");
+    out.push(el("p", {}, `Shared (share #${share.share_id}): `, link));
+    shareLink(share).then((href) => {
+      if (href) { link.href = href; link.textContent = href; } else link.textContent = "no link: the listing was not posted here";
+    }).catch(showError);
+  } else if (isBuyer && o.status === "completed") {
     out.push(el("button", { type: "button", class: "secondary", onclick: () => run(`Order #${o.order_id} shared.`,
       () => act(account, config.contracts.ShareRewards, sharesIface.encodeFunctionData("share", [o.order_id]))) }, "Share this purchase"));
   }
@@ -68,6 +83,7 @@ async function render() {
     api(`/v1/accounts/${account}`),
     api(`/v1/shares?sharer=${account}&order=desc&limit=100`),
   ]);
+  shared = new Map(shares.items.map((sh) => [sh.order_id, sh]));
   const box = document.getElementById("orders");
   box.replaceChildren(...(items.length ? items.map((o) => {
     const role = o.seller?.toLowerCase() === account.toLowerCase() ? "selling" : "buying";
@@ -83,9 +99,14 @@ async function render() {
   }) : [el("p", { class: "muted" }, "No orders yet.")]));
   const claimable = BigInt(me.share_rewards_claimable);
   document.getElementById("rewards-card").hidden = shares.items.length === 0 && claimable === 0n;
+  const commission = new Map();
+  for (const sh of shares.items) {
+    for (const r of sh.rewards) commission.set(r.token, (commission.get(r.token) || 0n) + BigInt(r.commission));
+  }
+  const paid = [...commission].map(([t, v]) => amount(v, tokenOf(t))).join(", ") || "none yet";
   document.getElementById("rewards").textContent =
-    `${shares.items.length} shares · earned ${amount(me.share_rewards_earned, config.sec)} · ` +
-    `claimable ${amount(me.share_rewards_claimable, config.sec)}`;
+    `${shares.items.length} shares · commission ${paid} · bonus earned ` +
+    `${amount(me.share_rewards_earned, config.sec)} · claimable ${amount(me.share_rewards_claimable, config.sec)}`;
   document.getElementById("claim").disabled = claimable === 0n;
 }
 
