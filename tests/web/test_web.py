@@ -33,6 +33,7 @@ SELLER, ETH_BUYER, SEC_BUYER = get_dev_account(1), get_dev_account(2), get_dev_a
 RELAYER = "dev:7"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+BONUS_CAP = 50 * 10**18
 TIMEOUT = 30_000  # ms: generous, polled (never a race against a deadline)
 
 pytestmark = pytest.mark.anvil
@@ -81,7 +82,8 @@ def node():
 def suite(node, tmp_path_factory):
     from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
 
-    deployment = deploy_suite(node.w3, get_dev_account(0), SuiteParams())
+    # A share bonus (0 by default) so a sharer has SEC to claim in the orders page.
+    deployment = deploy_suite(node.w3, get_dev_account(0), SuiteParams(share_bonus_cap=BONUS_CAP))
     path = tmp_path_factory.mktemp("web") / "deployments.json"
     deployment.save(path)
     suite = Suite(node.w3, Deployment.from_file(path))
@@ -516,6 +518,9 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
     order_id, _ = buy_signed(suite, sharer, signed)
     suite.ship(seller, order_id, "SF-1")
     suite.confirm(sharer, order_id)
+    pool = 1_000 * 10**18
+    suite.tx(seller).transact(suite.token.functions.approve(suite.shares.address, pool))
+    suite.tx(seller).transact(suite.shares.functions.fund(pool))
 
     page = wallet(sharer, PHONE).new_page()
     page.goto(f"{gateway}/app/orders.html")
@@ -553,8 +558,18 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
     [reward] = httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"]
     bps = suite.shares.functions.REWARD_BPS().call()
     assert (reward["order_id"], int(reward["commission"])) == (friend_order, 10**18 * bps // 10_000)
-    claimable = suite.shares.functions.claimable(sharer.address).call()
-    assert int(reward["bonus"]) == claimable  # the sharer's only bonus so far
+    # The bonus: the commission's worth in SEC at the deployed rate, capped per sharer.
+    assert int(reward["bonus"]) == BONUS_CAP  # 0.02 ETH * 11,000 = 220 SEC > the cap
+    assert suite.shares.functions.claimable(sharer.address).call() == BONUS_CAP
     commission = f"{10**18 * bps // 10_000 / 10**18:g}"
     page.wait_for_selector(f"#rewards:has-text('commission {commission} ETH')")  # live
+    expect(page.locator("#rewards")).to_have_text(
+        f"1 shares · commission {commission} ETH · bonus earned 50 SEC · claimable 50 SEC"
+    )
     shot(page, "orders-rewards")
+    before = suite.token.functions.balanceOf(sharer.address).call()
+    page.get_by_role("button", name="Claim rewards").click()
+    page.wait_for_selector("#notice:text('Rewards claimed.'), #error:not([hidden])")
+    assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+    assert suite.token.functions.balanceOf(sharer.address).call() == before + BONUS_CAP
+    assert suite.shares.functions.claimable(sharer.address).call() == 0
