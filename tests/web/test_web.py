@@ -245,6 +245,11 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     )
     page.wait_for_selector("#trust:text('Trust index')")
     shot(page, "listing")
+    paint = page.evaluate(
+        "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
+    )
+    assert paint is not None
+    (SHOTS / "listing-first-contentful-paint-ms.txt").write_text(f"{paint:.0f}\n")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
     before = suite.w3.eth.get_balance(ETH_BUYER.address)
@@ -573,3 +578,31 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
     assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
     assert suite.token.functions.balanceOf(sharer.address).call() == before + BONUS_CAP
     assert suite.shares.functions.claimable(sharer.address).call() == 0
+
+
+PAGES = ("index", "post", "orders", "judge", "dashboard")
+
+
+def test_pages__every_control_is_labelled_and_reachable_by_keyboard(gateway, wallet):
+    page = wallet(SELLER, PHONE).new_page()
+    for name in PAGES + ("listing",):
+        url = f"{gateway}/app/{name}.html" if name != "listing" else LINKS["eth"]
+        page.goto(url)
+        page.wait_for_load_state("load")
+        if name == "listing":
+            page.wait_for_selector("#product[aria-busy='false']")
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button, a')]
+                .filter((e) => !e.closest('[hidden]'))
+                .filter((e) => ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName)
+                    ? e.labels.length === 0
+                    : !(e.textContent.trim() || e.getAttribute('aria-label')))
+                .map((e) => e.outerHTML.slice(0, 80))"""
+        )
+        assert unlabelled == [], name
+        positive = page.evaluate(
+            "[...document.querySelectorAll('[tabindex]')].filter(e => e.tabIndex > 0).length"
+        )
+        assert positive == 0, name  # no focus-order traps: document order is the tab order
+        if name != "listing":
+            shot(page, f"page-{name}")
