@@ -65,24 +65,40 @@ class RecordedNode:
 
 
 async def read_load(url: str, ids: list[int], clients: int, seconds: float) -> list[float]:
-    import httpx
+    """`clients` keep-alive HTTP/1.1 connections, each sending its next request when the
+    previous answer is in (a minimal client: the load generator must not be what is
+    measured on a 2-core machine)."""
+    from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
 
-        async def worker(k: int) -> None:
-            i = k
+    async def worker(k: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        i = k
+        try:
             while time.perf_counter() < stop:
+                path = f"/v1/orders/{ids[i % len(ids)]}"
+                request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
                 t0 = time.perf_counter()
-                resp = await client.get(f"/v1/orders/{ids[i % len(ids)]}")
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = head.split(b" ", 2)[1]
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
                 latencies.append(time.perf_counter() - t0)
-                if resp.status_code != 200:
-                    raise RuntimeError(f"GET failed: {resp.status_code} {resp.text}")
+                if status != b"200":
+                    raise RuntimeError(f"GET {path} answered {status.decode()}")
                 i += 1
+        finally:
+            writer.close()
 
-        await asyncio.gather(*(worker(k) for k in range(clients)))
+    await asyncio.gather(*(worker(k) for k in range(clients)))
     return latencies
 
 

@@ -30,6 +30,7 @@ from sec_offchain.cli import (
     sim,
     stake,
     trust,
+    verify,
 )
 from sec_offchain.cli.common import console, err_console
 
@@ -72,6 +73,7 @@ app.command()(deploy.deploy)
 app.command("sim")(sim.sim)
 app.command()(demo.demo)
 app.command("trust")(trust.trust)
+app.command("verify")(verify.verify)
 app.add_typer(escrow.escrow_app, name="escrow")
 app.add_typer(share.share_app, name="share")
 app.add_typer(stake.stake_app, name="stake")

@@ -64,6 +64,9 @@ class GatewayContext:
     indexer: Indexer | None = None
     confirmations: int = 0
     writers: list[APIRouter] = field(default_factory=list)
+    # (area, height) -> that area block from any of its nodes (a devnet's, with --devnet)
+    blocks: Callable[[int, int], Any] | None = None
+    _block_cache: dict[int, list[Any]] = field(default_factory=dict)  # area -> blocks 1..
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
     web: bool = False  # serve the web app's pages (sec_offchain/gateway/web.py)
 
@@ -148,6 +151,15 @@ def _get(store: Store, kind: str, key: str, what: str) -> dict[str, Any]:
     if data is None:
         raise Problem(404, "Not Found", f"{what} not found")
     return data
+
+
+def _get_raw(store: Store, kind: str, key: str, what: str) -> Response:
+    """One item straight from its stored JSON (already in the response model's shape), with
+    no parse-validate-serialise round trip: the hot path of the read API."""
+    data = store.get_entity_json(kind, key)
+    if data is None:
+        raise Problem(404, "Not Found", f"{what} not found")
+    return Response(data, media_type="application/json")
 
 
 def _lower(value: str | None) -> str | None:
@@ -274,7 +286,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/listings/{listing_id}", response_model=models.Listing, tags=["escrow"])
     async def get_listing(listing_id: IdPath):
-        return _get(store, "listing", str(listing_id), f"listing {listing_id}")
+        return _get_raw(store, "listing", str(listing_id), f"listing {listing_id}")
 
     @v1.get("/orders", response_model=models.Page[models.Order], tags=["escrow"])
     async def list_orders(
@@ -297,7 +309,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/orders/{order_id}", response_model=models.Order, tags=["escrow"])
     async def get_order(order_id: IdPath):
-        return _get(store, "order", str(order_id), f"order {order_id}")
+        return _get_raw(store, "order", str(order_id), f"order {order_id}")
 
     @v1.get("/volume", response_model=list[models.Volume], tags=["escrow"])
     async def get_volume():
@@ -383,7 +395,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/shares/{share_id}", response_model=models.Share, tags=["shares"])
     async def get_share(share_id: IdPath):
-        return _get(store, "share", str(share_id), f"share {share_id}")
+        return _get_raw(store, "share", str(share_id), f"share {share_id}")
 
     # court --------------------------------------------------------------------------------
     @v1.get("/cases", response_model=models.Page[models.Case], tags=["court"])
@@ -400,7 +412,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/cases/{case_id}", response_model=models.Case, tags=["court"])
     async def get_case(case_id: IdPath):
-        return _get(store, "case", str(case_id), f"case {case_id}")
+        return _get_raw(store, "case", str(case_id), f"case {case_id}")
 
     @v1.get("/judges", response_model=models.Page[models.Judge], tags=["court"])
     async def list_judges(
@@ -413,7 +425,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     @v1.get("/judges/{address}", response_model=models.Judge, tags=["court"])
     async def get_judge(address: AddressPath):
-        return _get(store, "judge", address.lower(), f"judge {address}")
+        return _get_raw(store, "judge", address.lower(), f"judge {address}")
 
     # areas --------------------------------------------------------------------------------
     @v1.get("/validators", response_model=models.Page[models.Validator], tags=["areas"])
@@ -481,6 +493,87 @@ def build_app(ctx: GatewayContext) -> FastAPI:
         if src is not None and dst is not None:
             filters = [("key LIKE ?", f"{src}:{dst}:%"), filters[2]]
         return page_entities(store, "message", filters, limit, cursor, order)
+
+    # proofs --------------------------------------------------------------------------------
+    @v1.get("/products/{product_id}/credit", tags=["proofs"])
+    def get_credit(
+        product_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+        area: Annotated[int, Query(ge=1, le=2**64 - 1)],
+        height: Annotated[int | None, Query(ge=1, le=2**64 - 1)] = None,
+    ) -> dict[str, Any]:
+        """A product's credit with its Merkle proof and the anchored header it is proven
+        against (the area's latest anchored height unless `height`): check it with
+        `sec verify`, which trusts nothing from this gateway."""
+        from sec_offchain.gateway.proofs import BundleError, build_credit_bundle, credit_table
+
+        header = _anchored_header(area, height)
+        table = credit_table(_blocks_upto(area, header.height))
+        try:
+            return build_credit_bundle(table, header, bytes.fromhex(product_id[2:]))
+        except BundleError as exc:
+            raise _bundle_problem(exc) from None
+
+    def _anchored_header(area: int, height: int | None):
+        from sec_offchain.gateway.proofs import header_from_json
+
+        if ctx.blocks is None:
+            raise Problem(
+                404, "Not Found", "this gateway has no area nodes to read blocks from (--devnet)"
+            )
+        if height is None:
+            known = store.get_entity("area", str(area))
+            if known is None or not known["anchored_height"]:
+                raise Problem(404, "Not Found", f"area {area} has no anchored header")
+            height = int(known["anchored_height"])
+        raw = store.get_entity("header", f"{area}:{height:020d}")
+        if raw is None:
+            raise Problem(404, "Not Found", f"area {area} header {height} is not anchored")
+        fields = ("area_id", "height", "parent_hash", "tx_root", "credit_root", "egress_root")
+        return header_from_json({k: raw[k] for k in (*fields, "timestamp")})
+
+    def _bundle_problem(exc: Exception) -> Problem:
+        text = str(exc)
+        if "has no credit" in text or "is not in area" in text:
+            return Problem(404, "Not Found", text)
+        return Problem(502, "Bad Gateway", text)
+
+    def _blocks_upto(area: int, height: int) -> list[Any]:
+        """Blocks 1..height of `area` from its nodes (kept: anchored blocks are final)."""
+        cached = ctx._block_cache.setdefault(area, [])
+        for h in range(len(cached) + 1, height + 1):
+            block = ctx.blocks(area, h)  # type: ignore[misc]
+            if block is None:
+                raise Problem(502, "Bad Gateway", f"no node of area {area} served its block {h}")
+            cached.append(block)
+        return cached[:height]
+
+    @v1.get("/records/{record_id}/proof", tags=["proofs"])
+    def get_record_proof(
+        record_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")],
+        area: Annotated[int, Query(ge=1, le=2**64 - 1)],
+    ) -> dict[str, Any]:
+        """A trade record (its ciphertext, for the buyer to decrypt) with its Merkle proof
+        against the tx_root of the anchored block holding it: check it with `sec verify`."""
+        from sec_offchain.area.records import domain_separator
+        from sec_offchain.gateway.proofs import BundleError, build_record_bundle
+
+        latest = _anchored_header(area, None)
+        separator = domain_separator(ctx.deployment.chain_id, ctx.deployment.address_of("Escrow"))
+        wanted = bytes.fromhex(record_id[2:])
+        blocks = _blocks_upto(area, latest.height)
+        for block in reversed(blocks):
+            if any(r.digest(separator) == wanted for r in block.records):
+                header = _anchored_header(area, block.header.height)
+                try:
+                    return build_record_bundle(block, header, wanted, separator)
+                except BundleError as exc:
+                    raise _bundle_problem(exc) from None
+        raise Problem(
+            404,
+            "Not Found",
+            f"record {record_id} is in no anchored block of area {area} "
+            f"(up to height {latest.height})",
+        )
 
     # events --------------------------------------------------------------------------------
     @v1.get(

@@ -63,6 +63,8 @@ def serve(
     store = open_store(db)
     indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
+    if devnet_home is not None:
+        ctx.blocks = devnet_blocks(devnet_home)
     core = None
     relay = None
     if relayer_key is not None:
@@ -111,3 +113,26 @@ def _check_port(host: str, port: int) -> None:
             s.bind((host, port))
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def devnet_blocks(home: Path) -> Callable[[int, int], object]:
+    """(area, height) -> the block from any node of a devnet's area (None if none answers)."""
+    import rlp
+
+    from sec_offchain.area import net
+    from sec_offchain.area.block import Block
+    from sec_offchain.area.devnet_config import DevnetConfig
+    from sec_offchain.relayers.run import node_request
+
+    cfg = DevnetConfig.load(home / "devnet.json")
+    key = bytes.fromhex(cfg.relayer_key[2:])
+
+    def blocks(area_id: int, height: int) -> Block | None:
+        try:
+            cfg.area(area_id)
+        except (KeyError, ValueError, ConfigError):
+            return None
+        body = node_request(cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key)
+        return Block.decode(body) if body else None
+
+    return blocks
