@@ -240,8 +240,8 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     assert page.locator("#price").inner_text() == "0.25 ETH"
     assert page.locator("#signed").inner_text() == "✓ Signed by the seller (checked in this page)."
     assert page.locator("#credit").inner_text() == (
-        "Product credit: not verified — this gateway offers no credit proof against an "
-        "anchored header."
+        "Product credit: not verified — this page does not check credit proofs against the "
+        "anchored header yet."
     )
     page.wait_for_selector("#trust:text('Trust index')")
     shot(page, "listing")

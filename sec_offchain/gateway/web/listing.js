@@ -51,7 +51,7 @@ async function load() {
   signed.className = ok ? "notice" : "error";
   const credit = document.getElementById("credit");
   credit.textContent =
-    "Product credit: not verified — this gateway offers no credit proof against an anchored header.";
+    "Product credit: not verified — this page does not check credit proofs against the anchored header yet.";
   credit.hidden = false;
   document.getElementById("seller").textContent = l.seller;
   document.getElementById("product").setAttribute("aria-busy", "false");
