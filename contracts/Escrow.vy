@@ -9,8 +9,13 @@
         seller may cancel; after the ship window anyone may cancel an unshipped
         order for the buyer. A buyer who got fake goods disputes (`dispute`, with
         a deposit) and the arbiter rules (`rule`).
+        A seller may instead post a listing with no transaction at all: an EIP-712
+        `Listing` signed off-chain, bought with `buy_signed` (its first purchase
+        registers it as a listing; orders then work exactly as above). Every user
+        action can be relayed through the trusted ERC-2771 forwarder.
 @dev Storage is packed so a steady-state trade touches few slots:
      listing word  = seller (bits 0-159) | price (160-247, < 2**88) | has-terms (248)
+                     | signed (249: registered by `buy_signed`, bought only that way)
      terms word    = token (0-159) | auto_complete (160-191) | ship_window (192-223)
                      | closed (224); only written (and only read) when the has-terms
                      bit is set, i.e. for a token listing, non-default windows or a

@@ -249,8 +249,13 @@ def signed_and_relayed(chain: ChainControl, suite: Suite, row, seller, buyer) ->
     orders = [suite.buy_signed(buyer, listing, b"")[0] for _ in range(3)]
     fn = suite.escrow.functions.ship
     request, sig = suite.sign_request(seller, fn(orders[0], b"\x01" * 32), RELAY_GAS)
-    row("ship relayed (the seller's first request: sets its nonce)", suite.relay(relayer, request, sig))
-    direct = row("ship (direct, for the relay overhead)", suite.ship(seller, orders[1], b"\x01" * 32))
+    row(
+        "ship relayed (the seller's first request: sets its nonce)",
+        suite.relay(relayer, request, sig),
+    )
+    direct = row(
+        "ship (direct, for the relay overhead)", suite.ship(seller, orders[1], b"\x01" * 32)
+    )
     request, sig = suite.sign_request(seller, fn(orders[2], b"\x01" * 32), RELAY_GAS)
     relayed = row("ship relayed (steady)", suite.relay(relayer, request, sig))
     return signed, relayed - direct

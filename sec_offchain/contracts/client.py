@@ -322,6 +322,22 @@ class Suite:
         receipt = self.tx(buyer).transact(fn, value)
         return self.events(receipt, "Escrow", "OrderPaid")[0]["order_id"], receipt
 
+    def cancel_signed_listing(self, seller: LocalAccount, listing: dict[str, Any]) -> TxReceipt:
+        """Withdraws a signed listing for good (before or after its first purchase)."""
+        fn = self.escrow.functions.cancel_signed_listing(listing_tuple(listing))
+        return self.tx(seller).transact(fn)
+
+    def signed_listing_state(self, listing: dict[str, Any]) -> tuple[int, int, bool]:
+        """(listing id — 0 before the first purchase —, orders made, cancelled) of a signed
+        listing, read by its digest."""
+        digest = hash_listing(listing, self.w3.eth.chain_id, str(self.escrow.address))
+        listing_id, sold, cancelled = self.call(self.escrow.functions.signed_listing(digest))
+        return int(listing_id), int(sold), bool(cancelled)
+
+    def forwarder_nonce(self, account: str) -> int:
+        """The nonce `account`'s next relayed request must carry."""
+        return int(self.call(self.forwarder.functions.nonces(Web3.to_checksum_address(account))))
+
     def sign_request(
         self,
         signer: LocalAccount,
@@ -337,7 +353,7 @@ class Suite:
         if deadline is None:
             deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + 3600
         if nonce is None:
-            nonce = int(self.call(self.forwarder.functions.nonces(signer.address)))
+            nonce = self.forwarder_nonce(signer.address)
         request = {
             "from": signer.address,
             "to": Web3.to_checksum_address(fn.address),
@@ -350,9 +366,7 @@ class Suite:
         digest = hash_forward_request(request, self.w3.eth.chain_id, str(self.forwarder.address))
         return request, sign_digest(bytes(signer.key), digest)
 
-    def relay(
-        self, relayer: LocalAccount, request: dict[str, Any], signature: bytes
-    ) -> TxReceipt:
+    def relay(self, relayer: LocalAccount, request: dict[str, Any], signature: bytes) -> TxReceipt:
         """Submits a signed request through the forwarder; `relayer` pays the gas."""
         fn = self.forwarder.functions.execute(forward_request_tuple(request), signature)
         return self.tx(relayer).transact(fn, request["value"])

@@ -19,8 +19,10 @@ The gateway serves `submit`/`get` over HTTP; `sec relay submit` drives it from s
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,17 @@ PERMIT_ABI: list[dict[str, Any]] = [
 _FIELD_OF = {"from": "sender", "sender": "sender", "signer": "sender"}
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What checking a request decided: sponsored or not, the gas charged to the budgets,
+    the gas of the `execute` transaction, and the gas a permit transaction already used."""
+
+    decision: Decision
+    charge: int = 0
+    tx_gas: int = 0
+    permit_gas: int = 0
+
+
 class RelayerCore:
     """One relayer key in front of one Forwarder, with a sponsorship policy and a SQLite file."""
 
@@ -100,6 +113,9 @@ class RelayerCore:
         self.policy = policy
         self.store = RelayStore(db_path)
         self.clock = clock
+        # One request at a time (the gateway calls from several threads): the nonce and
+        # budget checks and the insert that follows them must not interleave.
+        self._lock = threading.RLock()
         self.chain_id = int(w3.eth.chain_id)
         execute = [
             i for i in forwarder_abi if i.get("type") == "function" and i.get("name") == "execute"
@@ -140,6 +156,16 @@ class RelayerCore:
         permit when the call spends the sender's tokens. Returns the outcome: "refused" with
         the reason, or the request's state ("pending" once sent; "queued" with send=False).
         The same request twice returns the first one's state and sends nothing more."""
+        with self._lock:
+            return self._submit(request, signature, permit, send)
+
+    def _submit(
+        self,
+        request: dict[str, Any] | ForwardRequest,
+        signature: str | bytes,
+        permit: dict[str, Any] | Permit | None,
+        send: bool,
+    ) -> Outcome:
         now = self.clock()
         try:
             req = (
@@ -153,23 +179,29 @@ class RelayerCore:
                 permit if permit is None or isinstance(permit, Permit) else Permit.from_json(permit)
             )
         except RequestError as exc:
-            sender = request.get("from", "") if isinstance(request, dict) else request.sender
+            sender = (
+                request.get("from", "")
+                if isinstance(request, dict)
+                else getattr(request, "sender", "")
+            )
             return self._refuse(now, "", str(sender), f"refused: {exc}")
         digest = "0x" + hash_request(req, self.chain_id, self.forwarder.address).hex()
         known = self.store.outcome(digest)
         if known is not None:
             self._log(now, digest, req.sender, True, f"duplicate: already {known.status}")
             return known
-        decision, charge, tx_gas = self._check(req, sig, perm, now)
-        if not decision.allowed:
-            return self._refuse(now, digest, req.sender, decision.reason)
+        verdict = self._check(req, sig, perm, now, digest)
+        if not verdict.decision.allowed:
+            return self._refuse(now, digest, req.sender, verdict.decision.reason)
         body = {
             "request": req.to_json(),
             "signature": "0x" + sig.hex(),
-            "tx_gas": tx_gas,
+            "tx_gas": verdict.tx_gas,
+            "permit_gas": verdict.permit_gas,
         }
-        self.store.insert(digest, req.sender, req.nonce, body, charge, int(now // 86400), now)
-        self._log(now, digest, req.sender, True, decision.reason)
+        day = int(now // 86400)
+        self.store.insert(digest, req.sender, req.nonce, body, verdict.charge, day, now)
+        self._log(now, digest, req.sender, True, verdict.decision.reason)
         if send:
             self._send(digest)
         return self.store.outcome(digest) or Outcome(digest, "queued")
@@ -183,6 +215,10 @@ class RelayerCore:
 
     def process(self) -> list[Outcome]:
         """Sends every queued request (after a restart, or those submitted with send=False)."""
+        with self._lock:
+            return self._process()
+
+    def _process(self) -> list[Outcome]:
         out = []
         for row in self.store.with_status("queued"):
             req = ForwardRequest.from_json(row.body["request"])
@@ -199,8 +235,9 @@ class RelayerCore:
         """Follows every sent request one step: mined, reverted (with the reason), dropped
         (its nonce used by another transaction, or its deadline passed unmined), or still
         pending (re-broadcast when the node no longer knows the transaction)."""
-        self.process()
-        return [self._follow(row) for row in self.store.with_status("pending")]
+        with self._lock:
+            self._process()
+            return [self._follow(row) for row in self.store.with_status("pending")]
 
     def wait(self, request_hash: str, timeout: float = RECEIPT_TIMEOUT) -> Outcome:
         """Polls until the request is final (or `timeout` seconds pass)."""
@@ -215,21 +252,18 @@ class RelayerCore:
     # ------------------------------------------------------------------ checks
 
     def _check(
-        self, req: ForwardRequest, sig: bytes, permit: Permit | None, now: float
-    ) -> tuple[Decision, int, int]:
+        self, req: ForwardRequest, sig: bytes, permit: Permit | None, now: float, digest: str
+    ) -> Verdict:
         block_time = int(self.w3.eth.get_block("latest")["timestamp"])
         if req.deadline <= block_time:
-            return Decision(False, f"refused: the request expired at {req.deadline}"), 0, 0
+            return Verdict(Decision(False, f"refused: the request expired at {req.deadline}"))
         on_chain = int(self.forwarder.functions.nonces(req.sender).call())
         if req.nonce < on_chain:
-            return Decision(False, f"refused: nonce {req.nonce} of {req.sender} is used"), 0, 0
+            return Verdict(Decision(False, f"refused: nonce {req.nonce} of {req.sender} is used"))
         ahead = on_chain + self.store.open_count(req.sender)
         if req.nonce > ahead:
-            return (
-                Decision(False, f"refused: nonce {req.nonce} skips ahead (next is {ahead})"),
-                0,
-                0,
-            )
+            reason = f"refused: nonce {req.nonce} skips ahead (next is {ahead})"
+            return Verdict(Decision(False, reason))
         charge = req.gas + FORWARD_OVERHEAD + (PERMIT_GAS if permit else 0)
         day = int(now // 86400)
         usage = Usage(
@@ -239,15 +273,16 @@ class RelayerCore:
         )
         decision = self.policy.decide(req, charge, usage)
         if not decision.allowed:
-            return decision, 0, 0
+            return Verdict(decision)
+        permit_gas = 0
         if permit is not None:
             verdict = self.policy.check_permit(permit, req)
             if not verdict.allowed:
-                return verdict, 0, 0
-            verdict = self._apply_permit(permit, block_time)
+                return Verdict(verdict)
+            verdict, permit_gas = self._apply_permit(permit, block_time)
             if not verdict.allowed:
-                return verdict, 0, 0
-            self._log(now, "", req.sender, True, verdict.reason)
+                return Verdict(verdict)
+            self._log(now, digest, req.sender, True, verdict.reason)
         inner = {
             "from": self.forwarder.address,
             "to": req.to,
@@ -255,27 +290,27 @@ class RelayerCore:
             "value": req.value,
         }
         reason, _ = simulate_as_forwarder(self.w3, inner)
+        if reason is None:
+            try:
+                estimate = self._execute(req, sig).estimate_gas({"from": self.relayer.address})
+            except Exception as exc:
+                if not is_revert(exc):
+                    raise
+                reason = get_revert_reason(exc)
         if reason is not None:
-            return Decision(False, f"refused: the call would revert: {reason}"), 0, 0
-        try:
-            estimate = self._execute(req, sig).estimate_gas({"from": self.relayer.address})
-        except Exception as exc:
-            if not is_revert(exc):
-                raise
-            reason = get_revert_reason(exc)
-            return Decision(False, f"refused: the call would revert: {reason}"), 0, 0
-        return decision, charge, int(estimate * GAS_MARGIN) + 10_000
+            return Verdict(Decision(False, f"refused: the call would revert: {reason}"))
+        return Verdict(decision, charge, int(estimate * GAS_MARGIN) + 10_000, permit_gas)
 
-    def _apply_permit(self, permit: Permit, block_time: int) -> Decision:
+    def _apply_permit(self, permit: Permit, block_time: int) -> tuple[Decision, int]:
         """Makes the permit's allowance exist: skipped when it already does (a front-run or
         earlier permit), otherwise sent and waited for; a failed permit is fine when the
-        allowance is there afterwards."""
+        allowance is there afterwards. Returns the decision and the gas the permit used."""
         token = self.w3.eth.contract(address=permit.token, abi=PERMIT_ABI)
         allowance = int(token.functions.allowance(permit.owner, permit.spender).call())
         if allowance >= permit.value:
-            return Decision(True, f"permit skipped: allowance {allowance} already covers it")
+            return Decision(True, f"permit skipped: allowance {allowance} already covers it"), 0
         if permit.deadline < block_time:
-            return Decision(False, f"refused: the permit expired at {permit.deadline}")
+            return Decision(False, f"refused: the permit expired at {permit.deadline}"), 0
         v, r, s = permit.vrs
         fn = token.functions.permit(
             permit.owner, permit.spender, permit.value, permit.deadline, v, r, s
@@ -285,13 +320,15 @@ class RelayerCore:
         except Exception as exc:
             if not is_revert(exc):
                 raise
-            return Decision(False, f"refused: the permit would revert: {get_revert_reason(exc)}")
-        failure = ""
+            reason = get_revert_reason(exc)
+            return Decision(False, f"refused: the permit would revert: {reason}"), 0
+        failure, used = "", 0
         try:
             tx = fn.build_transaction(self._tx_fields(int(gas * GAS_MARGIN) + 10_000))
             signed = self.relayer.sign_transaction(tx)
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
+            used = int(receipt["gasUsed"])
             if receipt["status"] != 1:
                 failure = "the permit transaction failed"
         except Exception as exc:
@@ -301,9 +338,9 @@ class RelayerCore:
         allowance = int(token.functions.allowance(permit.owner, permit.spender).call())
         if allowance >= permit.value:
             if failure:
-                return Decision(True, f"{failure}, but the allowance {allowance} covers it")
-            return Decision(True, f"permit sent: allowance {allowance}")
-        return Decision(False, f"refused: {failure or 'the permit set no allowance'}")
+                return Decision(True, f"{failure}, but the allowance {allowance} covers it"), used
+            return Decision(True, f"permit sent: allowance {allowance}"), used
+        return Decision(False, f"refused: {failure or 'the permit set no allowance'}"), used
 
     # ------------------------------------------------------------------ sending, following
 
@@ -372,12 +409,13 @@ class RelayerCore:
             receipt = None
         if receipt is not None:
             gas_used = int(receipt["gasUsed"])
+            charged = gas_used + int(row.body.get("permit_gas", 0))
             if receipt["status"] == 1:
-                self.store.set_final(row.hash, "mined", "ok", gas_used, now)
+                self.store.set_final(row.hash, "mined", "ok", gas_used, now, charged)
                 self._log(now, row.hash, req.sender, True, f"mined ok ({gas_used:,} gas)")
             else:
                 reason = self._replay_reason(row, int(receipt["blockNumber"]))
-                self.store.set_final(row.hash, "reverted", reason, gas_used, now)
+                self.store.set_final(row.hash, "reverted", reason, gas_used, now, charged)
                 self._log(now, row.hash, req.sender, False, f"reverted: {reason}")
             return self.store.outcome(row.hash) or row.outcome()
         try:

@@ -129,13 +129,21 @@ class RelayStore:
         )
 
     def set_final(
-        self, hash_: str, status: str, reason: str, gas_used: int | None, at: float
+        self,
+        hash_: str,
+        status: str,
+        reason: str,
+        gas_used: int | None,
+        at: float,
+        charged: int | None = None,
     ) -> None:
-        """Marks a request mined, reverted or dropped; the gas charged becomes what it used."""
+        """Marks a request mined, reverted or dropped; the gas charged becomes what it (and
+        its permit) used when known (`charged`, else `gas_used`)."""
+        charge = charged if charged is not None else gas_used
         self.db.execute(
             "UPDATE requests SET status=?, reason=?, gas_used=?, gas_charged=COALESCE(?,"
             " gas_charged), updated=? WHERE hash=?",
-            (status, reason, gas_used, gas_used, at, hash_),
+            (status, reason, gas_used, charge, at, hash_),
         )
 
     def add_charge(self, hash_: str, gas: int) -> None:

@@ -292,15 +292,43 @@ def test_gasless_buyer__permit_and_requests__sec_trade_without_eth(
     assert forwarder.nonces(buyer) == 3
 
 
-def test_court__relayed_vote_counts_for_the_judge(
+def test_court__relayed_votes_and_execute__count_for_the_signers(
     forwarder, court, escrow, staking, token, accounts, seller, buyer, stranger
 ):
     stake_judges(staking, token, [accounts[i] for i in (3, 4, 6, 7)])
     lid = new_listing(escrow, seller)
     case_id = dispute_order(escrow, lid, seller, buyer)
     draw(court, case_id, stranger)
-    judge = by_address(accounts, court.panel_of(case_id))[0]
-    request = make_request(forwarder, judge, calldata(court, "vote", case_id, 1), court)
-    tx = relay(forwarder, request, sign_request(key_of(judge), request, forwarder), stranger)
-    assert tx.events.filter(court.Voted) == [court.Voted(case_id=case_id, judge=judge, ruling=1)]
-    assert court.votes(case_id, judge) == 1
+    panel = by_address(accounts, court.panel_of(case_id))
+    for judge in panel[:2]:
+        request = make_request(forwarder, judge, calldata(court, "vote", case_id, 1), court)
+        tx = relay(forwarder, request, sign_request(key_of(judge), request, forwarder), stranger)
+        assert tx.events.filter(court.Voted) == [
+            court.Voted(case_id=case_id, judge=judge, ruling=1)
+        ]
+        assert court.votes(case_id, judge) == 1
+    # execute is anyone's: relayed for the buyer, it applies the majority
+    request = make_request(forwarder, buyer, calldata(court, "execute", case_id), court)
+    tx = relay(forwarder, request, sign_request(key_of(buyer), request, forwarder), stranger)
+    assert [e.ruling for e in tx.events.filter(court.CaseExecuted)] == [1]
+    assert escrow.order_status(case_id) == 6
+
+
+def test_relayed_dispute__sec_order__deposit_pulled_from_the_signer_case_opened(
+    forwarder, escrow, court, token, seller, buyer, stranger
+):
+    listing = make_listing(seller, token=token.address, price=150 * SEC)
+    token.approve(escrow, 160 * SEC, sender=buyer)
+    tx = escrow.buy_signed(
+        as_tuple(listing), sign_listing(key_of(seller), listing, escrow), 0, sender=buyer
+    )
+    order_id = tx.events.filter(escrow.OrderPaid)[0].order_id
+    escrow.ship(order_id, TRACKING, sender=seller)
+    deposit = escrow.dispute_deposit(order_id)
+    before = token.balanceOf(buyer)
+    data = calldata(escrow, "dispute", order_id, b"\x03" * 32)
+    request = make_request(forwarder, buyer, data, escrow)
+    tx = relay(forwarder, request, sign_request(key_of(buyer), request, forwarder), stranger)
+    assert tx.events.filter(escrow.OrderDisputed)[0].buyer == buyer
+    assert token.balanceOf(buyer) == before - deposit
+    assert court.case_of(order_id) == order_id

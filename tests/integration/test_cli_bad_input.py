@@ -124,6 +124,15 @@ def _files(w: World, suite: Suite) -> None:
     (w.tmp / "a_file").write_text("x")
     (w.tmp / "evidence_bad.json").write_text('{"header_a": 1}')
     (w.tmp / "devnet_bad").mkdir()
+    from sec_offchain.listings import Listing, metadata_of, sign_listing
+
+    seller, escrow = get_dev_account(1), str(suite.escrow.address)
+    for name, chain_id, expiry in (("listing_chain1", 1, 2**40), ("listing_expired", 31337, 1)):
+        listing = Listing(
+            seller.address, 10**18, "0x" + "00" * 20, 0, 0, metadata_of(""), 1, expiry
+        )
+        signed = sign_listing(bytes(seller.key), listing, chain_id, escrow)
+        (w.tmp / f"{name}.json").write_text(json.dumps(signed.to_json()))
     (w.tmp / "devnet_bad" / "devnet.json").write_text("{}")
     from sec_offchain.area.devnet_config import AreaEntry, DevnetConfig, NodeEntry
 
@@ -1978,6 +1987,306 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
             "--key",
             KEY_NO_ETH,
             *c,
+        )
+    )
+    # -- signed listings and relayed requests ----------------------------------------------
+    dev2 = ["--key", "dev:2"]
+    add(C("error: not an amount: 'abc'", "escrow", "post", "--price", "abc", *c, *dev1))
+    add(
+        C(
+            "error: not a duration: 'soon' (use e.g. 7d, 36h, 3600)",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--expires",
+            "soon",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            "error: --expires must be longer than 0",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--expires",
+            "0",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            "error: --gateway must be an http(s) URL, not 'ftp://x'",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--gateway",
+            "ftp://x",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            "error: unknown token 'btc': use eth, sec or an ERC-20 address",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--token",
+            "btc",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            "error: Invalid value for '--quantity': Input should be greater than or equal to 0",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--quantity",
+            "-1",
+            *c,
+            *dev1,
+            code=2,
+        )
+    )
+    add(
+        C(
+            f"error: --out {t}/a_file/x.json: {t}/a_file is not a directory",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--out",
+            f"{t}/a_file/x.json",
+            *c,
+            *dev1,
+            outputs=[f"{t}/a_file/x.json"],
+        )
+    )
+    add(
+        C(
+            "error: --key is empty: give a private key (64 hex digits) or dev:N",
+            "escrow",
+            "post",
+            "--price",
+            "1",
+            "--key",
+            "",
+            *c,
+        )
+    )
+    add(C("error: give a listing id or --listing LINK|FILE", "escrow", "buy", *c, *dev1, code=2))
+    add(
+        C(
+            "error: give a listing id or --listing LINK|FILE",
+            "escrow",
+            "buy",
+            L_ETH,
+            "--listing",
+            "sec://listing/AAAA",
+            *c,
+            *dev1,
+            code=2,
+        )
+    )
+    add(
+        C(
+            "error: listing link: the code is not base64url",
+            "escrow",
+            "buy",
+            "--listing",
+            "sec://listing/!!",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            f"error: no listing file {t}/missing.json",
+            "escrow",
+            "buy",
+            "--listing",
+            f"{t}/missing.json",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            f"error: listing file {t}/not_json.json is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+            "escrow",
+            "buy",
+            "--listing",
+            f"{t}/not_json.json",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            "error: the listing is for chain 1, not chain 31337",
+            "escrow",
+            "buy",
+            "--listing",
+            f"{t}/listing_chain1.json",
+            *c,
+            *dev2,
+        )
+    )
+    add(
+        C(
+            "error: the listing expired at 1",
+            "escrow",
+            "buy",
+            "--listing",
+            f"{t}/listing_expired.json",
+            *c,
+            *dev2,
+        )
+    )
+    add(
+        C(
+            "error: not a listing link (no /l/<code>): https://gw.example/x/abc",
+            "escrow",
+            "cancel-listing",
+            "--listing",
+            "https://gw.example/x/abc",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            f"error: {DEV[2]} is not the seller ({DEV[1]}) of this listing",
+            "escrow",
+            "cancel-listing",
+            "--listing",
+            f"{t}/listing_expired.json",
+            *c,
+            *dev2,
+        )
+    )
+    add(
+        C(
+            "error: Escrow.confirm takes 1 argument(s): order_id (uint256); 0 given",
+            "relay",
+            "sign",
+            "confirm",
+            "--out",
+            f"{t}/r1.json",
+            *c,
+            *dev1,
+            outputs=[f"{t}/r1.json"],
+        )
+    )
+    add(
+        C(
+            "error: argument order_id must be an integer, not 'x'",
+            "relay",
+            "sign",
+            "confirm",
+            "x",
+            "--out",
+            f"{t}/r2.json",
+            *c,
+            *dev1,
+            outputs=[f"{t}/r2.json"],
+        )
+    )
+    add(
+        C(
+            "error: Escrow or ShareRewards or Court has no function 'nosuch'",
+            "relay",
+            "sign",
+            "nosuch",
+            "--out",
+            f"{t}/r3.json",
+            *c,
+            *dev1,
+            outputs=[f"{t}/r3.json"],
+        )
+    )
+    add(
+        C(
+            "error: reverted: escrow: order is not open",
+            "relay",
+            "sign",
+            "confirm",
+            "999",
+            "--out",
+            f"{t}/r4.json",
+            *c,
+            "--key",
+            KEY_NO_ETH,
+            outputs=[f"{t}/r4.json"],
+        )
+    )
+    add(
+        C(
+            "error: buy_signed takes --listing LINK|FILE and no arguments",
+            "relay",
+            "sign",
+            "buy_signed",
+            "--out",
+            f"{t}/r5.json",
+            *c,
+            *dev1,
+            outputs=[f"{t}/r5.json"],
+        )
+    )
+    add(
+        C(
+            "error: an ETH listing is paid in ETH: it cannot be bought without ETH",
+            "relay",
+            "sign",
+            "buy_signed",
+            "--listing",
+            f"{t}/listing_expired.json",
+            "--out",
+            f"{t}/r6.json",
+            *c,
+            "--key",
+            KEY_NO_ETH,
+            outputs=[f"{t}/r6.json"],
+        )
+    )
+    add(
+        C(
+            f"error: {t}/not_json.json is not a request file: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+            "relay",
+            "submit",
+            f"{t}/not_json.json",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            f"error: cannot read {t}/missing.json: No such file or directory",
+            "relay",
+            "submit",
+            f"{t}/missing.json",
+            *c,
+            *dev1,
+        )
+    )
+    add(
+        C(
+            f"error: {t}/listing_expired.json is not a request file (no request and signature)",
+            "relay",
+            "submit",
+            f"{t}/listing_expired.json",
+            *c,
+            *dev1,
         )
     )
     return out
