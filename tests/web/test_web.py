@@ -270,6 +270,8 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
         "ETH: 1 orders, 0.25 ETH paid in, 0 ETH paid out"
     )
     dashboard.set_viewport_size(PHONE)
+    assert dashboard.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert dashboard.locator("#chart circle").count() == 1  # one order paid so far
     shot(dashboard, "dashboard")
 
 

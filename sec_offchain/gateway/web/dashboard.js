@@ -22,6 +22,7 @@ function chart(points) {
     `<line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#888"/>` +
     `<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#888"/>` +
     `<path d="${path}" fill="none" stroke="#0b57d0" stroke-width="2"/>` +
+    points.map((p) => `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.n).toFixed(1)}" r="3" fill="#0b57d0"/>`).join("") +
     `<text x="${pad + 4}" y="${pad}" font-size="12">${max} orders</text>` +
     `<text x="${w - pad}" y="${h - 6}" font-size="12" text-anchor="end">${when(t1)}</text>`;
   return svg;
