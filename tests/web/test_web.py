@@ -585,7 +585,7 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
 PAGES = ("index", "post", "orders", "judge", "dashboard")
 
 
-def test_pages__every_control_is_labelled_and_reachable_by_keyboard(gateway, wallet):
+def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, wallet):
     page = wallet(SELLER, PHONE).new_page()
     for name in PAGES + ("listing",):
         url = f"{gateway}/app/{name}.html" if name != "listing" else LINKS["eth"]
@@ -606,5 +606,6 @@ def test_pages__every_control_is_labelled_and_reachable_by_keyboard(gateway, wal
             "[...document.querySelectorAll('[tabindex]')].filter(e => e.tabIndex > 0).length"
         )
         assert positive == 0, name  # no focus-order traps: document order is the tab order
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
         if name != "listing":
             shot(page, f"page-{name}")
