@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent set-up: a Python environment in .venv with SEC installed (editable), and anvil
-# from npm in node_modules/. Safe to run again: each step is skipped when already up to date.
+# Idempotent set-up: a Python environment in .venv with SEC installed (editable), anvil and the
+# web app's libraries from npm in node_modules/, and the OS's Chromium for the browser tests.
+# Safe to run again: each step is skipped when already up to date.
 # Quiet: pip's and npm's output goes to .venv/setup.log; a failure shows its last lines and
 # the log's path.
 set -euo pipefail
@@ -24,6 +25,15 @@ quietly() {
     fi
 }
 
+# The web tests drive the Debian Chromium through Playwright (whose own browser download is not
+# used): installed only when missing, and only where apt-get can (root on Debian/Ubuntu).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium (apt-get)"
+    mkdir -p .venv
+    quietly apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -qq chromium
+fi
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"
@@ -44,8 +54,8 @@ npm_stamp=node_modules/.sec-installed
 npm_want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
 if [ ! -x node_modules/.bin/anvil ] || ! node_modules/.bin/anvil --version >/dev/null 2>&1 \
     || [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
-    echo "setup: installing anvil (@foundry-rs/anvil) and @openzeppelin/merkle-tree from npm"
-    quietly npm install --no-audit --no-fund --loglevel=error
+    echo "setup: installing anvil, @openzeppelin/merkle-tree and the web app's libraries from npm"
+    quietly npm ci --no-audit --no-fund --loglevel=error
     echo "$npm_want" > "$npm_stamp"
     echo "setup: npm packages installed"
 fi

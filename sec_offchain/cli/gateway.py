@@ -30,6 +30,11 @@ def gateway_up(
     batch_blocks: int = typer.Option(
         2_000, "--batch-blocks", help="blocks per eth_getLogs call and store batch", min=1
     ),
+    relayer_key: str | None = typer.Option(
+        None,
+        "--relayer-key",
+        help="relay users' signed requests, paying gas from this key (hex or dev:N)",
+    ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C."""
     from sec_offchain.gateway.server import serve
@@ -44,6 +49,11 @@ def gateway_up(
         fail(f"--db takes postgresql://... or a file path, not {db}")
     if devnet is not None and not devnet.is_dir():
         fail(f"--devnet {devnet} is not a directory")
+    relayer = None
+    if relayer_key is not None:
+        from sec_offchain.cli.common import parse_key
+
+        relayer = guarded(lambda: parse_key(relayer_key, "--relayer-key"))
     guarded(
         lambda: serve(
             rpc,
@@ -55,5 +65,6 @@ def gateway_up(
             block_range=batch_blocks,
             devnet_home=devnet,
             say=lambda m: console.print(m, highlight=False),
+            relayer_key=relayer,
         )
     )

@@ -68,6 +68,7 @@ class GatewayContext:
     blocks: Callable[[int, int], Any] | None = None
     _block_cache: dict[int, list[Any]] = field(default_factory=dict)  # area -> blocks 1..
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    web: bool = False  # serve the web app's pages (sec_offchain/gateway/web.py)
 
     def contract(self, name: str) -> Any:
         rec = self.deployment.contracts[name]
@@ -635,6 +636,10 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     app.include_router(v1)
     for router in ctx.writers:
         app.include_router(router, prefix="/v1")
+    if ctx.web:
+        from sec_offchain.gateway.web import mount_web
+
+        mount_web(app)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"])
     def metrics() -> Response:

@@ -39,6 +39,7 @@ class Updated(BaseModel):
 class Listing(Updated):
     listing_id: int
     kind: str | None = None
+    digest: str | None = Field(None, description="a signed listing's EIP-712 digest")
     seller: str
     token: str | None = None
     price: Amount | None = None

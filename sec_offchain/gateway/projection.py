@@ -117,6 +117,26 @@ class Projection:
         self.put("listing", str(lid), data, seq, ts, a=a["seller"].lower(), status="open")
         return f"listing {lid} created by {a['seller']} at price {a['price']}", []
 
+    def _on_SignedListingRegistered(self, seq: int, ts: int, a: dict) -> tuple[str, list[str]]:
+        """A listing signed off chain becomes an on-chain listing at its first purchase."""
+        lid = int(a["listing_id"])
+        data = {
+            "listing_id": lid,
+            "kind": "signed",
+            "digest": a["digest"],
+            "seller": a["seller"],
+            "token": a["token"],
+            "price": a["price"],
+            "auto_complete": int(a["auto_complete"]),
+            "ship_window": int(a["ship_window"]),
+            "metadata": a["metadata"],
+            "status": "open",
+            "created_at": ts,
+            "orders": 0,
+        }
+        self.put("listing", str(lid), data, seq, ts, a=a["seller"].lower(), status="open")
+        return f"signed listing {a['digest']} registered as {lid} by {a['seller']}", []
+
     def _on_ListingClosed(self, seq: int, ts: int, a: dict) -> tuple[str, list[str]]:
         lid = int(a["listing_id"])
         data = self.get("listing", str(lid)) or {"listing_id": lid, "seller": a["seller"]}

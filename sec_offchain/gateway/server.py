@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from web3 import Web3
 
@@ -34,9 +35,14 @@ def serve(
     devnet_home: Path | None = None,
     block_range: int = DEFAULT_RANGE,
     say: Callable[[str], None] = print,
+    relayer_key: Any = None,
+    relay_db: Path | None = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
-    deployments file (or in the devnet home); `port` 0 picks a free one."""
+    deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
+    (an eth-account LocalAccount) the gateway relays users' signed requests, paying their gas
+    under the default sponsorship policy (its queue in `relay_db`, default relay.db beside
+    `db`)."""
     import uvicorn
 
     from sec_offchain.gateway.app import GatewayContext, build_app
@@ -56,9 +62,23 @@ def serve(
         db = str(base / "gateway.db")
     store = open_store(db)
     indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
-    ctx = GatewayContext(store, w3, deployment, indexer, confirmations)
+    ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
     if devnet_home is not None:
         ctx.blocks = devnet_blocks(devnet_home)
+    core = None
+    relay = None
+    if relayer_key is not None:
+        from sec_offchain.contracts.client import Suite
+        from sec_offchain.gateway.web import RelayHandle
+        from sec_offchain.relay.core import RelayerCore
+
+        if relay_db is None:
+            relay_db = Path(db).with_name("relay.db") if "://" not in db else Path("relay.db")
+        core = RelayerCore.for_suite(Suite(w3, deployment), relayer_key, relay_db)
+        relay = RelayHandle(core)
+    from sec_offchain.gateway.web import build_web_router
+
+    ctx.writers.append(build_web_router(ctx, relay))
     app = build_app(ctx)
     if port == 0:
         port = get_free_port()
@@ -78,6 +98,8 @@ def serve(
         stop.set()
         thread.join(timeout=10)
         store.close()
+        if core is not None:
+            core.close()
         if state is not None and state.exists():
             state.unlink()
 

@@ -19,6 +19,7 @@ The gateway serves `submit`/`get` over HTTP; `sec relay submit` drives it from s
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,9 @@ class RelayerCore:
         self.policy = policy
         self.store = RelayStore(db_path)
         self.clock = clock
+        # One request at a time (the gateway calls from several threads): the nonce and
+        # budget checks and the insert that follows them must not interleave.
+        self._lock = threading.RLock()
         self.chain_id = int(w3.eth.chain_id)
         execute = [
             i for i in forwarder_abi if i.get("type") == "function" and i.get("name") == "execute"
@@ -152,6 +156,16 @@ class RelayerCore:
         permit when the call spends the sender's tokens. Returns the outcome: "refused" with
         the reason, or the request's state ("pending" once sent; "queued" with send=False).
         The same request twice returns the first one's state and sends nothing more."""
+        with self._lock:
+            return self._submit(request, signature, permit, send)
+
+    def _submit(
+        self,
+        request: dict[str, Any] | ForwardRequest,
+        signature: str | bytes,
+        permit: dict[str, Any] | Permit | None,
+        send: bool,
+    ) -> Outcome:
         now = self.clock()
         try:
             req = (
@@ -165,7 +179,11 @@ class RelayerCore:
                 permit if permit is None or isinstance(permit, Permit) else Permit.from_json(permit)
             )
         except RequestError as exc:
-            sender = request.get("from", "") if isinstance(request, dict) else request.sender
+            sender = (
+                request.get("from", "")
+                if isinstance(request, dict)
+                else getattr(request, "sender", "")
+            )
             return self._refuse(now, "", str(sender), f"refused: {exc}")
         digest = "0x" + hash_request(req, self.chain_id, self.forwarder.address).hex()
         known = self.store.outcome(digest)
@@ -197,6 +215,10 @@ class RelayerCore:
 
     def process(self) -> list[Outcome]:
         """Sends every queued request (after a restart, or those submitted with send=False)."""
+        with self._lock:
+            return self._process()
+
+    def _process(self) -> list[Outcome]:
         out = []
         for row in self.store.with_status("queued"):
             req = ForwardRequest.from_json(row.body["request"])
@@ -213,8 +235,9 @@ class RelayerCore:
         """Follows every sent request one step: mined, reverted (with the reason), dropped
         (its nonce used by another transaction, or its deadline passed unmined), or still
         pending (re-broadcast when the node no longer knows the transaction)."""
-        self.process()
-        return [self._follow(row) for row in self.store.with_status("pending")]
+        with self._lock:
+            self._process()
+            return [self._follow(row) for row in self.store.with_status("pending")]
 
     def wait(self, request_hash: str, timeout: float = RECEIPT_TIMEOUT) -> Outcome:
         """Polls until the request is final (or `timeout` seconds pass)."""

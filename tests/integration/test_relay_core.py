@@ -114,8 +114,9 @@ def test_submit__refusals__each_with_its_reason(w3, forwarder, target, tmp_path)
     cases.append((req, sig, f"refused: {OTHER.address} is disabled in the TrustIndex"))
     req, sig, _ = signed(w3, forwarder, target, "ping", 13, gas=100_000)
     cases.append((req, sig, "refused: the call would revert: target: unlucky"))
-    req, sig, _ = signed(w3, forwarder, target, "ping", 1, deadline=chain.pending_timestamp - 5)
-    cases.append((req, sig, "refused: the request expired at"))
+    latest = w3.eth.get_block("latest")["timestamp"]
+    req, sig, _ = signed(w3, forwarder, target, "ping", 1, deadline=latest)
+    cases.append((req, sig, f"refused: the request expired at {latest}"))
     req, sig, _ = signed(w3, forwarder, target, "ping", 1, nonce=3)
     cases.append((req, sig, "refused: nonce 3 skips ahead (next is 0)"))
     req, _, _ = signed(w3, forwarder, target, "ping", 1)
@@ -150,6 +151,13 @@ def test_submit__refusals__each_with_its_reason(w3, forwarder, target, tmp_path)
                 "chain or forwarder)"
             )
     assert "not sponsored" in core.submit(*signed(w3, forwarder, target, "other")[:2]).reason
+    # malformed input (what the gateway turns into a 4xx)
+    assert core.submit([1, 2], "0x").reason == "refused: a request is a JSON object"
+    assert core.submit({"from": USER.address}, "0x").reason == (
+        "refused: request lacks to, value, gas, nonce, deadline, data"
+    )
+    assert core.submit(dict(req, gas="-1"), "0x").reason == "refused: gas is out of range: '-1'"
+    assert core.submit(req, "nothex").reason == "refused: signature is not 0x-hex: 'nothex'"
     # rate limit: one request per window, the second is refused
     first = core.submit(*signed(w3, forwarder, target, "ping", 1)[:2])
     assert first.status == "pending"

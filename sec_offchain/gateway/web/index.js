@@ -1,0 +1,1 @@
+// The home page has no behaviour of its own.

@@ -1,0 +1,611 @@
+"""The web app in a real browser: headless Chromium (the OS package, driven by Playwright)
+against anvil with the deployed suite and `sec gateway up` (with a relayer), all started here
+once for the module. A small EIP-1193 provider injected into each browser context forwards to
+anvil's dev accounts and stands in for a wallet extension; the pages cannot tell.
+
+Journey (the tests run in order and share the chain): a seller posts an ETH and an SEC listing
+and gets links; a buyer at phone size pays the first with ETH while the dashboard shows the
+payment live; a buyer with SEC and no ETH pays the second gaslessly; the seller ships, the
+buyer confirms, each sees the other's step live; a gateway error and a wallet rejection each
+show one sentence. Screenshots of each page at phone size go to build/web-screenshots/."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from web3 import Web3
+
+from sec_offchain.contracts.client import Suite
+from sec_offchain.contracts.deployment import Deployment
+from sec_offchain.crypto.keys import get_dev_account
+from sec_offchain.devchain import Anvil, get_free_port
+from sec_offchain.listings import ListingError, decode_code
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "web-screenshots"
+SELLER, ETH_BUYER, SEC_BUYER = get_dev_account(1), get_dev_account(2), get_dev_account(3)
+RELAYER = "dev:7"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+BONUS_CAP = 50 * 10**18
+TIMEOUT = 30_000  # ms: generous, polled (never a race against a deadline)
+
+pytestmark = pytest.mark.anvil
+
+# The stand-in wallet: eth_requestAccounts/eth_accounts answer the configured account; every
+# other request goes to anvil, which signs (eth_sendTransaction, eth_signTypedData_v4) with its
+# unlocked dev accounts. `reject` lists methods the "user" refuses (EIP-1193 error 4001).
+PROVIDER = """
+(() => {
+  const cfg = %s;
+  let id = 0;
+  window.ethereum = {
+    isWallet: true,
+    async request({ method, params }) {
+      if (cfg.reject.includes(method)) {
+        const e = new Error("User rejected the request."); e.code = 4001; throw e;
+      }
+      if (method === "eth_requestAccounts" || method === "eth_accounts") return [cfg.account];
+      const res = await fetch(cfg.rpc, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }),
+      });
+      const body = await res.json();
+      if (body.error) {
+        const e = new Error(body.error.message);
+        e.code = body.error.code;
+        e.data = body.error.data;
+        throw e;
+      }
+      return body.result;
+    },
+    on() {}, removeListener() {},
+  };
+})();
+"""
+
+
+@pytest.fixture(scope="module")
+def node():
+    with Anvil() as anvil:
+        yield anvil
+
+
+@pytest.fixture(scope="module")
+def suite(node, tmp_path_factory):
+    from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
+
+    # A share bonus (0 by default) so a sharer has SEC to claim in the orders page.
+    deployment = deploy_suite(node.w3, get_dev_account(0), SuiteParams(share_bonus_cap=BONUS_CAP))
+    path = tmp_path_factory.mktemp("web") / "deployments.json"
+    deployment.save(path)
+    suite = Suite(node.w3, Deployment.from_file(path))
+    suite.path = path  # type: ignore[attr-defined]
+    # The gasless buyer holds SEC (the dev faucet) and no ETH at all.
+    node.w3.provider.make_request("anvil_setBalance", [SEC_BUYER.address, "0x0"])
+    return suite
+
+
+@pytest.fixture(scope="module")
+def gateway(node, suite):
+    port = get_free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SEC_PROJECT_ROOT": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sec_offchain.cli",
+            "gateway",
+            "up",
+            "--rpc",
+            node.url,
+            "--deployment",
+            str(suite.path),
+            "--port",
+            str(port),
+            "--relayer-key",
+            RELAYER,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    end = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/status", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > end:
+            proc.kill()
+            raise AssertionError(f"gateway did not start: {proc.stdout.read().decode()[-2000:]}")
+        time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox"], headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def wallet(browser, node):
+    """A browser context whose injected wallet is `account` (a LocalAccount)."""
+    contexts = []
+
+    def open_context(account, viewport=DESKTOP, reject=()):
+        context = browser.new_context(viewport=viewport)
+        cfg = {"account": account.address, "rpc": node.url, "reject": list(reject)}
+        context.add_init_script(PROVIDER % json.dumps(cfg))
+        context.set_default_timeout(TIMEOUT)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for c in contexts:
+        c.close()
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def wait_for(predicate, what, timeout=30.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+LINKS: dict[str, str] = {}
+
+
+def post(page, title, price, token, quantity="1"):
+    page.get_by_label("Product title").fill(title)
+    page.get_by_label("Price").fill(price)
+    page.get_by_label("Paid in").select_option(token)
+    page.get_by_label("Auto-complete after shipping (days)").fill("5")
+    page.get_by_label("Quantity (0: unlimited)").fill(quantity)
+    page.get_by_role("button", name="Sign with my wallet and publish").click()
+    page.wait_for_selector(f"#notice:has-text('Published: {title} ')")
+    return page.locator("#link").inner_text()
+
+
+def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wallet):
+    page = wallet(SELLER, PHONE).new_page()
+    page.goto(f"{gateway}/app/post.html")
+    eth_link = post(page, "Handmade leather wallet", "0.25", "ETH")
+    assert page.locator("#notice").inner_text() == (
+        "Published: Handmade leather wallet for 0.25 ETH."
+    )
+    page.wait_for_function(
+        "(img => img.complete && img.naturalWidth > 0)(document.getElementById('qr'))"
+    )
+    shot(page, "post")
+    sec_link = post(page, "Tea set", "158", "SEC")
+    assert page.locator("#notice").inner_text() == "Published: Tea set for 158 SEC."
+
+    for link, price, token in (
+        (eth_link, 25 * 10**16, "0x0000000000000000000000000000000000000000"),
+        (sec_link, 158 * 10**18, suite.token.address),
+    ):
+        assert link.startswith(f"{gateway}/l/")
+        signed = decode_code(link.rsplit("/l/", 1)[1])  # verifies the seller's signature
+        listing = signed.listing
+        assert (listing.seller, listing.price, listing.token) == (SELLER.address, price, token)
+        assert (listing.auto_complete, listing.ship_window, listing.quantity) == (
+            5 * 86_400,
+            3 * 86_400,
+            1,
+        )
+        assert suite.escrow.functions.listing_digest(listing.as_tuple()).call() == signed.digest
+    expect(page.locator("#mine li")).to_have_text(
+        ["Tea set — 158 SEC, sold 0 of 1", "Handmade leather wallet — 0.25 ETH, sold 0 of 1"]
+    )
+    LINKS.update(eth=eth_link, sec=sec_link)
+
+
+def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
+    gateway, suite, wallet
+):
+    dashboard = wallet(SELLER, DESKTOP).new_page()
+    dashboard.goto(f"{gateway}/app/dashboard.html")
+    dashboard.wait_for_selector("#live:text('live')")
+    assert dashboard.locator("#alerts li").all_inner_texts() == ["No alerts."]
+
+    page = wallet(ETH_BUYER, PHONE).new_page()
+    page.goto(LINKS["eth"])
+    page.wait_for_selector("#product[aria-busy='false']")
+    assert page.locator("#name").inner_text() == "Handmade leather wallet"
+    assert page.locator("#price").inner_text() == "0.25 ETH"
+    assert page.locator("#signed").inner_text() == "✓ Signed by the seller (checked in this page)."
+    assert page.locator("#credit").inner_text() == (
+        "Product credit: not verified — this page does not check credit proofs against the "
+        "anchored header yet."
+    )
+    page.wait_for_selector("#trust:text('Trust index')")
+    shot(page, "listing")
+    paint = page.evaluate(
+        "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
+    )
+    assert paint is not None
+    (SHOTS / "listing-first-contentful-paint-ms.txt").write_text(f"{paint:.0f}\n")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    before = suite.w3.eth.get_balance(ETH_BUYER.address)
+    page.get_by_role("button", name="Pay with ETH").click()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.locator("#notice").inner_text() == (
+        "Paid: order #1 is in escrow until you confirm delivery. See my orders"
+    )
+    order = suite.escrow.functions.get_order(1).call()
+    assert suite.get_order(1).buyer == ETH_BUYER.address
+    assert suite.get_order(1).price == 25 * 10**16
+    assert before - suite.w3.eth.get_balance(ETH_BUYER.address) > 25 * 10**16
+    assert order is not None
+    # The dashboard got the purchase over the stream, without a reload.
+    dashboard.wait_for_selector("#feed li[data-event='OrderPaid']")
+    dashboard.wait_for_selector(".volume:has-text('1 orders')")
+    assert dashboard.locator(".volume").first.inner_text() == (
+        "ETH: 1 orders, 0.25 ETH paid in, 0 ETH paid out"
+    )
+    dashboard.set_viewport_size(PHONE)
+    assert dashboard.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert dashboard.locator("#chart circle").count() == 1  # one order paid so far
+    shot(dashboard, "dashboard")
+
+
+def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(gateway, suite, wallet):
+    w3 = suite.w3
+    assert w3.eth.get_balance(SEC_BUYER.address) == 0
+    sec_before = suite.token.functions.balanceOf(SEC_BUYER.address).call()
+    page = wallet(SEC_BUYER, PHONE).new_page()
+    page.goto(LINKS["sec"])
+    page.wait_for_selector("#product[aria-busy='false']")
+    assert page.locator("#price").inner_text() == "158 SEC"
+    page.get_by_role("button", name="Pay with SEC (no gas needed)").click()
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.locator("#notice").inner_text() == (
+        "Paid: order #2 is in escrow until you confirm delivery. See my orders"
+    )
+    order = suite.get_order(2)
+    assert (order.buyer, order.seller, order.price) == (
+        SEC_BUYER.address,
+        SELLER.address,
+        158 * 10**18,
+    )
+    assert w3.eth.get_balance(SEC_BUYER.address) == 0
+    assert suite.token.functions.balanceOf(SEC_BUYER.address).call() == sec_before - 158 * 10**18
+    # Sold out now: the page says so and offers no payment.
+    page.reload()
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.locator("#error").inner_text() == "This listing is sold out."
+    assert page.locator("#pay").is_hidden()
+
+
+def test_orders__seller_ships_buyer_confirms__each_sees_it_live(gateway, suite, wallet):
+    seller = wallet(SELLER, DESKTOP).new_page()
+    buyer = wallet(ETH_BUYER, PHONE).new_page()
+    for page in (seller, buyer):
+        page.goto(f"{gateway}/app/orders.html")
+        page.get_by_role("button", name="Connect wallet").click()
+        page.wait_for_selector("#live:text('Live'), #error:not([hidden])")
+        assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+    assert seller.locator("#order-1").get_attribute("data-status") == "paid"
+    seller.locator("#order-1").get_by_label("Tracking number").fill("SF1234567890")
+    seller.locator("#order-1 button", has_text="Ship").click()
+    seller.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert seller.locator("#notice").inner_text() == "Order #1 shipped."
+    assert suite.get_order(1).status == 2  # shipped
+    buyer.wait_for_selector("#order-1[data-status='shipped']")  # live, no reload
+    shot(buyer, "orders")
+
+    buyer.locator("#order-1").get_by_role("button", name="Confirm delivery").click()
+    buyer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert buyer.locator("#notice").inner_text() == "Order #1 confirmed: the seller is paid."
+    assert suite.get_order(1).status == 3  # completed
+    seller.wait_for_selector("#order-1[data-status='completed']")  # live, no reload
+
+
+def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(gateway, wallet):
+    page = wallet(ETH_BUYER, PHONE).new_page()
+    page.goto(f"{gateway}/l/AAAA")
+    page.wait_for_selector("#error:not([hidden])")
+    with pytest.raises(ListingError) as reason:
+        decode_code("AAAA")
+    assert page.locator("#error").inner_text() == f"The gateway refused: {reason.value}."
+    assert page.locator("#name").inner_text() == "This listing cannot be shown"
+    shot(page, "listing-error")
+
+    page = wallet(SELLER, PHONE, reject=("eth_signTypedData_v4",)).new_page()
+    page.goto(f"{gateway}/app/post.html")
+    page.get_by_label("Product title").fill("Rejected")
+    page.get_by_label("Price").fill("1")
+    page.get_by_role("button", name="Sign with my wallet and publish").click()
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.locator("#error").inner_text() == "You rejected the request in your wallet."
+    assert page.locator("#result").is_hidden()
+
+
+# ── the write endpoints over HTTP: refusals are 4xx problems with the reason ─────────────
+def _signed(suite, seller=SELLER, **terms):
+    from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
+
+    now = suite.w3.eth.get_block("latest")["timestamp"]
+    fields = dict(
+        seller=seller.address,
+        price=10**18,
+        token="0x0000000000000000000000000000000000000000",
+        auto_complete=7 * 86_400,
+        ship_window=3 * 86_400,
+        metadata=metadata_of("Lamp"),
+        quantity=1,
+        expiry=now + 86_400,
+        salt=new_salt(),
+    )
+    fields.update(terms)
+    escrow = str(suite.escrow.address)
+    return sign_listing(bytes(seller.key), Listing(**fields), 31337, escrow, "Lamp").to_json()
+
+
+def _problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return response.json()["detail"]
+
+
+def test_post_listing__bad_signature_or_terms__400_with_the_reason(gateway, suite):
+    good = _signed(suite)
+    res = httpx.post(f"{gateway}/v1/listings", json=good)
+    assert res.status_code == 201, res.text
+    assert res.json()["link"] == f"{gateway}/l/{res.json()['code']}"
+    assert res.json()["state"] == {"listing_id": 0, "sold": 0, "cancelled": False}
+
+    tampered = {**good, "listing": {**good["listing"], "price": str(10**17)}}
+    detail = _problem(httpx.post(f"{gateway}/v1/listings", json=tampered), 400)
+    assert detail.startswith("listing signed by 0x")
+    assert detail.endswith(f", not by its seller {SELLER.address} (tampered with after signing?)")
+
+    short = _signed(suite, auto_complete=60)
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json=short), 400) == (
+        "auto-complete must be between 1 hour and 90 days"
+    )
+    now = suite.w3.eth.get_block("latest")["timestamp"]
+    expired = _signed(suite, expiry=now)
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json=expired), 400) == (
+        f"the listing expired at {now}"
+    )
+    other_chain = {**good, "chain_id": 1}
+    detail = _problem(httpx.post(f"{gateway}/v1/listings", json=other_chain), 400)
+    assert detail.startswith("listing signed by 0x")  # the digest covers the chain id
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json={}), 400) == (
+        "malformed listing file: KeyError 'listing'"
+    )
+
+
+def test_relay__refused_requests__422_with_the_policy_reason(gateway, suite):
+    from sec_offchain.relay.build import build_request
+    from sec_offchain.relay.requests import sign_request
+
+    w3, forwarder = suite.w3, suite.contract("Forwarder")
+    transfer = suite.token.functions.transfer(SELLER.address, 1)._encode_transaction_data()
+    request = build_request(
+        w3,
+        forwarder,
+        SEC_BUYER.address,
+        str(suite.token.address),
+        bytes.fromhex(transfer[2:]),
+        gas=100_000,
+    )
+    sig = sign_request(bytes(SEC_BUYER.key), request, 31337, str(forwarder.address))
+    body = {"request": request.to_json(), "signature": "0x" + sig.hex()}
+    assert _problem(httpx.post(f"{gateway}/v1/relay", json=body), 422) == (
+        f"{suite.token.address} function 0xa9059cbb is not sponsored"
+    )
+    forged = sign_request(bytes(ETH_BUYER.key), request, 31337, str(forwarder.address))
+    body["signature"] = "0x" + forged.hex()
+    assert _problem(httpx.post(f"{gateway}/v1/relay", json=body), 422) == (
+        f"request signed by {ETH_BUYER.address}, not by its sender {SEC_BUYER.address} "
+        "(tampered with, or signed for another chain or forwarder)"
+    )
+    assert _problem(httpx.post(f"{gateway}/v1/relay", json={"request": 1}), 400) == (
+        "a relay body has a request and a signature"
+    )
+    assert _problem(httpx.get(f"{gateway}/v1/relay/0x{'00' * 32}"), 404) == (
+        f"request 0x{'00' * 32} not known to this relayer"
+    )
+
+
+JUDGES = [get_dev_account(i) for i in (4, 5, 6, 8)]
+
+
+def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_browsers(
+    gateway, suite, node, wallet
+):
+    from sec_offchain.listings import SignedListing
+    from sec_offchain.relay.actions import buy_signed
+
+    staking = suite.contract("Staking")
+    court = suite.contract("Court")
+    stake = 1_000 * 10**18
+    for judge in JUDGES:
+        suite.tx(judge).transact(suite.token.functions.approve(staking.address, stake))
+        suite.tx(judge).transact(staking.functions.stake_judge(stake))
+    signed = SignedListing.from_json(_signed(suite, quantity=0))
+    order_id, _ = buy_signed(suite, get_dev_account(9), signed)
+    suite.ship(SELLER, order_id, "SF-99")
+
+    buyer = wallet(get_dev_account(9), PHONE).new_page()
+    buyer.goto(f"{gateway}/app/orders.html")
+    buyer.get_by_role("button", name="Connect wallet").click()
+    buyer.wait_for_selector(f"#order-{order_id}[data-status='shipped']")
+    card = buyer.locator(f"#order-{order_id}")
+    card.get_by_label("What went wrong (kept as a hash on chain)").fill("The lamp never arrived")
+    card.get_by_role("button", name="Dispute").click()
+    buyer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert buyer.locator("#notice").inner_text() == f"Order #{order_id} disputed."
+    assert suite.get_order(order_id).status == 5  # disputed
+    evidence = "0x" + Web3.keccak(text="The lamp never arrived").hex().removeprefix("0x")
+    wait_for(
+        lambda: httpx.get(f"{gateway}/v1/orders/{order_id}").json()["evidence"] == evidence,
+        "the dispute in the index",
+    )
+
+    node.w3.provider.make_request("anvil_mine", [hex(6)])  # past the draw block
+    drawer = wallet(JUDGES[0], DESKTOP).new_page()
+    drawer.goto(f"{gateway}/app/judge.html")
+    drawer.get_by_role("button", name="Connect wallet").click()
+    drawer.locator(f"#case-{order_id}").get_by_role("button", name="Draw the panel").click()
+    drawer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert drawer.locator("#notice").inner_text() == f"Case #{order_id}: panel drawn."
+    panel = court.functions.panel_of(order_id).call()
+    assert len(panel) == 3 and set(panel) <= {j.address for j in JUDGES}
+    by_address = {j.address: j for j in JUDGES}
+
+    pages = []
+    for judge in panel[:2]:
+        page = wallet(by_address[judge], PHONE).new_page()
+        page.goto(f"{gateway}/app/judge.html")
+        page.get_by_role("button", name="Connect wallet").click()
+        case = page.locator(f"#case-{order_id}")
+        case.wait_for()
+        assert f"Evidence {evidence}" in case.inner_text()
+        case.get_by_role("button", name="Vote for the buyer").click()
+        page.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+        assert page.locator("#notice").inner_text() == (
+            f"Case #{order_id}: you voted for the buyer."
+        )
+        pages.append(page)
+    shot(pages[1], "judge")
+    pages[1].locator(f"#case-{order_id}").get_by_role("button", name="Execute").click()
+    pages[1].wait_for_selector(f"#notice:text('Case #{order_id} executed.'), #error:not([hidden])")
+    assert pages[1].locator("#error").is_hidden(), pages[1].locator("#error").inner_text()
+    assert suite.get_order(order_id).status == 6  # ruled
+    buyer.wait_for_selector(f"#order-{order_id}[data-status='ruled']")  # live, no reload
+    # The first voter's page saw the second vote and the execution without a reload.
+    pages[0].wait_for_selector(f"#case-{order_id}:has-text('executed')")
+    # Judged to have sold fake goods, the seller is disabled: the gateway takes no listing.
+    assert _problem(httpx.post(f"{gateway}/v1/listings", json=_signed(suite)), 403) == (
+        f"the seller {SELLER.address} is disabled"
+    )
+    assert httpx.get(f"{gateway}/v1/orders/{order_id}").json()["ruling"] == 1  # the buyer
+
+
+def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward_live(
+    gateway, suite, wallet
+):
+    from sec_offchain.listings import SignedListing
+    from sec_offchain.relay.actions import buy_signed
+
+    seller, sharer, friend = get_dev_account(0), get_dev_account(2), get_dev_account(6)
+    response = httpx.post(f"{gateway}/v1/listings", json=_signed(suite, seller, quantity=0))
+    assert response.status_code == 201, response.text
+    posted = response.json()
+    signed = SignedListing.from_json(posted)
+    order_id, _ = buy_signed(suite, sharer, signed)
+    suite.ship(seller, order_id, "SF-1")
+    suite.confirm(sharer, order_id)
+    pool = 1_000 * 10**18
+    suite.tx(seller).transact(suite.token.functions.approve(suite.shares.address, pool))
+    suite.tx(seller).transact(suite.shares.functions.fund(pool))
+
+    page = wallet(sharer, PHONE).new_page()
+    page.goto(f"{gateway}/app/orders.html")
+    page.get_by_role("button", name="Connect wallet").click()
+    card = page.locator(f"#order-{order_id}[data-status='completed']")
+    card.get_by_role("button", name="Share this purchase").click()
+    page.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    assert page.locator("#notice").inner_text() == f"Order #{order_id} shared."
+    share_id = suite.shares.functions.share_of_order(order_id).call()
+    link = f"{posted['link']}?share={share_id}"
+    page.wait_for_selector(f"#order-{order_id} .share-link[href='{link}']")
+
+    buyer = wallet(friend, PHONE).new_page()
+    buyer.goto(link)
+    buyer.wait_for_selector("#product[aria-busy='false']")
+    assert (
+        buyer.locator("#terms")
+        .inner_text()
+        .endswith(f" · recommended by a friend (share #{share_id})")
+    )
+    buyer.get_by_role("button", name="Pay with ETH").click()
+    buyer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
+    friend_order = order_id + 1
+    assert buyer.locator("#notice").inner_text() == (
+        f"Paid: order #{friend_order} is in escrow until you confirm delivery. See my orders"
+    )
+    assert suite.get_order(friend_order).share_id == share_id
+    suite.ship(seller, friend_order, "SF-2")
+    suite.confirm(friend, friend_order)
+
+    wait_for(
+        lambda: httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"],
+        "the reward in the index",
+    )
+    [reward] = httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"]
+    bps = suite.shares.functions.REWARD_BPS().call()
+    assert (reward["order_id"], int(reward["commission"])) == (friend_order, 10**18 * bps // 10_000)
+    # The bonus: the commission's worth in SEC at the deployed rate, capped per sharer.
+    assert int(reward["bonus"]) == BONUS_CAP  # 0.02 ETH * 11,000 = 220 SEC > the cap
+    assert suite.shares.functions.claimable(sharer.address).call() == BONUS_CAP
+    commission = f"{10**18 * bps // 10_000 / 10**18:g}"
+    page.wait_for_selector(f"#rewards:has-text('commission {commission} ETH')")  # live
+    expect(page.locator("#rewards")).to_have_text(
+        f"1 shares · commission {commission} ETH · bonus earned 50 SEC · claimable 50 SEC"
+    )
+    shot(page, "orders-rewards")
+    before = suite.token.functions.balanceOf(sharer.address).call()
+    page.get_by_role("button", name="Claim rewards").click()
+    page.wait_for_selector("#notice:text('Rewards claimed.'), #error:not([hidden])")
+    assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+    assert suite.token.functions.balanceOf(sharer.address).call() == before + BONUS_CAP
+    assert suite.shares.functions.claimable(sharer.address).call() == 0
+
+
+PAGES = ("index", "post", "orders", "judge", "dashboard")
+
+
+def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, wallet):
+    page = wallet(SELLER, PHONE).new_page()
+    for name in PAGES + ("listing",):
+        url = f"{gateway}/app/{name}.html" if name != "listing" else LINKS["eth"]
+        page.goto(url)
+        page.wait_for_load_state("load")
+        if name == "listing":
+            page.wait_for_selector("#product[aria-busy='false']")
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button, a')]
+                .filter((e) => !e.closest('[hidden]'))
+                .filter((e) => ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName)
+                    ? e.labels.length === 0
+                    : !(e.textContent.trim() || e.getAttribute('aria-label')))
+                .map((e) => e.outerHTML.slice(0, 80))"""
+        )
+        assert unlabelled == [], name
+        positive = page.evaluate(
+            "[...document.querySelectorAll('[tabindex]')].filter(e => e.tabIndex > 0).length"
+        )
+        assert positive == 0, name  # no focus-order traps: document order is the tab order
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        if name != "listing":
+            shot(page, f"page-{name}")
