@@ -548,7 +548,8 @@ def test_json_views__order_listing_orders_trust_share__one_shape(node, deploymen
             suite.call(suite.trust.functions.status_of(seller.address))
         ],
         "trades": suite.trades_of(seller.address),
-        "failures": 0,
+        # dev:3 sells in other tests of this module too (one of them cancels): the chain counts
+        "failures": suite.call(suite.trust.functions.failures_of(seller.address)),
         "relation": {
             "with": buyer.address,
             "trades": 1,

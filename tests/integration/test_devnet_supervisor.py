@@ -76,7 +76,15 @@ def test_devnet_up__restarts_a_killed_child__and_dies_whole_when_killed(tmp_path
                 else (_ for _ in ()).throw(AssertionError(up.stdout.read()))
             ),
         )
-        names = {"anvil", "node-1-0", "bridge-0", "bridge-1", "bgc-relayer", "anchor-relayer-1"}
+        names = {
+            "anvil",
+            "node-1-0",
+            "bridge-0",
+            "bridge-1",
+            "bgc-relayer",
+            "anchor-relayer-1",
+            "gateway",
+        }
         assert set(state) == names
         assert all(s["up"] and s["restarts"] == 0 for s in state.values())
         first = state["node-1-0"]["pid"]
