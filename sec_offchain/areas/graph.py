@@ -1,0 +1,72 @@
+"""The relation graph of one epoch: who traded with whom, weighted by trades and recency.
+
+A pair's relation is live while its last trade is younger than the relation period (TrustIndex's
+`RELATION_PERIOD`, 90 days by default); a lapsed relation contributes nothing. Each trade inside
+the period counts between 1/2 (a period old) and 1 (just now), so a pair that trades often and
+recently weighs most, and a single trade never weighs more than 1 (the hysteresis of `cluster`
+is stated in these units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from sec_offchain.exceptions import SecError
+
+
+class AreaError(SecError):
+    """An area plan, directory or proof is malformed or does not match."""
+
+
+@dataclass(frozen=True, order=True)
+class Trade:
+    """One completed trade: Escrow's `OrderCompleted` (seller, buyer) at its block's time."""
+
+    seller: Hashable
+    buyer: Hashable
+    time: int
+
+
+def relation_weight(age: int, period: int) -> float:
+    """What one trade `age` seconds old weighs: 1 now, falling linearly to 1/2 at the end of
+    the relation period, 0 once the period has passed (a future trade counts as now)."""
+    if period <= 0:
+        raise AreaError("the relation period must be positive")
+    if age >= period:
+        return 0.0
+    return 1.0 - 0.5 * max(age, 0) / period
+
+
+def build_relation_graph(
+    trades: Iterable[Trade | tuple[Hashable, Hashable, int]], now: int, period: int
+) -> nx.Graph:
+    """The live relations at `now`: an undirected graph whose edge weights are the summed
+    trade weights of each pair (self-trades and lapsed trades left out). Nodes and edges are
+    inserted in sorted order, so the graph (and every seeded algorithm run on it) does not
+    depend on the order the trades arrive in."""
+    weights: dict[tuple[Hashable, Hashable], float] = {}
+    for trade in trades:
+        seller, buyer, time = (
+            trade
+            if isinstance(trade, tuple)
+            else (
+                trade.seller,
+                trade.buyer,
+                trade.time,
+            )
+        )
+        if seller == buyer:
+            continue
+        w = relation_weight(now - time, period)
+        if w == 0.0:
+            continue
+        key = (seller, buyer) if seller < buyer else (buyer, seller)  # type: ignore[operator]
+        weights[key] = weights.get(key, 0.0) + w
+    graph = nx.Graph()
+    edges = sorted(weights)
+    graph.add_nodes_from(sorted({n for e in edges for n in e}))  # type: ignore[type-var]
+    graph.add_weighted_edges_from((a, b, weights[(a, b)]) for a, b in edges)
+    return graph
