@@ -5,8 +5,8 @@
 1. Accounts without a live relation keep their area (a lapsed relation moves nobody); a brand-new
    account without one gets today's address-hash area.
 2. The graph is clustered with seeded Louvain (networkx); a community larger than the packing
-   bound (`pack_ratio` x the mean area size) is split again (Louvain at a higher resolution, or
-   in breadth-first chunks when it will not split). Accounts already in the directory stay where
+   bound (`pack_ratio` x the mean area size) is cut into pieces within the bound along its own
+   sub-communities (Louvain at twice the resolution). Accounts already in the directory stay where
    they are at this step; a community's *new* members join the area that already holds most of
    the community (largest community first, areas within the packing bound), or, for a wholly
    new community, the least-loaded area. At genesis this is longest-first bin packing.
@@ -14,7 +14,8 @@
    area holding most of its relation weight when that is a clear gain over its own area - at
    least `min_gain` more weight (a fresh trade weighs 1, so one trade never tips an account) and
    at least `gain_ratio` times as much - and the target stays within the hard bound
-   (`max_ratio` x the mean). New accounts move for any strict gain (they have nothing to carry).
+   (`max_ratio` x the mean). New accounts move for any strict gain (they have nothing to carry)
+   but only into areas within the packing bound, so a genesis directory stays balanced.
 4. An area above the hard bound (possible only when many new accounts arrive at once) gives up
    the accounts that lose least by leaving, new ones first.
 
@@ -167,7 +168,7 @@ def plan_areas(
                     continue
             elif w_best <= w_cur:
                 continue
-            if load[best] + 1 > hard_cap:
+            if load[best] + 1 > (hard_cap if acc in prev else pack_cap):
                 continue
             assign[acc] = best
             load[cur] -= 1
@@ -223,27 +224,29 @@ def _communities(graph: nx.Graph, p: AreaParams, cap: int) -> list[list[Hashable
     found = nx.community.louvain_communities(
         graph, weight="weight", resolution=p.resolution, seed=p.seed
     )
-    stack = [sorted(c) for c in found]  # type: ignore[type-var]
     out: list[list[Hashable]] = []
-    while stack:
-        members = stack.pop()
+    for members in (sorted(c) for c in found):  # type: ignore[type-var]
         if len(members) <= cap:
             out.append(members)
             continue
+        # Too large for one area: its own sub-communities (Louvain at twice the resolution),
+        # largest first, each in breadth-first order, cut into pieces of at most `cap`; so
+        # sub-communities stay together where they fit and a clique is cut in a few pieces.
+        sub = graph.subgraph(members)
         parts = nx.community.louvain_communities(
-            graph.subgraph(members), weight="weight", resolution=2 * p.resolution, seed=p.seed
+            sub, weight="weight", resolution=2 * p.resolution, seed=p.seed
         )
-        if len(parts) > 1:
-            stack.extend(sorted(c) for c in parts)  # type: ignore[type-var]
-        else:
-            out.extend(_chunks(graph.subgraph(members), members, cap))
+        order: list[Hashable] = []
+        for part in sorted((sorted(c) for c in parts), key=lambda c: (-len(c), str(c[0]))):
+            order.extend(_bfs_order(sub.subgraph(part), part))
+        out.extend(sorted(order[i : i + cap]) for i in range(0, len(order), cap))  # type: ignore[type-var]
     out.sort(key=lambda c: (-len(c), str(c[0])))
     return out
 
 
-def _chunks(sub: nx.Graph, members: list[Hashable], cap: int) -> list[list[Hashable]]:
-    """`members` cut into pieces of at most `cap` in breadth-first order from the smallest
-    account, so each piece is mostly connected."""
+def _bfs_order(sub: nx.Graph, members: list[Hashable]) -> list[Hashable]:
+    """`members` in breadth-first order from the smallest account (then the smallest not yet
+    reached), neighbours in ascending order."""
     order: list[Hashable] = []
     seen: set[Hashable] = set()
     for start in members:
@@ -255,4 +258,4 @@ def _chunks(sub: nx.Graph, members: list[Hashable], cap: int) -> list[list[Hasha
             if nb not in seen:
                 seen.add(nb)
                 order.append(nb)
-    return [sorted(order[i : i + cap]) for i in range(0, len(order), cap)]  # type: ignore[type-var]
+    return order

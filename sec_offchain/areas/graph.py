@@ -37,7 +37,7 @@ def relation_weight(age: int, period: int) -> float:
         raise AreaError("the relation period must be positive")
     if age >= period:
         return 0.0
-    return 1.0 - 0.5 * max(age, 0) / period
+    return (2 * period - max(age, 0)) / (2 * period)
 
 
 def build_relation_graph(
@@ -47,24 +47,22 @@ def build_relation_graph(
     trade weights of each pair (self-trades and lapsed trades left out). Nodes and edges are
     inserted in sorted order, so the graph (and every seeded algorithm run on it) does not
     depend on the order the trades arrive in."""
-    weights: dict[tuple[Hashable, Hashable], float] = {}
+    if period <= 0:
+        raise AreaError("the relation period must be positive")
+    # Summed in integers (units of 1 / (2 * period)), so the weights do not depend on the
+    # order the trades are added in, down to the last bit.
+    sums: dict[tuple[Hashable, Hashable], int] = {}
     for trade in trades:
-        seller, buyer, time = (
-            trade
-            if isinstance(trade, tuple)
-            else (
-                trade.seller,
-                trade.buyer,
-                trade.time,
-            )
-        )
-        if seller == buyer:
-            continue
-        w = relation_weight(now - time, period)
-        if w == 0.0:
+        if isinstance(trade, tuple):
+            seller, buyer, time = trade
+        else:
+            seller, buyer, time = trade.seller, trade.buyer, trade.time
+        age = now - time
+        if seller == buyer or age >= period:
             continue
         key = (seller, buyer) if seller < buyer else (buyer, seller)  # type: ignore[operator]
-        weights[key] = weights.get(key, 0.0) + w
+        sums[key] = sums.get(key, 0) + 2 * period - max(age, 0)
+    weights = {key: units / (2 * period) for key, units in sums.items()}
     graph = nx.Graph()
     edges = sorted(weights)
     graph.add_nodes_from(sorted({n for e in edges for n in e}))  # type: ignore[type-var]
