@@ -10,4 +10,5 @@ SUITE = (
     "Court",
     "AnchorHub",
     "BorderGateway",
+    "AreaDirectory",
 )
