@@ -209,11 +209,17 @@ def main() -> None:
     ap.add_argument("--trades", type=int, default=1_000_000, help="trades per relation period")
     ap.add_argument("--local", type=float, default=0.85, help="share of in-community trades")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--method",
+        choices=("louvain", "label_propagation"),
+        default="louvain",
+        help="community detection for the relation policy",
+    )
     ap.add_argument("--plot", type=Path, default=None)
     args = ap.parse_args()
 
     world = make_world(args.accounts, args.seed)
-    params = AreaParams(area_ids=tuple(range(args.areas)), seed=args.seed)
+    params = AreaParams(area_ids=tuple(range(args.areas)), seed=args.seed, method=args.method)
     per_epoch = args.trades // (PERIOD // EPOCH)
     next_id = args.accounts
     history: list[np.ndarray] = []
@@ -266,7 +272,7 @@ def main() -> None:
             )
         category_prev = category_now
         t0 = time.process_time()
-        graph = build_relation_graph(map(tuple, window.tolist()), now, PERIOD)
+        graph = build_relation_graph(window, now, PERIOD)
         t1 = time.process_time()
         plan = plan_areas(graph, relation_dir, params)
         t2 = time.process_time()

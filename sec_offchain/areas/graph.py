@@ -13,6 +13,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from sec_offchain.exceptions import SecError
 
@@ -41,30 +42,54 @@ def relation_weight(age: int, period: int) -> float:
 
 
 def build_relation_graph(
-    trades: Iterable[Trade | tuple[Hashable, Hashable, int]], now: int, period: int
+    trades: Iterable[Trade | tuple[Hashable, Hashable, int]] | np.ndarray, now: int, period: int
 ) -> nx.Graph:
     """The live relations at `now`: an undirected graph whose edge weights are the summed
-    trade weights of each pair (self-trades and lapsed trades left out). Nodes and edges are
-    inserted in sorted order, so the graph (and every seeded algorithm run on it) does not
-    depend on the order the trades arrive in."""
+    trade weights of each pair (self-trades and lapsed trades left out). `trades` are Trade
+    records, (seller, buyer, time) tuples, or an integer array of such rows (integer account
+    ids, summed vectorised to the same weights). Nodes and edges are inserted in sorted
+    order, so the graph (and every seeded algorithm run on it) does not depend on the order
+    the trades arrive in."""
     if period <= 0:
         raise AreaError("the relation period must be positive")
     # Summed in integers (units of 1 / (2 * period)), so the weights do not depend on the
     # order the trades are added in, down to the last bit.
-    sums: dict[tuple[Hashable, Hashable], int] = {}
-    for trade in trades:
-        if isinstance(trade, tuple):
-            seller, buyer, time = trade
-        else:
-            seller, buyer, time = trade.seller, trade.buyer, trade.time
-        age = now - time
-        if seller == buyer or age >= period:
-            continue
-        key = (seller, buyer) if seller < buyer else (buyer, seller)  # type: ignore[operator]
-        sums[key] = sums.get(key, 0) + 2 * period - max(age, 0)
-    weights = {key: units / (2 * period) for key, units in sums.items()}
+    if isinstance(trades, np.ndarray):
+        edges, units = _sum_array(trades, now, period)
+    else:
+        sums: dict[tuple[Hashable, Hashable], int] = {}
+        for trade in trades:
+            if isinstance(trade, tuple):
+                seller, buyer, time = trade
+            else:
+                seller, buyer, time = trade.seller, trade.buyer, trade.time
+            age = now - time
+            if seller == buyer or age >= period:
+                continue
+            key = (seller, buyer) if seller < buyer else (buyer, seller)  # type: ignore[operator]
+            sums[key] = sums.get(key, 0) + 2 * period - max(age, 0)
+        edges = sorted(sums)  # type: ignore[type-var]
+        units = [sums[e] for e in edges]
     graph = nx.Graph()
-    edges = sorted(weights)
     graph.add_nodes_from(sorted({n for e in edges for n in e}))  # type: ignore[type-var]
-    graph.add_weighted_edges_from((a, b, weights[(a, b)]) for a, b in edges)
+    scale = 2 * period
+    graph.add_weighted_edges_from((a, b, u / scale) for (a, b), u in zip(edges, units, strict=True))
     return graph
+
+
+def _sum_array(
+    trades: np.ndarray, now: int, period: int
+) -> tuple[list[tuple[int, int]], list[int]]:
+    if trades.ndim != 2 or trades.shape[1] != 3 or trades.dtype.kind not in "iu":
+        raise AreaError("a trade array has integer rows (seller, buyer, time)")
+    t = trades.astype(np.int64)
+    age = now - t[:, 2]
+    keep = (t[:, 0] != t[:, 1]) & (age < period)
+    a = np.minimum(t[keep, 0], t[keep, 1])
+    b = np.maximum(t[keep, 0], t[keep, 1])
+    units = 2 * period - np.maximum(age[keep], 0)
+    pairs = np.stack([a, b], axis=1)
+    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    sums = np.zeros(len(unique), dtype=np.int64)
+    np.add.at(sums, inverse.ravel(), units)
+    return [tuple(e) for e in unique.tolist()], sums.tolist()  # type: ignore[misc]
