@@ -12,8 +12,10 @@ import pytest
 
 from sec_offchain.areas import (
     AreaDirectory,
+    AreaLookup,
     AreaParams,
     Move,
+    Publication,
     Trade,
     build_relation_graph,
     hash_area,
@@ -277,3 +279,40 @@ def test_directory__dump_and_load__same_root_and_tampering_refused(directory):
         AreaDirectory(0, {address(1): 0})
     with pytest.raises(AreaError, match=f"^0x{address(1)[2:].upper()} is listed twice$"):
         AreaDirectory(1, {address(1): 0, "0x" + address(1).upper()[2:]: 1})
+
+
+# ---------------------------------------------------------------- lookup over epochs
+
+
+def test_lookup__open_order__finishes_in_the_area_where_it_started(directory):
+    seller = address(0)
+    before = directory.area_of(seller)
+    after = (before + 1) % 3
+    moved = AreaDirectory(5, {**directory.entries, seller: after})
+    lookup = AreaLookup((0, 1, 2))
+    lookup.add(Publication(4, directory.root, 100), directory)
+    lookup.add(Publication(5, moved.root, 200), moved)
+    assert lookup.area_at(seller, 99) == hash_area(seller, (0, 1, 2))  # before any directory
+    assert lookup.area_at(seller, 100) == before
+    assert lookup.area_at(seller, 199) == before
+    assert lookup.area_at(seller, 200) == after
+    # an order paid at block 150 completes after the move: it stays in the area it started in
+    assert lookup.order_area(seller, 150) == before
+    assert lookup.order_area(seller, 250) == after
+    stranger = address(500)  # in no directory: its hash area
+    assert lookup.area_at(stranger, 300) == hash_area(stranger, (0, 1, 2))
+
+
+def test_lookup__unpublished_or_out_of_order_directory__refused(directory):
+    lookup = AreaLookup((0, 1, 2))
+    with pytest.raises(AreaError, match="^directory of epoch 4 does not match its published root$"):
+        lookup.add(Publication(4, b"\x11" * 32, 100), directory)
+    with pytest.raises(AreaError, match="^directory of epoch 4 offered for epoch 3$"):
+        lookup.add(Publication(3, directory.root, 100), directory)
+    lookup.add(Publication(4, directory.root, 100), directory)
+    with pytest.raises(AreaError, match="^epoch 4 does not follow epoch 4$"):
+        lookup.add(Publication(4, directory.root, 100), directory)
+    later = AreaDirectory(5, directory.entries)
+    with pytest.raises(AreaError, match="^epoch 5 does not follow epoch 4$"):
+        lookup.add(Publication(5, later.root, 99), later)
+    assert lookup.directory_at(1_000) is directory
