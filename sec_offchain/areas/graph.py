@@ -2,9 +2,10 @@
 
 A pair's relation is live while its last trade is younger than the relation period (TrustIndex's
 `RELATION_PERIOD`, 90 days by default); a lapsed relation contributes nothing. Each trade inside
-the period counts between 1/2 (a period old) and 1 (just now), so a pair that trades often and
-recently weighs most, and a single trade never weighs more than 1 (the hysteresis of `cluster`
-is stated in these units).
+the period counts (period - age) / period: 1 just now, fading linearly to nothing when the
+period is over (the relation dissolves continuously, not in one step), so a pair that trades
+often and recently weighs most, and a single trade never weighs more than 1 (the hysteresis of
+`cluster` is stated in these units).
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ class Trade:
 
 
 def relation_weight(age: int, period: int) -> float:
-    """What one trade `age` seconds old weighs: 1 now, falling linearly to 1/2 at the end of
-    the relation period, 0 once the period has passed (a future trade counts as now)."""
+    """What one trade `age` seconds old weighs: 1 now, falling linearly to 0 at the end of
+    the relation period (a future trade counts as now)."""
     if period <= 0:
         raise AreaError("the relation period must be positive")
     if age >= period:
         return 0.0
-    return (2 * period - max(age, 0)) / (2 * period)
+    return (period - max(age, 0)) / period
 
 
 def build_relation_graph(
@@ -52,7 +53,7 @@ def build_relation_graph(
     the trades arrive in."""
     if period <= 0:
         raise AreaError("the relation period must be positive")
-    # Summed in integers (units of 1 / (2 * period)), so the weights do not depend on the
+    # Summed in integers (units of 1 / period), so the weights do not depend on the
     # order the trades are added in, down to the last bit.
     if isinstance(trades, np.ndarray):
         edges, units = _sum_array(trades, now, period)
@@ -67,12 +68,12 @@ def build_relation_graph(
             if seller == buyer or age >= period:
                 continue
             key = (seller, buyer) if seller < buyer else (buyer, seller)  # type: ignore[operator]
-            sums[key] = sums.get(key, 0) + 2 * period - max(age, 0)
+            sums[key] = sums.get(key, 0) + period - max(age, 0)
         edges = sorted(sums)  # type: ignore[type-var]
         units = [sums[e] for e in edges]
     graph = nx.Graph()
     graph.add_nodes_from(sorted({n for e in edges for n in e}))  # type: ignore[type-var]
-    scale = 2 * period
+    scale = period
     graph.add_weighted_edges_from((a, b, u / scale) for (a, b), u in zip(edges, units, strict=True))
     return graph
 
@@ -87,7 +88,7 @@ def _sum_array(
     keep = (t[:, 0] != t[:, 1]) & (age < period)
     a = np.minimum(t[keep, 0], t[keep, 1])
     b = np.maximum(t[keep, 0], t[keep, 1])
-    units = 2 * period - np.maximum(age[keep], 0)
+    units = period - np.maximum(age[keep], 0)
     pairs = np.stack([a, b], axis=1)
     unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
     sums = np.zeros(len(unique), dtype=np.int64)

@@ -64,8 +64,8 @@ def group_areas(assignment, groups=6):
 
 def test_relation_weight__fresh_half_period_and_lapsed__exact():
     assert relation_weight(0, PERIOD) == 1.0
-    assert relation_weight(PERIOD // 2, PERIOD) == 0.75
-    assert relation_weight(PERIOD - 1, PERIOD) == (PERIOD + 1) / (2 * PERIOD)
+    assert relation_weight(PERIOD // 2, PERIOD) == 0.5
+    assert relation_weight(PERIOD - 1, PERIOD) == 1 / PERIOD
     assert relation_weight(PERIOD, PERIOD) == 0.0
     assert relation_weight(-5, PERIOD) == 1.0  # a block time ahead of `now` counts as now
     with pytest.raises(AreaError, match="^the relation period must be positive$"):
@@ -81,10 +81,10 @@ def test_relation_graph__lapsed_relation__drops_out():
     ]
     graph = build_relation_graph(trades, NOW, PERIOD)
     assert sorted(graph.nodes) == [1, 3]
-    assert list(graph.edges(data="weight")) == [(1, 3, (PERIOD + 1 + 2 * PERIOD) / (2 * PERIOD))]
+    assert list(graph.edges(data="weight")) == [(1, 3, (1 + PERIOD) / PERIOD)]
     # a day later the old trade has lapsed too, only the fresh one is left
     later = build_relation_graph(trades, NOW + DAY, PERIOD)
-    assert list(later.edges(data="weight")) == [(1, 3, (2 * PERIOD - DAY) / (2 * PERIOD))]
+    assert list(later.edges(data="weight")) == [(1, 3, (PERIOD - DAY) / PERIOD)]
     assert build_relation_graph(trades, NOW + PERIOD, PERIOD).number_of_nodes() == 0
 
 
