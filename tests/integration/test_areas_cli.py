@@ -110,3 +110,28 @@ def test_areas__plan_publish_report_lookup__on_live_trades(chain_with_trades, tm
     assert refused.stderr.strip() == (
         f"error: directory {bad}: malformed directory: the root does not match its entries"
     )
+
+
+def test_areas__bad_input__one_line_error_and_nothing_published(chain_with_trades, tmp_path):
+    rpc, deployment, _ = chain_with_trades
+    common = ("--rpc", rpc, "--deployment", str(deployment))
+    cases = {
+        (
+            "plan",
+            "--areas",
+            "1,x",
+        ): "error: --areas: '1,x' is not a comma-separated list of area ids",
+        ("plan", "--areas", "1,1"): "error: --areas: '1,1': distinct area ids from 1 to "
+        "18446744073709551615",
+        ("report", "--directory", str(tmp_path / "none.json")): "error: cannot read directory "
+        f"{tmp_path / 'none.json'}: No such file or directory",
+    }
+    w3 = Web3(Web3.HTTPProvider(rpc))
+    data = json.loads(deployment.read_text())["contracts"]["AreaDirectory"]
+    directory = w3.eth.contract(address=data["address"], abi=data["abi"])
+    before = (directory.functions.latest_epoch().call(), w3.eth.block_number)
+    for args, message in cases.items():
+        proc = sec("areas", *args, *common, check=False)
+        assert (proc.returncode, proc.stdout, proc.stderr.strip()) == (1, "", message)
+    # no transaction was sent
+    assert (directory.functions.latest_epoch().call(), w3.eth.block_number) == before
