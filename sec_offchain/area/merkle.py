@@ -12,6 +12,7 @@ there are interchangeable, and proofs made by either verify in the other and in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from sec_offchain.crypto.hashing import keccak
 from sec_offchain.exceptions import SecError
 
 ZERO32 = b"\x00" * 32
+_LOWER_ADDRESS = re.compile(r"0x[0-9a-f]{40}")
 
 
 class MerkleError(SecError):
@@ -28,19 +30,22 @@ class MerkleError(SecError):
 
 
 def _word(t: str, v: Any) -> bytes | None:
-    """The 32-byte ABI word of a static value, or None where eth-abi must do it."""
+    """The 32-byte ABI word of a static value, or None where eth-abi must do it (a
+    mixed-case address goes to eth-abi, which checks its checksum)."""
     if t == "bytes32" and isinstance(v, bytes) and len(v) == 32:
         return v
     if t == "uint256" and isinstance(v, int) and 0 <= v < 2**256:
         return v.to_bytes(32, "big")
     if t == "int256" and isinstance(v, int) and -(2**255) <= v < 2**255:
         return v.to_bytes(32, "big", signed=True)
+    if t == "address" and isinstance(v, str) and _LOWER_ADDRESS.fullmatch(v):
+        return bytes(12) + bytes.fromhex(v[2:])
     return None
 
 
 def leaf_hash(types: Sequence[str], values: Sequence[Any]) -> bytes:
-    """The StandardMerkleTree leaf of `values` ABI-encoded as `types` (bytes32, uint256 and
-    int256 are packed here directly, anything else by eth-abi)."""
+    """The StandardMerkleTree leaf of `values` ABI-encoded as `types` (bytes32, uint256,
+    int256 and lower-case addresses are packed here directly, anything else by eth-abi)."""
     if len(types) != len(values):
         raise MerkleError("values do not match the leaf encoding")
     words = [_word(t, v) for t, v in zip(types, values, strict=True)]

@@ -1,11 +1,10 @@
 """The `sec` command line: deploy the suite, drive escrow auto-contracts, run the demo.
 
-One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `devnet`, `bgc`,
-`relay`, `account`, `gateway`; `hosts` for `node`, `relayer`, `bridge` and `watcher`, the
-processes of a network)
-or top-level command (`deploy`, `sim`, `demo`, `trust`); what they share (options, the chain
-context, parsers, formatters, consoles, error handling) is in `common`. This module builds the `app`
-from them and holds `main`, the console script's entry point.
+One module per command group (`escrow`, `share`, `judge`, `stake`, `area`, `areas`, `devnet`,
+`bgc`, `relay`, `account`, `gateway`; `hosts` for `node`, `relayer`, `bridge` and `watcher`,
+the processes of a network) or top-level command (`deploy`, `sim`, `demo`, `trust`); what they
+share (options, the chain context, parsers, formatters, consoles, error handling) is in `common`.
+This module builds the `app` from them and holds `main`, the console script's entry point.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import typer
 from sec_offchain.cli import (
     account,
     area,
+    areas,
     bgc,
     demo,
     deploy,
@@ -81,6 +81,7 @@ app.add_typer(escrow.escrow_app, name="escrow")
 app.add_typer(share.share_app, name="share")
 app.add_typer(stake.stake_app, name="stake")
 app.add_typer(area.area_app, name="area")
+app.add_typer(areas.areas_app, name="areas")
 app.add_typer(devnet.devnet_app, name="devnet")
 app.add_typer(bgc.bgc_app, name="bgc")
 app.add_typer(judge.judge_app, name="judge")

@@ -11,6 +11,7 @@ SUITE = (
     "AnchorHub",
     "BorderGateway",
     "Forwarder",
+    "AreaDirectory",
 )
 
 # Chains where dev:0 signs by default and the deployer funds test accounts (anvil, eth-tester).

@@ -91,6 +91,9 @@ class SuiteParams:
     bgc_outflow_bps: int = 2_000
     bgc_outflow_period: int = DAY
     bgc_outflow_floor: int = 1_000 * SEC
+    # Who may publish the per-epoch account -> area directory root (AreaDirectory's
+    # PUBLISHER_ROLE; default: the deployer).
+    area_publisher: str = ""
     use_court: bool = True
     arbiter: str = ""
     allocation: dict[str, str] = field(
@@ -113,7 +116,12 @@ Progress = Callable[[str], None]
 def _resolve(params: SuiteParams, deployer: str) -> SuiteParams:
     alloc = {k: (v or deployer) for k, v in params.allocation.items()}
     return SuiteParams(
-        **{**asdict(params), "allocation": alloc, "arbiter": params.arbiter or deployer}
+        **{
+            **asdict(params),
+            "allocation": alloc,
+            "arbiter": params.arbiter or deployer,
+            "area_publisher": params.area_publisher or deployer,
+        }
     )
 
 
@@ -123,8 +131,9 @@ def deploy_suite(
     params: SuiteParams | None = None,
     progress: Progress | None = None,
 ) -> Deployment:
-    """Deploys the Forwarder, SECToken, Vesting, TrustIndex, Escrow and the rest (Escrow,
-    ShareRewards and Court trust the Forwarder), wires their roles, and (on a
+    """Deploys the Forwarder, SECToken, Vesting, TrustIndex, Escrow, ShareRewards, Staking,
+    Court, AnchorHub, BorderGateway and AreaDirectory (Escrow, ShareRewards and Court trust the
+    Forwarder), wires their roles, and (on a
     development chain, unless disabled) gives the first ten test accounts SEC from the
     community allocation."""
     say = progress or (lambda msg: log.info(msg))
@@ -229,6 +238,7 @@ def deploy_suite(
         p.bgc_outflow_period,
         p.bgc_outflow_floor,
     )
+    deploy("AreaDirectory", p.area_publisher)
     escrow_c = w3.eth.contract(address=escrow, abi=records["Escrow"].abi)
     staking_c = w3.eth.contract(address=staking, abi=records["Staking"].abi)
     tx.transact(escrow_c.functions.set_share_rewards(shares))
