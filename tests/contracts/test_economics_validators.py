@@ -225,7 +225,7 @@ def test_rewards__pending_nomination_earns_nothing(anchor, staking, token, acct,
 
 
 def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_less(
-    anchor, staking, token, acct
+    anchor, staking, token, acct, rate, interval
 ):
     """The offender stakes 100k, its own accounts NOM1 and NOM2 nominate it 200k each, it
     runs a co-validator (100k) and the reporting judge. It double-signs at height 3 and
@@ -245,7 +245,16 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
     make_judge(staking, token, judge)
     for _ in range(3):
         anchor_next(anchor, AREA, [HONEST, OFFENDER, CO_VALIDATOR], acct(RELAYER))
+    t_a = staking.rewarded_time(AREA)  # the last of the three activations
     stake_validators(staking, token, [(late, AREA, STAKE)])  # activated at height 3
+    # Late's activation paid the three headers' time over 700k: the offender's pool
+    # (100k own + 400k nominated) and the co-validator's 100k earned their parts of it.
+    seconds = min(staking.rewarded_time(AREA) - t_a, 3 * interval)
+    per_unit = reward(seconds, rate, 7 * STAKE)
+    pool = 5 * STAKE * per_unit // P
+    own_reward = pool * STAKE // (5 * STAKE)
+    per_share = (pool - own_reward) * P // (4 * STAKE)
+    earned = own_reward + 2 * (2 * STAKE * per_share // P) + STAKE * per_unit // P
     assert staking.activated_height(late) == 3 and staking.activated_height(honest) == 0
 
     before = sum(wealth(staking, token, x, [offender]) for x in mine)
@@ -297,7 +306,7 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
     final = sum(token.balanceOf(x) for x in mine)
     assert final == after and final < start
     # What they earned honestly before (three headers' time) is far below the loss.
-    assert 0 < final - (start - 222_500 * SEC) < 100 * SEC
+    assert final == start - 222_500 * SEC + earned and earned < 100 * SEC
 
 
 def test_slash__honest_nominations__never_pay_the_offender(anchor, staking, token, acct):

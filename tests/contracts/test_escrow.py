@@ -8,6 +8,7 @@ from ape import chain
 from tests.fixtures.suite import (
     DAY,
     ETH,
+    NO_REASON,
     PRICE,
     WEEK,
     at,
@@ -496,5 +497,7 @@ def test_governance__owner_only(escrow, deployer, stranger, token):
 
 
 def test_direct_eth_transfer__refused(escrow, stranger):
-    with ape.reverts():
+    balance = escrow.balance
+    with ape.reverts(NO_REASON):  # no fallback: reverts without data
         stranger.transfer(escrow, 1)
+    assert escrow.balance == balance
