@@ -1074,6 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", action="append", help="only mutants of these files (repeatable)")
     ap.add_argument("--limit", type=int, help="at most N mutants per file")
     ap.add_argument("--group", choices=["base", "heldout"], help="only this group of mutants")
+    ap.add_argument("--match", action="append", help="only mutants whose description has this")
     ap.add_argument("--rest", action="store_true", help="the mutants --limit leaves out")
     ap.add_argument("--contracts", action="store_true", help="also mutate the Vyper contracts")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's tests")
@@ -1104,6 +1105,7 @@ def _main(args: argparse.Namespace) -> int:
         )
         and (not args.file or mu.path in args.file)
         and (not args.group or mu.group == args.group)
+        and (not args.match or any(w in mu.what for w in args.match))
     ]
     by_file: dict[str, list[Mutant]] = {}
     for mu in chosen:
@@ -1147,11 +1149,11 @@ def _main(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         print("interrupted: the file under mutation is restored")
-    print(f"\n{'component':14} killed / total   ({time.time() - started:.0f} s)")
+    print(f"\n{'component':18} killed / total   ({time.time() - started:.0f} s)")
     survivors = []
     for comp, rows in sorted(results.items()):
         killed = sum(1 for _, o in rows if o != "survived")
-        print(f"{comp:14} {killed:3} / {len(rows):<3}  {100 * killed / len(rows):5.1f} %")
+        print(f"{comp:18} {killed:3} / {len(rows):<3}  {100 * killed / len(rows):5.1f} %")
         survivors += [mu for mu, o in rows if o == "survived"]
     if survivors:
         print("\nsurviving mutants:")

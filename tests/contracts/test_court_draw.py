@@ -374,6 +374,7 @@ def test_execute__escrow_arbiter_changed_by_governance__judges_released_and_can_
         (50 * FLOOR_ETH - 1, FLOOR_ETH),
         (50 * FLOOR_ETH, FLOOR_ETH),
         (50 * FLOOR_ETH + 50, FLOOR_ETH + 1),
+        (50 * FLOOR_ETH + 51, FLOOR_ETH + 1),  # 2 % is FLOOR + 1.02: rounded down
         (PRICE, PRICE // 50),
     ],
 )

@@ -499,3 +499,33 @@ def test_rewards__empty_or_small_pool__never_blocks_staking(project, token, trus
     fresh.withdraw_nomination(sender=n)
     with ape.reverts("staking: nothing to withdraw"):
         fresh.withdraw(sender=v)
+
+
+def test_slash__ejected_validator__withdraws_once_and_never_returns(anchor, staking, token, acct):
+    offender, judge, honest = acct(OFFENDER), acct(JUDGE), acct(HONEST)
+    stake_validators(staking, token, [(x, AREA, STAKE) for x in (honest, offender)])
+    make_judge(staking, token, judge)
+    anchor.report_equivocation(*double_sign(anchor, OFFENDER, 1), sender=judge)
+    assert staking.unbonding_of(offender) == STAKE // 2 and staking.ejected(offender)
+    release = staking.unbonding_release(offender)
+    at(release - 1)
+    with ape.reverts("staking: still unbonding"):
+        staking.withdraw(sender=offender)
+    at(release)
+    before = token.balanceOf(offender)
+    staking.withdraw(sender=offender)
+    assert token.balanceOf(offender) == before + STAKE // 2
+    with ape.reverts("staking: nothing to withdraw"):
+        staking.withdraw(sender=offender)
+    # Gone, but not forgiven: it cannot come back in its area or another, nor be nominated,
+    # and (nothing left to slash) a further double-sign is no longer evidence.
+    token.approve(staking, STAKE, sender=offender)
+    for area in (AREA, AREA + 1):
+        with ape.reverts("staking: validator was ejected"):
+            staking.stake_validator(area, STAKE, sender=offender)
+    token.approve(staking, STAKE, sender=acct(NOM1))
+    with ape.reverts("staking: not an active validator"):
+        staking.nominate(offender, STAKE, sender=acct(NOM1))
+    with ape.reverts("anchor: signer is not a validator of the area"):
+        anchor.report_equivocation(*double_sign(anchor, OFFENDER, 2), sender=judge)
+    assert token.balanceOf(offender) == before + STAKE // 2
