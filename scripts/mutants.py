@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -1012,6 +1013,8 @@ def restore_leftovers() -> None:
         original = backup.with_name(backup.name[: -len(BACKUP)])
         original.write_bytes(backup.read_bytes())
         backup.unlink(missing_ok=True)
+        if original.suffix == ".vy":
+            forget_compiled()
         print(f"restored {original.relative_to(ROOT)} from a killed run")
 
 
@@ -1048,17 +1051,28 @@ def run_tests(tests: tuple[str, ...], timeout: float) -> str:
     return "survived" if rc == 0 else "killed"
 
 
+def forget_compiled() -> None:
+    """Drops Ape's compiled contracts: its cache does not always notice a restored source
+    (a test run after a contract mutant could otherwise still deploy the mutant)."""
+    shutil.rmtree(ROOT / ".build", ignore_errors=True)
+
+
 def run_mutant(mu: Mutant, timeout: float) -> str:
     path = ROOT / mu.path
     original = path.read_bytes()
     backup = path.with_name(path.name + BACKUP)
     backup.write_bytes(original)
+    contract = mu.path.endswith(".vy")
     try:
         path.write_text(original.decode().replace(mu.old, mu.new, 1))
+        if contract:
+            forget_compiled()
         return run_tests(TARGETS[mu.path][1], timeout)
     finally:
         path.write_bytes(original)
         backup.unlink(missing_ok=True)
+        if contract:
+            forget_compiled()
 
 
 def sample(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
