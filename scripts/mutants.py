@@ -9,7 +9,8 @@ out), and *survives* when they pass: a survivor is a bug the suite would let thr
 
     make mutants                                   # every off-chain component
     .venv/bin/python scripts/mutants.py --component consensus --limit 5
-    .venv/bin/python scripts/mutants.py --contracts --component contracts
+    .venv/bin/python scripts/mutants.py --contracts --component contracts   # every contract
+    .venv/bin/python scripts/mutants.py --contracts --component contracts/court --limit 3
     .venv/bin/python scripts/mutants.py --list     # the mutants, and whether each applies
 
 `--limit N` takes at most N mutants per file (spread over the file's list, the same ones every
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,7 +44,26 @@ CONSENSUS_TESTS = (
     OFF + "test_signer.py",
 )
 
-# file -> (component, test files run for its mutants)
+CT = "tests/contracts/"
+ESCROW_TESTS = (
+    CT + "test_escrow.py",
+    CT + "test_escrow_receivers.py",
+    CT + "test_escrow_tokens.py",
+    CT + "test_economics_trade.py",
+    CT + "test_share_rewards.py",
+    CT + "test_court_draw.py",
+)
+COURT_TESTS = (CT + "test_court.py", CT + "test_court_draw.py", CT + "test_court_combined_draw.py")
+STAKING_TESTS = (
+    CT + "test_staking_rewards.py",
+    CT + "test_economics_validators.py",
+    CT + "test_anchor_hub.py",
+    CT + "test_court.py",
+    CT + "test_court_draw.py",
+)
+
+# file -> (component, test files run for its mutants); `--component contracts` takes every
+# contracts/... component, `--component area` every area/... one
 TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sec_offchain/area/chain.py": ("area/chain", CHAIN_TESTS),
     "sec_offchain/area/ledger.py": ("area/chain", CHAIN_TESTS),
@@ -58,8 +79,19 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sec_offchain/relayers/anchor.py": ("relayers", (INT + "test_anchor_relayer.py",)),
     "sec_offchain/relayers/bridge.py": ("relayers", (INT + "test_escrow_bridge.py",)),
     "sec_offchain/relayers/bgc.py": ("relayers", (INT + "test_bgc.py",)),
-    "contracts/AnchorHub.vy": ("contracts", ("tests/contracts/test_anchor_hub.py",)),
-    "contracts/BorderGateway.vy": ("contracts", ("tests/contracts/test_border_gateway.py",)),
+    "contracts/Escrow.vy": ("contracts/escrow", ESCROW_TESTS),
+    "contracts/Court.vy": ("contracts/court", COURT_TESTS),
+    "contracts/Staking.vy": ("contracts/staking", STAKING_TESTS),
+    "contracts/TrustIndex.vy": (
+        "contracts/trust",
+        (CT + "test_trust_index.py", CT + "test_economics_trade.py"),
+    ),
+    "contracts/ShareRewards.vy": (
+        "contracts/shares",
+        (CT + "test_share_rewards.py", CT + "test_economics_trade.py"),
+    ),
+    "contracts/AnchorHub.vy": ("contracts/anchor", (CT + "test_anchor_hub.py",)),
+    "contracts/BorderGateway.vy": ("contracts/gateway", (CT + "test_border_gateway.py",)),
 }
 
 
@@ -98,6 +130,13 @@ SG = "sec_offchain/consensus/signer.py"
 A = "sec_offchain/relayers/anchor.py"
 B = "sec_offchain/relayers/bridge.py"
 G = "sec_offchain/relayers/bgc.py"
+ES = "contracts/Escrow.vy"
+CO = "contracts/Court.vy"
+ST = "contracts/Staking.vy"
+TI = "contracts/TrustIndex.vy"
+SR = "contracts/ShareRewards.vy"
+AH = "contracts/AnchorHub.vy"
+BG = "contracts/BorderGateway.vy"
 
 MUTANTS: list[Mutant] = [
     # ---------------------------------------------------------------- area/chain
@@ -619,12 +658,332 @@ MUTANTS: list[Mutant] = [
         "record sent to the buyer's area",
     ),
     # ---------------------------------------------------------------- contracts (--contracts)
-    m("contracts/AnchorHub.vy", "* 3 > ", "* 3 >= ", "exactly 2/3 is a quorum"),
+    # Escrow
     m(
-        "contracts/BorderGateway.vy",
+        ES,
+        'block.timestamp < order >> 216, "escrow: ship window has passed"',
+        'block.timestamp <= order >> 216, "escrow: ship window has passed"',
+        "ships at the ship-by instant",
+    ),
+    m(
+        ES,
+        'block.timestamp < order >> 216, "escrow: dispute window has passed"',
+        'block.timestamp <= order >> 216, "escrow: dispute window has passed"',
+        "disputes at the deadline, when finalize also passes",
+    ),
+    m(
+        ES,
+        'block.timestamp >= order >> 216, "escrow: auto-complete time not reached"',
+        'block.timestamp > order >> 216, "escrow: auto-complete time not reached"',
+        "finalize a second late",
+    ),
+    m(ES, "to_buyer = refund + rest", "to_buyer = refund", "buyer's deposit rest kept"),
+    m(
+        ES,
+        "to_seller = price + rest",
+        "to_seller = price",
+        "malicious complaint's deposit not forfeited",
+    ),
+    m(
+        ES,
+        "self._pay(fee_to[0], token, fee - share * (len(fee_to) - 1))",
+        "self._pay(fee_to[0], token, share)",
+        "judges' fee dust lost",
+    ),
+    m(
+        ES,
+        "to_seller = price - price // 2",
+        "to_seller = price // 2",
+        "no-majority split drops a wei",
+    ),
+    m(
+        ES,
+        "price * MAX_COMMISSION_BPS // BPS)",
+        "price * MAX_COMMISSION_BPS // 1_000)",
+        "commission cap ten times too high",
+    ),
+    m(
+        ES,
+        '    assert not self.disabled[seller], "escrow: seller is disabled"\n',
+        "",
+        "disabled seller's listing still sells",
+    ),
+    m(
+        ES,
+        "return max(price * DISPUTE_DEPOSIT_BPS // BPS, least)",
+        "return max((price * DISPUTE_DEPOSIT_BPS + BPS - 1) // BPS, least)",
+        "deposit rounded up",
+    ),
+    m(
+        ES,
+        "    assert payouts._balance_of(token, self) == before + amount,"
+        ' "escrow: token fee not supported"\n',
+        "",
+        "fee-on-transfer token taken",
+    ),
+    # Court
+    m(
+        CO,
+        'block.timestamp < (word >> _DEADLINE) & _MASK_40, "court: voting has ended"',
+        'block.timestamp <= (word >> _DEADLINE) & _MASK_40, "court: voting has ended"',
+        "on-chain vote at the deadline",
+    ),
+    m(
+        CO,
+        'block.timestamp < deadline, "court: voting has ended"',
+        'block.timestamp <= deadline, "court: voting has ended"',
+        "signed votes at the deadline",
+    ),
+    m(
+        CO,
+        "block.number - draw_at <= BLOCKHASH_WINDOW,",
+        "block.number - draw_at < BLOCKHASH_WINDOW,",
+        "draw hash expires a block early",
+    ),
+    m(CO, "MAJORITY: constant(uint256) = 2", "MAJORITY: constant(uint256) = 1", "one vote rules"),
+    m(
+        CO,
+        "elif v == 0 and block.timestamp >= deadline:",
+        "elif v == 0:",
+        "judges penalized before the deadline",
+    ),
+    m(
+        CO,
+        "if ruling != 0 and v == convert(ruling, uint256):",
+        "if ruling != 0 and v != 0:",
+        "the dissenter shares the fee",
+    ),
+    m(
+        CO,
+        'block.timestamp >= deadline, "court: no majority yet"',
+        'block.timestamp > deadline, "court: no majority yet"',
+        "no-majority ruling a second late",
+    ),
+    m(
+        CO,
+        "penalize_judge(judge, NO_VOTE_PENALTY, fee_to)",
+        "penalize_judge(judge, NO_VOTE_PENALTY, [])",
+        "absent judges' penalty burned, not paid to the majority",
+    ),
+    # Staking
+    m(
+        ST,
+        'block.timestamp >= self.unbonding_release[msg.sender], "staking: still unbonding"',
+        'block.timestamp > self.unbonding_release[msg.sender], "staking: still unbonding"',
+        "withdraw a second late",
+    ),
+    m(
+        ST,
+        'block.timestamp >= self._activates_at[validator], "staking: activation delay not over"',
+        'block.timestamp > self._activates_at[validator], "staking: activation delay not over"',
+        "activation a second late",
+    ),
+    m(
+        ST,
+        "self._credited[reporter] += bounty",
+        "self._credited[validator] += bounty",
+        "bounty to the offender",
+    ),
+    m(
+        ST,
+        "if height > self._area_activated[area_id]:",
+        "if height >= self._area_activated[area_id]:",
+        "validators activated at the offence height share its slash",
+    ),
+    m(
+        ST,
+        "(word >> _SEAT_SINCE) & _MASK_40 >= before_block:",
+        "(word >> _SEAT_SINCE) & _MASK_40 > before_block:",
+        "judge joining in the dispute's block drawn",
+    ),
+    m(
+        ST,
+        "    if self._disabled(convert(convert(word & _ADDR, uint160), address)):\n"
+        "        return 0\n",
+        "",
+        "disabled judge drawn",
+    ),
+    m(
+        ST,
+        "if stake - take < _MIN_JUDGE_STAKE:",
+        "if stake - take == 0:",
+        "under-staked judge stays drawable",
+    ),
+    m(
+        ST,
+        "self._credited[beneficiaries[0]] += take - share * (len(beneficiaries) - 1)",
+        "self._credited[beneficiaries[0]] += share",
+        "judge penalty dust lost",
+    ),
+    m(
+        ST,
+        "burned: uint256 = nominated_amount + own_burned",
+        "burned: uint256 = own_burned",
+        "slashed nominations not burned",
+    ),
+    # TrustIndex
+    m(
+        TI,
+        "block.timestamp < last + RELATION_PERIOD",
+        "block.timestamp <= last + RELATION_PERIOD",
+        "relation seen as recent a second too long",
+    ),
+    m(
+        TI,
+        "block.timestamp >= last_gain + RELATION_PERIOD)",
+        "block.timestamp > last_gain + RELATION_PERIOD)",
+        "trust gain a second late",
+    ),
+    m(
+        TI,
+        "min_amount != 0 and amount >= min_amount",
+        "min_amount != 0 and amount > min_amount",
+        "a trade of exactly the floor not valued",
+    ),
+    m(TI, "if old > amount + 1:", "if old > amount:", "active account penalized to 0"),
+    m(
+        TI,
+        "        if new == 0:\n            status = STATUS_DISABLED\n",
+        "",
+        "judged offence to 0 never disables",
+    ),
+    m(
+        TI,
+        "elif status == STATUS_ACTIVE and old < MAX_TRUST:",
+        "elif status == STATUS_ACTIVE and old <= MAX_TRUST:",
+        "trust passes 100",
+    ),
+    m(
+        TI,
+        '    assert seller != buyer, "trust: seller is the buyer"\n',
+        "",
+        "self-trade recorded",
+    ),
+    m(
+        TI,
+        "if reason <= REASON_MISSED_SHIP_WINDOW:",
+        "if reason < REASON_MISSED_SHIP_WINDOW:",
+        "missed ship window judged like fake goods",
+    ),
+    # ShareRewards
+    m(
+        SR,
+        'block.timestamp < (word >> 208) + SHARE_WINDOW, "share: share expired"',
+        'block.timestamp <= (word >> 208) + SHARE_WINDOW, "share: share expired"',
+        "share valid at its expiry",
+    ),
+    m(
+        SR,
+        '    assert buyer != sharer, "share: sharer cannot buy through own share"\n',
+        "",
+        "sharer buys through its own share",
+    ),
+    m(
+        SR,
+        '    assert not self.rewarded[order_id], "share: already rewarded"\n',
+        "",
+        "order rewarded twice",
+    ),
+    m(
+        SR,
+        "min(min(worth, BONUS_CAP - used), self.pool)",
+        "min(worth, self.pool)",
+        "bonus cap ignored",
+    ),
+    m(
+        SR,
+        "worth = commission * ETH_TO_SEC_RATE",
+        "worth = commission",
+        "ETH commission not converted",
+    ),
+    m(SR, "if used >> 192 != period:", "if used >> 192 == period:", "bonus period never resets"),
+    m(
+        SR,
+        '    assert order.buyer == msg.sender, "share: caller is not the buyer"\n',
+        "",
+        "anyone shares a buyer's order",
+    ),
+    # AnchorHub
+    m(AH, "* 3 > ", "* 3 >= ", "exactly 2/3 is a quorum"),
+    m(AH, "assert signer > last,", "assert signer >= last,", "one signature counted twice"),
+    m(
+        AH,
+        '    assert header.parent_hash == parent, "anchor: wrong parent hash"\n',
+        "",
+        "header on a wrong parent anchored",
+    ),
+    m(
+        AH,
+        '    assert digest_a != digest_b, "anchor: headers are identical"\n',
+        "",
+        "one header reported as a double-sign",
+    ),
+    m(
+        AH,
+        '    assert self._recover(digest_b, sig_b) == signer, "anchor: signers differ"\n',
+        "",
+        "two signers' headers reported as one's double-sign",
+    ),
+    m(
+        AH,
+        '    assert staticcall STAKING.is_judge(msg.sender), "anchor: caller is not a judge"\n',
+        "",
+        "anyone reports equivocation",
+    ),
+    m(
+        AH,
+        "assert weight >> 128 == header.area_id and weight != 0,",
+        "assert weight != 0,",
+        "another area's validator signs",
+    ),
+    # BorderGateway
+    m(
+        BG,
         "assert message.nonce > delivered,",
         "assert message.nonce >= delivered,",
         "a message delivered twice",
+    ),
+    m(
+        BG,
+        "    if block.timestamp >= ends_at:\n        return self._allowance(word & _AMOUNT), block",
+        "    if block.timestamp > ends_at:\n        return self._allowance(word & _AMOUNT), block",
+        "outflow window a second longer",
+    ),
+    m(
+        BG,
+        "return max(balance * OUTFLOW_BPS // _BPS, OUTFLOW_FLOOR)",
+        "return min(balance * OUTFLOW_BPS // _BPS, OUTFLOW_FLOOR)",
+        "floor caps the allowance instead of raising it",
+    ),
+    m(
+        BG,
+        "assert balance >= message.amount,",
+        "assert balance > message.amount,",
+        "an area cannot send its whole balance",
+    ),
+    m(
+        BG,
+        "assert message.amount <= left,",
+        "assert message.amount < left,",
+        "exactly the limit refused",
+    ),
+    m(
+        BG,
+        '    assert src_word & _PAUSED == 0, "bgc: source area is paused"\n',
+        "",
+        "paused area sends",
+    ),
+    m(
+        BG,
+        '    assert header.area_id == message.src_area, "bgc: header is not of the source area"\n',
+        "",
+        "another area's header proves a message",
+    ),
+    m(
+        BG,
+        '    assert staticcall TOKEN.balanceOf(self) == before + amount, "bgc: token took a fee"\n',
+        "",
+        "fee-on-transfer deposit credited in full",
     ),
 ]
 
@@ -654,6 +1013,8 @@ def restore_leftovers() -> None:
         original = backup.with_name(backup.name[: -len(BACKUP)])
         original.write_bytes(backup.read_bytes())
         backup.unlink(missing_ok=True)
+        if original.suffix == ".vy":
+            forget_compiled()
         print(f"restored {original.relative_to(ROOT)} from a killed run")
 
 
@@ -690,17 +1051,28 @@ def run_tests(tests: tuple[str, ...], timeout: float) -> str:
     return "survived" if rc == 0 else "killed"
 
 
+def forget_compiled() -> None:
+    """Drops Ape's compiled contracts: its cache does not always notice a restored source
+    (a test run after a contract mutant could otherwise still deploy the mutant)."""
+    shutil.rmtree(ROOT / ".build", ignore_errors=True)
+
+
 def run_mutant(mu: Mutant, timeout: float) -> str:
     path = ROOT / mu.path
     original = path.read_bytes()
     backup = path.with_name(path.name + BACKUP)
     backup.write_bytes(original)
+    contract = mu.path.endswith(".vy")
     try:
         path.write_text(original.decode().replace(mu.old, mu.new, 1))
+        if contract:
+            forget_compiled()
         return run_tests(TARGETS[mu.path][1], timeout)
     finally:
         path.write_bytes(original)
         backup.unlink(missing_ok=True)
+        if contract:
+            forget_compiled()
 
 
 def sample(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
@@ -716,6 +1088,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", action="append", help="only mutants of these files (repeatable)")
     ap.add_argument("--limit", type=int, help="at most N mutants per file")
     ap.add_argument("--group", choices=["base", "heldout"], help="only this group of mutants")
+    ap.add_argument("--match", action="append", help="only mutants whose description has this")
     ap.add_argument("--rest", action="store_true", help="the mutants --limit leaves out")
     ap.add_argument("--contracts", action="store_true", help="also mutate the Vyper contracts")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant's tests")
@@ -739,9 +1112,14 @@ def _main(args: argparse.Namespace) -> int:
         mu
         for mu in MUTANTS
         if (args.contracts or not mu.path.endswith(".vy"))
-        and (not args.component or mu.component in args.component)
+        and (
+            not args.component
+            or mu.component in args.component
+            or mu.component.split("/")[0] in args.component
+        )
         and (not args.file or mu.path in args.file)
         and (not args.group or mu.group == args.group)
+        and (not args.match or any(w in mu.what for w in args.match))
     ]
     by_file: dict[str, list[Mutant]] = {}
     for mu in chosen:
@@ -785,11 +1163,11 @@ def _main(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         print("interrupted: the file under mutation is restored")
-    print(f"\n{'component':14} killed / total   ({time.time() - started:.0f} s)")
+    print(f"\n{'component':18} killed / total   ({time.time() - started:.0f} s)")
     survivors = []
     for comp, rows in sorted(results.items()):
         killed = sum(1 for _, o in rows if o != "survived")
-        print(f"{comp:14} {killed:3} / {len(rows):<3}  {100 * killed / len(rows):5.1f} %")
+        print(f"{comp:18} {killed:3} / {len(rows):<3}  {100 * killed / len(rows):5.1f} %")
         survivors += [mu for mu, o in rows if o == "survived"]
     if survivors:
         print("\nsurviving mutants:")

@@ -1,13 +1,24 @@
 # pragma version 0.4.3
 """
 @title FeeToken
-@notice Test-only ERC-20 that burns 1 % of every transfer (fee on transfer).
+@notice Test-only ERC-20 that burns a fee of every transfer (fee on transfer): 1 % from
+        deployment, changeable at any time (a token that starts taking a fee later).
 """
 from . import TokenBase
 initializes: TokenBase
 exports: (TokenBase.balanceOf, TokenBase.allowance, TokenBase.totalSupply)
 
-FEE_BPS: constant(uint256) = 100
+fee_bps: public(uint256)
+
+
+@deploy
+def __init__():
+    self.fee_bps = 100
+
+
+@external
+def set_fee(fee_bps: uint256):
+    self.fee_bps = fee_bps
 
 
 @external
@@ -24,12 +35,12 @@ def approve(spender: address, amount: uint256) -> bool:
 
 @external
 def transfer(to: address, amount: uint256) -> bool:
-    TokenBase._move(msg.sender, to, amount, FEE_BPS)
+    TokenBase._move(msg.sender, to, amount, self.fee_bps)
     return True
 
 
 @external
 def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     TokenBase._spend(owner, amount)
-    TokenBase._move(owner, to, amount, FEE_BPS)
+    TokenBase._move(owner, to, amount, self.fee_bps)
     return True

@@ -280,11 +280,11 @@ def test_report_equivocation__valid__slashed_burned_bounty_redistributed(
     assert token.totalSupply() == supply - burned
     assert staking.claimable(judge) == bounty
     others = [accounts[i] for i in (2, 3, 4)]
-    shares = [staking.claimable(v) for v in others]
-    assert all(rest // 3 - 1 <= s <= rest // 3 for s in shares)
-    assert (
-        0 <= rest - dust - sum(shares) <= len(others)
-    )  # per-validator rounding stays, <= 1 wei each
+    # Each equal pool gets stake * accumulator // 1e36 (the accumulator was 0 before):
+    # the per-validator rounding stays in Staking, unpaid.
+    share = MIN_VALIDATOR * (rest * 10**36 // others_stake) // 10**36
+    assert [staking.claimable(v) for v in others] == [share] * 3
+    kept = rest - dust - 3 * share
     assert not staking.is_validator(AREA, culprit) and culprit.address not in staking.validators_of(
         AREA
     )
@@ -295,12 +295,12 @@ def test_report_equivocation__valid__slashed_burned_bounty_redistributed(
         for v in [culprit, *others]
     )
     owed += staking.judge_stake(judge) + staking.claimable(judge) + staking.reward_pool()
-    assert 0 <= token.balanceOf(staking) - owed <= len(others)
+    assert token.balanceOf(staking) - owed == kept
     assert token.balanceOf(staking) == held - burned
     # Claims pay out.
     before = token.balanceOf(accounts[2])
     staking.claim(sender=accounts[2])
-    assert token.balanceOf(accounts[2]) == before + shares[0]
+    assert token.balanceOf(accounts[2]) == before + share
 
 
 def test_report_equivocation__reused_evidence_either_order__refused(
@@ -472,8 +472,10 @@ def test_record_fault__first_withholds_rewards_then_slashes(
     # Give the faulty validator pending rewards: a redistributed slash of another one.
     a, sa, b, sb = double_sign(anchor, validators[culprit.address], height=11)
     anchor.report_equivocation(a.as_tuple(), sa, b.as_tuple(), sb, sender=judge)
-    pending = staking.claimable(faulty)
-    assert pending > 0
+    slashed = MIN_VALIDATOR // 2
+    rest = slashed - slashed // 10 - slashed // 5
+    pending = MIN_VALIDATOR * (rest * 10**36 // (3 * MIN_VALIDATOR)) // 10**36
+    assert staking.claimable(faulty) == pending
     supply = token.totalSupply()
     with ape.reverts("staking: caller cannot record faults"):
         staking.record_fault(faulty, b"\x01" * 32, sender=judge)
@@ -489,7 +491,11 @@ def test_record_fault__first_withholds_rewards_then_slashes(
     slashed = MIN_VALIDATOR // 10
     event = tx.events.filter(staking.Slashed)[0]
     assert (event.amount, event.bounty, event.reporter) == (slashed, 0, "0x" + "00" * 20)
-    assert event.burned >= slashed * 3 // 10  # burn share + the bounty share (no reporter)
+    # Burn share + the bounty share (no reporter) + what the accumulator cannot carry
+    # of the rest, redistributed over the last two equal pools.
+    rest = slashed - slashed // 10 - slashed // 5
+    dust = rest - (rest * 10**36 // (2 * MIN_VALIDATOR)) * (2 * MIN_VALIDATOR) // 10**36
+    assert event.burned == slashed // 10 + slashed // 5 + dust
     assert staking.faults_of(faulty) == 2 and not staking.is_validator(AREA, faulty)
     with ape.reverts("staking: not a validator"):
         staking.record_fault(accounts[7], b"\x03" * 32, sender=deployer)

@@ -569,3 +569,45 @@ def test_deposit_and_withdraw__false_returning_token__refused(
         gw.withdraw_from_area(w.as_tuple(), header.as_tuple(), proof(tree, 0), sender=stranger)
     assert gw.area_balance(1) == 100 * SEC and gw.next_nonce(1, 0) == 1
     assert gw.outflow_limit(1) == 100 * SEC
+
+
+def test_deposit_and_withdraw__no_return_token__exact_amounts_once(
+    project, anchor, areas, accounts, deployer, stranger
+):
+    tok = project.NoReturnToken.deploy(sender=deployer)
+    gw = gateway_for(project, anchor, tok, deployer)
+    tok.mint(accounts[9], 100 * SEC, sender=deployer)
+    tok.approve(gw, 100 * SEC, sender=accounts[9])
+    gw.deposit_to_area(1, 100 * SEC, sender=accounts[9])
+    assert gw.area_balance(1) == 100 * SEC == tok.balanceOf(gw)
+    w = msg(dst=0, recipient=7, amount=10 * SEC)
+    header, tree = anchor_block(anchor, areas, 1, [w], stranger)
+    gw.withdraw_from_area(w.as_tuple(), header.as_tuple(), proof(tree, 0), sender=stranger)
+    assert tok.balanceOf(accounts[7]) == 10 * SEC and gw.area_balance(1) == 90 * SEC
+    with ape.reverts("bgc: message already delivered"):
+        gw.withdraw_from_area(w.as_tuple(), header.as_tuple(), proof(tree, 0), sender=stranger)
+    assert tok.balanceOf(accounts[7]) == 10 * SEC and tok.balanceOf(gw) == 90 * SEC
+
+
+def test_deposit_and_withdraw__reverting_token__its_reason_and_nothing_moves(
+    project, anchor, areas, accounts, deployer, stranger
+):
+    tok = project.FalseToken.deploy(sender=deployer)
+    gw = gateway_for(project, anchor, tok, deployer)
+    tok.mint(accounts[9], 100 * SEC, sender=deployer)
+    tok.approve(gw, 100 * SEC, sender=accounts[9])
+    tok.set_reverting(True, sender=deployer)
+    with ape.reverts("token: transfers frozen"):
+        gw.deposit_to_area(1, 100 * SEC, sender=accounts[9])
+    assert gw.area_balance(1) == 0 and tok.balanceOf(accounts[9]) == 100 * SEC
+    tok.set_reverting(False, sender=deployer)
+    gw.deposit_to_area(1, 100 * SEC, sender=accounts[9])
+    w = msg(dst=0, recipient=7, amount=10 * SEC)
+    header, tree = anchor_block(anchor, areas, 1, [w], stranger)
+    tok.set_reverting(True, sender=deployer)
+    with ape.reverts("token: transfers frozen"):
+        gw.withdraw_from_area(w.as_tuple(), header.as_tuple(), proof(tree, 0), sender=stranger)
+    assert gw.area_balance(1) == 100 * SEC and gw.next_nonce(1, 0) == 1
+    tok.set_reverting(False, sender=deployer)
+    gw.withdraw_from_area(w.as_tuple(), header.as_tuple(), proof(tree, 0), sender=stranger)
+    assert tok.balanceOf(accounts[7]) == 10 * SEC and gw.area_balance(1) == 90 * SEC

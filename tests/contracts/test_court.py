@@ -6,6 +6,8 @@ import ape
 import pytest
 from ape import chain
 
+from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
+from sec_offchain.crypto.keys import get_dev_account
 from tests.fixtures.court import (
     MIN_JUDGE,
     PENALTY,
@@ -15,7 +17,7 @@ from tests.fixtures.court import (
     mine_to_draw,
     stake_judges,
 )
-from tests.fixtures.suite import ETH, PRICE, at, race
+from tests.fixtures.suite import ETH, PRICE, at, new_listing, race
 
 VOTE_PERIOD = 3 * 86_400
 
@@ -307,3 +309,28 @@ def test_court_entry_points__only_escrow_and_court(court, staking, escrow, attac
         court.execute(99, sender=attacker)
     with ape.reverts("court: unknown case"):
         court.draw(99, sender=attacker)
+
+
+def test_execute__odd_no_vote_penalty__odd_wei_to_the_first_majority_judge(
+    project, accounts, seller, buyer, stranger
+):
+    """Governance may deploy an odd penalty: the absent judge's penalty splits like the
+    fee, equal shares and the odd wei to the first judge of the majority, nothing lost."""
+    suite = deploy_suite(
+        chain.provider.web3, get_dev_account(0), SuiteParams(no_vote_penalty=PENALTY + 1)
+    )
+    escrow, court, staking, token = (
+        getattr(project, name).at(suite.address_of(name))
+        for name in ("Escrow", "Court", "Staking", "SECToken")
+    )
+    stake_judges(staking, token, [accounts[i] for i in (5, 6, 7)])
+    order_id = dispute_order(escrow, new_listing(escrow, seller), seller, buyer)
+    draw(court, order_id, stranger)
+    j1, j2, j3 = by_address(accounts, court.panel_of(order_id))
+    court.vote(order_id, 2, sender=j1)
+    court.vote(order_id, 2, sender=j2)
+    at(court.vote_deadline(order_id))
+    court.execute(order_id, sender=stranger)
+    share = (PENALTY + 1) // 2
+    assert (staking.claimable(j1), staking.claimable(j2)) == (PENALTY + 1 - share, share)
+    assert staking.judge_stake(j3) == MIN_JUDGE - PENALTY - 1

@@ -95,6 +95,30 @@ def test_draw__judges_joining_after_dispute__never_drawn(
     assert sorted(court.panel_of(order_id)) == sorted(j.address for j in honest[:3])
 
 
+def test_draw__judge_joining_in_the_disputes_block__not_eligible(
+    escrow, court, staking, token, listing, seller, buyer, honest, friends, attacker
+):
+    """Two judges before the dispute and a friend of the buyer staking in the dispute's own
+    block (both in one block): eligibility is strictly before it, so no panel of three."""
+    stake_judges(staking, token, honest[:2])
+    order_id = new_order(escrow, listing, buyer)
+    escrow.ship(order_id, b"\x02" * 32, sender=seller)
+    deposit = escrow.dispute_deposit(order_id)
+    token.approve(staking, MIN_JUDGE, sender=friends[0])
+    chain.provider.auto_mine = False
+    try:  # explicit gas: an estimate would take the whole block's limit
+        staking.stake_judge(MIN_JUDGE, sender=friends[0], gas=500_000)
+        escrow.dispute(order_id, b"", value=deposit, sender=buyer, gas=2_000_000)
+        chain.mine()
+    finally:
+        chain.provider.auto_mine = True
+    block = chain.blocks.head.number
+    assert court.draw_block(order_id) == block + 5  # the dispute ran in this block
+    assert staking.judge_seat(staking.slot_of(friends[0]) - 1)[1] == block  # joined in it
+    draw(court, order_id, attacker)
+    assert court.panel_of(order_id) == []
+
+
 def test_draw__judge_leaving_after_dispute__other_seats_unchanged(
     escrow, court, staking, trust, token, listing, seller, buyer, honest, friends, attacker
 ):
@@ -374,6 +398,7 @@ def test_execute__escrow_arbiter_changed_by_governance__judges_released_and_can_
         (50 * FLOOR_ETH - 1, FLOOR_ETH),
         (50 * FLOOR_ETH, FLOOR_ETH),
         (50 * FLOOR_ETH + 50, FLOOR_ETH + 1),
+        (50 * FLOOR_ETH + 51, FLOOR_ETH + 1),  # 2 % is FLOOR + 1.02: rounded down
         (PRICE, PRICE // 50),
     ],
 )

@@ -252,7 +252,7 @@ def test_rewards__pending_nomination_earns_nothing(anchor, staking, token, acct,
 
 
 def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_less(
-    anchor, staking, token, acct, rate
+    anchor, staking, token, acct, rate, interval
 ):
     """The offender stakes 100k, its own accounts NOM1 and NOM2 nominate it 200k each, it
     runs a co-validator (100k) and the reporting judge. It double-signs at height 3 and
@@ -272,7 +272,16 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
     make_judge(staking, token, judge)
     for _ in range(3):
         anchor_next(anchor, AREA, [HONEST, OFFENDER, CO_VALIDATOR], acct(RELAYER))
+    t_a = staking.rewarded_time(AREA)  # the last of the three activations
     stake_validators(staking, token, [(late, AREA, STAKE)])  # activated at height 3
+    # Late's activation paid the three headers' time over 700k: the offender's pool
+    # (100k own + 400k nominated) and the co-validator's 100k earned their parts of it.
+    seconds = min(staking.rewarded_time(AREA) - t_a, 3 * interval)
+    per_unit = reward(seconds, rate, 7 * STAKE)
+    pool = 5 * STAKE * per_unit // P
+    own_reward = pool * STAKE // (5 * STAKE)
+    per_share = (pool - own_reward) * P // (4 * STAKE)
+    earned = own_reward + 2 * (2 * STAKE * per_share // P) + STAKE * per_unit // P
     assert staking.activated_height(late) == 3 and staking.activated_height(honest) == 0
 
     before = sum(wealth(staking, token, x, [offender]) for x in mine)
@@ -329,7 +338,7 @@ def test_slash__self_reported_double_sign__offender_and_its_accounts_end_with_le
     final = sum(token.balanceOf(x) for x in mine)
     assert final == after and final < start
     # What they earned honestly before (three headers' time) is far below the loss.
-    assert 0 < final - (start - 222_500 * SEC) < 100 * SEC
+    assert final == start - 222_500 * SEC + earned + 6 * second and earned < 100 * SEC
 
 
 def test_slash__honest_nominations__never_pay_the_offender(anchor, staking, token, acct):
@@ -568,3 +577,33 @@ def test_rewards__empty_or_small_pool__never_blocks_staking(project, token, trus
     fresh.withdraw_nomination(sender=n)
     with ape.reverts("staking: nothing to withdraw"):
         fresh.withdraw(sender=v)
+
+
+def test_slash__ejected_validator__withdraws_once_and_never_returns(anchor, staking, token, acct):
+    offender, judge, honest = acct(OFFENDER), acct(JUDGE), acct(HONEST)
+    stake_validators(staking, token, [(x, AREA, STAKE) for x in (honest, offender)])
+    make_judge(staking, token, judge)
+    anchor.report_equivocation(*double_sign(anchor, OFFENDER, 1), sender=judge)
+    assert staking.unbonding_of(offender) == STAKE // 2 and staking.ejected(offender)
+    release = staking.unbonding_release(offender)
+    at(release - 1)
+    with ape.reverts("staking: still unbonding"):
+        staking.withdraw(sender=offender)
+    at(release)
+    before = token.balanceOf(offender)
+    staking.withdraw(sender=offender)
+    assert token.balanceOf(offender) == before + STAKE // 2
+    with ape.reverts("staking: nothing to withdraw"):
+        staking.withdraw(sender=offender)
+    # Gone, but not forgiven: it cannot come back in its area or another, nor be nominated,
+    # and (nothing left to slash) a further double-sign is no longer evidence.
+    token.approve(staking, STAKE, sender=offender)
+    for area in (AREA, AREA + 1):
+        with ape.reverts("staking: validator was ejected"):
+            staking.stake_validator(area, STAKE, sender=offender)
+    token.approve(staking, STAKE, sender=acct(NOM1))
+    with ape.reverts("staking: not an active validator"):
+        staking.nominate(offender, STAKE, sender=acct(NOM1))
+    with ape.reverts("anchor: signer is not a validator of the area"):
+        anchor.report_equivocation(*double_sign(anchor, OFFENDER, 2), sender=judge)
+    assert token.balanceOf(offender) == before + STAKE // 2

@@ -8,6 +8,7 @@ from ape import chain
 from tests.fixtures.suite import (
     DAY,
     ETH,
+    NO_REASON,
     PRICE,
     WEEK,
     at,
@@ -496,5 +497,50 @@ def test_governance__owner_only(escrow, deployer, stranger, token):
 
 
 def test_direct_eth_transfer__refused(escrow, stranger):
-    with ape.reverts():
+    balance = escrow.balance
+    with ape.reverts(NO_REASON):  # no fallback: reverts without data
         stranger.transfer(escrow, 1)
+    assert escrow.balance == balance
+
+
+def test_dispute_deposit__view_at_the_deadline__agrees_with_dispute(escrow, shipped, buyer):
+    """The view at a second is what `dispute` at that second needs: the deposit one second
+    before the deadline, 0 (not disputable) at it."""
+    deadline = deadline_of(escrow, shipped)
+    for when, deposit in ((deadline - 1, DEPOSIT), (deadline, 0)):
+        snapshot = chain.snapshot()
+        chain.mine(timestamp=when)  # views run at the head block's time
+        assert escrow.dispute_deposit(shipped) == deposit
+        chain.restore(snapshot)
+        snapshot = chain.snapshot()
+        at(when)
+        if deposit:
+            escrow.dispute(shipped, EVIDENCE, value=deposit, sender=buyer)
+            assert escrow.order_status(shipped) == 5
+        else:
+            with ape.reverts("escrow: dispute window has passed"):
+                escrow.dispute(shipped, EVIDENCE, value=DEPOSIT, sender=buyer)
+        chain.restore(snapshot)
+
+
+def test_rule__no_ruling_on_an_odd_price__the_odd_wei_to_the_seller(
+    escrow, deployer, seller, buyer
+):
+    price = PRICE + 1  # the deposit is still 2 % of PRICE (rounded down)
+    order_id = new_order(escrow, new_listing(escrow, seller, price=price), buyer, value=price)
+    escrow.ship(order_id, TRACKING, sender=seller)
+    escrow.dispute(order_id, EVIDENCE, value=DEPOSIT, sender=buyer)
+    buyer_before, seller_before = buyer.balance, seller.balance
+    tx = escrow.rule(order_id, 0, sender=deployer)
+    fee = DEPOSIT // 2
+    assert tx.events.filter(escrow.OrderRuled) == [
+        escrow.OrderRuled(
+            order_id=order_id,
+            ruling=0,
+            to_buyer=PRICE // 2 + DEPOSIT - fee,
+            to_seller=PRICE // 2 + 1,
+            judge_fee=fee,
+        )
+    ]
+    assert buyer.balance == buyer_before + PRICE // 2 + DEPOSIT - fee
+    assert seller.balance == seller_before + PRICE // 2 + 1

@@ -4,7 +4,7 @@ money is credited for `withdraw`, and no re-entry gets through."""
 import ape
 import pytest
 
-from tests.fixtures.suite import ETH, PRICE, new_listing, new_order
+from tests.fixtures.suite import ETH, NO_REASON, PRICE, new_listing, new_order
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +76,11 @@ def test_withdraw__reentrant_receiver__cannot_withdraw_twice(
     escrow.confirm(hostile_order, sender=buyer)
     # Now it re-enters on receipt of the withdrawal: the lock makes the whole withdraw revert.
     hostile_seller.set_mode(REENTER, hostile_order, sender=buyer)
-    with ape.reverts():
+    # The lock reverts without data, which bubbles up unchanged (Ape: "Transaction
+    # failed."): not "escrow: nothing owed", which a second payout would hit instead.
+    with ape.reverts(NO_REASON):
         hostile_seller.withdraw(sender=buyer)
+    assert not hostile_seller.reentered()
     assert escrow.owed(hostile_seller, ETH) == PRICE
     # Accepting again, it withdraws exactly once.
     hostile_seller.set_mode(ACCEPT, 0, sender=buyer)

@@ -113,14 +113,18 @@ def test_rewards__by_time_split_pro_rata_within_pools(
 def test_rewards__late_staker_earns_nothing_before_it_counts(
     relayer, anchor, staking, token, pools, chain, accounts, rate
 ):
+    t0 = staking.rewarded_time(AREA)  # the last activation
     anchor_next(anchor, chain.chain_id, [1, 2], relayer)
     late = accounts[4]
     stake_validators(staking, token, [(late, AREA, STAKE)], activate=False)
     assert staking.claimable(late) == 0 and staking.claimable(accounts[2]) == 0
     anchor_next(anchor, chain.chain_id, [1, 2], relayer)
+    at(t0 + 40)
     staking.distribute_rewards(AREA, sender=late)
     assert staking.claimable(late) == 0  # pending stake earns nothing
-    assert staking.claimable(accounts[2]) > 0
+    # B's third of the 300k active weight, for the 40 s since the last activation.
+    per_unit = (40 * rate * 3 * STAKE // SEC) * P // (3 * STAKE)
+    assert staking.claimable(accounts[2]) == STAKE * per_unit // P
     activate_validators(staking, [late])
     t1 = staking.rewarded_time(AREA)
     anchor_next(anchor, chain.chain_id, [1, 2, 4], relayer)
@@ -192,7 +196,7 @@ def test_record_fault__first_withholds_the_pools_rewards(
     assert withheld == pending
     assert staking.claimable(a) == 0 and staking.nomination_claimable(n, a) == 0
     assert token.totalSupply() == supply - withheld
-    assert staking.claimable(b) > 0  # the honest pool keeps its reward
+    assert staking.claimable(b) == STAKE * per_unit // P  # the honest pool keeps its reward
 
 
 def test_nominate__inactive_validator_or_disabled_nominator__refused(
