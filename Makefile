@@ -11,8 +11,11 @@ setup:
 demo: setup
 	$(VENV)/sec demo
 
+# Contracts are compiled once before the two test workers start (they would race on Ape's
+# cache); each worker takes whole files (--dist loadfile), so module fixtures are built once.
 test: setup
-	$(VENV)/python -m pytest -q -p no:cacheprovider tests
+	@$(VENV)/ape compile >.venv/compile.log 2>&1 || { cat .venv/compile.log; exit 1; }
+	$(VENV)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests
 
 gas: setup
 	$(VENV)/python scripts/gas_report.py
