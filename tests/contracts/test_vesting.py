@@ -17,7 +17,9 @@ TEAM, FOUNDATION, ANGEL = GENESIS // 10, GENESIS // 10, GENESIS * 7 // 100
 def fresh_vesting(project, token, deployer, seller, buyer, stranger):
     """A Vesting with three distinct beneficiaries (team seller, foundation buyer, angel "
     "stranger)."""
-    start = chain.pending_timestamp + 10
+    # An hour ahead: the chain's clock follows the wall clock, and three transactions on a
+    # busy machine can take longer than a few seconds (then `start - 1` would be past).
+    start = chain.pending_timestamp + 3_600
     v = project.Vesting.deploy(seller, buyer, stranger, start, sender=deployer)
     t = project.SECToken.deploy(deployer, deployer, deployer, v, GENESIS * 2, sender=deployer)
     v.set_token(t, sender=deployer)
