@@ -704,8 +704,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         ES,
-        '    assert not self.disabled[seller], "escrow: seller is disabled"\n',
-        "",
+        '    assert not self.disabled[seller], "escrow: seller is disabled"\n\n',
+        "\n",
         "disabled seller's listing still sells",
     ),
     m(
@@ -743,8 +743,8 @@ MUTANTS: list[Mutant] = [
     m(CO, "MAJORITY: constant(uint256) = 2", "MAJORITY: constant(uint256) = 1", "one vote rules"),
     m(
         CO,
-        "elif v == 0 and block.timestamp >= deadline:",
-        "elif v == 0:",
+        "elif v == 0 and block.timestamp >= deadline and word & _SHORT == 0:",
+        "elif v == 0 and word & _SHORT == 0:",
         "judges penalized before the deadline",
     ),
     m(
@@ -899,7 +899,7 @@ MUTANTS: list[Mutant] = [
     m(SR, "if used >> 192 != period:", "if used >> 192 == period:", "bonus period never resets"),
     m(
         SR,
-        '    assert order.buyer == msg.sender, "share: caller is not the buyer"\n',
+        '    assert order.buyer == sharer, "share: caller is not the buyer"\n',
         "",
         "anyone shares a buyer's order",
     ),
