@@ -363,6 +363,9 @@ def __init__(
     PENALTY_MISSED_SHIP_WINDOW = penalties[1]
     PENALTY_FAKE_GOODS = penalties[2]
     PENALTY_MALICIOUS_COMPLAINT = penalties[3]
+    # Keep relation words only as TrustIndex's primary writer: TrustIndex reads back only
+    # that escrow's words. (The primary's address is fixed in TrustIndex before this
+    # contract exists, so the question is asked here, once.)
     period: uint256 = 0
     if trust_index.address.is_contract:
         ok: bool = False

@@ -289,7 +289,7 @@ def record_trade(seller: address, buyer: address):
             (through any writer), NEW accounts become ACTIVE with 1 and ACTIVE ones
             gain 1 (cap 100). The pair relation is always updated. A disabled
             account's index stays 0.
-    @custom:security WRITER_ROLE only. Escrow calls `record_trade_valued`.
+    @custom:security WRITER_ROLE only. The primary writer (Escrow) calls `record_gain`.
     """
     self._check_writer()
     self._record(seller, buyer, True)
