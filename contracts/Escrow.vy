@@ -24,6 +24,10 @@
                      | has-share (215) | time (216-255): the ship-by time while paid, the
                      auto-complete deadline once shipped, the dispute timeout
                      while disputed
+     relation word = completed trades between two accounts (0-63) | time of the last
+                     (64-127) | time of their last trust gain known here (128-191),
+                     keyed by the ordered pair; TrustIndex.relation adds it to the
+                     trades other writers recorded (`relation_of`)
      Descriptive data (metadata, tracking, evidence) lives in events only.
      Time boundaries are half-open: `ship` needs now < ship_by, the buyer's
      `cancel` now >= ship_by; `dispute` needs now < deadline, `finalize`
@@ -113,7 +117,7 @@ _MASK_64: constant(uint256) = 2**64 - 1
 # `buy_signed` (which enforces its expiry, quantity and cancellation).
 _SIGNED: constant(uint256) = 1 << 249
 # Signed-listing word: listing id (bits 0-47, 0 until the first purchase) | orders
-# made from it (48-111) | cancelled (255).
+# made from it (48-111; only counted when it has a quantity limit) | cancelled (255).
 _CANCELLED: constant(uint256) = 1 << 255
 # Highest s of a canonical (low-s) secp256k1 signature: n / 2.
 _HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
@@ -141,6 +145,11 @@ PENALTY_CANCELLED: public(immutable(uint256))
 PENALTY_MISSED_SHIP_WINDOW: public(immutable(uint256))
 PENALTY_FAKE_GOODS: public(immutable(uint256))
 PENALTY_MALICIOUS_COMPLAINT: public(immutable(uint256))
+# TrustIndex's relation period when this escrow is its PRIMARY_WRITER (read at deploy):
+# then this escrow keeps the relation words of its trades and calls TrustIndex only for
+# a trade that may raise the indexes. 0: another escrow is primary, and every completed
+# trade is recorded in TrustIndex (`record_trade_valued`, WRITER_ROLE needed).
+_RELATION_PERIOD: immutable(uint256)
 
 
 # ---------------------------------------------------------------- #
@@ -171,6 +180,8 @@ _dispute_deposits: HashMap[uint256, uint256]
 dispute_floor: public(HashMap[address, uint256])
 # Signed listings by EIP-712 digest, see the layout above.
 _signed: HashMap[bytes32, uint256]
+# Pair relations of the trades completed here, by ordered pair (lower address first).
+_relations: HashMap[address, HashMap[address, uint256]]
 
 
 # ---------------------------------------------------------------- #
@@ -352,6 +363,24 @@ def __init__(
     PENALTY_MISSED_SHIP_WINDOW = penalties[1]
     PENALTY_FAKE_GOODS = penalties[2]
     PENALTY_MALICIOUS_COMPLAINT = penalties[3]
+    # Keep relation words only as TrustIndex's primary writer: TrustIndex reads back only
+    # that escrow's words. (The primary's address is fixed in TrustIndex before this
+    # contract exists, so the question is asked here, once.)
+    period: uint256 = 0
+    if trust_index.address.is_contract:
+        ok: bool = False
+        response: Bytes[32] = b""
+        ok, response = raw_call(
+            trust_index.address,
+            method_id("PRIMARY_WRITER()"),
+            max_outsize=32,
+            is_static_call=True,
+            revert_on_failure=False,
+        )
+        if ok and len(response) == 32 and extract32(response, 0, output_type=uint256) == convert(self, uint256):
+            period = staticcall trust_index.relation_period()
+            assert period > 0, "escrow: bad relation period"
+    _RELATION_PERIOD = period
     self.arbiter = arbiter
     log ArbiterChanged(old=empty(address), new=arbiter)
     if sec_token != empty(address):
@@ -548,7 +577,7 @@ def buy_signed(listing: SignedListing, signature: Bytes[65], share_id: uint256) 
             The first purchase registers the listing (a listing id, for shares and
             orders) and logs all its terms (`SignedListingRegistered`).
     @dev Refused once cancelled, when now >= expiry, when `quantity` orders were made
-         from it (0: unlimited), or when the seller is disabled. The signature
+         from it (0: unlimited, and not counted), or when the seller is disabled. The signature
          (65 bytes r, s, v; low s; recovering to exactly `listing.seller`) is checked
          at the first purchase; later purchases of the registered listing may pass an
          empty one (the digest already proved it).
@@ -584,9 +613,16 @@ def buy_signed(listing: SignedListing, signature: Bytes[65], share_id: uint256) 
             expiry=listing.expiry,
             salt=listing.salt,
         )
+        if listing.quantity == 0:
+            self._signed[digest] = word | listing_id
+        else:
+            self._signed[digest] = word | (1 << 48) | listing_id
     else:
         window = listing.ship_window
-    self._signed[digest] = (word & ~(_MASK_64 << 48)) | ((sold + 1) << 48) | listing_id
+        # Orders of an unlimited listing are not counted (nothing to count them
+        # against): a purchase of it writes only its order.
+        if listing.quantity != 0:
+            self._signed[digest] = (word & ~(_MASK_64 << 48)) | ((sold + 1) << 48)
     return self._open_order(listing_id, listing.seller, listing.price, listing.token, window, share_id)
 
 
@@ -800,6 +836,21 @@ def dispute_deposit(order_id: uint256) -> uint256:
 
 @view
 @external
+def relation_of(a: address, b: address) -> (uint256, uint256, uint256):
+    """
+    @notice This escrow's part of the trade relation of `a` and `b` (either order):
+            trades completed here between them, the time of the last one, and the
+            time of their last trust gain known here (0: none). TrustIndex's
+            `relation` and `relation_info` add the trades other writers recorded.
+    """
+    word: uint256 = self._relations[a][b]
+    if convert(a, uint256) > convert(b, uint256):
+        word = self._relations[b][a]
+    return word & _MASK_64, (word >> 64) & _MASK_64, (word >> 128) & _MASK_64
+
+
+@view
+@external
 def listing_digest(listing: SignedListing) -> bytes32:
     """
     @notice The EIP-712 digest a seller signs to post `listing` (domain "SEC Escrow",
@@ -812,7 +863,9 @@ def listing_digest(listing: SignedListing) -> bytes32:
 @external
 def sold_count(digest: bytes32) -> uint256:
     """
-    @notice Orders made from the signed listing with this digest.
+    @notice Orders made from the signed listing with this digest when it has a
+            quantity limit; 0 for an unlimited one (its orders are not counted on
+            chain: they are the `OrderPaid` events of its listing id).
     """
     return (self._signed[digest] >> 48) & _MASK_64
 
@@ -822,7 +875,8 @@ def sold_count(digest: bytes32) -> uint256:
 def signed_listing(digest: bytes32) -> (uint256, uint256, bool):
     """
     @notice A signed listing's listing id (0 before its first purchase), orders made
-            from it, and whether its seller cancelled it.
+            from it (as `sold_count`: 0 for an unlimited listing), and whether its
+            seller cancelled it.
     """
     word: uint256 = self._signed[digest]
     return word & _MASK_48, (word >> 48) & _MASK_64, word & _CANCELLED != 0
@@ -1204,23 +1258,53 @@ def _pull(token: address, owner: address, amount: uint256):
 @internal
 def _record_trade(order_id: uint256, seller: address, buyer: address, token: address, amount: uint256):
     """
-    @dev Records the completed trade and its value (TrustIndex raises indexes only for
-         trades at least its floor, once per pair per relation period); its failure
-         never blocks the order.
+    @dev Records the completed trade in the pair's relation word and, when the pair
+         has not gained within the relation period, asks TrustIndex to raise the
+         indexes (it does for trades at least its floor, unless another writer's
+         trade gained within the period) and keeps the last gain it answers. A
+         repeat trade of a related pair writes this one word and calls nothing.
+         A TrustIndex failure never blocks the order.
     """
-    ok: bool = raw_call(
+    if _RELATION_PERIOD == 0:
+        if not raw_call(
+            TRUST_INDEX.address,
+            abi_encode(
+                seller,
+                buyer,
+                token,
+                amount,
+                method_id=method_id("record_trade_valued(address,address,address,uint256)"),
+            ),
+            revert_on_failure=False,
+        ):
+            log TrustUpdateFailed(order_id=order_id)
+        return
+    lo: address = seller
+    hi: address = buyer
+    if convert(seller, uint256) > convert(buyer, uint256):
+        lo = buyer
+        hi = seller
+    word: uint256 = self._relations[lo][hi]
+    last_gain: uint256 = (word >> 128) & _MASK_64
+    word = (last_gain << 128) | (block.timestamp << 64) | ((word & _MASK_64) + 1)
+    self._relations[lo][hi] = word
+    # Half-open: no gain before last_gain + period, a gain from then on.
+    if last_gain != 0 and block.timestamp < last_gain + _RELATION_PERIOD:
+        return
+    ok: bool = False
+    response: Bytes[32] = b""
+    ok, response = raw_call(
         TRUST_INDEX.address,
-        abi_encode(
-            seller,
-            buyer,
-            token,
-            amount,
-            method_id=method_id("record_trade_valued(address,address,address,uint256)"),
-        ),
+        abi_encode(seller, buyer, token, amount, method_id=method_id("record_gain(address,address,address,uint256)")),
+        max_outsize=32,
         revert_on_failure=False,
     )
-    if not ok:
+    if not ok or len(response) != 32:
         log TrustUpdateFailed(order_id=order_id)
+        return
+    gained: uint256 = min(extract32(response, 0, output_type=uint256), block.timestamp)
+    if gained > last_gain:
+        self._relations[lo][hi] = (gained << 128) | (word & (2**128 - 1))
 
 
 @internal

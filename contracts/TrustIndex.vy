@@ -7,16 +7,25 @@
         within the last relation period: a NEW account (no gaining trade yet)
         becomes ACTIVE with index 1 on its first gaining trade, an ACTIVE one gains
         1 per gaining trade up to 100. Every completed trade, gaining or not, counts
-        in `trades_of` and in the pair relation (count, last trade). Failures (a seller
+        in the pair relation (count, last trade). Failures (a seller
         cancelling before shipping, missing the ship window) lower an ACTIVE index
         but never below 1 and leave a NEW account untouched; judged offences (fake
         goods, malicious complaint) can reach 0, and an account at 0 after a judged
         offence is DISABLED forever.
-@dev Each account is one packed storage word, so a trade costs one SSTORE per
-     party: bits 0-7 trust, 8-15 status, 16-47 failures, 48-111 completed trades.
+@dev Each account is one packed storage word, written only when its index or
+     failures change: bits 0-7 trust, 8-15 status, 16-47 failures. There is no
+     per-account trade count (it would cost every trade two more cold words);
+     completed orders are in Escrow's `OrderCompleted` events.
      A pair relation is one word keyed by the ordered pair: bits 0-63 completed
      trades between the two, 64-127 time of the last one, 128-191 time of the
-     last trade that raised the indexes (0: none yet).
+     last trade that raised the indexes (0: none yet). The relation has two
+     parts: PRIMARY_WRITER (the Escrow) keeps the word of the trades it completes
+     (`relation_of`, the same layout) and calls here only for a trade that may
+     raise the indexes (`record_gain`), so a repeat trade of a related pair writes
+     one word; trades recorded by other writers (`record_trade`,
+     `record_trade_valued`) are kept here. Every view combines both parts (counts
+     add, times are the later one), and a gain needs both parts' last gain to be
+     a relation period old, so no path gains twice per pair per period.
      Floors: ETH_VALUE_FLOOR for ETH, SEC_VALUE_FLOOR for SEC (immutable), the
      admin's `set_value_floor` for other tokens; a token without a floor never
      raises an index.
@@ -66,8 +75,9 @@ _MASK_64: constant(uint256) = 2**64 - 1
 # ---------------------------------------------------------------- #
 
 # The Escrow, fixed at deploy (its address is known before it is deployed), so
-# the writer check on every trade costs no storage read. Further writers can be
-# granted WRITER_ROLE.
+# the writer check costs no storage read. It keeps the relation words of its own
+# trades (read back with its `relation_of`). Further writers can be granted
+# WRITER_ROLE.
 PRIMARY_WRITER: public(immutable(address))
 
 # The SEC token, whose floor is SEC_VALUE_FLOOR.
@@ -196,21 +206,15 @@ def failures_of(account: address) -> uint256:
 
 @view
 @external
-def trades_of(account: address) -> uint256:
-    """
-    @notice How many completed trades `account` took part in.
-    """
-    return (self._accounts[account] >> 48) & _MASK_64
-
-
-@view
-@external
 def relation(a: address, b: address) -> (uint256, uint256):
     """
     @notice Completed trades between `a` and `b` (either side), and the time of the last one.
     """
-    word: uint256 = self._relation_word(a, b)
-    return word & _MASK_64, (word >> 64) & _MASK_64
+    count: uint256 = 0
+    last: uint256 = 0
+    last_gain: uint256 = 0
+    count, last, last_gain = self._relation(a, b)
+    return count, last
 
 
 @view
@@ -220,8 +224,7 @@ def relation_info(a: address, b: address) -> (uint256, uint256, uint256):
     @notice Completed trades between `a` and `b`, the time of the last one and the
             time of the last one that raised their indexes (0: none did).
     """
-    word: uint256 = self._relation_word(a, b)
-    return word & _MASK_64, (word >> 64) & _MASK_64, (word >> 128) & _MASK_64
+    return self._relation(a, b)
 
 
 @view
@@ -231,7 +234,10 @@ def is_live_relation(a: address, b: address) -> bool:
     @notice Whether `a` and `b` traded within the last relation period
             (now < last trade + RELATION_PERIOD).
     """
-    last: uint256 = (self._relation_word(a, b) >> 64) & _MASK_64
+    count: uint256 = 0
+    last: uint256 = 0
+    last_gain: uint256 = 0
+    count, last, last_gain = self._relation(a, b)
     return last != 0 and block.timestamp < last + RELATION_PERIOD
 
 
@@ -262,7 +268,10 @@ def next_gain_at(a: address, b: address) -> uint256:
     @notice The earliest time a valued trade between `a` and `b` raises their
             indexes (0: their next valued trade does).
     """
-    last_gain: uint256 = (self._relation_word(a, b) >> 128) & _MASK_64
+    count: uint256 = 0
+    last: uint256 = 0
+    last_gain: uint256 = 0
+    count, last, last_gain = self._relation(a, b)
     if last_gain == 0:
         return 0
     return last_gain + RELATION_PERIOD
@@ -276,11 +285,11 @@ def next_gain_at(a: address, b: address) -> uint256:
 def record_trade(seller: address, buyer: address):
     """
     @notice Records a completed trade the writer vouches is valued (at least the
-            floor): unless the pair already gained within the relation period, NEW
-            accounts become ACTIVE with 1 and ACTIVE ones gain 1 (cap 100). The pair
-            relation and both trade counts are always updated. A disabled account's
-            index stays 0.
-    @custom:security WRITER_ROLE only. Escrow calls `record_trade_valued`.
+            floor): unless the pair already gained within the relation period
+            (through any writer), NEW accounts become ACTIVE with 1 and ACTIVE ones
+            gain 1 (cap 100). The pair relation is always updated. A disabled
+            account's index stays 0.
+    @custom:security WRITER_ROLE only. The primary writer (Escrow) calls `record_gain`.
     """
     self._check_writer()
     self._record(seller, buyer, True)
@@ -292,12 +301,38 @@ def record_trade_valued(seller: address, buyer: address, token: address, amount:
     @notice Records a completed trade of `amount` wei of `token` (zero address: ETH):
             it raises the indexes (as `record_trade`) only when `amount` is at least
             the token's floor and the pair has not gained within the relation
-            period; the relation and both trade counts are always updated.
+            period; the relation is always updated.
+    @dev For writers that keep no relation of their own (a second escrow); the
+         primary writer keeps its relation words and calls `record_gain`.
     @custom:security WRITER_ROLE only.
     """
     self._check_writer()
-    min_amount: uint256 = self._floor_of(token)
-    self._record(seller, buyer, min_amount != 0 and amount >= min_amount)
+    self._record(seller, buyer, self._is_valued(token, amount))
+
+
+@external
+def record_gain(seller: address, buyer: address, token: address, amount: uint256) -> uint256:
+    """
+    @notice A completed trade of PRIMARY_WRITER, which counted it in its own part of
+            the relation and found that part had not gained within the relation
+            period: raises both indexes (NEW accounts to ACTIVE with 1, ACTIVE ones
+            +1, cap 100) when `amount` is at least the token's floor and the pair
+            did not gain within the period through another writer either.
+    @return The pair's last gain: now when this trade raised the indexes, else the
+            last one recorded by the other writers (0: none), for the primary
+            writer to keep in its part.
+    @custom:security PRIMARY_WRITER only: it must call this only when its own part's
+                     last gain is 0 or at least a relation period old, and must
+                     store the answer (`relation_of` reports it).
+    """
+    assert msg.sender == PRIMARY_WRITER, "trust: caller is not the primary writer"
+    assert seller != buyer, "trust: seller is the buyer"
+    last_gain: uint256 = (self._relation_word(seller, buyer) >> 128) & _MASK_64
+    if not self._is_valued(token, amount) or not self._may_gain(last_gain):
+        return last_gain
+    self._credit_gain(seller)
+    self._credit_gain(buyer)
+    return block.timestamp
 
 
 @external
@@ -370,6 +405,20 @@ def _check_writer():
 
 @view
 @internal
+def _is_valued(token: address, amount: uint256) -> bool:
+    min_amount: uint256 = self._floor_of(token)
+    return min_amount != 0 and amount >= min_amount
+
+
+@view
+@internal
+def _may_gain(last_gain: uint256) -> bool:
+    # Half-open: no gain at last_gain + RELATION_PERIOD - 1, a gain at + RELATION_PERIOD.
+    return last_gain == 0 or block.timestamp >= last_gain + RELATION_PERIOD
+
+
+@view
+@internal
 def _floor_of(token: address) -> uint256:
     if token == empty(address):
         return ETH_VALUE_FLOOR
@@ -388,35 +437,91 @@ def _record(seller: address, buyer: address, valued: bool):
         hi = seller
     word: uint256 = self._relations[lo][hi]
     last_gain: uint256 = (word >> 128) & _MASK_64
-    gain: bool = valued and (last_gain == 0 or block.timestamp >= last_gain + RELATION_PERIOD)
+    gain: bool = False
+    if valued and self._may_gain(last_gain):
+        # The primary writer's part may hold a later gain.
+        primary_count: uint256 = 0
+        primary_last: uint256 = 0
+        primary_gain: uint256 = 0
+        primary_count, primary_last, primary_gain = self._primary_part(lo, hi)
+        gain = self._may_gain(max(last_gain, primary_gain))
     if gain:
         last_gain = block.timestamp
     count: uint256 = (word & _MASK_64) + 1
     # The relation is implied by the writer's own completion event (Escrow's
     # OrderCompleted, same transaction); TrustChanged reports each index move.
     self._relations[lo][hi] = (last_gain << 128) | (block.timestamp << 64) | count
-    self._credit_trade(seller, gain)
-    self._credit_trade(buyer, gain)
+    if gain:
+        self._credit_gain(seller)
+        self._credit_gain(buyer)
 
 
 @internal
-def _credit_trade(account: address, gain: bool):
+def _credit_gain(account: address):
     word: uint256 = self._accounts[account]
     status: uint256 = (word >> 8) & _MASK_8
     old: uint256 = word & _MASK_8
     new: uint256 = old
-    if not gain:
-        pass
-    elif status == STATUS_NEW:
+    if status == STATUS_NEW:
         status = STATUS_ACTIVE
         new = 1
     elif status == STATUS_ACTIVE and old < MAX_TRUST:
         new = old + 1
-    trades: uint256 = ((word >> 48) & _MASK_64) + 1
-    word = (word & ~(_MASK_8 | (_MASK_8 << 8) | (_MASK_64 << 48))) | new | (status << 8) | (trades << 48)
-    self._accounts[account] = word
-    if new != old:
-        log TrustChanged(account=account, old=old, new=new, reason=REASON_TRADE)
+    else:
+        return  # disabled, or at the cap: nothing to write
+    self._accounts[account] = (word & ~(_MASK_8 | (_MASK_8 << 8))) | new | (status << 8)
+    log TrustChanged(account=account, old=old, new=new, reason=REASON_TRADE)
+
+
+@view
+@internal
+def _primary_part(lo: address, hi: address) -> (uint256, uint256, uint256):
+    """
+    @dev PRIMARY_WRITER's part of the relation of the ordered pair (lo, hi): (0, 0, 0)
+         while it has no code (not deployed yet) or answers malformed data.
+    """
+    if not PRIMARY_WRITER.is_contract:
+        return 0, 0, 0
+    ok: bool = False
+    response: Bytes[96] = b""
+    ok, response = raw_call(
+        PRIMARY_WRITER,
+        abi_encode(lo, hi, method_id=method_id("relation_of(address,address)")),
+        max_outsize=96,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if not ok or len(response) != 96:
+        return 0, 0, 0
+    return (
+        extract32(response, 0, output_type=uint256) & _MASK_64,
+        extract32(response, 32, output_type=uint256) & _MASK_64,
+        extract32(response, 64, output_type=uint256) & _MASK_64,
+    )
+
+
+@view
+@internal
+def _relation(a: address, b: address) -> (uint256, uint256, uint256):
+    """
+    @dev The whole relation of a and b: trades recorded here plus the primary writer's,
+         the later last trade, the later last gain.
+    """
+    lo: address = a
+    hi: address = b
+    if convert(a, uint256) > convert(b, uint256):
+        lo = b
+        hi = a
+    word: uint256 = self._relations[lo][hi]
+    count: uint256 = 0
+    last: uint256 = 0
+    last_gain: uint256 = 0
+    count, last, last_gain = self._primary_part(lo, hi)
+    return (
+        (word & _MASK_64) + count,
+        max((word >> 64) & _MASK_64, last),
+        max((word >> 128) & _MASK_64, last_gain),
+    )
 
 
 @view

@@ -213,12 +213,13 @@ RELAY_GAS = 200_000  # the inner call's gas in every relayed request here
 
 def signed_and_relayed(chain: ChainControl, suite: Suite, row, seller, buyer) -> tuple[int, int]:
     """The steady trade through a signed listing (no transaction to post it): the seller
-    signs a listing for several units; after a first purchase (which registers it), the
-    second trade between the same seller and buyer is buy_signed + ship + confirm. Then the
-    relay overhead: `ship` of two like orders, once sent by the seller and once relayed
+    signs a listing with no quantity limit; after a first purchase (which registers it),
+    the second trade between the same seller and buyer is buy_signed + ship + confirm. The
+    same for a listing of 10 units (each purchase also counts it against the limit). Then
+    the relay overhead: `ship` of two like orders, once sent by the seller and once relayed
     through the forwarder (the seller's second relayed request: its nonce already set)."""
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    listing = {
+    limited = {
         "seller": seller.address,
         "price": PRICE,
         "token": "0x0000000000000000000000000000000000000000",
@@ -229,6 +230,7 @@ def signed_and_relayed(chain: ChainControl, suite: Suite, row, seller, buyer) ->
         "expiry": now + 30 * DAY,
         "salt": 1,
     }
+    listing = dict(limited, quantity=0, salt=2)
     signature = suite.sign_listing(seller, listing)
     oid, r = suite.buy_signed(buyer, listing, signature)
     row("buy_signed (first purchase: registers the listing, checks the signature)", r)
@@ -245,6 +247,14 @@ def signed_and_relayed(chain: ChainControl, suite: Suite, row, seller, buyer) ->
             ("signed steady: confirm (seller paid at once)", r3),
         )
     )
+    oid, _ = suite.buy_signed(buyer, limited, suite.sign_listing(seller, limited))
+    suite.ship(seller, oid, "L-1")
+    suite.confirm(buyer, oid)
+    oid, r = suite.buy_signed(buyer, limited, b"")
+    row("signed steady, 10-unit listing: buy_signed (also counts the order)", r)
+    r2, r3 = suite.ship(seller, oid, "L-2"), suite.confirm(buyer, oid)
+    limited_trade = int(r["gasUsed"]) + int(r2["gasUsed"]) + int(r3["gasUsed"])
+    row("signed steady, 10-unit listing: buy_signed + ship + confirm", {"gasUsed": limited_trade})
     relayer = get_dev_account(9)
     orders = [suite.buy_signed(buyer, listing, b"")[0] for _ in range(3)]
     fn = suite.escrow.functions.ship

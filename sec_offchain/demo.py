@@ -191,7 +191,7 @@ def run_demo(console: Console) -> None:
             f"{(suite.sec_balance(address) - start_sec[address]) / 10**18:+,.2f}",
             str(suite.trust_of(address)),
             suite.status_of(address).name.lower(),
-            str(suite.call(suite.trust.functions.trades_of(address))),
+            str(suite.trades_of(address)),
         )
     console.print(table)
     escrow_balance = chain.w3.eth.get_balance(suite.escrow.address)

@@ -367,9 +367,10 @@ def escrow_cancel_listing(
             raise ConfigError("this listing is already cancelled")
         ctx.gas_for(100_000)
         receipt = cancel_signed(ctx.suite, ctx.account, signed)
+        # The chain counts orders only of a listing with a quantity limit.
+        sold = f" after {state.sold} order(s)" if signed.listing.quantity else ""
         console.print(
-            f"listing {'0x' + signed.digest.hex()} cancelled after {state.sold} order(s) "
-            f"({receipt['gasUsed']:,} gas)",
+            f"listing {'0x' + signed.digest.hex()} cancelled{sold} ({receipt['gasUsed']:,} gas)",
             highlight=False,
         )
 

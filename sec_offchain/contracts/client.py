@@ -593,7 +593,34 @@ class Suite:
         return TrustStatus(self.call(self.trust.functions.status_of(account)))
 
     def trades_of(self, account: str) -> int:
-        return int(self.call(self.trust.functions.trades_of(account)))
+        """Completed trades `account` took part in, as seller or buyer, read from Escrow's
+        events since the deployment: orders completed (`OrderCompleted`) and orders ruled
+        for the seller (`OrderRuled`, ruling 2), the trades Escrow records. TrustIndex keeps
+        no per-account count; trades other writers record show in the pair relations."""
+        who = Web3.to_checksum_address(account)
+        base: dict[str, Any] = {
+            "address": self.escrow.address,
+            "fromBlock": self.deployment.block,
+            "toBlock": "latest",
+        }
+
+        def topic(signature: str) -> str:
+            return "0x" + Web3.keccak(text=signature).hex()[-64:]
+
+        completed = topic("OrderCompleted(uint256,address,address,uint256)")
+        party = "0x" + "00" * 12 + who[2:].lower()
+        count = len(self.w3.eth.get_logs({**base, "topics": [completed, None, party]}))
+        count += len(self.w3.eth.get_logs({**base, "topics": [completed, None, None, party]}))
+        ruled = self.escrow.events.OrderRuled()
+        logs = self.w3.eth.get_logs(
+            {**base, "topics": [topic("OrderRuled(uint256,uint8,uint256,uint256,uint256)")]}
+        )
+        for log in logs:
+            args = ruled.process_log(log)["args"]
+            if int(args["ruling"]) == 2:
+                order = self.get_order(int(args["order_id"]))
+                count += who in (order.buyer, order.seller)
+        return count
 
     def get_relation(self, a: str, b: str) -> Relation:
         """Trades between `a` and `b`, the last one, the last that raised their trust, and

@@ -340,12 +340,24 @@ def build_app(ctx: GatewayContext) -> FastAPI:
             " FROM entities WHERE kind = 'order' AND (a = ? OR b = ?)",
             [addr.lower()] * 4,
         )[0]
+        # Completed trades (TrustIndex keeps no per-account count): orders completed, and
+        # orders ruled for the seller (the Escrow records those as trades too).
+        closed = store.query(
+            "SELECT status, data FROM entities WHERE kind = 'order' AND (a = ? OR b = ?)"
+            " AND status IN ('completed', 'ruled')",
+            [addr.lower()] * 2,
+        )
+        trades = sum(
+            1
+            for status, data in closed
+            if status == "completed" or json.loads(data).get("ruling") == 2
+        )
         return {
             "address": addr,
             "trust": int(trust.functions.trust_of(addr).call(block_identifier=at)),
             "status": ["new", "active", "disabled"][status] if status < 3 else str(status),
             "failures": int(trust.functions.failures_of(addr).call(block_identifier=at)),
-            "trades": int(trust.functions.trades_of(addr).call(block_identifier=at)),
+            "trades": trades,
             "disabled": bool(trust.functions.is_disabled(addr).call(block_identifier=at)),
             "judge": bool(staking.functions.is_judge(addr).call(block_identifier=at)),
             "stake": str(staking.functions.stake_of(addr).call(block_identifier=at)),

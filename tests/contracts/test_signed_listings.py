@@ -282,12 +282,20 @@ def test_quantity__beyond__sold_out(escrow, seller, buyer, buyer2):
     assert escrow.sold_count(escrow.listing_digest(as_tuple(listing))) == 2
 
 
-def test_quantity_zero__unlimited(escrow, seller, buyer):
+def test_quantity_zero__unlimited__orders_not_counted(escrow, seller, buyer):
     listing = make_listing(seller, quantity=0)
     signature = sign_listing(key_of(seller), listing, escrow)
-    for _ in range(4):
-        buy(escrow, listing, signature, buyer)
-    assert escrow.sold_count(escrow.listing_digest(as_tuple(listing))) == 4
+    orders = [buy(escrow, listing, signature, buyer)[1] for _ in range(4)]
+    digest = escrow.listing_digest(as_tuple(listing))
+    listing_id = escrow.get_order(orders[0]).listing_id
+    # Nothing to count against: a purchase writes only its order.
+    assert escrow.sold_count(digest) == 0
+    assert escrow.signed_listing(digest) == (listing_id, 0, False)
+    assert [escrow.get_order(o).listing_id for o in orders] == [listing_id] * 4
+    escrow.cancel_signed_listing(as_tuple(listing), sender=seller)
+    assert escrow.signed_listing(digest) == (listing_id, 0, True)
+    with ape.reverts("escrow: listing cancelled"):
+        buy(escrow, listing, b"", buyer)
 
 
 def test_signature__high_s_form__refused(escrow, posted, buyer):

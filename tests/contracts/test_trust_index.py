@@ -57,7 +57,7 @@ def test_record_trade__new_accounts__active_with_one(trust, writer, seller, buye
         trust.TrustChanged(account=seller, old=0, new=1, reason=0),
         trust.TrustChanged(account=buyer, old=0, new=1, reason=0),
     ]
-    assert (trust.trust_of(seller), trust.status_of(seller), trust.trades_of(seller)) == (1, 1, 1)
+    assert (trust.trust_of(seller), trust.status_of(seller)) == (1, 1)
     assert trust.relation(seller, buyer) == (1, now)
     assert trust.relation_info(buyer, seller) == (1, now, now)
     assert trust.next_gain_at(seller, buyer) == now + PERIOD
@@ -69,7 +69,6 @@ def test_record_trade__cap__stays_at_100(trust, writer, seller, buyer):
     at(chain.blocks.head.timestamp + PERIOD)
     tx = trust.record_trade(seller, buyer, sender=writer)
     assert tx.events == []  # nothing moved
-    assert trust.trades_of(seller) == 102
     assert trust.relation(buyer, seller)[0] == 102
 
 
@@ -80,7 +79,6 @@ def test_record_trade__same_pair_within_period__counted_not_raised(trust, writer
         assert trust.record_trade(seller, buyer, sender=writer).events == []
     last = chain.blocks.head.timestamp
     assert (trust.trust_of(seller), trust.trust_of(buyer)) == (1, 1)
-    assert (trust.trades_of(seller), trust.trades_of(buyer)) == (6, 6)
     assert trust.relation_info(seller, buyer) == (6, last, first)
 
 
@@ -121,7 +119,7 @@ def test_record_trade_valued__below_floor__new_stays_new(trust, token, writer, s
         assert trust.record_trade_valued(seller, buyer, tok, amount, sender=writer).events == []
     now = chain.blocks.head.timestamp
     for a in (seller, buyer):
-        assert (trust.trust_of(a), trust.status_of(a), trust.trades_of(a)) == (0, 0, 3)
+        assert (trust.trust_of(a), trust.status_of(a)) == (0, 0)
     assert trust.relation_info(seller, buyer) == (3, now, 0)
     assert trust.is_live_relation(seller, buyer)
     tx = trust.record_trade_valued(seller, buyer, token, SEC_FLOOR, sender=writer)

@@ -171,6 +171,9 @@ def test_accounts__views_at_the_indexed_block(api, gateway_chain):
         body["status"] == ["new", "active", "disabled"][trust.functions.status_of(h.buyer).call()]
     )
     assert (body["orders_as_buyer"], body["orders_as_seller"]) == (3, 0)
+    # Trades counted from the index (TrustIndex keeps no per-account count), as the CLI
+    # counts them from the chain's events.
+    assert body["trades"] == suite.trades_of(h.buyer) == 1
     seller = api.get(f"/v1/accounts/{h.seller}").json()
     assert (seller["disabled"], seller["status"], seller["failures"]) == (True, "disabled", 1)
     judge = api.get(f"/v1/accounts/{h.judges[0]}").json()

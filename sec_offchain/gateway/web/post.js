@@ -96,8 +96,11 @@ async function showMine(seller) {
     ...(items.length
       ? items.map((l) =>
           el("li", {}, el("a", { href: l.link }, l.description || l.digest.slice(0, 10)),
-            ` — ${amount(l.listing.price, l.token)}, sold ${l.state.sold}` +
-            (Number(l.listing.quantity) ? ` of ${l.listing.quantity}` : "")))
+            ` — ${amount(l.listing.price, l.token)}, ` +
+            // the chain counts orders only of a listing with a quantity limit
+            (Number(l.listing.quantity)
+              ? `sold ${l.state.sold} of ${l.listing.quantity}`
+              : "no quantity limit")))
       : [el("li", { class: "muted" }, "No listings yet.")]),
   );
 }
