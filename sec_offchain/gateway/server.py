@@ -37,12 +37,17 @@ def serve(
     say: Callable[[str], None] = print,
     relayer_key: Any = None,
     relay_db: Path | None = None,
+    area_ids: tuple[int, ...] | None = None,
+    directories: Path | None = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
     deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
     (an eth-account LocalAccount) the gateway relays users' signed requests, paying their gas
     under the default sponsorship policy (its queue in `relay_db`, default relay.db beside
-    `db`)."""
+    `db`). With `devnet_home` it forwards signed area transactions and records to the
+    devnet's area nodes and follows their BGC messages; the account -> area lookup uses the
+    devnet's areas (or `area_ids`) and the directory files in `directories` (default the
+    devnet home's `directories/`)."""
     import uvicorn
 
     from sec_offchain.gateway.app import GatewayContext, build_app
@@ -64,7 +69,19 @@ def serve(
     indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
     if devnet_home is not None:
+        from sec_offchain.gateway.areas import AreaNodes, PendingMessages
+
         ctx.blocks = devnet_blocks(devnet_home)
+        ctx.nodes = AreaNodes.from_home(devnet_home)
+        ctx.pending = PendingMessages(ctx.nodes, store, ctx.nodes.cfg.anchor_separator)
+        if area_ids is None:
+            area_ids = ctx.nodes.area_ids
+        if directories is None:
+            directories = devnet_home / "directories"
+    if area_ids:
+        from sec_offchain.gateway.areas import AreaLookupService
+
+        ctx.lookup = AreaLookupService(store, area_ids, directories)
     core = None
     relay = None
     if relayer_key is not None:
@@ -76,6 +93,7 @@ def serve(
             relay_db = Path(db).with_name("relay.db") if "://" not in db else Path("relay.db")
         core = RelayerCore.for_suite(Suite(w3, deployment), relayer_key, relay_db)
         relay = RelayHandle(core)
+        ctx.relay = relay
     from sec_offchain.gateway.web import build_web_router
 
     ctx.writers.append(build_web_router(ctx, relay))
