@@ -172,8 +172,14 @@ def test_area_tx__withdrawal_from_the_deposit__accepted_then_a_duplicate(gw, fun
         "kind": "pay",
     }
     assert post_tx(gw, tx).json()["result"] == "duplicate"
-    pooled = funded.request(1, net.STATUS_REQ, b"", net.STATUS)
-    assert pooled is not None
+    # the node applies it in its next block: the balance falls by the amount
+    me = bytes.fromhex(buyer.address[2:])
+    deadline = time.monotonic() + 30
+    while (view := funded.ledger(1, me))["next_tx_nonce"] != 2:
+        assert time.monotonic() < deadline, view
+        time.sleep(0.1)
+    assert view["balance"] == str(AREA_DEPOSIT - SEC)
+    assert post_tx(gw, tx).json()["result"] == "duplicate"
 
 
 def test_area_tx__bad_input__4xx_and_nothing_forwarded(gw, funded, devnet, gateway_chain):
