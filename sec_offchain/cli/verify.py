@@ -20,11 +20,28 @@ ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def _http(url: str, body: bytes | None = None) -> tuple[int, bytes]:
-    """(status, body) of a GET (or a JSON POST when `body`); OSError when unreachable."""
+    """(status, body) of a GET (or a JSON POST when `body`); OSError when unreachable.
+    http.client for plain http (it loads in a tenth of urllib's time), urllib for https."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if parts.scheme == "http":
+        import http.client
+
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=10)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            conn.request("POST" if body is not None else "GET", path, body, headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        except http.client.HTTPException as exc:
+            raise OSError(str(exc)) from exc
+        finally:
+            conn.close()
     import urllib.error
     import urllib.request
 
-    headers = {"Content-Type": "application/json"} if body is not None else {}
     request = urllib.request.Request(url, data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
