@@ -49,8 +49,7 @@ def gateway_up(
     ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C."""
-    from sec_offchain.gateway.server import serve
-
+    # the options are checked before the server (web3, FastAPI) is loaded: a typo answers at once
     if not deployment.is_file():
         fail(f"deployments file not found: {deployment}")
     if (
@@ -69,6 +68,8 @@ def gateway_up(
         from sec_offchain.cli.common import parse_key
 
         relayer = guarded(lambda: parse_key(relayer_key, "--relayer-key"))
+    from sec_offchain.gateway.server import serve
+
     guarded(
         lambda: serve(
             rpc,

@@ -119,7 +119,7 @@ class AreaNodes:
                 return asyncio.run(self._status_and_blocks(node, area, start))
             except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
                 continue
-            except (ValueError, RecordError) as exc:  # a node that answers garbage
+            except Exception as exc:  # noqa: BLE001 - a node that answers garbage: the next
                 log.warning("area %d node %s: %s", area, node.address, exc)
                 continue
         return None

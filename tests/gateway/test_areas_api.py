@@ -467,3 +467,36 @@ def test_alert_rules__name_only_metrics_the_gateway_exposes(gw):
     rules = (ROOT / "docs" / "alerts.example.yml").read_text()
     used = set(re.findall(r"\bsec_\w+", rules))
     assert used and used <= names, used - names
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--areas", "1,x"], "error: --areas: '1,x' is not a comma-separated list of area ids"),
+        (
+            ["--areas", "2,2"],
+            "error: --areas: '2,2': distinct area ids from 1 to 18446744073709551615",
+        ),
+    ],
+)
+def test_gateway_up__bad_areas__one_line_and_nothing_started(gateway_chain, args, error):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sec_offchain.cli",
+            "gateway",
+            "up",
+            "--rpc",
+            gateway_chain.anvil.url,
+            "--deployment",
+            str(gateway_chain.deployment_path),
+            "--port",
+            "0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (out.returncode, out.stderr.strip(), out.stdout) == (1, error, "")
