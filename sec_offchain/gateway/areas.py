@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ class AreaNodes:
         from sec_offchain.area.devnet_config import DevnetConfig
 
         cfg = DevnetConfig.load(home / "devnet.json")
-        return cls(cfg, bytes.fromhex(cfg.relayer_key.removeprefix("0x")))
+        # the key only signs the client's hello; a devnet without a relayer key gets a new one
+        key = bytes.fromhex(cfg.relayer_key.removeprefix("0x")) if cfg.relayer_key else b""
+        return cls(cfg, key or secrets.token_bytes(32))
 
     @property
     def area_ids(self) -> tuple[int, ...]:
