@@ -424,6 +424,11 @@ def test_lookup__address_hash__then_the_published_directory_with_its_proof(
 
 
 def test_lookup__gateway_without_areas__404(gateway):
+    spec = httpx.get(f"{gateway.url}/openapi.json").json()["paths"]
+    assert set(spec["/v1/areas/{area_id}/transactions"]) == {"post"}
+    assert set(spec["/v1/areas/{area_id}/records"]) == {"post"}
+    assert set(spec["/v1/accounts/{address}/area"]) == {"get"}
+    assert set(spec["/v1/messages/pending"]) == {"get"}
     resp = httpx.get(f"{gateway.url}/v1/accounts/{AREA1_SELLER.address}/area")
     problem(resp, 404, "this gateway does not know the areas (give --devnet or --areas)")
     resp = httpx.post(f"{gateway.url}/v1/areas/1/transactions", json={"tx": "0x00"})
