@@ -7,8 +7,10 @@ item, then its key): `order=asc` (the default) suits incremental sync — keep t
 `next_cursor` and ask again later for what changed since; `order=desc` shows the newest
 first. Cursors are opaque; `limit` is 1–500.
 
-Write endpoints (signed listings, relayed requests, signed area transactions) plug in through
-`GatewayContext.writers`: a relayer core registers its routers there (see `build_app`).
+Write endpoints: signed area transactions and trade records (`POST /v1/areas/{A}/...`,
+forwarded to the area's nodes, gateway/areas.py) are here; signed listings and relayed
+requests plug in through `GatewayContext.writers` (gateway/web.py registers them). A
+`FastReads` layer answers the by-id reads of indexed items before FastAPI (the hot path).
 """
 
 from __future__ import annotations
@@ -861,7 +863,8 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"])
     def metrics() -> Response:
         """Prometheus exposition: indexer head and lag, anchored heights, escrow volume,
-        open cases."""
+        open cases; with area nodes the pending BGC messages and their age; with a relayer
+        its queue, failures and sponsored gas."""
         body, content_type = render(registry)
         return Response(body, media_type=content_type)
 
