@@ -16,8 +16,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from eth_abi import encode as abi_encode
-
 from sec_offchain.crypto.hashing import keccak
 from sec_offchain.exceptions import SecError
 
@@ -52,6 +50,8 @@ def leaf_hash(types: Sequence[str], values: Sequence[Any]) -> bytes:
     if all(w is not None for w in words):
         encoded = b"".join(words)  # type: ignore[arg-type]
     else:
+        from eth_abi import encode as abi_encode  # imported when needed: it is slow to load
+
         encoded = abi_encode(list(types), list(values))
     return keccak(keccak(encoded))
 

@@ -25,7 +25,6 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import ecies
 from coincurve import PublicKey
 
 from sec_offchain.area.fastrlp import decode_flat_list, encode_int, encode_item, encode_list
@@ -201,10 +200,14 @@ def check_well_formed(record: TradeRecord) -> None:
 
 def encrypt_details(buyer_public_key: bytes, details: dict[str, Any]) -> bytes:
     """The trade's details as JSON, encrypted to the buyer's secp256k1 public key."""
+    import ecies  # imported when needed: a light verifier of records never encrypts
+
     return ecies.encrypt(buyer_public_key, json.dumps(details, sort_keys=True).encode())
 
 
 def decrypt_details(buyer_private_key: bytes, ciphertext: bytes) -> dict[str, Any]:
+    import ecies
+
     try:
         return json.loads(ecies.decrypt(buyer_private_key, ciphertext))
     except Exception as exc:  # noqa: BLE001 - eciespy raises ValueError and others

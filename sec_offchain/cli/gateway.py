@@ -30,6 +30,18 @@ def gateway_up(
     batch_blocks: int = typer.Option(
         2_000, "--batch-blocks", help="blocks per eth_getLogs call and store batch", min=1
     ),
+    areas: str | None = typer.Option(
+        None,
+        "--areas",
+        help="area ids of the account lookup's address-hash rule, comma-separated "
+        "(default: the devnet's areas)",
+    ),
+    directories: Path | None = typer.Option(
+        None,
+        "--directories",
+        help="folder of AreaDirectory files (`sec areas plan --out`) the lookup serves "
+        "(default: DEVNET/directories)",
+    ),
     relayer_key: str | None = typer.Option(
         None,
         "--relayer-key",
@@ -37,8 +49,7 @@ def gateway_up(
     ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C."""
-    from sec_offchain.gateway.server import serve
-
+    # the options are checked before the server (web3, FastAPI) is loaded: a typo answers at once
     if not deployment.is_file():
         fail(f"deployments file not found: {deployment}")
     if (
@@ -49,11 +60,16 @@ def gateway_up(
         fail(f"--db takes postgresql://... or a file path, not {db}")
     if devnet is not None and not devnet.is_dir():
         fail(f"--devnet {devnet} is not a directory")
+    area_ids = _area_ids(areas) if areas is not None else None
+    if directories is not None and not directories.is_dir():
+        fail(f"--directories {directories} is not a directory")
     relayer = None
     if relayer_key is not None:
         from sec_offchain.cli.common import parse_key
 
         relayer = guarded(lambda: parse_key(relayer_key, "--relayer-key"))
+    from sec_offchain.gateway.server import serve
+
     guarded(
         lambda: serve(
             rpc,
@@ -66,5 +82,19 @@ def gateway_up(
             devnet_home=devnet,
             say=lambda m: console.print(m, highlight=False),
             relayer_key=relayer,
+            area_ids=area_ids,
+            directories=directories,
         )
     )
+
+
+def _area_ids(text: str) -> tuple[int, ...]:
+    from sec_offchain.cli.common import MAX_AREA
+
+    parts = text.split(",")
+    if not all(p.strip().isdigit() for p in parts):
+        fail(f"--areas: {text!r} is not a comma-separated list of area ids")
+    ids = tuple(int(p) for p in parts)
+    if any(not 1 <= a <= MAX_AREA for a in ids) or len(set(ids)) != len(ids):
+        fail(f"--areas: {text!r}: distinct area ids from 1 to {MAX_AREA}")
+    return ids

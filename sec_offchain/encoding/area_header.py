@@ -7,8 +7,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from coincurve import PrivateKey, PublicKey
-from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
 
 from sec_offchain.crypto.hashing import keccak
 from sec_offchain.exceptions import SecError
@@ -86,6 +84,10 @@ class AreaHeader:
 def hash_area_header(header: AreaHeader, chain_id: int, anchor_hub: str) -> bytes:
     """The EIP-712 digest of `header` under the domain ("SEC AnchorHub", "1", chain_id,
     anchor_hub): what validators sign and what `AnchorHub.hash_header` returns."""
+    # imported here: eth-account takes longer to load than a light client's whole check
+    from eth_account.messages import encode_typed_data
+    from eth_utils import to_checksum_address
+
     message = {k: v for k, v in asdict(header).items()}
     signable = encode_typed_data(
         full_message={
@@ -146,4 +148,6 @@ def recover_address(digest: bytes, signature: bytes) -> bytes:
 
 def recover_signer(digest: bytes, signature: bytes) -> str:
     """The checksummed address that signed `digest` (see `recover_address`)."""
+    from eth_utils import to_checksum_address
+
     return to_checksum_address(recover_address(digest, signature))

@@ -7,8 +7,10 @@ item, then its key): `order=asc` (the default) suits incremental sync — keep t
 `next_cursor` and ask again later for what changed since; `order=desc` shows the newest
 first. Cursors are opaque; `limit` is 1–500.
 
-Write endpoints (signed listings, relayed requests, signed area transactions) plug in through
-`GatewayContext.writers`: a relayer core registers its routers there (see `build_app`).
+Write endpoints: signed area transactions and trade records (`POST /v1/areas/{A}/...`,
+forwarded to the area's nodes, gateway/areas.py) are here; signed listings and relayed
+requests plug in through `GatewayContext.writers` (gateway/web.py registers them). A
+`FastReads` layer answers the by-id reads of indexed items before FastAPI (the hot path).
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class GatewayContext:
     _block_cache: dict[int, list[Any]] = field(default_factory=dict)  # area -> blocks 1..
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
     web: bool = False  # serve the web app's pages (sec_offchain/gateway/web.py)
+    nodes: Any = None  # AreaNodes (gateway/areas.py): the areas' nodes, with --devnet
+    lookup: Any = None  # AreaLookupService: the account -> area lookup
+    pending: Any = None  # PendingMessages: BGC messages sent, not delivered yet
+    relay: Any = None  # RelayHandle (gateway/web.py): the relayer core, for /metrics
 
     def contract(self, name: str) -> Any:
         rec = self.deployment.contracts[name]
@@ -90,7 +96,22 @@ def _problem(status: int, title: str, detail: str | None, request: Request, **ex
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
-TITLES = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable"}
+TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    422: "Unprocessable Content",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+_NO_NODES = "this gateway has no area nodes (--devnet)"
+
+
+def _submission_errors() -> tuple[type, ...]:
+    from sec_offchain.gateway.areas import LookupUnavailable, SubmissionError
+
+    return (SubmissionError, LookupUnavailable)
 
 
 # ── cursors ────────────────────────────────────────────────────────────────────────────
@@ -212,6 +233,49 @@ def fetch_events(
     sql.append("ORDER BY e.id LIMIT ?")
     params.append(limit)
     return [_event_row(r) for r in store.query(" ".join(sql), params)]
+
+
+# ── the hot path ───────────────────────────────────────────────────────────────────────
+FAST_KINDS = {"orders": "order", "listings": "listing", "shares": "share", "cases": "case"}
+_JSON_HEADERS = (b"content-type", b"application/json")
+
+
+class FastReads:
+    """ASGI in front of the API: `GET /v1/{orders,listings,shares,cases}/{id}` for an item
+    the index holds is answered straight from its stored JSON (the body and headers the
+    FastAPI route gives, without its routing, parameter validation and dependency solving,
+    which cost several times the database read). Anything else, a malformed id or an item
+    not found included, goes to the API unchanged, so errors stay problem details."""
+
+    def __init__(self, app: Any, store: Store) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            body = self._lookup(scope["path"])
+            if body is not None:
+                headers = [(b"content-length", str(len(body)).encode()), _JSON_HEADERS]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def _lookup(self, path: str) -> bytes | None:
+        parts = path.split("/")
+        if len(parts) != 4 or parts[1] != "v1" or parts[2] not in FAST_KINDS:
+            return None
+        text = parts[3]
+        if not (0 < len(text) <= 78 and text.isascii() and text.isdigit()):
+            return None
+        number = int(text)
+        if number > MAX_UINT256:
+            return None
+        try:
+            data = self.store.get_entity_json(FAST_KINDS[parts[2]], str(number))
+        except Exception:  # noqa: BLE001 - the API answers it (a problem detail)
+            return None
+        return data.encode() if data is not None else None
 
 
 # ── the app ────────────────────────────────────────────────────────────────────────────
@@ -506,6 +570,161 @@ def build_app(ctx: GatewayContext) -> FastAPI:
             filters = [("key LIKE ?", f"{src}:{dst}:%"), filters[2]]
         return page_entities(store, "message", filters, limit, cursor, order)
 
+    @v1.get(
+        "/messages/pending",
+        response_model=models.PendingMessages,
+        tags=["bgc"],
+        responses={404: {"model": models.Problem, "content": {PROBLEM: {}}}},
+    )
+    def list_pending_messages(
+        src: Annotated[int | None, Query(ge=0, le=2**64 - 1)] = None,
+        dst: Annotated[int | None, Query(ge=0, le=2**64 - 1)] = None,
+    ) -> dict[str, Any]:
+        """BGC messages sent (in a block of their source area) and not delivered on chain
+        yet, oldest first, with their age in seconds; `status` anchored means the block's
+        header is on chain and the BGC relayer has yet to deliver it."""
+        if ctx.pending is None:
+            raise Problem(404, "Not Found", _NO_NODES)
+        items, silent = ctx.pending.pending()
+        items = [
+            m
+            for m in items
+            if (src is None or m["src_area"] == src) and (dst is None or m["dst_area"] == dst)
+        ]
+        return {"items": items, "unanswered_areas": silent}
+
+    # submissions to the areas -----------------------------------------------------------
+    def _area_nodes(area_id: int):
+        if ctx.nodes is None:
+            raise Problem(404, "Not Found", _NO_NODES)
+        if area_id not in ctx.nodes.area_ids:
+            raise Problem(404, "Not Found", f"area {area_id} is not one this gateway has nodes of")
+        return ctx.nodes
+
+    def _forward(nodes: Any, area_id: int, kind: int, payload: bytes) -> str:
+        answer = nodes.submit(area_id, kind, payload)
+        if answer is None:
+            raise Problem(502, "Bad Gateway", f"no node of area {area_id} answers")
+        ok, word = answer
+        if not ok:
+            raise Problem(422, "Unprocessable Content", f"area {area_id} refused it: {word}")
+        return word
+
+    submit_responses: dict[int | str, dict[str, Any]] = {
+        502: {"model": models.Problem, "content": {PROBLEM: {}}},
+        503: {"model": models.Problem, "content": {PROBLEM: {}}},
+    }
+
+    @v1.post(
+        "/areas/{area_id}/transactions",
+        response_model=models.Submitted,
+        tags=["areas"],
+        responses=submit_responses,
+    )
+    def submit_area_tx(area_id: AreaPath, body: models.AreaTxSubmission) -> dict[str, Any]:
+        """Submit a signed area transaction (pay, ship or confirm; `sec bgc` builds them)
+        to the area's nodes. Checked first: RLP, kind, area, the sender's signature and, when
+        it is the sender's next transaction, that it applies (balance, payment and its
+        state); then forwarded, and the node's answer returned: accepted (pooled, applies in
+        the area's next block), duplicate, or a 422 with the node's reason."""
+        from sec_offchain.area import net
+        from sec_offchain.area.ledger import KIND_NAMES, AreaTx, LedgerError
+        from sec_offchain.gateway.areas import check_applies, check_area_tx, decode_hex
+
+        nodes = _area_nodes(area_id)
+        try:
+            raw = decode_hex(body.tx, "tx")
+            try:
+                tx = AreaTx.decode(raw)
+            except LedgerError as exc:
+                raise Problem(400, "Bad Request", str(exc)) from None
+            check_area_tx(tx, area_id, nodes.separator)
+            view = nodes.ledger(area_id, tx.sender)
+            if view is None:
+                raise Problem(502, "Bad Gateway", f"no node of area {area_id} answers")
+            if tx.nonce == int(view["next_tx_nonce"]):
+                check_applies(tx, view)
+        except _submission_errors() as exc:
+            raise Problem(exc.status, TITLES.get(exc.status, "Error"), exc.reason) from None
+        word = _forward(nodes, area_id, net.SUBMIT_TX, tx.encode())
+        return {
+            "area_id": area_id,
+            "id": "0x" + tx.digest(nodes.separator).hex(),
+            "result": word,
+            "kind": KIND_NAMES[tx.kind],
+        }
+
+    @v1.post(
+        "/areas/{area_id}/records",
+        response_model=models.Submitted,
+        tags=["areas"],
+        responses=submit_responses,
+    )
+    def submit_record(area_id: AreaPath, body: models.RecordSubmission) -> dict[str, Any]:
+        """Submit a signed trade record to the area's nodes. Checked first: RLP, fields,
+        area (the path's, and the seller's area by the lookup: at the block the order was
+        paid when the index has it), and that the seller or an escrow bridge signed it;
+        then forwarded, and the node's answer returned: accepted (pooled, committed by the
+        node), duplicate, or a 422 with the node's reason (e.g. a disabled party)."""
+        from sec_offchain.area import net
+        from sec_offchain.area.records import RecordError, TradeRecord
+        from sec_offchain.gateway.areas import check_record, decode_hex
+
+        nodes = _area_nodes(area_id)
+        try:
+            raw = decode_hex(body.record, "record")
+            try:
+                record = TradeRecord.decode(raw)
+            except RecordError as exc:
+                raise Problem(400, "Bad Request", str(exc)) from None
+            record_id = check_record(record, area_id, nodes.separator, nodes.bridges)
+            if ctx.lookup is not None:
+                seller = "0x" + record.seller.hex()
+                at = _paid_block(record.order_id)
+                home = ctx.lookup.area_at(seller, at if at is not None else store.get_cursor())
+                if home != area_id:
+                    raise Problem(
+                        400,
+                        "Bad Request",
+                        f"seller {Web3.to_checksum_address(seller)} is in area {home}"
+                        + (f" (when order {record.order_id} was paid)" if at is not None else "")
+                        + f", not {area_id}",
+                    )
+        except _submission_errors() as exc:
+            raise Problem(exc.status, TITLES.get(exc.status, "Error"), exc.reason) from None
+        word = _forward(nodes, area_id, net.SUBMIT, record.encode())
+        return {"area_id": area_id, "id": "0x" + record_id.hex(), "result": word, "kind": "record"}
+
+    def _paid_block(order_id: int) -> int | None:
+        rows = store.query(
+            "SELECT block_number FROM events WHERE contract = 'Escrow' AND name = 'OrderPaid'"
+            " AND args LIKE ? ORDER BY id LIMIT 1",
+            [f'%"order_id": "{order_id}"%'],
+        )
+        return int(rows[0][0]) if rows else None
+
+    @v1.get(
+        "/accounts/{address}/area",
+        response_model=models.AccountArea,
+        tags=["accounts"],
+        responses={503: {"model": models.Problem, "content": {PROBLEM: {}}}},
+    )
+    def get_account_area(address: AddressPath) -> dict[str, Any]:
+        """The area an account is in at the indexed block: by the AreaDirectory epoch in
+        force, with the entry's Merkle proof against the root published on chain (check it
+        with `AreaDirectory.verify`), or by the address hash the nodes use for accounts the
+        directory does not list; `rule` says which answered."""
+        from sec_offchain.gateway.areas import LookupUnavailable
+
+        if ctx.lookup is None:
+            raise Problem(
+                404, "Not Found", "this gateway does not know the areas (give --devnet or --areas)"
+            )
+        try:
+            return ctx.lookup.answer(address, max(store.get_cursor(), 0))
+        except LookupUnavailable as exc:
+            raise Problem(exc.status, TITLES.get(exc.status, "Error"), exc.reason) from None
+
     # proofs --------------------------------------------------------------------------------
     @v1.get("/products/{product_id}/credit", tags=["proofs"])
     def get_credit(
@@ -656,7 +875,8 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"])
     def metrics() -> Response:
         """Prometheus exposition: indexer head and lag, anchored heights, escrow volume,
-        open cases."""
+        open cases; with area nodes the pending BGC messages and their age; with a relayer
+        its queue, failures and sponsored gas."""
         body, content_type = render(registry)
         return Response(body, media_type=content_type)
 

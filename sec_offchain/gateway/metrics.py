@@ -95,6 +95,76 @@ class GatewayCollector(Collector):
         yield GaugeMetricFamily(
             "sec_escrow_disputed_orders", "Orders under dispute now.", value=disputed
         )
+        yield from self._pending()
+        yield from self._relay()
+
+    def _pending(self) -> Iterator[Any]:
+        """BGC messages sent and not delivered yet, per channel (with --devnet)."""
+        pending = self.ctx.pending
+        if pending is None:
+            return
+        items, silent = pending.pending()
+        count = GaugeMetricFamily(
+            "sec_bgc_pending_messages",
+            "BGC messages sent by a source area's block and not delivered on chain yet.",
+            labels=["src_area", "dst_area"],
+        )
+        oldest = GaugeMetricFamily(
+            "sec_bgc_oldest_pending_message_age_seconds",
+            "Age of the oldest pending BGC message per channel.",
+            labels=["src_area", "dst_area"],
+        )
+        channels: dict[tuple[str, str], list[int]] = {}
+        for m in items:
+            channels.setdefault((str(m["src_area"]), str(m["dst_area"])), []).append(m["age"])
+        for label, ages in sorted(channels.items()):
+            count.add_metric(list(label), len(ages))
+            oldest.add_metric(list(label), max(ages))
+        answering = GaugeMetricFamily(
+            "sec_area_nodes_answering",
+            "1 when a node of the area answered the gateway's last look, else 0.",
+            labels=["area"],
+        )
+        for area in pending.nodes.area_ids:
+            answering.add_metric([str(area)], 0 if area in silent else 1)
+        yield from (count, oldest, answering)
+
+    def _relay(self) -> Iterator[Any]:
+        """The relayer core's queue, failures and sponsored gas (with --relayer-key)."""
+        handle = self.ctx.relay
+        if handle is None:
+            return
+        with handle.lock:  # the core's SQLite connection is shared by the request threads
+            stats = handle.core.store.stats()
+        by_status = stats["by_status"]
+        queue = GaugeMetricFamily(
+            "sec_relay_queue_requests",
+            "Relayed requests not final yet: queued (not sent) or pending (sent, not mined).",
+            labels=["status"],
+        )
+        for status in ("queued", "pending"):
+            queue.add_metric([status], by_status.get(status, 0))
+        failed = CounterMetricFamily(
+            "sec_relay_requests_failed",
+            "Relayed requests that failed after they were taken: reverted or dropped.",
+            labels=["status"],
+        )
+        for status in ("reverted", "dropped"):
+            failed.add_metric([status], by_status.get(status, 0))
+        mined = CounterMetricFamily(
+            "sec_relay_requests_mined", "Relayed requests mined.", value=by_status.get("mined", 0)
+        )
+        refused = CounterMetricFamily(
+            "sec_relay_requests_refused",
+            "Requests the sponsorship policy (or a failing simulation) refused.",
+            value=stats["refused"],
+        )
+        gas = CounterMetricFamily(
+            "sec_relay_sponsored_gas",
+            "Gas the relayer paid for users' requests (mined and reverted).",
+            value=stats["gas_used"],
+        )
+        yield from (queue, failed, mined, refused, gas)
 
 
 def build_registry(ctx: GatewayContext) -> CollectorRegistry:

@@ -4,7 +4,7 @@ integers; addresses are checksummed 0x-hex."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -223,3 +223,70 @@ class Status(BaseModel):
     events: int
     reorgs: int
     contracts: dict[str, str]
+
+
+# ── the areas: submissions, lookup, pending messages ──────────────────────────────────────
+HEX_BYTES = r"^0x([0-9a-fA-F]{2})+$"
+
+
+class AreaTxSubmission(BaseModel):
+    tx: str = Field(
+        pattern=HEX_BYTES,
+        max_length=2 + 2 * 1024,
+        description="the signed area transaction (pay, ship or confirm), RLP as 0x-hex",
+    )
+
+
+class RecordSubmission(BaseModel):
+    record: str = Field(
+        pattern=HEX_BYTES,
+        max_length=2 + 2 * 8192,
+        description="the signed trade record, RLP as 0x-hex",
+    )
+
+
+class Submitted(BaseModel):
+    area_id: int
+    id: str = Field(description="the transaction's digest or the record's id (0x-hex)")
+    result: Literal["accepted", "duplicate"] = Field(
+        description="the node's word: pooled now, or already pooled or applied"
+    )
+    kind: str = Field(description="pay, ship, confirm or record")
+
+
+class AccountArea(BaseModel):
+    account: str
+    area_id: int
+    rule: Literal["directory", "address-hash"] = Field(
+        description="which rule answered: the published directory in force, or the address "
+        "hash (accounts the directory does not list, or before the first epoch)"
+    )
+    epoch: int | None = Field(None, description="the directory epoch in force at `block`")
+    root: str | None = Field(None, description="its root as published in AreaDirectory")
+    proof: list[str] | None = Field(
+        None, description="the entry's Merkle proof against `root` (rule directory)"
+    )
+    block: int = Field(description="the indexed block the answer holds at")
+    areas: list[int] = Field(description="the area ids of the address-hash rule")
+
+
+class PendingMessage(BaseModel):
+    src_area: int
+    dst_area: int = Field(description="0: a withdrawal to the main chain")
+    nonce: int
+    sender: str
+    recipient: str
+    amount: Amount
+    payload_hash: str
+    height: int = Field(description="the source area's block that sent it")
+    header_hash: str
+    sent_at: int = Field(description="that block's timestamp")
+    age: int = Field(description="seconds since it was sent")
+    status: Literal["sent", "anchored"] = Field(
+        description="anchored: its block's header is on chain, waiting for the BGC relayer"
+    )
+
+
+class PendingMessages(BaseModel):
+    items: list[PendingMessage]
+    unanswered_areas: list[int] = Field(description="areas none of whose nodes answered")

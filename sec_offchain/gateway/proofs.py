@@ -16,14 +16,42 @@ RPC calls (eth_chainId, one eth_call).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sec_offchain.area.block import CREDIT_LEAF, Block
-from sec_offchain.area.merkle import StandardMerkleTree, leaf_hash, process_proof
-from sec_offchain.encoding.area_header import AreaHeader, hash_area_header
+from sec_offchain.area.merkle import StandardMerkleTree, keccak, leaf_hash, process_proof
+from sec_offchain.encoding.area_header import AreaHeader, eip712_domain_separator
 from sec_offchain.exceptions import SecError
 
+if TYPE_CHECKING:
+    from sec_offchain.area.block import Block
+
+# The verifying half (`verify_*_bundle`, what `sec verify` runs) imports nothing heavy (no
+# eth-account, eth-abi, rlp or the area chain): it starts in well under a second. The leaf
+# encodings and the header digest are therefore spelled out here; the tests check them
+# against `area.block` and `hash_area_header`.
 HEADER_BYTES = ("parent_hash", "tx_root", "credit_root", "egress_root")
+TX_LEAF = ("bytes32",)
+CREDIT_LEAF = ("bytes32", "int256")
+AREA_HEADER_TYPEHASH = keccak(
+    b"AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,"
+    b"bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
+)
+
+
+def header_digest(h: AreaHeader, chain_id: int, anchor_hub: str) -> bytes:
+    """The header's EIP-712 digest under AnchorHub's domain (= `hash_area_header`)."""
+    separator = eip712_domain_separator("SEC AnchorHub", "1", chain_id, anchor_hub)
+    struct = keccak(
+        AREA_HEADER_TYPEHASH
+        + h.area_id.to_bytes(32, "big")
+        + h.height.to_bytes(32, "big")
+        + h.parent_hash
+        + h.tx_root
+        + h.credit_root
+        + h.egress_root
+        + h.timestamp.to_bytes(32, "big")
+    )
+    return keccak(b"\x19\x01" + separator + struct)
 
 
 class BundleError(SecError):
@@ -155,9 +183,7 @@ def _check_header(
     anchor_hub: str,
     chain_id: int | None = None,
 ) -> bytes:
-    digest = hash_area_header(
-        header, fetch_chain_id() if chain_id is None else chain_id, anchor_hub
-    )
+    digest = header_digest(header, fetch_chain_id() if chain_id is None else chain_id, anchor_hub)
     anchored = fetch_anchored(header.area_id, header.height)
     if anchored == b"\0" * 32:
         raise BundleError(
@@ -176,7 +202,7 @@ def build_record_bundle(
 ) -> dict[str, Any]:
     """The bundle proving that the record with id `record_id` (its EIP-712 digest) is in
     `block`, whose tx_root the anchored `header` commits to; BundleError otherwise."""
-    from sec_offchain.area.block import TX_LEAF, body_digests
+    from sec_offchain.area.block import body_digests
 
     ids = [r.digest(separator) for r in block.records]
     values = [(i,) for i in ids] + [(x,) for x in body_digests(block, separator)]
@@ -211,7 +237,6 @@ def verify_record_bundle(
     """Checks a record bundle: the record's id (its digest under the records' domain of the
     chain id the node reports and the Escrow the caller trusts) with the proof leads to the
     header's tx_root, and the header is the anchored one."""
-    from sec_offchain.area.block import TX_LEAF
     from sec_offchain.area.records import RecordError, TradeRecord, domain_separator
 
     if not isinstance(bundle, dict) or bundle.get("kind") != "record":

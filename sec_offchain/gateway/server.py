@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -37,15 +38,20 @@ def serve(
     say: Callable[[str], None] = print,
     relayer_key: Any = None,
     relay_db: Path | None = None,
+    area_ids: tuple[int, ...] | None = None,
+    directories: Path | None = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
     deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
     (an eth-account LocalAccount) the gateway relays users' signed requests, paying their gas
     under the default sponsorship policy (its queue in `relay_db`, default relay.db beside
-    `db`)."""
+    `db`). With `devnet_home` it forwards signed area transactions and records to the
+    devnet's area nodes and follows their BGC messages; the account -> area lookup uses the
+    devnet's areas (or `area_ids`) and the directory files in `directories` (default the
+    devnet home's `directories/`)."""
     import uvicorn
 
-    from sec_offchain.gateway.app import GatewayContext, build_app
+    from sec_offchain.gateway.app import FastReads, GatewayContext, build_app
 
     deployment = Deployment.from_file(deployment_path)
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
@@ -64,7 +70,19 @@ def serve(
     indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
     if devnet_home is not None:
+        from sec_offchain.gateway.areas import AreaNodes, PendingMessages
+
         ctx.blocks = devnet_blocks(devnet_home)
+        ctx.nodes = AreaNodes.from_home(devnet_home)
+        ctx.pending = PendingMessages(ctx.nodes, store, ctx.nodes.cfg.anchor_separator)
+        if area_ids is None:
+            area_ids = ctx.nodes.area_ids
+        if directories is None:
+            directories = devnet_home / "directories"
+    if area_ids:
+        from sec_offchain.gateway.areas import AreaLookupService
+
+        ctx.lookup = AreaLookupService(store, area_ids, directories)
     core = None
     relay = None
     if relayer_key is not None:
@@ -76,10 +94,11 @@ def serve(
             relay_db = Path(db).with_name("relay.db") if "://" not in db else Path("relay.db")
         core = RelayerCore.for_suite(Suite(w3, deployment), relayer_key, relay_db)
         relay = RelayHandle(core)
+        ctx.relay = relay
     from sec_offchain.gateway.web import build_web_router
 
     ctx.writers.append(build_web_router(ctx, relay))
-    app = build_app(ctx)
+    app = FastReads(build_app(ctx), store)
     if port == 0:
         port = get_free_port()
     _check_port(host, port)
@@ -92,6 +111,10 @@ def serve(
         state.write_text(json.dumps({"url": url, "pid": os.getpid(), "db": db}) + "\n")
     say(f"gateway on {url} (docs {url}/docs), indexing {rpc} into {db}")
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    # what start-up made (web3, FastAPI, the ABIs) is kept out of the garbage collector's
+    # full passes, which otherwise pause every request in flight for tens of milliseconds
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.Server(config).run()
     finally:

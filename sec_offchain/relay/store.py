@@ -200,6 +200,21 @@ class RelayStore:
             )
         return int(row.fetchone()[0])
 
+    def stats(self) -> dict[str, Any]:
+        """For /metrics: requests by status, requests refused by the policy, and the gas
+        the relayer paid for (mined and reverted requests; a revert costs gas too)."""
+        by_status = {
+            str(s): int(n)
+            for s, n in self.db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status")
+        }
+        refused = self.db.execute(
+            "SELECT COUNT(*) FROM decisions WHERE allowed = 0 AND reason LIKE 'refused%'"
+        ).fetchone()
+        gas = self.db.execute(
+            "SELECT COALESCE(SUM(gas_used), 0) FROM requests WHERE status IN ('mined', 'reverted')"
+        ).fetchone()
+        return {"by_status": by_status, "refused": int(refused[0]), "gas_used": int(gas[0])}
+
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Row:
         h, sender, body, status, tx_hash, raw, gas = row

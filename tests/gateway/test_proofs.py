@@ -255,3 +255,31 @@ def test_gateway_with_area_blocks__serves_a_bundle_that_verifies(gateway_chain, 
     assert hub_only.returncode == 1
     assert "a record bundle needs --deployment FILE" in hub_only.stderr
     store.close()
+
+
+def test_light_verifier__its_own_encodings__equal_the_area_chains(gateway_chain):
+    """`proofs` spells out the leaf encodings and the header digest so that `sec verify`
+    loads nothing heavy; they must be the area chain's and AnchorHub's."""
+    from sec_offchain.area import block
+    from sec_offchain.encoding.area_header import hash_area_header
+    from sec_offchain.gateway import proofs
+
+    assert (proofs.TX_LEAF, proofs.CREDIT_LEAF) == (block.TX_LEAF, block.CREDIT_LEAF)
+    header, hub = gateway_chain.history.header, str(gateway_chain.suite.anchor_hub.address)
+    assert proofs.header_digest(header, 31337, hub) == hash_area_header(header, 31337, hub)
+    assert "0x" + proofs.header_digest(header, 31337, hub.lower()).hex() == (
+        gateway_chain.history.anchored_hash
+    )
+
+
+def test_sec_verify__loads_no_heavy_library():
+    """What keeps `sec verify` under a second: none of web3, eth-account, eth-abi, rlp,
+    httpx or FastAPI is imported on its path."""
+    code = (
+        "import sys; from sec_offchain.cli import verify; from sec_offchain.gateway import "
+        "proofs; from sec_offchain.area import records; "
+        "print(sorted(m for m in ('web3', 'eth_account', 'eth_abi', 'rlp', 'httpx', 'fastapi',"
+        " 'ecies') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
