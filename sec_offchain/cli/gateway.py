@@ -35,8 +35,35 @@ def gateway_up(
         "--relayer-key",
         help="relay users' signed requests, paying gas from this key (hex or dev:N)",
     ),
+    public_rpc: str | None = typer.Option(
+        None,
+        "--public-rpc",
+        help="an RPC URL browsers may use to check proofs without a wallet",
+    ),
+    node_poll: float = typer.Option(
+        1.0, "--node-poll", help="seconds between status polls of the area nodes", min=0.1
+    ),
+    alert_anchor_lag: int = typer.Option(
+        20, "--alert-anchor-lag", help="alert when more final area blocks wait unanchored", min=0
+    ),
+    alert_finality_stall: float = typer.Option(
+        120.0,
+        "--alert-finality-stall",
+        help="alert when an area's final height stands still longer (seconds)",
+        min=1.0,
+    ),
+    alert_index_lag: int = typer.Option(
+        20, "--alert-index-lag", help="alert when the index is more blocks behind", min=0
+    ),
+    alert_anchor_age: int = typer.Option(
+        600,
+        "--alert-anchor-age",
+        help="alert when an area has not anchored for longer (seconds of chain time)",
+        min=1,
+    ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C."""
+    from sec_offchain.gateway.network import AlertThresholds
     from sec_offchain.gateway.server import serve
 
     if not deployment.is_file():
@@ -66,5 +93,10 @@ def gateway_up(
             devnet_home=devnet,
             say=lambda m: console.print(m, highlight=False),
             relayer_key=relayer,
+            thresholds=AlertThresholds(
+                alert_anchor_lag, alert_finality_stall, alert_index_lag, alert_anchor_age
+            ),
+            node_poll=node_poll,
+            public_rpc=public_rpc,
         )
     )

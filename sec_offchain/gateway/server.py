@@ -16,6 +16,7 @@ from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.devchain import get_free_port
 from sec_offchain.exceptions import ConfigError
 from sec_offchain.gateway.indexer import DEFAULT_CONFIRMATIONS, DEFAULT_RANGE, Indexer
+from sec_offchain.gateway.network import AlertThresholds, NodeMonitor
 from sec_offchain.gateway.store import open_store
 
 log = logging.getLogger("sec.gateway")
@@ -37,12 +38,17 @@ def serve(
     say: Callable[[str], None] = print,
     relayer_key: Any = None,
     relay_db: Path | None = None,
+    thresholds: AlertThresholds | None = None,
+    node_poll: float = 1.0,
+    public_rpc: str | None = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
     deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
     (an eth-account LocalAccount) the gateway relays users' signed requests, paying their gas
     under the default sponsorship policy (its queue in `relay_db`, default relay.db beside
-    `db`)."""
+    `db`). With `devnet_home` it serves the area blocks (proofs) and polls the area nodes'
+    status every `node_poll` seconds for the dashboard; `thresholds` are its alert limits.
+    `public_rpc` is named to browsers for reading the chain without a wallet."""
     import uvicorn
 
     from sec_offchain.gateway.app import GatewayContext, build_app
@@ -63,8 +69,15 @@ def serve(
     store = open_store(db)
     indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
+    ctx.thresholds = thresholds or AlertThresholds()
+    ctx.public_rpc = public_rpc
     if devnet_home is not None:
+        from sec_offchain.area.devnet_config import DevnetConfig
+
         ctx.blocks = devnet_blocks(devnet_home)
+        ctx.devnet = DevnetConfig.load(devnet_home / "devnet.json")
+        ctx.devnet_home = devnet_home
+        ctx.network = NodeMonitor(ctx.devnet, poll=node_poll)
     core = None
     relay = None
     if relayer_key is not None:
@@ -76,6 +89,7 @@ def serve(
             relay_db = Path(db).with_name("relay.db") if "://" not in db else Path("relay.db")
         core = RelayerCore.for_suite(Suite(w3, deployment), relayer_key, relay_db)
         relay = RelayHandle(core)
+        ctx.relay_stats = relay.stats
     from sec_offchain.gateway.web import build_web_router
 
     ctx.writers.append(build_web_router(ctx, relay))
@@ -86,6 +100,8 @@ def serve(
     stop = threading.Event()
     thread = threading.Thread(target=indexer.run, args=(stop,), name="indexer", daemon=True)
     thread.start()
+    if ctx.network is not None:
+        threading.Thread(target=ctx.network.run, args=(stop,), name="nodes", daemon=True).start()
     url = f"http://{host}:{port}"
     state = devnet_home / STATE_FILE if devnet_home is not None else None
     if state is not None:
