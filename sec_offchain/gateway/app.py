@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -74,7 +75,10 @@ class GatewayContext:
     writers: list[APIRouter] = field(default_factory=list)
     # (area, height) -> that area block from any of its nodes (a devnet's, with --devnet)
     blocks: Callable[[int, int], Any] | None = None
+    # (area, start, count) -> consecutive blocks from `start`, several per request
+    block_range: Callable[[int, int, int], list[Any]] | None = None
     _block_cache: dict[int, list[Any]] = field(default_factory=dict)  # area -> blocks 1..
+    _block_lock: threading.Lock = field(default_factory=threading.Lock)  # one filler at a time
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
     web: bool = False  # serve the web app's pages (sec_offchain/gateway/web.py)
     # the devnet the gateway watches (--devnet): its config (DevnetConfig), home, and the
@@ -613,12 +617,22 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     def _blocks_upto(area: int, height: int) -> list[Any]:
         """Blocks 1..height of `area` from its nodes (kept: anchored blocks are final)."""
+        with ctx._block_lock:
+            return _fill_blocks(area, height)
+
+    def _fill_blocks(area: int, height: int) -> list[Any]:
         cached = ctx._block_cache.setdefault(area, [])
-        for h in range(len(cached) + 1, height + 1):
-            block = ctx.blocks(area, h)  # type: ignore[misc]
-            if block is None:
-                raise Problem(502, "Bad Gateway", f"no node of area {area} served its block {h}")
-            cached.append(block)
+        while len(cached) < height:
+            h = len(cached) + 1
+            got = ctx.block_range(area, h, height - len(cached)) if ctx.block_range else []
+            if not got:
+                block = ctx.blocks(area, h)  # type: ignore[misc]
+                if block is None:
+                    raise Problem(
+                        502, "Bad Gateway", f"no node of area {area} served its block {h}"
+                    )
+                got = [block]
+            cached.extend(got[: height - len(cached)])
         return cached[:height]
 
     @v1.get("/records/{record_id}/proof", tags=["proofs"])

@@ -75,6 +75,7 @@ def serve(
         from sec_offchain.area.devnet_config import DevnetConfig
 
         ctx.blocks = devnet_blocks(devnet_home)
+        ctx.block_range = devnet_block_range(devnet_home)
         ctx.devnet = DevnetConfig.load(devnet_home / "devnet.json")
         ctx.devnet_home = devnet_home
         ctx.network = NodeMonitor(ctx.devnet, poll=node_poll)
@@ -152,3 +153,65 @@ def devnet_blocks(home: Path) -> Callable[[int, int], object]:
         return Block.decode(body) if body else None
 
     return blocks
+
+
+BLOCK_BATCH = 64  # blocks asked for in one request (what a node sends for one GET_BLOCKS)
+
+
+def devnet_block_range(home: Path) -> Callable[[int, int, int], list]:
+    """(area, start, count) -> blocks start, start+1, ... of a devnet's area from the first
+    node that serves them, over one connection (a gateway that starts late on a long chain
+    reads it a batch at a time, not a block at a time); as many as the node sent in order,
+    [] if no node answers."""
+    import asyncio
+
+    import rlp
+    from eth_account import Account
+
+    from sec_offchain.area import net
+    from sec_offchain.area.block import Block
+    from sec_offchain.area.devnet_config import DevnetConfig
+    from sec_offchain.relayers.run import node_host
+
+    cfg = DevnetConfig.load(home / "devnet.json")
+    key = bytes.fromhex(cfg.relayer_key[2:])
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+
+    async def ask(host: str, port: int, area_id: int, start: int, count: int) -> list[Block]:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+        conn = net.Connection(reader, writer)
+        got: list[Block] = []
+        try:
+            await net.handshake(
+                conn, net.Hello.make(key, me, cfg.chain_id, 0, 0), cfg.chain_id, area_id
+            )
+            await conn.send_now(net.GET_BLOCKS, rlp.encode([start, count]))
+            while len(got) < count:
+                kind, body = await asyncio.wait_for(conn.read(), 5)
+                if kind != net.BLOCK:
+                    continue
+                block = Block.decode(body)
+                if block.header.height == start + len(got):  # gossip of a new block: not ours
+                    got.append(block)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+            pass
+        finally:
+            conn.close()
+        return got
+
+    def block_range(area_id: int, start: int, count: int) -> list[Block]:
+        try:
+            nodes = cfg.area(area_id).nodes
+        except (KeyError, ValueError, ConfigError):
+            return []
+        for node in nodes:
+            host, port = node_host(node)
+            try:
+                got = asyncio.run(ask(host, port, area_id, start, min(count, BLOCK_BATCH)))
+            except (TimeoutError, OSError, net.ProtocolError):
+                continue
+            if got:
+                return got
+        return []
+
+    return block_range

@@ -40,8 +40,8 @@ DESKTOP = {"width": 1280, "height": 900}
 BONUS_CAP = 50 * 10**18
 TIMEOUT = 30_000  # ms: generous, polled (never a race against a deadline)
 AREA_NODES = 2
-AREA_INTERVAL = 1.0  # seconds per area block
-ANCHOR_LAG_ALERT = 5  # final blocks left unanchored before the dashboard alerts
+AREA_INTERVAL = 2.0  # seconds per area block
+ANCHOR_LAG_ALERT = 3  # final blocks left unanchored before the dashboard alerts
 
 pytestmark = pytest.mark.anvil
 
@@ -137,34 +137,37 @@ def gateway(node, suite, network):
     port = get_free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SEC_PROJECT_ROOT": str(ROOT)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sec_offchain.cli",
-            "gateway",
-            "up",
-            "--rpc",
-            node.url,
-            "--deployment",
-            str(suite.path),
-            "--port",
-            str(port),
-            "--relayer-key",
-            RELAYER,
-            "--devnet",
-            str(suite.cfg.home),
-            "--public-rpc",
-            node.url,
-            "--alert-anchor-lag",
-            str(ANCHOR_LAG_ALERT),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    log = suite.cfg.home / "logs" / "gateway.log"  # beside the devnet processes' logs
+    log.parent.mkdir(exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sec_offchain.cli",
+                "gateway",
+                "up",
+                "--rpc",
+                node.url,
+                "--deployment",
+                str(suite.path),
+                "--port",
+                str(port),
+                "--relayer-key",
+                RELAYER,
+                "--devnet",
+                str(suite.cfg.home),
+                "--public-rpc",
+                node.url,
+                "--alert-anchor-lag",
+                str(ANCHOR_LAG_ALERT),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     end = time.monotonic() + 60
     while True:
         try:
@@ -174,7 +177,7 @@ def gateway(node, suite, network):
             pass
         if proc.poll() is not None or time.monotonic() > end:
             proc.kill()
-            raise AssertionError(f"gateway did not start: {proc.stdout.read().decode()[-2000:]}")
+            raise AssertionError(f"gateway did not start: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     yield url
     proc.terminate()
@@ -333,6 +336,7 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     assert dashboard.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert dashboard.locator("#chart circle").count() == 1  # one order paid so far
     shot(dashboard, "dashboard")
+    dashboard.close()  # it polls the gateway every second while open
 
 
 def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(gateway, suite, wallet):
@@ -865,6 +869,7 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
         [c.name, str(c.proc.pid), "up", "0", "—"] for c in network.children
     ]
     shot(page, "dashboard-nodes")
+    page.close()
 
 
 def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_resumes(
@@ -877,9 +882,11 @@ def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_
     expect(alerts).to_have_text(["No alerts."], timeout=60_000)
     [relayer] = [c.proc for c in network.children if c.name == "anchor-relayer-1"]
     os.kill(relayer.pid, signal.SIGSTOP)
+    stopped = time.monotonic()
     try:
         alert = page.locator("#alerts li[data-kind='anchor-lag'][data-area='1']")
         alert.wait_for(timeout=90_000)
+        raised = time.monotonic() - stopped
         anchored = hub.functions.latest_height(1).call()  # stands still: the relayer is stopped
         text = alert.inner_text()
         found = re.fullmatch(
@@ -895,9 +902,23 @@ def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_
         shot(page, "dashboard-alert")
     finally:
         os.kill(relayer.pid, signal.SIGCONT)
-    # back: it anchors the heights it missed, and the alert goes without a reload
+    resumed = time.monotonic()
+    # back: it anchors the heights it missed, and the dashboard shows each new anchored
+    # height and then no alert, without a reload
+    wait_for(lambda: hub.functions.latest_height(1).call() > anchored, "an anchor", 90)
+    seen_on_chain = time.monotonic()
+    page.wait_for_function(
+        f"Number(document.querySelector('#area-1').cells[3].textContent) > {anchored}"
+    )
+    shown = time.monotonic() - seen_on_chain
     expect(alerts).to_have_text(["No alerts."], timeout=90_000)
-    assert hub.functions.latest_height(1).call() > anchored
+    cleared = time.monotonic() - resumed
+    (SHOTS / "dashboard-alert-timings.txt").write_text(
+        f"anchor relayer stopped -> alert shown: {raised:.1f} s\n"
+        f"anchor on chain -> dashboard shows it: {shown:.2f} s\n"
+        f"anchor relayer resumed -> alert cleared: {cleared:.1f} s\n"
+    )
+    page.close()
 
 
 PAGES = ("index", "post", "orders", "judge", "dashboard")
