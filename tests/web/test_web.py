@@ -1,13 +1,18 @@
 """The web app in a real browser: headless Chromium (the OS package, driven by Playwright)
-against anvil with the deployed suite and `sec gateway up` (with a relayer), all started here
-once for the module. A small EIP-1193 provider injected into each browser context forwards to
-anvil's dev accounts and stands in for a wallet extension; the pages cannot tell.
+against anvil with the suite as `sec devnet up` provisions it, area 1's nodes, the escrow
+bridge and the anchor relayer (the devnet's own processes and supervisor), and `sec gateway
+up` (with a relayer and the devnet's nodes), all started here once for the module. A small
+EIP-1193 provider injected into each browser context forwards to anvil's dev accounts and
+stands in for a wallet extension; the pages cannot tell.
 
 Journey (the tests run in order and share the chain): a seller posts an ETH and an SEC listing
 and gets links; a buyer at phone size pays the first with ETH while the dashboard shows the
 payment live; a buyer with SEC and no ETH pays the second gaslessly; the seller ships, the
 buyer confirms, each sees the other's step live; a gateway error and a wallet rejection each
-show one sentence. Screenshots of each page at phone size go to build/web-screenshots/."""
+show one sentence; a dispute, a share; the listing page verifies the product's credit against
+the anchored header and refuses tampered proofs; the dashboard shows the nodes and relayers,
+and alerts while the anchor relayer is stopped. Screenshots of each page at phone size go to
+build/web-screenshots/."""
 
 import copy
 import json
