@@ -258,20 +258,28 @@ class NetworkCollector(Collector):
     def collect(self) -> Iterator[Any]:
         snap = self.monitor.snapshot()
         head = GaugeMetricFamily(
-            "sec_area_head_height", "Highest block height a node of the area reports.", ["area"]
+            "sec_area_head_height",
+            "Highest block height a node of the area reports.",
+            labels=["area"],
         )
         final = GaugeMetricFamily(
-            "sec_area_final_height", "Highest final height a node of the area reports.", ["area"]
+            "sec_area_final_height",
+            "Highest final height a node of the area reports.",
+            labels=["area"],
         )
         lag = GaugeMetricFamily(
             "sec_area_anchor_lag_blocks",
             "Final blocks of the area not anchored yet (final minus anchored height).",
-            ["area"],
+            labels=["area"],
         )
         up = GaugeMetricFamily(
-            "sec_node_up", "1 when the node answered the last status request.", ["area", "node"]
+            "sec_node_up",
+            "1 when the node answered the last status request.",
+            labels=["area", "node"],
         )
-        peers = GaugeMetricFamily("sec_node_peers", "The node's connected peers.", ["area", "node"])
+        peers = GaugeMetricFamily(
+            "sec_node_peers", "The node's connected peers.", labels=["area", "node"]
+        )
         for area in snap["areas"]:
             label = str(area["area_id"])
             if area["head"] is not None:

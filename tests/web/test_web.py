@@ -696,7 +696,9 @@ def test_credit__listing_page_checks_it_against_the_anchored_header__tampered_no
     url = f"{gateway}/v1/products/{product}/credit?area=1"
     # order #1 completed: the bridge wrote its record into area 1, and once final the block
     # was attested and anchored
+    started = time.monotonic()
     wait_for(lambda: httpx.get(url).status_code == 200, "order #1's credit anchored", 120)
+    anchored_after = time.monotonic() - started
 
     def python_check(bundle):
         return verify_credit_bundle(
@@ -719,8 +721,13 @@ def test_credit__listing_page_checks_it_against_the_anchored_header__tampered_no
 
     page = wallet(ETH_BUYER, PHONE).new_page()
     page.route("**/v1/products/*/credit?*", intercept)
+    opened = time.monotonic()
     page.goto(LINKS["eth"])
     page.wait_for_selector("#credit[data-state='verified'], #credit[data-state='failed']")
+    (SHOTS / "listing-credit-timings.txt").write_text(
+        f"waited for order #1's credit to be anchored: {anchored_after:.1f} s\n"
+        f"listing opened -> credit verified in the page: {time.monotonic() - opened:.2f} s\n"
+    )
     bundle = served[-1]
     assert page.locator("#credit").inner_text() == (
         f"✓ Product credit 1: verified at area 1 height {bundle['height']} against the header "
@@ -845,17 +852,19 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
     snap = page.evaluate(
         """() => ({
             nodes: [...document.querySelectorAll('#nodes tr[data-node]')]
-                .map((r) => [...r.cells].map((c) => c.textContent)),
+                .map((r) => [r.dataset.node, ...[...r.cells].map((c) => c.textContent)]),
             area: [...document.getElementById('area-1').cells].map((c) => c.textContent),
             queue: document.querySelector('.anchor-queue[data-area="1"]').textContent,
         })"""
     )
-    assert [n[1] for n in snap["nodes"]] == [n.address for n in cfg.areas[0].nodes]
-    heights = [int(n[3]) for n in snap["nodes"]]
-    finals = [int(n[4]) for n in snap["nodes"]]
+    addresses = [n.address for n in cfg.areas[0].nodes]
+    assert [n[0] for n in snap["nodes"]] == addresses
+    assert [n[2] for n in snap["nodes"]] == [f"{a[:6]}…{a[-4:]}" for a in addresses]
+    heights = [int(n[4]) for n in snap["nodes"]]
+    finals = [int(n[5]) for n in snap["nodes"]]
     for n in snap["nodes"]:
-        assert (n[0], n[2], n[5]) == ("1", "up", str(AREA_NODES - 1))  # area, state, peers
-        assert int(n[4]) <= int(n[3]) - 2  # final: two blocks deep at least
+        assert (n[1], n[3], n[6]) == ("1", "up", str(AREA_NODES - 1))  # area, state, peers
+        assert int(n[5]) <= int(n[4]) - 2  # final: two blocks deep at least
     area, head, final, anchored, lag = snap["area"][:5]
     assert (area, int(head), int(final)) == ("1", max(heights), max(finals))
     assert lag == f"{int(final) - int(anchored)} blocks"
@@ -875,13 +884,18 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
     ]
     shot(page, "dashboard-nodes")
     page.close()
+    metrics = set(httpx.get(f"{gateway}/metrics").text.splitlines())
+    for a in addresses:
+        assert f'sec_node_up{{area="1",node="{a}"}} 1.0' in metrics
+        assert f'sec_node_peers{{area="1",node="{a}"}} {float(AREA_NODES - 1)}' in metrics
+    assert "# TYPE sec_area_anchor_lag_blocks gauge" in metrics
 
 
 def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_resumes(
     gateway, suite, network, wallet
 ):
     hub = suite.anchor_hub
-    page = wallet(SELLER, DESKTOP).new_page()
+    page = wallet(SELLER, PHONE).new_page()
     page.goto(f"{gateway}/app/dashboard.html")
     alerts = page.locator("#alerts li")
     expect(alerts).to_have_text(["No alerts."], timeout=60_000)

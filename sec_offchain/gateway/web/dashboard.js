@@ -2,7 +2,7 @@
 // nodes (up or down, heights, peers), relayers with their queues and failures, volume over
 // time, open cases and the gateway's alerts; refreshed by the event stream and, for the nodes,
 // polled (no reload).
-import { amount, api, el, ethers, getConfig, showError, clearError, subscribe, when } from "/app/common.js";
+import { amount, api, el, ethers, getConfig, short, showError, clearError, subscribe, when } from "/app/common.js";
 
 const feed = [];
 
@@ -123,7 +123,7 @@ async function refreshNetwork() {
     ? el("div", { class: "table-wrap" }, el("table", { "aria-label": "Nodes" },
       el("thead", {}, el("tr", {}, ...["Area", "Node", "State", "Height", "Final", "Peers", "Pool"].map((h) => el("th", {}, h)))),
       el("tbody", {}, ...nodes.map((n) => el("tr", { "data-node": n.address, "data-up": n.up ? "yes" : "no" },
-        cell(n.area), el("td", { class: "addr" }, n.address), el("td", {}, n.up ? "up" : "down"),
+        cell(n.area), el("td", { class: "addr", title: n.address }, short(n.address)), el("td", {}, n.up ? "up" : "down"),
         cell(n.height), cell(n.final_height), cell(n.peers), cell(n.pool))))))
     : el("p", { class: "muted" }, "This gateway watches no area nodes (start it with --devnet)."));
   document.getElementById("relayers").replaceChildren(...relayers(config, net, areas));
