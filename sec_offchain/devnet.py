@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -57,13 +58,15 @@ def provision(
     interval: float,
     say=print,
     consensus: str = "pow",
+    params: SuiteParams | None = None,
 ) -> DevnetConfig:
-    """Deploys, funds and stakes; returns the devnet file's content (also written)."""
+    """Deploys (with `params`, default SuiteParams()), funds and stakes; returns the devnet
+    file's content (also written)."""
     deployer = get_dev_account(0)
     say("deploying the suite")
     # A development deployment: added validator stake waits seconds, not a day (recorded in
     # the deployments file's params); the devnet moves anvil's clock past it at start.
-    params = SuiteParams(activation_delay=DEV_ACTIVATION_DELAY)
+    params = replace(params or SuiteParams(), activation_delay=DEV_ACTIVATION_DELAY)
     deployment = deploy_suite(w3, deployer, params, progress=lambda m: None)
     dep_path = deployment.save(home / "deployments.json")
     suite = Suite(w3, deployment)

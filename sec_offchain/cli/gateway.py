@@ -47,6 +47,32 @@ def gateway_up(
         "--relayer-key",
         help="relay users' signed requests, paying gas from this key (hex or dev:N)",
     ),
+    public_rpc: str | None = typer.Option(
+        None,
+        "--public-rpc",
+        help="an RPC URL browsers may use to check proofs without a wallet",
+    ),
+    node_poll: float = typer.Option(
+        1.0, "--node-poll", help="seconds between status polls of the area nodes", min=0.1
+    ),
+    alert_anchor_lag: int = typer.Option(
+        20, "--alert-anchor-lag", help="alert when more final area blocks wait unanchored", min=0
+    ),
+    alert_finality_stall: float = typer.Option(
+        120.0,
+        "--alert-finality-stall",
+        help="alert when an area's final height stands still longer (seconds)",
+        min=1.0,
+    ),
+    alert_index_lag: int = typer.Option(
+        20, "--alert-index-lag", help="alert when the index is more blocks behind", min=0
+    ),
+    alert_anchor_age: int = typer.Option(
+        600,
+        "--alert-anchor-age",
+        help="alert when an area has not anchored for longer (seconds of chain time)",
+        min=1,
+    ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C."""
     # the options are checked before the server (web3, FastAPI) is loaded: a typo answers at once
@@ -68,6 +94,7 @@ def gateway_up(
         from sec_offchain.cli.common import parse_key
 
         relayer = guarded(lambda: parse_key(relayer_key, "--relayer-key"))
+    from sec_offchain.gateway.network import AlertThresholds
     from sec_offchain.gateway.server import serve
 
     guarded(
@@ -84,6 +111,11 @@ def gateway_up(
             relayer_key=relayer,
             area_ids=area_ids,
             directories=directories,
+            thresholds=AlertThresholds(
+                alert_anchor_lag, alert_finality_stall, alert_index_lag, alert_anchor_age
+            ),
+            node_poll=node_poll,
+            public_rpc=public_rpc,
         )
     )
 

@@ -20,6 +20,8 @@ import base64
 import binascii
 import json
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -52,6 +54,13 @@ Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of
 Order = Annotated[Literal["asc", "desc"], Query(description="update order")]
 AddressQuery = Annotated[str | None, Query(pattern=ADDRESS)]
 
+AREAS_SQL = "SELECT data FROM entities WHERE kind = 'area'"
+
+
+def _area_key(area: dict[str, Any]) -> int:
+    return int(area["area_id"])
+
+
 ORDER_STATUSES = Literal["paid", "shipped", "completed", "cancelled", "disputed", "ruled"]
 
 
@@ -68,13 +77,27 @@ class GatewayContext:
     writers: list[APIRouter] = field(default_factory=list)
     # (area, height) -> that area block from any of its nodes (a devnet's, with --devnet)
     blocks: Callable[[int, int], Any] | None = None
+    # (area, start, count) -> consecutive blocks from `start`, several per request
+    block_range: Callable[[int, int, int], list[Any]] | None = None
     _block_cache: dict[int, list[Any]] = field(default_factory=dict)  # area -> blocks 1..
+    _block_lock: threading.Lock = field(default_factory=threading.Lock)  # one filler at a time
     extra_status: dict[str, Callable[[], Any]] = field(default_factory=dict)
     web: bool = False  # serve the web app's pages (sec_offchain/gateway/web.py)
     nodes: Any = None  # AreaNodes (gateway/areas.py): the areas' nodes, with --devnet
     lookup: Any = None  # AreaLookupService: the account -> area lookup
     pending: Any = None  # PendingMessages: BGC messages sent, not delivered yet
     relay: Any = None  # RelayHandle (gateway/web.py): the relayer core, for /metrics
+    # the devnet the gateway watches (--devnet): its config (DevnetConfig), home, and the
+    # monitor polling its nodes (gateway/network.py); the thresholds of the alerts
+    devnet: Any = None
+    devnet_home: Any = None
+    network: Any = None
+    thresholds: Any = None
+    # the gasless relayer's request counts by state (web.RelayHandle.stats), if it runs one
+    relay_stats: Callable[[], dict[str, int]] | None = None
+    # an RPC URL browsers may use to read the chain themselves (the listing page checks
+    # credit proofs with it when the visitor has no wallet); None: only through a wallet
+    public_rpc: str | None = None
 
     def contract(self, name: str) -> Any:
         rec = self.deployment.contracts[name]
@@ -296,6 +319,10 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     )
     store = ctx.store
     registry = build_registry(ctx)
+    if ctx.network is not None:
+        from sec_offchain.gateway.network import NetworkCollector
+
+        registry.register(NetworkCollector(ctx.network, lambda area: _anchored_height(area)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -530,8 +557,8 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     @v1.get("/areas", response_model=list[models.Area], tags=["areas"])
     async def list_areas():
         """Every area with anchored height, stake, balance and pause flag."""
-        rows = store.query("SELECT data FROM entities WHERE kind = 'area'")
-        areas = sorted((json.loads(r[0]) for r in rows), key=lambda a: a["area_id"])
+        rows = store.query(AREAS_SQL)
+        areas = sorted((json.loads(r[0]) for r in rows), key=_area_key)
         return [_with_age(a) for a in areas]
 
     @v1.get("/areas/{area_id}", response_model=models.Area, tags=["areas"])
@@ -724,6 +751,56 @@ def build_app(ctx: GatewayContext) -> FastAPI:
             return ctx.lookup.answer(address, max(store.get_cursor(), 0))
         except LookupUnavailable as exc:
             raise Problem(exc.status, TITLES.get(exc.status, "Error"), exc.reason) from None
+    # the network: nodes, relayers, alerts ------------------------------------------------
+    def _anchored_height(area_id: int) -> int:
+        known = store.get_entity("area", str(area_id))
+        return int(known["anchored_height"] or 0) if known else 0
+
+    def _network() -> dict[str, Any] | None:
+        return ctx.network.snapshot() if ctx.network is not None else None
+
+    @v1.get("/network", tags=["areas"])
+    def get_network() -> dict[str, Any]:
+        """The area nodes this gateway watches (`--devnet`): per area head, final and
+        anchored height and anchor lag, per node up or down, height, final height, peers
+        and pool; the devnet's processes (pid, up, restarts, last exit status); and the
+        relayers: each area's anchor queue (final blocks waiting to be anchored) and the
+        gasless relayer's requests by state."""
+        snap = _network()
+        areas = []
+        for area in (snap or {}).get("areas", []):
+            anchored = _anchored_height(area["area_id"])
+            lag = max(0, area["final"] - anchored) if area["final"] is not None else None
+            areas.append({**area, "anchored": anchored, "anchor_lag": lag})
+        return {
+            "nodes_known": snap is not None,
+            "checked_at": snap["checked_at"] if snap else None,
+            "poll": snap["poll"] if snap else None,
+            "areas": areas,
+            "processes": _processes(),
+            "relay": ctx.relay_stats() if ctx.relay_stats is not None else None,
+        }
+
+    def _processes() -> list[dict[str, Any]]:
+        if ctx.devnet_home is None:
+            return []
+        from sec_offchain.gateway.network import read_processes
+
+        return read_processes(ctx.devnet_home)
+
+    @v1.get("/alerts", tags=["status"])
+    def get_alerts() -> dict[str, Any]:
+        """What needs an operator now: the index behind the chain, paused areas, proven
+        equivocations, missed anchors (an area's final blocks not anchored beyond the
+        limit, or no anchor for a long time), nodes that do not answer, stalled finality;
+        each alert one sentence. `thresholds` are the limits this gateway alerts above."""
+        from sec_offchain.gateway.network import AlertThresholds, build_alerts
+
+        thresholds = ctx.thresholds or AlertThresholds()
+        rows = store.query(AREAS_SQL)
+        areas = [_with_age(a) for a in sorted((json.loads(r[0]) for r in rows), key=_area_key)]
+        alerts = build_alerts(get_status(), areas, _network(), thresholds, time.time())
+        return {"alerts": alerts, "thresholds": thresholds.to_json()}
 
     # proofs --------------------------------------------------------------------------------
     @v1.get("/products/{product_id}/credit", tags=["proofs"])
@@ -770,12 +847,22 @@ def build_app(ctx: GatewayContext) -> FastAPI:
 
     def _blocks_upto(area: int, height: int) -> list[Any]:
         """Blocks 1..height of `area` from its nodes (kept: anchored blocks are final)."""
+        with ctx._block_lock:
+            return _fill_blocks(area, height)
+
+    def _fill_blocks(area: int, height: int) -> list[Any]:
         cached = ctx._block_cache.setdefault(area, [])
-        for h in range(len(cached) + 1, height + 1):
-            block = ctx.blocks(area, h)  # type: ignore[misc]
-            if block is None:
-                raise Problem(502, "Bad Gateway", f"no node of area {area} served its block {h}")
-            cached.append(block)
+        while len(cached) < height:
+            h = len(cached) + 1
+            got = ctx.block_range(area, h, height - len(cached)) if ctx.block_range else []
+            if not got:
+                block = ctx.blocks(area, h)  # type: ignore[misc]
+                if block is None:
+                    raise Problem(
+                        502, "Bad Gateway", f"no node of area {area} served its block {h}"
+                    )
+                got = [block]
+            cached.extend(got[: height - len(cached)])
         return cached[:height]
 
     @v1.get("/records/{record_id}/proof", tags=["proofs"])

@@ -114,6 +114,11 @@ def build_credit_bundle(
 ) -> dict[str, Any]:
     """The bundle proving `table[product_id]` against `header.credit_root`; BundleError when
     the table is not the one the header commits to, or lacks the product."""
+    if product_id not in table:
+        raise BundleError(
+            f"product 0x{product_id.hex()} has no credit in area {header.area_id} "
+            f"at height {header.height}"
+        )
     items = sorted(table.items())
     tree = StandardMerkleTree.of(items, CREDIT_LEAF)
     if tree.root != header.credit_root:
@@ -121,12 +126,7 @@ def build_credit_bundle(
             f"the credit table rebuilt for area {header.area_id} height {header.height} "
             "does not match its anchored credit_root"
         )
-    index = next((i for i, (p, _) in enumerate(items) if p == product_id), None)
-    if index is None:
-        raise BundleError(
-            f"product 0x{product_id.hex()} has no credit in area {header.area_id} "
-            f"at height {header.height}"
-        )
+    index = next(i for i, (p, _) in enumerate(items) if p == product_id)
     return {
         "kind": "credit",
         "area_id": header.area_id,

@@ -17,6 +17,7 @@ from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.devchain import get_free_port
 from sec_offchain.exceptions import ConfigError
 from sec_offchain.gateway.indexer import DEFAULT_CONFIRMATIONS, DEFAULT_RANGE, Indexer
+from sec_offchain.gateway.network import AlertThresholds, NodeMonitor
 from sec_offchain.gateway.store import open_store
 
 log = logging.getLogger("sec.gateway")
@@ -40,15 +41,21 @@ def serve(
     relay_db: Path | None = None,
     area_ids: tuple[int, ...] | None = None,
     directories: Path | None = None,
+    thresholds: AlertThresholds | None = None,
+    node_poll: float = 1.0,
+    public_rpc: str | None = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
     deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
     (an eth-account LocalAccount) the gateway relays users' signed requests, paying their gas
     under the default sponsorship policy (its queue in `relay_db`, default relay.db beside
     `db`). With `devnet_home` it forwards signed area transactions and records to the
-    devnet's area nodes and follows their BGC messages; the account -> area lookup uses the
-    devnet's areas (or `area_ids`) and the directory files in `directories` (default the
-    devnet home's `directories/`)."""
+    devnet's area nodes, follows their BGC messages, serves the area blocks (proofs) and
+    polls the area nodes' status every `node_poll` seconds for the dashboard; `thresholds`
+    are its alert limits. The account -> area lookup uses the devnet's areas (or
+    `area_ids`) and the directory files in `directories` (default the devnet home's
+    `directories/`). `public_rpc` is named to browsers for reading the chain without a
+    wallet."""
     import uvicorn
 
     from sec_offchain.gateway.app import FastReads, GatewayContext, build_app
@@ -69,10 +76,17 @@ def serve(
     store = open_store(db)
     indexer = Indexer(w3, deployment, store, confirmations=confirmations, block_range=block_range)
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
+    ctx.thresholds = thresholds or AlertThresholds()
+    ctx.public_rpc = public_rpc
     if devnet_home is not None:
+        from sec_offchain.area.devnet_config import DevnetConfig
         from sec_offchain.gateway.areas import AreaNodes, PendingMessages
 
         ctx.blocks = devnet_blocks(devnet_home)
+        ctx.block_range = devnet_block_range(devnet_home)
+        ctx.devnet = DevnetConfig.load(devnet_home / "devnet.json")
+        ctx.devnet_home = devnet_home
+        ctx.network = NodeMonitor(ctx.devnet, poll=node_poll)
         ctx.nodes = AreaNodes.from_home(devnet_home)
         ctx.pending = PendingMessages(ctx.nodes, store, ctx.nodes.cfg.anchor_separator)
         if area_ids is None:
@@ -95,6 +109,7 @@ def serve(
         core = RelayerCore.for_suite(Suite(w3, deployment), relayer_key, relay_db)
         relay = RelayHandle(core)
         ctx.relay = relay
+        ctx.relay_stats = relay.stats
     from sec_offchain.gateway.web import build_web_router
 
     ctx.writers.append(build_web_router(ctx, relay))
@@ -105,6 +120,8 @@ def serve(
     stop = threading.Event()
     thread = threading.Thread(target=indexer.run, args=(stop,), name="indexer", daemon=True)
     thread.start()
+    if ctx.network is not None:
+        threading.Thread(target=ctx.network.run, args=(stop,), name="nodes", daemon=True).start()
     url = f"http://{host}:{port}"
     state = devnet_home / STATE_FILE if devnet_home is not None else None
     if state is not None:
@@ -159,3 +176,65 @@ def devnet_blocks(home: Path) -> Callable[[int, int], object]:
         return Block.decode(body) if body else None
 
     return blocks
+
+
+BLOCK_BATCH = 64  # blocks asked for in one request (what a node sends for one GET_BLOCKS)
+
+
+def devnet_block_range(home: Path) -> Callable[[int, int, int], list]:
+    """(area, start, count) -> blocks start, start+1, ... of a devnet's area from the first
+    node that serves them, over one connection (a gateway that starts late on a long chain
+    reads it a batch at a time, not a block at a time); as many as the node sent in order,
+    [] if no node answers."""
+    import asyncio
+
+    import rlp
+    from eth_account import Account
+
+    from sec_offchain.area import net
+    from sec_offchain.area.block import Block
+    from sec_offchain.area.devnet_config import DevnetConfig
+    from sec_offchain.relayers.run import node_host
+
+    cfg = DevnetConfig.load(home / "devnet.json")
+    key = bytes.fromhex(cfg.relayer_key[2:])
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+
+    async def ask(host: str, port: int, area_id: int, start: int, count: int) -> list[Block]:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+        conn = net.Connection(reader, writer)
+        got: list[Block] = []
+        try:
+            await net.handshake(
+                conn, net.Hello.make(key, me, cfg.chain_id, 0, 0), cfg.chain_id, area_id
+            )
+            await conn.send_now(net.GET_BLOCKS, rlp.encode([start, count]))
+            while len(got) < count:
+                kind, body = await asyncio.wait_for(conn.read(), 5)
+                if kind != net.BLOCK:
+                    continue
+                block = Block.decode(body)
+                if block.header.height == start + len(got):  # gossip of a new block: not ours
+                    got.append(block)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+            pass
+        finally:
+            conn.close()
+        return got
+
+    def block_range(area_id: int, start: int, count: int) -> list[Block]:
+        try:
+            nodes = cfg.area(area_id).nodes
+        except (KeyError, ValueError, ConfigError):
+            return []
+        for node in nodes:
+            host, port = node_host(node)
+            try:
+                got = asyncio.run(ask(host, port, area_id, start, min(count, BLOCK_BATCH)))
+            except (TimeoutError, OSError, net.ProtocolError):
+                continue
+            if got:
+                return got
+        return []
+
+    return block_range

@@ -91,6 +91,16 @@ class RelayHandle:
             self.core.poll()
             return self.core.get(request_hash)
 
+    def stats(self) -> dict[str, int]:
+        """Requests by state: queued and pending are the queue; reverted and dropped the
+        failures; refused the requests the policy turned away."""
+        with self.lock:
+            db = self.core.store.db
+            counts = dict(db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status"))
+            refused = db.execute("SELECT COUNT(*) FROM decisions WHERE allowed = 0").fetchone()
+        states = ("queued", "pending", "mined", "reverted", "dropped")
+        return {**{s: int(counts.get(s, 0)) for s in states}, "refused": int(refused[0])}
+
 
 def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
     """The write endpoints and helpers under /v1 (see the module docstring)."""
@@ -182,6 +192,10 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
         data["token"] = token_info(signed.listing.token)
         data["state"] = state_of(signed)
         data["typed_data"] = _typed(signed)
+        # where the seller's trade records (and so the product's credit) live: the area the
+        # bridge writes them to; None when this gateway watches no areas (no --devnet)
+        devnet = getattr(ctx, "devnet", None)
+        data["credit_area"] = devnet.area_of(signed.listing.seller) if devnet else None
         return data
 
     @router.post("/listings", status_code=201, tags=["web"], responses=refused)
@@ -206,7 +220,7 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
                         signed.listing.seller.lower(),
                         data["code"],
                         json.dumps(signed.to_json()),
-                        int(time.time()),
+                        time.time_ns(),  # ns: two listings posted in one second keep their order
                     ],
                 )
         return data
@@ -257,6 +271,7 @@ def build_web_router(ctx: Any, relay: RelayHandle | None = None) -> APIRouter:
             "sec": token_info(sec.address) if sec is not None else None,
             "relay": relay is not None,
             "relayer": relay.core.relayer.address if relay is not None else None,
+            "public_rpc": getattr(ctx, "public_rpc", None),
         }
 
     @router.get(

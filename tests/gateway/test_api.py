@@ -337,6 +337,22 @@ def test_metrics__exposition(api, gateway_chain):
         assert line in lines, line
 
 
+def test_network_and_alerts__no_area_nodes__none_known_none_raised(api):
+    assert api.get("/v1/network").json() == {
+        "nodes_known": False,
+        "checked_at": None,
+        "poll": None,
+        "areas": [],
+        "processes": [],
+        "relay": None,
+    }
+    assert api.get("/v1/alerts").json() == {
+        "alerts": [],
+        "thresholds": {"anchor_lag": 20, "finality_stall": 120.0, "index_lag": 20,
+                       "anchor_age": 600},
+    }  # fmt: skip
+
+
 def test_openapi_and_docs(api):
     spec = api.get("/openapi.json").json()
     for path in (

@@ -1,16 +1,24 @@
 """The web app in a real browser: headless Chromium (the OS package, driven by Playwright)
-against anvil with the deployed suite and `sec gateway up` (with a relayer), all started here
-once for the module. A small EIP-1193 provider injected into each browser context forwards to
-anvil's dev accounts and stands in for a wallet extension; the pages cannot tell.
+against anvil with the suite as `sec devnet up` provisions it, area 1's nodes, the escrow
+bridge and the anchor relayer (the devnet's own processes and supervisor), and `sec gateway
+up` (with a relayer and the devnet's nodes), all started here once for the module. A small
+EIP-1193 provider injected into each browser context forwards to anvil's dev accounts and
+stands in for a wallet extension; the pages cannot tell.
 
 Journey (the tests run in order and share the chain): a seller posts an ETH and an SEC listing
 and gets links; a buyer at phone size pays the first with ETH while the dashboard shows the
 payment live; a buyer with SEC and no ETH pays the second gaslessly; the seller ships, the
 buyer confirms, each sees the other's step live; a gateway error and a wallet rejection each
-show one sentence. Screenshots of each page at phone size go to build/web-screenshots/."""
+show one sentence; a dispute, a share; the listing page verifies the product's credit against
+the anchored header and refuses tampered proofs; the dashboard shows the nodes and relayers,
+and alerts while the anchor relayer is stopped. Screenshots of each page at phone size go to
+build/web-screenshots/."""
 
+import copy
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -28,13 +36,17 @@ from sec_offchain.devchain import Anvil, get_free_port
 from sec_offchain.listings import ListingError, decode_code
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "web-screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "web-screenshots"
 SELLER, ETH_BUYER, SEC_BUYER = get_dev_account(1), get_dev_account(2), get_dev_account(3)
 RELAYER = "dev:7"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 BONUS_CAP = 50 * 10**18
 TIMEOUT = 30_000  # ms: generous, polled (never a race against a deadline)
+AREA_NODES = 2
+AREA_INTERVAL = 2.0  # seconds per area block
+ANCHOR_LAG_ALERT = 3  # final blocks left unanchored before the dashboard alerts
 
 pytestmark = pytest.mark.anvil
 
@@ -80,45 +92,87 @@ def node():
 
 @pytest.fixture(scope="module")
 def suite(node, tmp_path_factory):
-    from sec_offchain.contracts.deploy import SuiteParams, deploy_suite
+    from sec_offchain.contracts.deploy import SuiteParams
+    from sec_offchain.devnet import provision
 
-    # A share bonus (0 by default) so a sharer has SEC to claim in the orders page.
-    deployment = deploy_suite(node.w3, get_dev_account(0), SuiteParams(share_bonus_cap=BONUS_CAP))
-    path = tmp_path_factory.mktemp("web") / "deployments.json"
-    deployment.save(path)
+    # The suite as `sec devnet up` provisions it (one area, its validators staked and
+    # active), with a share bonus (0 by default) so a sharer has SEC to claim.
+    home = tmp_path_factory.mktemp("web") / "devnet"
+    home.mkdir()
+    cfg = provision(
+        node.w3,
+        node.url,
+        home,
+        areas=1,
+        nodes=AREA_NODES,
+        interval=AREA_INTERVAL,
+        say=lambda m: None,
+        params=SuiteParams(share_bonus_cap=BONUS_CAP),
+    )
+    path = Path(cfg.deployments)
     suite = Suite(node.w3, Deployment.from_file(path))
     suite.path = path  # type: ignore[attr-defined]
+    suite.cfg = cfg  # type: ignore[attr-defined]
     # The gasless buyer holds SEC (the dev faucet) and no ETH at all.
     node.w3.provider.make_request("anvil_setBalance", [SEC_BUYER.address, "0x0"])
     return suite
 
 
 @pytest.fixture(scope="module")
-def gateway(node, suite):
+def network(suite):
+    """Area 1's nodes, the escrow bridge and area 1's anchor relayer: the processes `sec
+    devnet up` starts (the same commands), under the same supervisor (its state file is
+    what the gateway shows); the standby bridge and the BGC relayer are left out."""
+    from sec_offchain.devnet import SUPERVISOR_FILE, process_specs
+    from sec_offchain.procs import Supervisor
+
+    cfg = suite.cfg
+    wanted = {f"node-1-{i}" for i in range(AREA_NODES)} | {"bridge-0", "anchor-relayer-1"}
+    specs = [(name, cmd) for name, cmd in process_specs(cfg) if name in wanted]
+    supervisor = Supervisor(
+        specs, cfg.home / "logs", cfg.home / SUPERVISOR_FILE, say=lambda m: None, cwd=ROOT
+    )
+    supervisor.start()
+    yield supervisor
+    supervisor.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(node, suite, network):
     port = get_free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SEC_PROJECT_ROOT": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sec_offchain.cli",
-            "gateway",
-            "up",
-            "--rpc",
-            node.url,
-            "--deployment",
-            str(suite.path),
-            "--port",
-            str(port),
-            "--relayer-key",
-            RELAYER,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
+    env = {**os.environ, "SEC_PROJECT_ROOT": str(ROOT)}
+    log = suite.cfg.home / "logs" / "gateway.log"  # beside the devnet processes' logs
+    log.parent.mkdir(exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sec_offchain.cli",
+                "gateway",
+                "up",
+                "--rpc",
+                node.url,
+                "--deployment",
+                str(suite.path),
+                "--port",
+                str(port),
+                "--relayer-key",
+                RELAYER,
+                "--devnet",
+                str(suite.cfg.home),
+                "--public-rpc",
+                node.url,
+                "--alert-anchor-lag",
+                str(ANCHOR_LAG_ALERT),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     end = time.monotonic() + 60
     while True:
         try:
@@ -128,7 +182,7 @@ def gateway(node, suite):
             pass
         if proc.poll() is not None or time.monotonic() > end:
             proc.kill()
-            raise AssertionError(f"gateway did not start: {proc.stdout.read().decode()[-2000:]}")
+            raise AssertionError(f"gateway did not start: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     yield url
     proc.terminate()
@@ -168,6 +222,20 @@ def wallet(browser, node):
 def shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def network_ready(gateway):
+    """Every area node answers with its peers, area 1 has anchored, and nothing alerts."""
+    net = httpx.get(f"{gateway}/v1/network").json()
+    nodes = [n for a in net["areas"] for n in a["nodes"]]
+    areas = httpx.get(f"{gateway}/v1/areas").json()
+    return (
+        len(nodes) == AREA_NODES
+        and all(n["up"] and n["peers"] == AREA_NODES - 1 for n in nodes)
+        and [a["area_id"] for a in areas] == [1]
+        and areas[0]["anchored_height"] >= 1
+        and httpx.get(f"{gateway}/v1/alerts").json()["alerts"] == []
+    )
 
 
 def wait_for(predicate, what, timeout=60.0):
@@ -228,10 +296,11 @@ def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wa
 def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     gateway, suite, wallet
 ):
+    wait_for(lambda: network_ready(gateway), "area 1's nodes up and anchoring", timeout=120)
     dashboard = wallet(SELLER, DESKTOP).new_page()
     dashboard.goto(f"{gateway}/app/dashboard.html")
     dashboard.wait_for_selector("#live:text('live')")
-    assert dashboard.locator("#alerts li").all_inner_texts() == ["No alerts."]
+    expect(dashboard.locator("#alerts li")).to_have_text(["No alerts."])
 
     page = wallet(ETH_BUYER, PHONE).new_page()
     page.goto(LINKS["eth"])
@@ -240,8 +309,7 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     assert page.locator("#price").inner_text() == "0.25 ETH"
     assert page.locator("#signed").inner_text() == "✓ Signed by the seller (checked in this page)."
     assert page.locator("#credit").inner_text() == (
-        "Product credit: not verified — this page does not check credit proofs against the "
-        "anchored header yet."
+        "Product credit: none yet — nobody has bought through this listing."
     )
     page.wait_for_selector("#trust:text('Trust index')")
     shot(page, "listing")
@@ -273,6 +341,7 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     assert dashboard.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert dashboard.locator("#chart circle").count() == 1  # one order paid so far
     shot(dashboard, "dashboard")
+    dashboard.close()  # it polls the gateway every second while open
 
 
 def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(gateway, suite, wallet):
@@ -582,11 +651,307 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
     assert suite.shares.functions.claimable(sharer.address).call() == 0
 
 
+# ── product credit checked in the page, the network on the dashboard, alerts ──────────────
+def _tampered(bundle, change):
+    data = copy.deepcopy(bundle)
+    change(data)
+    return data
+
+
+def _forged(bundle, credit):
+    """The bundle for `credit` under a header whose credit_root commits to exactly that:
+    its proof folds, but the header is not the anchored one."""
+    from sec_offchain.area.block import CREDIT_LEAF
+    from sec_offchain.area.merkle import leaf_hash
+
+    product = bytes.fromhex(bundle["product_id"][2:])
+    root = "0x" + leaf_hash(CREDIT_LEAF, (product, credit)).hex()
+    header = {**bundle["header"], "credit_root": root}
+    return {**bundle, "credit": credit, "proof": [], "header": header}
+
+
+def _digest(header, suite):
+    from sec_offchain.encoding.area_header import hash_area_header
+    from sec_offchain.gateway.proofs import header_from_json
+
+    return "0x" + hash_area_header(header_from_json(header), 31337, suite.anchor_hub.address).hex()
+
+
+MERKLE_REFUSAL = (
+    "credit proof: the product's credit and the proof do not lead to the header's credit_root"
+)
+
+
+def test_credit__listing_page_checks_it_against_the_anchored_header__tampered_not_verified(
+    gateway, suite, wallet
+):
+    from sec_offchain.gateway.proofs import BundleError, verify_credit_bundle
+
+    hub = suite.anchor_hub
+    code = LINKS["eth"].rsplit("/l/", 1)[1]
+    state = httpx.get(f"{gateway}/v1/signed-listings/{code}").json()["state"]
+    digest = decode_code(code).digest
+    assert state["listing_id"] == suite.escrow.functions.signed_listing(digest).call()[0]
+    product = "0x" + state["listing_id"].to_bytes(32, "big").hex()
+    url = f"{gateway}/v1/products/{product}/credit?area=1"
+    # order #1 completed: the bridge wrote its record into area 1, and once final the block
+    # was attested and anchored
+    started = time.monotonic()
+    wait_for(lambda: httpx.get(url).status_code == 200, "order #1's credit anchored", 120)
+    anchored_after = time.monotonic() - started
+
+    def python_check(bundle):
+        return verify_credit_bundle(
+            bundle,
+            lambda: int(suite.w3.eth.chain_id),
+            lambda a, h: bytes(hub.functions.anchored_hash(a, h).call()),
+            str(hub.address),
+        )
+
+    served: list[dict] = []
+    change = {"to": None}
+
+    def intercept(route):
+        response = route.fetch()
+        bundle = response.json()
+        served.append(bundle)
+        if change["to"] is not None:
+            bundle = change["to"](bundle)
+        route.fulfill(response=response, json=bundle)
+
+    page = wallet(ETH_BUYER, PHONE).new_page()
+    page.route("**/v1/products/*/credit?*", intercept)
+    opened = time.monotonic()
+    page.goto(LINKS["eth"])
+    page.wait_for_selector("#credit[data-state='verified'], #credit[data-state='failed']")
+    (SHOTS / "listing-credit-timings.txt").write_text(
+        f"waited for order #1's credit to be anchored: {anchored_after:.1f} s\n"
+        f"listing opened -> credit verified in the page: {time.monotonic() - opened:.2f} s\n"
+    )
+    bundle = served[-1]
+    assert page.locator("#credit").inner_text() == (
+        f"✓ Product credit 1: verified at area 1 height {bundle['height']} against the header "
+        "anchored on chain (checked in this page)."
+    )
+    assert python_check(bundle) == {
+        "area_id": 1,
+        "height": bundle["height"],
+        "product_id": product,
+        "credit": 1,
+        "header_hash": "0x" + bytes(hub.functions.anchored_hash(1, bundle["height"]).call()).hex(),
+    }
+    shot(page, "listing-credit")
+
+    # The gateway's answer tampered with on its way to the page: a proof node, then a forged
+    # header that commits to a higher credit (its proof folds; it is not the anchored one).
+    change["to"] = lambda b: _tampered(
+        b, lambda d: d.update(proof=["0x" + "ab" * 32] + d["proof"][1:])
+    )
+    page.reload()
+    page.wait_for_selector("#credit[data-state='failed']")
+    assert page.locator("#credit").inner_text() == (
+        f"✗ Product credit: not verified — {MERKLE_REFUSAL}."
+    )
+    shot(page, "listing-credit-tampered")
+    change["to"] = lambda b: _forged(b, 7)
+    page.reload()
+    page.wait_for_selector("#credit[data-state='failed']")
+    forged = _forged(served[-1], 7)
+    height = forged["height"]
+    anchored = "0x" + bytes(hub.functions.anchored_hash(1, height).call()).hex()
+    hashed = _digest(forged["header"], suite)
+    assert page.locator("#credit").inner_text() == (
+        f"✗ Product credit: not verified — header: not the one anchored at area 1 height "
+        f"{height} (anchored {anchored}, the bundle's hashes to {hashed})."
+    )
+
+    # The page's checks against `sec verify`'s, bundle by bundle: the same verdicts.
+    cases = [
+        lambda d: d.update(credit=2),
+        lambda d: d.update(proof=["0x12"] + d["proof"][1:]),
+        lambda d: d.update(height=d["height"] + 1),
+        lambda d: d.update(kind="record"),
+        lambda d: d["header"].pop("tx_root"),
+        lambda d: d.update(credit=True),
+        lambda d: d["header"].update(parent_hash="0x" + "zz" * 32),
+        lambda d: (d.update(height=10**6), d["header"].update(height=10**6)),
+    ]
+    bundles = [_tampered(bundle, c) for c in cases] + [_forged(bundle, 7), bundle]
+    # another product's true proof: the page refuses it (not this listing's); sec verify,
+    # told no product, has nothing to compare it with
+    other = "0x" + (state["listing_id"] + 1).to_bytes(32, "big").hex()
+    swapped = {**bundle, "product_id": other}
+    expected = []
+    for b in bundles:
+        try:
+            expected.append(f"verified {python_check(b)['credit']}")
+        except BundleError as exc:
+            expected.append(str(exc))
+    in_page = page.evaluate(
+        """async ([bundles, product, hub]) => {
+            const { verifyCredit } = await import("/app/credit.js");
+            const request = (args) => window.ethereum.request(args);
+            const out = [];
+            for (const b of bundles) {
+              try { out.push(`verified ${(await verifyCredit(b, product, request, hub)).credit}`); }
+              catch (e) { out.push(e.message); }
+            }
+            return out;
+        }""",
+        [[*bundles, swapped], product, str(hub.address)],
+    )
+    forged = _forged(bundle, 7)
+    anchored = "0x" + bytes(hub.functions.anchored_hash(1, bundle["height"]).call()).hex()
+    assert expected == [
+        MERKLE_REFUSAL,
+        "proof[0]: not a 0x-prefixed 32-byte hex string",
+        "area_id/height: do not match the header's",
+        'not a credit proof bundle (kind must be "credit")',
+        "header: missing tx_root",
+        "credit: not an int256",
+        "header.parent_hash: not hex",
+        "header: nothing is anchored at area 1 height 1000000",
+        f"header: not the one anchored at area 1 height {bundle['height']} (anchored {anchored}, "
+        f"the bundle's hashes to {_digest(forged['header'], suite)})",
+        "verified 1",
+    ]
+    assert in_page == [
+        *expected,
+        f"product_id: the proof is for product {other}, not this listing's {product}",
+    ]
+
+
+def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
+    gateway, suite, network, wallet
+):
+    cfg = suite.cfg
+    page = wallet(SELLER, PHONE).new_page()
+    page.goto(f"{gateway}/app/dashboard.html")
+    page.wait_for_selector("#live:text('live')")
+    rows = page.locator("#nodes tr[data-node]")
+    expect(rows).to_have_count(AREA_NODES)
+    expect(page.locator("#nodes tr[data-up='yes']")).to_have_count(AREA_NODES)
+    # one snapshot of the page: the nodes' rows and the area's row come from one answer
+    snap = page.evaluate(
+        """() => ({
+            nodes: [...document.querySelectorAll('#nodes tr[data-node]')]
+                .map((r) => [r.dataset.node, ...[...r.cells].map((c) => c.textContent)]),
+            area: [...document.getElementById('area-1').cells].map((c) => c.textContent),
+            queue: document.querySelector('.anchor-queue[data-area="1"]').textContent,
+        })"""
+    )
+    addresses = [n.address for n in cfg.areas[0].nodes]
+    assert [n[0] for n in snap["nodes"]] == addresses
+    assert [n[2] for n in snap["nodes"]] == [f"{a[:6]}…{a[-4:]}" for a in addresses]
+    heights = [int(n[4]) for n in snap["nodes"]]
+    finals = [int(n[5]) for n in snap["nodes"]]
+    for n in snap["nodes"]:
+        assert (n[1], n[3], n[6]) == ("1", "up", str(AREA_NODES - 1))  # area, state, peers
+        assert int(n[5]) <= int(n[4]) - 2  # final: two blocks deep at least
+    area, head, final, anchored, lag = snap["area"][:5]
+    assert (area, int(head), int(final)) == ("1", max(heights), max(finals))
+    assert lag == f"{int(final) - int(anchored)} blocks"
+    assert snap["queue"] == (
+        f"Area 1 anchor relayer: {int(final) - int(anchored)} final headers waiting "
+        f"(anchored {anchored})."
+    )
+    relayer = get_dev_account(int(RELAYER.split(":")[1])).address
+    # one SEC purchase relayed; two requests refused by the policy (test_relay__...)
+    assert page.locator("#relay-gasless").inner_text() == (
+        f"Gasless relayer {relayer}: queue 0 queued, 0 pending · 1 mined · failures 0 reverted,"
+        " 0 dropped · 2 refused."
+    )
+    procs = page.locator("table[aria-label='Processes'] tbody tr")
+    assert [r.locator("td").all_inner_texts() for r in procs.all()] == [
+        [c.name, str(c.proc.pid), "up", "0", "—"] for c in network.children
+    ]
+    shot(page, "dashboard-nodes")
+    page.close()
+    metrics = set(httpx.get(f"{gateway}/metrics").text.splitlines())
+    for a in addresses:
+        assert f'sec_node_up{{area="1",node="{a}"}} 1.0' in metrics
+        assert f'sec_node_peers{{area="1",node="{a}"}} {float(AREA_NODES - 1)}' in metrics
+    assert "# TYPE sec_area_anchor_lag_blocks gauge" in metrics
+
+
+def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_resumes(
+    gateway, suite, network, wallet
+):
+    hub = suite.anchor_hub
+    page = wallet(SELLER, PHONE).new_page()
+    page.goto(f"{gateway}/app/dashboard.html")
+    alerts = page.locator("#alerts li")
+    expect(alerts).to_have_text(["No alerts."], timeout=60_000)
+    [relayer] = [c.proc for c in network.children if c.name == "anchor-relayer-1"]
+    os.kill(relayer.pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        alert = page.locator("#alerts li[data-kind='anchor-lag'][data-area='1']")
+        alert.wait_for(timeout=90_000)
+        raised = time.monotonic() - stopped
+        anchored = hub.functions.latest_height(1).call()  # stands still: the relayer is stopped
+        text = alert.inner_text()
+        found = re.fullmatch(
+            r"Area 1: (\d+) final blocks are not anchored \(anchored (\d+), final (\d+); "
+            rf"the limit is {ANCHOR_LAG_ALERT}\): missed anchors\.",
+            text,
+        )
+        assert found, text
+        lag, at, final = map(int, found.groups())
+        assert (at, lag) == (anchored, final - anchored)
+        assert lag > ANCHOR_LAG_ALERT
+        assert alerts.all_inner_texts() == [text]  # nothing else is wrong
+        shot(page, "dashboard-alert")
+    finally:
+        os.kill(relayer.pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    # back: it anchors the heights it missed, and the dashboard shows each new anchored
+    # height and then no alert, without a reload
+    wait_for(lambda: hub.functions.latest_height(1).call() > anchored, "an anchor", 90)
+    seen_on_chain = time.monotonic()
+    page.wait_for_function(
+        f"Number(document.querySelector('#area-1').cells[3].textContent) > {anchored}"
+    )
+    shown = time.monotonic() - seen_on_chain
+    expect(alerts).to_have_text(["No alerts."], timeout=90_000)
+    cleared = time.monotonic() - resumed
+    (SHOTS / "dashboard-alert-timings.txt").write_text(
+        f"anchor relayer stopped -> alert shown: {raised:.1f} s\n"
+        f"anchor on chain -> dashboard shows it: {shown:.2f} s\n"
+        f"anchor relayer resumed -> alert cleared: {cleared:.1f} s\n"
+    )
+    page.close()
+
+
 PAGES = ("index", "post", "orders", "judge", "dashboard")
 
 
-def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, wallet):
-    page = wallet(SELLER, PHONE).new_page()
+def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, browser):
+    # a visitor with no wallet at all: every page still shows, and the listing page checks
+    # the product's credit through the gateway's public RPC instead of a wallet
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    served: list[dict] = []
+
+    def record(route):
+        response = route.fetch()
+        served.append(response.json())
+        route.fulfill(response=response)
+
+    page.route("**/v1/products/*/credit?*", record)
+    try:
+        _check_pages(gateway, page)
+        page.wait_for_selector("#credit[data-state='verified'], #credit[data-state='failed']")
+        assert page.locator("#credit").inner_text() == (
+            f"✓ Product credit 1: verified at area 1 height {served[-1]['height']} against "
+            "the header anchored on chain (checked in this page)."
+        )
+    finally:
+        context.close()
+
+
+def _check_pages(gateway, page):
     for name in PAGES + ("listing",):
         url = f"{gateway}/app/{name}.html" if name != "listing" else LINKS["eth"]
         page.goto(url)

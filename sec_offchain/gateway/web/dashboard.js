@@ -1,9 +1,9 @@
-// The operations dashboard: index and anchor state per area, relayers, volume over time, open
-// cases and alerts, refreshed by the event stream (no reload).
-import { amount, api, el, ethers, getConfig, showError, clearError, subscribe, when } from "/app/common.js";
+// The operations dashboard: per area head, final and anchored height and anchor lag, the area
+// nodes (up or down, heights, peers), relayers with their queues and failures, volume over
+// time, open cases and the gateway's alerts; refreshed by the event stream and, for the nodes,
+// polled (no reload).
+import { amount, api, el, ethers, getConfig, short, showError, clearError, subscribe, when } from "/app/common.js";
 
-const ANCHOR_LAG_ALERT = 600; // seconds since an area's last anchor
-const INDEX_LAG_ALERT = 20; // blocks the index is behind the chain
 const feed = [];
 
 function chart(points) {
@@ -40,23 +40,10 @@ async function paidSeries() {
 }
 
 async function refresh() {
-  const [config, status, areas, volume, voting, drawing, series] = await Promise.all([
-    getConfig(), api("/v1/status"), api("/v1/areas"), api("/v1/volume"),
+  const [config, status, volume, voting, drawing, series] = await Promise.all([
+    getConfig(), api("/v1/status"), api("/v1/volume"),
     api("/v1/cases?status=voting&order=desc"), api("/v1/cases?status=drawing&order=desc"), paidSeries(),
   ]);
-  const alerts = [];
-  if (status.lag > INDEX_LAG_ALERT) alerts.push(`The indexer is ${status.lag} blocks behind the chain.`);
-  if (status.reorgs) alerts.push(`${status.reorgs} reorgs rewound the index since it started.`);
-  for (const a of areas) {
-    if (a.paused) alerts.push(`Area ${a.area_id} is paused.`);
-    if (a.equivocations) alerts.push(`Area ${a.area_id}: ${a.equivocations} equivocations proven.`);
-    if (a.anchor_age !== null && a.anchor_age > ANCHOR_LAG_ALERT) {
-      alerts.push(`Area ${a.area_id} has not anchored for ${a.anchor_age} s (missed anchors).`);
-    }
-  }
-  document.getElementById("alerts").replaceChildren(
-    ...(alerts.length ? alerts.map((t) => el("li", { class: "error" }, t)) : [el("li", { class: "muted" }, "No alerts.")]),
-  );
   const dl = document.getElementById("index");
   const item = (k, v, id) => [el("dt", {}, k), el("dd", { id }, v)];
   dl.replaceChildren(
@@ -64,18 +51,6 @@ async function refresh() {
     ...item("Indexed block", String(status.indexed_block), "indexed"),
     ...item("Indexer lag", `${status.lag} blocks`), ...item("Events", String(status.events), "events"),
   );
-  document.getElementById("relayers").replaceChildren(config.relay
-    ? el("p", {}, "Gasless relayer ", el("span", { class: "addr" }, config.relayer), " accepting requests.")
-    : el("p", { class: "muted" }, "This gateway runs no relayer."));
-  document.getElementById("areas").replaceChildren(
-    ...(areas.length ? areas.map((a) => el("tr", {},
-      el("td", {}, String(a.area_id)), el("td", {}, "—"), el("td", {}, "—"),
-      el("td", {}, String(a.anchored_height)), el("td", {}, a.anchor_age === null ? "—" : `${a.anchor_age} s`),
-      el("td", {}, amount(a.validator_stake, config.sec)), el("td", {}, a.paused ? "paused" : "running")))
-      : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No area has anchored yet."))]),
-  );
-  document.getElementById("nodes").replaceChildren(el("p", { class: "muted" },
-    "Head and final heights and node health come from area nodes; this gateway has no node feed attached."));
   const tokenOf = (t) => (t === ethers.ZeroAddress ? { symbol: "ETH", decimals: 18 } : config.sec);
   document.getElementById("volume").replaceChildren(
     ...(volume.length ? volume.map((v) => el("p", { class: "volume", "data-token": v.token },
@@ -88,6 +63,70 @@ async function refresh() {
     ...(open.length ? open.map((c) => el("li", {}, `Case #${c.case_id} (order #${c.order_id}): ${c.status}, vote by ${when(c.vote_deadline)}`))
       : [el("li", { class: "muted" }, "No open cases.")]),
   );
+  await refreshNetwork();
+}
+
+// Nodes are not in the event stream: their state, the alerts and the areas' heights are
+// asked for every NETWORK_POLL ms (and after every event).
+const NETWORK_POLL = 1000;
+
+function relayers(config, net, areas) {
+  const out = [];
+  if (config.relay) {
+    const r = net.relay || {};
+    out.push(el("p", { id: "relay-gasless" }, "Gasless relayer ", el("span", { class: "addr" }, config.relayer),
+      `: queue ${r.queued ?? 0} queued, ${r.pending ?? 0} pending · ${r.mined ?? 0} mined · ` +
+      `failures ${r.reverted ?? 0} reverted, ${r.dropped ?? 0} dropped · ${r.refused ?? 0} refused.`));
+  } else {
+    out.push(el("p", { class: "muted" }, "This gateway runs no gasless relayer."));
+  }
+  for (const a of net.areas) {
+    out.push(el("p", { class: "anchor-queue", "data-area": a.area_id },
+      `Area ${a.area_id} anchor relayer: ${a.anchor_lag ?? "?"} final headers waiting (anchored ${a.anchored}).`));
+  }
+  if (!net.areas.length && areas.length) {
+    out.push(el("p", { class: "muted" }, "Anchor relayers: no node feed, so their queues are unknown."));
+  }
+  if (net.processes.length) {
+    out.push(el("div", { class: "table-wrap" }, el("table", { "aria-label": "Processes" },
+      el("thead", {}, el("tr", {}, ...["Process", "PID", "State", "Restarts", "Last exit"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...net.processes.map((p) => el("tr", { "data-process": p.name },
+        el("td", {}, p.name), el("td", {}, String(p.pid ?? "—")), el("td", {}, p.up ? "up" : "down"),
+        el("td", {}, String(p.restarts)), el("td", {}, p.last_exit === null ? "—" : String(p.last_exit))))))));
+  }
+  return out;
+}
+
+async function refreshNetwork() {
+  const [config, net, areas, alerts] = await Promise.all([
+    getConfig(), api("/v1/network"), api("/v1/areas"), api("/v1/alerts"),
+  ]);
+  document.getElementById("alerts").replaceChildren(
+    ...(alerts.alerts.length
+      ? alerts.alerts.map((a) => el("li", { class: "error", "data-kind": a.kind, "data-area": a.area ?? "" }, a.message))
+      : [el("li", { class: "muted" }, "No alerts.")]),
+  );
+  const byArea = new Map(net.areas.map((a) => [a.area_id, a]));
+  const cell = (v) => el("td", {}, v === null || v === undefined ? "—" : String(v));
+  document.getElementById("areas").replaceChildren(
+    ...(areas.length ? areas.map((a) => {
+      const n = byArea.get(a.area_id);
+      const lag = n && n.anchor_lag !== null ? `${n.anchor_lag} blocks`
+        : a.anchor_age === null ? "—" : `${a.anchor_age} s`;
+      return el("tr", { id: `area-${a.area_id}` },
+        cell(a.area_id), cell(n?.head), cell(n?.final), cell(a.anchored_height), cell(lag),
+        el("td", {}, amount(a.validator_stake, config.sec)), el("td", {}, a.paused ? "paused" : "running"));
+    }) : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No area has anchored yet."))]),
+  );
+  const nodes = net.areas.flatMap((a) => a.nodes.map((n) => ({ area: a.area_id, ...n })));
+  document.getElementById("nodes").replaceChildren(net.nodes_known
+    ? el("div", { class: "table-wrap" }, el("table", { "aria-label": "Nodes" },
+      el("thead", {}, el("tr", {}, ...["Area", "Node", "State", "Height", "Final", "Peers", "Pool"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...nodes.map((n) => el("tr", { "data-node": n.address, "data-up": n.up ? "yes" : "no" },
+        cell(n.area), el("td", { class: "addr", title: n.address }, short(n.address)), el("td", {}, n.up ? "up" : "down"),
+        cell(n.height), cell(n.final_height), cell(n.peers), cell(n.pool))))))
+    : el("p", { class: "muted" }, "This gateway watches no area nodes (start it with --devnet)."));
+  document.getElementById("relayers").replaceChildren(...relayers(config, net, areas));
   document.getElementById("updated").textContent = new Date().toISOString().slice(11, 19) + " UTC";
 }
 
@@ -108,5 +147,11 @@ refresh()
       schedule();
     });
     document.getElementById("live").textContent = "live";
+    let polling = false;
+    setInterval(() => {
+      if (polling) return;
+      polling = true;
+      refreshNetwork().then(clearError).catch(showError).finally(() => (polling = false));
+    }, NETWORK_POLL);
   })
   .catch(showError);

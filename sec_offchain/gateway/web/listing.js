@@ -3,8 +3,9 @@
 // the relayer with a permit: no ETH needed).
 import {
   ESCROW_ABI, RELAY_GAS, act, amount, api, clearError, connect, el, ethers, getConfig, relayTx,
-  sendTx, short, showError, showNotice, signPermit, when,
+  sendTx, sentence, short, showError, showNotice, signPermit, when,
 } from "/app/common.js";
+import { BundleError, verifyCredit } from "/app/credit.js";
 
 const escrowIface = new ethers.Interface(ESCROW_ABI);
 const DAY = 86400;
@@ -49,10 +50,7 @@ async function load() {
     ? "✓ Signed by the seller (checked in this page)."
     : "✗ The signature is not the seller's: do not pay.";
   signed.className = ok ? "notice" : "error";
-  const credit = document.getElementById("credit");
-  credit.textContent =
-    "Product credit: not verified — this page does not check credit proofs against the anchored header yet.";
-  credit.hidden = false;
+  checkCredit(data);
   document.getElementById("seller").textContent = l.seller;
   document.getElementById("product").setAttribute("aria-busy", "false");
   const open = ok && !data.state.cancelled && !(Number(l.quantity) && data.state.sold >= Number(l.quantity));
@@ -63,6 +61,74 @@ async function load() {
   document.getElementById("pay-eth").hidden = !isEth;
   document.getElementById("pay-sec").hidden = isEth;
   await loadSeller(l.seller);
+}
+
+function showCredit(state, text) {
+  const credit = document.getElementById("credit");
+  credit.textContent = text;
+  credit.dataset.state = state;
+  credit.className = { verified: "notice", failed: "error" }[state] || "warn";
+  credit.hidden = false;
+}
+
+/** The chain, read without the gateway: the visitor's wallet, else the public RPC the
+ *  gateway names (a node anyone may ask; what it answers is checked the same way). */
+async function chainRequest() {
+  if (window.ethereum) return (args) => window.ethereum.request(args);
+  const config = await getConfig();
+  if (!config.public_rpc) return null;
+  let id = 0;
+  return async ({ method, params }) => {
+    const res = await fetch(config.public_rpc, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
+    });
+    const body = await res.json();
+    if (body.error) throw new Error(body.error.message);
+    return body.result;
+  };
+}
+
+/** The product's credit: its proof bundle from the gateway, checked here against the header
+ *  anchored on chain (credit.js). */
+async function checkCredit(d) {
+  const listingId = BigInt(d.state.listing_id);
+  if (d.credit_area === null || d.credit_area === undefined) {
+    showCredit("none", "Product credit: not checked — this gateway watches no areas to prove it from.");
+    return;
+  }
+  if (listingId === 0n) {
+    showCredit("none", "Product credit: none yet — nobody has bought through this listing.");
+    return;
+  }
+  showCredit("checking", "Product credit: checking it against the anchored header…");
+  const product = ethers.zeroPadValue(ethers.toBeHex(listingId), 32);
+  try {
+    const request = await chainRequest();
+    if (!request) {
+      showCredit("none", "Product credit: not checked — open this page with a wallet to check it against the chain.");
+      return;
+    }
+    const res = await fetch(`/v1/products/${product}/credit?area=${d.credit_area}`, {
+      headers: { Accept: "application/json" },
+    });
+    const body = await res.json().catch(() => null);
+    if (res.status === 404) {
+      const why = body?.detail || "the gateway has none";
+      showCredit("none", `Product credit: none anchored yet (${why.replace(/\.$/, "")}).`);
+      return;
+    }
+    if (!res.ok) throw new BundleError(`the gateway refused: ${body?.detail || `HTTP ${res.status}`}`);
+    const config = await getConfig();
+    const ok = await verifyCredit(body, product, request, config.contracts.AnchorHub, d.chain_id);
+    showCredit("verified",
+      `✓ Product credit ${ok.credit}: verified at area ${ok.area_id} height ${ok.height} ` +
+      "against the header anchored on chain (checked in this page).");
+  } catch (err) {
+    const reason = err instanceof BundleError ? err.message : sentence(err).replace(/\.$/, "");
+    showCredit("failed", `✗ Product credit: not verified — ${reason}.`);
+  }
 }
 
 async function loadSeller(seller) {
