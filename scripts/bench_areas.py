@@ -215,11 +215,19 @@ def main() -> None:
         default="louvain",
         help="community detection for the relation policy",
     )
+    ap.add_argument("--min-gain", type=float, default=AreaParams.min_gain)
+    ap.add_argument("--gain-ratio", type=float, default=AreaParams.gain_ratio)
     ap.add_argument("--plot", type=Path, default=None)
     args = ap.parse_args()
 
     world = make_world(args.accounts, args.seed)
-    params = AreaParams(area_ids=tuple(range(args.areas)), seed=args.seed, method=args.method)
+    params = AreaParams(
+        area_ids=tuple(range(args.areas)),
+        seed=args.seed,
+        method=args.method,
+        min_gain=args.min_gain,
+        gain_ratio=args.gain_ratio,
+    )
     per_epoch = args.trades // (PERIOD // EPOCH)
     next_id = args.accounts
     history: list[np.ndarray] = []

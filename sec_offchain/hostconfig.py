@@ -207,6 +207,8 @@ def load_host_config(path: Path) -> HostConfig:
         },
         "bgc_key": "0x" + key.hex(),
         "heartbeat": float(data.get("bridge", {}).get("heartbeat", 10.0)),
+        # the published area directories' files (default: <home>/areas)
+        "areas_dir": str(base / data["areas_dir"]) if data.get("areas_dir") else "",
     }
     devnet = DevnetConfig(
         chain_id=int(chain_id),

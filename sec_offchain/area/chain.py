@@ -31,7 +31,15 @@ from sec_offchain.area.block import (
     egress_root,
     tx_root,
 )
-from sec_offchain.area.ledger import MAX_EGRESS, AreaTx, ChainEvents, Ledger, LedgerError, NoChain
+from sec_offchain.area.ledger import (
+    MAX_EGRESS,
+    MOVE,
+    AreaTx,
+    ChainEvents,
+    Ledger,
+    LedgerError,
+    NoChain,
+)
 from sec_offchain.area.merkle import ZERO32
 from sec_offchain.area.records import (
     RecordError,
@@ -241,6 +249,9 @@ class AreaChain:
         for tx in block.txs:
             if events is not None:
                 tx.check_signature(self.config.record_separator)
+            if tx.kind == MOVE:
+                egress += [Message(*m) for m in ledger.apply_move(tx, events)]
+                continue
             message, product = ledger.apply_tx(tx)
             if message is not None:
                 egress.append(Message(*message))
@@ -282,7 +293,13 @@ class AreaChain:
         tx.check_signature(self.config.record_separator)
         if tx.area_id != self.config.area_id:
             raise LedgerError(f"transaction is for area {tx.area_id}")
-        if tx.nonce <= self.ledger.tx_nonces.get(tx.sender, 0):
+        if tx.kind == MOVE:
+            # no signature: the proof against the epoch's published root must hold now
+            with self._lock:
+                if (tx.sender, tx.nonce) in self.ledger.moves_out:
+                    return False
+                self.ledger.copy().apply_move(tx, self.events)
+        elif tx.nonce <= self.ledger.tx_nonces.get(tx.sender, 0):
             return False
         with self._lock:
             self._seq += 1
@@ -290,7 +307,7 @@ class AreaChain:
                 "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
                 (
                     tx.digest(self.config.record_separator),
-                    tx.sender,
+                    tx.pool_sender,
                     tx.nonce,
                     tx.encode(),
                     self._seq,
@@ -480,6 +497,11 @@ class AreaChain:
                     continue
             for tx in self.tx_pool():
                 try:
+                    if tx.kind == MOVE:
+                        moved = scratch.apply_move(tx, self.events)
+                        txs.append(tx)
+                        egress += [Message(*m) for m in moved]
+                        continue
                     message, product = scratch.apply_tx(tx)
                 except LedgerError:
                     continue
@@ -753,7 +775,7 @@ class AreaChain:
                     "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
                     (
                         tx.digest(self.config.record_separator),
-                        tx.sender,
+                        tx.pool_sender,
                         tx.nonce,
                         tx.encode(),
                         self._seq,
@@ -784,6 +806,11 @@ class AreaChain:
         # transactions that no longer apply (their nonce is used) leave the pool
         self.db.executemany(
             "DELETE FROM txpool WHERE sender=? AND nonce<=?", list(ledger.tx_nonces.items())
+        )
+        # other moves of an (account, epoch) this block moved (they can never apply)
+        self.db.executemany(
+            "DELETE FROM txpool WHERE sender=? AND nonce=?",
+            [(t.pool_sender, t.nonce) for t in new_block.txs if t.kind == MOVE],
         )
         if reorged:
             self.credits = {}

@@ -64,9 +64,38 @@ class DevnetConfig:
         raise KeyError(f"no area {area_id} in the devnet")
 
     def area_of(self, account: str) -> int:
-        """The account-to-area lookup: a seller's records live in this area."""
+        """The address-hash area (accounts no published directory lists; processes without
+        an AreaDirectory)."""
         ids = sorted(a.area_id for a in self.areas)
         return ids[int(account, 16) % len(ids)]
+
+    @property
+    def directory_folder(self) -> Path:
+        """Where the published directories' files (`epoch-<N>.json`) are kept."""
+        return Path(self.extra.get("areas_dir") or self.home / "areas")
+
+    def published_directories(self):
+        """The account -> area directories AreaDirectory published, each checked against its
+        root (`PublishedDirectories`); None without a chain or an AreaDirectory."""
+        if not self.rpc or not self.deployments:
+            return None
+        from web3 import Web3
+
+        from sec_offchain.areas.published import PublishedDirectories
+        from sec_offchain.contracts.deployment import Deployment
+
+        deployment = Deployment.from_file(Path(self.deployments))
+        rec = deployment.contracts.get("AreaDirectory")
+        if rec is None:
+            return None
+        w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 5}))
+        return PublishedDirectories(
+            w3.eth.contract(address=Web3.to_checksum_address(rec.address), abi=rec.abi),
+            self.directory_folder,
+            tuple(sorted(a.area_id for a in self.areas)),
+            start_block=int(self.extra.get("start_block", deployment.block)),
+            confirmations=self.confirmations,
+        )
 
     def disabled_check(self) -> Callable[[bytes], bool]:
         """`TrustIndex.is_disabled`, read from the chain with a 10-second cache. Disabled is
@@ -116,12 +145,14 @@ class DevnetConfig:
             return None
         w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 5}))
         gw = deployment.contracts["BorderGateway"]
+        directory = deployment.contracts.get("AreaDirectory")
         return Web3Events(
             w3,
             gw.address,
             gw.abi,
             int(self.extra.get("start_block", 0)),
             confirmations=self.confirmations,
+            directory=(directory.address, directory.abi) if directory else None,
         )
 
     @property

@@ -28,8 +28,17 @@ class Web3Events:
         start_block: int = 0,
         confirmations: int = 0,
         min_interval: float = 1.0,
+        directory: tuple[str, list] | None = None,
     ) -> None:
+        """`directory`: AreaDirectory's (address, ABI), where the roots that moves are proven
+        against are read (without it no move is valid)."""
         self.w3 = w3
+        self.directory = (
+            w3.eth.contract(address=Web3.to_checksum_address(directory[0]), abi=directory[1])
+            if directory
+            else None
+        )
+        self._roots: dict[int, bytes] = {}
         self.gateway = w3.eth.contract(
             address=Web3.to_checksum_address(gateway_address), abi=gateway_abi
         )
@@ -118,3 +127,24 @@ class Web3Events:
             for (src, dst, nonce), value in sorted(self._delivered.items())
             if dst == area_id
         ]
+
+    def directory_root(self, epoch: int) -> bytes | None:
+        """AreaDirectory's root of `epoch` as of `confirmations` blocks below the head (a
+        root is never overwritten, so a confirmed one is kept); None while unpublished."""
+        if self.directory is None or epoch < 1:
+            return None
+        root = self._roots.get(epoch)
+        if root is not None:
+            return root
+        try:
+            safe = fetch_safe_head(self.w3, self.confirmations)
+            if safe is None:
+                return None
+            got = bytes(self.directory.functions.root_of(epoch).call(block_identifier=safe[0]))
+        except Exception as exc:  # noqa: BLE001 - RPC outage: not known yet
+            log.warning("reading AreaDirectory: %s", exc)
+            return None
+        if got == bytes(32):
+            return None
+        self._roots[epoch] = got
+        return got

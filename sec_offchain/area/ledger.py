@@ -17,6 +17,13 @@ cross-area purchase: buyer B in area 1 pays seller A's listing in area 2 —
 A `PAY` to area 0 (no listing) is a withdrawal: the egress message to the main chain is
 paid out in SEC to its recipient by `BorderGateway.withdraw_from_area`.
 
+A `MOVE` carries an account's balance to the area the published directory of an epoch puts
+it in (areas that follow trade relations, `sec_offchain.areas`): anyone may submit it (it is
+unsigned; the account's directory entry and its Merkle proof make it valid, checked against
+the epoch's root on AreaDirectory), the area debits the account's whole balance once per
+(account, epoch) and emits it as egress messages (payload tag 0x02 + epoch), and the
+destination credits each delivered message once (its (src area, nonce), as every ingress).
+
 Every node applies the same blocks in the same order to the same state, so the state is a
 function of the chain. Area transactions are signed by their sender over
 keccak256("SEC area tx" ‖ record domain separator ‖ RLP(fields)) and carry a per-sender
@@ -31,13 +38,16 @@ from typing import Protocol
 
 import rlp
 
-from sec_offchain.area.merkle import ZERO32, keccak
+from sec_offchain.area.merkle import ZERO32, MerkleError, keccak, verify
 from sec_offchain.area.records import RecordError, product_id_of, recover_address
 from sec_offchain.encoding.area_header import sign_digest
 from sec_offchain.exceptions import SecError
 
-PAY, SHIP, CONFIRM = 1, 2, 3
-KIND_NAMES = {PAY: "pay", SHIP: "ship", CONFIRM: "confirm"}
+PAY, SHIP, CONFIRM, MOVE = 1, 2, 3, 4
+KIND_NAMES = {PAY: "pay", SHIP: "ship", CONFIRM: "confirm", MOVE: "move"}
+# AreaDirectory's leaf: (address account, uint256 area_id)
+DIRECTORY_LEAF = ("address", "uint256")
+MAX_MOVE_PROOF = 32  # AreaDirectory.MAX_PROOF
 PAID, SHIPPED, COMPLETED = "paid", "shipped", "completed"
 
 
@@ -46,6 +56,7 @@ class LedgerError(SecError):
 
 
 PURCHASE_TAG = 0x01
+MOVE_TAG = 0x02
 
 
 def purchase_payload(listing_id: int) -> bytes:
@@ -62,6 +73,27 @@ def listing_of_payload(payload: bytes) -> int | None:
     return None
 
 
+def move_payload(epoch: int) -> bytes:
+    """A move message's payload: tag 0x02, then the directory epoch that moved the account."""
+    if not 0 < epoch < 2**248:
+        raise LedgerError("epoch out of range")
+    return bytes([MOVE_TAG]) + epoch.to_bytes(31, "big")
+
+
+def epoch_of_payload(payload: bytes) -> int | None:
+    if payload[:1] == bytes([MOVE_TAG]):
+        return int.from_bytes(payload[1:], "big")
+    return None
+
+
+def move_tx(
+    account: bytes, src_area: int, dst_area: int, epoch: int, proof: tuple[bytes, ...]
+) -> AreaTx:
+    """The MOVE of `account`'s balance in `src_area` to `dst_area`, where the directory of
+    `epoch` puts it (`proof`: the entry's Merkle proof against that epoch's root)."""
+    return AreaTx(MOVE, account, src_area, epoch, dst_area=dst_area, recipient=account, proof=proof)
+
+
 @dataclass(frozen=True)
 class AreaTx:
     kind: int
@@ -75,6 +107,9 @@ class AreaTx:
     ref_src: int = 0  # SHIP/CONFIRM: the payment, by its message's (src area, nonce)
     ref_nonce: int = 0
     signature: bytes = b""
+    # MOVE only (not part of the digest: a witness, checked against the epoch's root): the
+    # account's directory entry proof. A MOVE's `nonce` is the epoch, and it has no signature.
+    proof: tuple[bytes, ...] = ()
 
     def fields(self) -> list:
         return [
@@ -96,13 +131,29 @@ class AreaTx:
     def signed(self, key: bytes, separator: bytes) -> AreaTx:
         return AreaTx(*self.fields(), signature=sign_digest(key, self.digest(separator)))
 
+    @property
+    def pool_sender(self) -> bytes:
+        """The pool's sender column: a MOVE's `nonce` is an epoch, not the sender's nonce, so
+        its rows are kept apart from the sender's own transactions."""
+        return b"move" + self.sender if self.kind == MOVE else self.sender
+
     def encode(self) -> bytes:
+        if self.kind == MOVE:
+            return rlp.encode([*self.fields(), self.signature, list(self.proof)])
         return rlp.encode([*self.fields(), self.signature])
 
     @classmethod
     def decode(cls, data: bytes) -> AreaTx:
         try:
             items = rlp.decode(data)
+            proof: tuple[bytes, ...] = ()
+            witnessed = len(items) == 12 and isinstance(items[11], list)
+            if witnessed:  # a MOVE and its proof
+                proof = tuple(items.pop())
+                if any(isinstance(p, list) or len(p) != 32 for p in proof):
+                    raise ValueError("a proof is a list of 32-byte hashes")
+                if len(proof) > MAX_MOVE_PROOF:
+                    raise ValueError("proof too long")
             if len(items) != 11 or any(isinstance(x, list) for x in items):
                 raise ValueError("11 strings expected")
             ints = [int.from_bytes(x, "big") for x in items]
@@ -118,14 +169,23 @@ class AreaTx:
                 ints[8],
                 ints[9],
                 items[10],
+                proof,
             )
-            if len(tx.sender) != 20 or len(tx.recipient) != 20 or len(tx.signature) != 65:
+            if (tx.kind == MOVE) != witnessed:
+                raise ValueError("a MOVE, and only a MOVE, carries a proof")
+            if len(tx.sender) != 20 or len(tx.recipient) != 20:
                 raise ValueError("field of the wrong length")
+            if len(tx.signature) != (0 if tx.kind == MOVE else 65):
+                raise ValueError("signature of the wrong length")
         except Exception as exc:  # noqa: BLE001
             raise LedgerError(f"not an RLP area transaction: {exc}") from exc
         return tx
 
     def check_signature(self, separator: bytes) -> None:
+        if self.kind == MOVE:  # unsigned: its proof makes it valid (Ledger.apply_move)
+            if self.signature:
+                raise LedgerError("a move is not signed")
+            return
         try:
             signer = recover_address(self.digest(separator), self.signature)
         except RecordError as exc:
@@ -166,6 +226,9 @@ class ChainEvents(Protocol):
 
     def ingress_for(self, area_id: int) -> list[Ingress]: ...
 
+    def directory_root(self, epoch: int) -> bytes | None:
+        """AreaDirectory's root of `epoch` (None while it is not published)."""
+
 
 class NoChain:
     """No main chain to read: no deposits, no ingress (unit tests, records-only areas)."""
@@ -181,6 +244,9 @@ class NoChain:
 
     def ingress_for(self, area_id):
         return []
+
+    def directory_root(self, epoch):
+        return None
 
 
 # The largest amount one egress message carries: BorderGateway's outflow floor (deployment
@@ -203,6 +269,8 @@ class Ledger:
     ingress: set[tuple[int, int]] = field(default_factory=set)
     participation: dict[bytes, int] = field(default_factory=dict)  # shares credited
     produced: dict[bytes, int] = field(default_factory=dict)  # blocks on this chain
+    moves_out: dict[tuple[bytes, int], int] = field(default_factory=dict)  # (acct, epoch) -> sent
+    moves_in: dict[tuple[bytes, int], int] = field(default_factory=dict)  # (acct, epoch) -> got
 
     def copy(self) -> Ledger:
         return copy.deepcopy(self)
@@ -235,7 +303,12 @@ class Ledger:
                 raise LedgerError("ingress entry does not match the delivered message")
         self.ingress.add(key)
         listing = listing_of_payload(i.payload_hash)
-        if listing:
+        epoch = epoch_of_payload(i.payload_hash)
+        if epoch is not None:  # a moved balance: once per message, like any transfer
+            moved = (i.recipient, epoch)
+            self.moves_in[moved] = self.moves_in.get(moved, 0) + i.amount
+            self.balances[i.recipient] = self.balances.get(i.recipient, 0) + i.amount
+        elif listing:
             self.payments[key] = {
                 "buyer": i.sender,
                 "seller": i.recipient,
@@ -295,11 +368,60 @@ class Ledger:
         self.tx_nonces[tx.sender] = tx.nonce
         return out
 
+    def apply_move(self, tx: AreaTx, events: ChainEvents | None) -> list[tuple]:
+        """Applies a MOVE: the account's whole balance here leaves for the area the directory
+        of epoch `tx.nonce` puts it in, once per (account, epoch), as egress messages of at
+        most `max_egress` each; returns their fields. `events` None: a stored block replayed
+        (its proof was checked when it arrived)."""
+        if tx.kind != MOVE:
+            raise LedgerError("not a move")
+        if tx.area_id != self.area_id:
+            raise LedgerError("transaction is for another area")
+        epoch, account, dst = tx.nonce, tx.sender, tx.dst_area
+        who = "0x" + account.hex()
+        if tx.recipient != account or tx.amount or tx.listing_id or tx.ref_src or tx.ref_nonce:
+            raise LedgerError("move: a move names only the account, the epoch and the area")
+        if epoch < 1:
+            raise LedgerError("move: epochs count from 1")
+        if (account, epoch) in self.moves_out:
+            raise LedgerError(f"move: {who} already moved out in epoch {epoch}")
+        if dst in (0, self.area_id):
+            raise LedgerError(f"move: area {dst} is not another area")
+        if events is not None:
+            root = events.directory_root(epoch)
+            if root is None:
+                raise LedgerError(f"move: the directory of epoch {epoch} is not published")
+            try:
+                placed = verify(root, DIRECTORY_LEAF, (who, dst), tx.proof)
+            except MerkleError:
+                placed = False
+            if not placed:
+                raise LedgerError(
+                    f"move: the directory of epoch {epoch} does not put {who} in area {dst}"
+                )
+        amount = self.balances.get(account, 0)
+        if amount <= 0:
+            raise LedgerError(f"move: {who} holds nothing in area {self.area_id}")
+        self.moves_out[(account, epoch)] = amount
+        self.balances[account] = 0
+        payload = move_payload(epoch)
+        messages = []
+        while amount > 0:
+            part = min(amount, self.max_egress)
+            n = self.egress_nonces.get(dst, 0) + 1
+            self.egress_nonces[dst] = n
+            messages.append((self.area_id, dst, n, account, account, part, payload))
+            amount -= part
+        return messages
+
 
 def tx_applies(ledger: Ledger, tx: AreaTx) -> bool:
     trial = ledger.copy()
     try:
-        trial.apply_tx(tx)
+        if tx.kind == MOVE:
+            trial.apply_move(tx, None)
+        else:
+            trial.apply_tx(tx)
     except LedgerError:
         return False
     return True

@@ -391,6 +391,10 @@ class AreaNode:
             "next_tx_nonce": ledger.tx_nonces.get(account, 0) + 1,
             "blocks_produced": ledger.produced.get(account, 0),
             "participation": ledger.participation.get(account, 0),
+            "moved_out_epochs": sorted(e for a, e in ledger.moves_out if a == account),
+            "moved_in": {
+                str(e): str(v) for (a, e), v in sorted(ledger.moves_in.items()) if a == account
+            },
             "payments": payments,
             "height": self.chain.height,
         }

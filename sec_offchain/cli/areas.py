@@ -5,6 +5,8 @@
 `--publish`, commits its root to AreaDirectory. `report` measures the policy on the live chain:
 the share of trades inside one area under today's address-hash areas and under the directory.
 `lookup` shows an account's area with its proof, checked against the published root.
+`move` makes the balances of the accounts an epoch moved follow them (one MOVE each in the
+old area, through BGC to the new one).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from sec_offchain.cli.common import (
     MAX_AREA,
     Context,
     DeploymentOpt,
+    HomeOpt,
     KeyOpt,
     RpcOpt,
     console,
     guarded,
+    load_devnet,
     resolve_account,
 )
-from sec_offchain.exceptions import ConfigError
+from sec_offchain.exceptions import ConfigError, SecError
 
 areas_app = typer.Typer(
     help="Areas that follow trade relations: plan the next directory, publish it, measure it.",
@@ -273,5 +277,96 @@ def areas_lookup(
                 f"published root of epoch {book.epoch}"
             )
         console.print_json(json.dumps({"epoch": book.epoch, **entry.to_json(), "verified": ok}))
+
+    guarded(run)
+
+
+@areas_app.command("move")
+def areas_move(
+    directory: Path = typer.Option(
+        ..., "--directory", help="the published directory of the epoch (JSON)"
+    ),
+    previous: Path | None = typer.Option(
+        None, "--previous", help="the directory of the epoch before (none: epoch 1)"
+    ),
+    pace: float = typer.Option(
+        0.0, "--pace", min=0.0, max=60.0, help="seconds between two submitted moves"
+    ),
+    home: Path = HomeOpt,
+) -> None:
+    """Move the balances of the accounts the epoch moved: one MOVE each in the old area.
+
+    Safe to run again (also after a kill): the old area's ledger remembers every (account,
+    epoch) it moved, so a balance leaves once and arrives once."""
+
+    def run() -> None:
+        import rlp
+        from web3 import Web3
+
+        from sec_offchain.area import net
+        from sec_offchain.areas.mover import plan_moves, run_moves
+        from sec_offchain.contracts.deployment import Deployment
+        from sec_offchain.crypto.keys import get_dev_account
+        from sec_offchain.relayers.run import node_request
+
+        current = _read_directory(directory)
+        before = _read_directory(previous) if previous is not None else None
+        if before is None and current.epoch != 1:
+            raise ConfigError(
+                f"epoch {current.epoch} moves from epoch {current.epoch - 1}: "
+                "pass its directory with --previous"
+            )
+        if before is not None and before.epoch != current.epoch - 1:
+            raise ConfigError(f"--previous is epoch {before.epoch}, not {current.epoch - 1}")
+        cfg = load_devnet(home)
+        deployment = Deployment.from_file(Path(cfg.deployments))
+        rec = deployment.contracts.get("AreaDirectory")
+        if rec is None:
+            raise ConfigError("the devnet's deployment has no AreaDirectory")
+        w3 = Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 30}))
+        contract = w3.eth.contract(address=Web3.to_checksum_address(rec.address), abi=rec.abi)
+        for d, name in ((current, "--directory"), (before, "--previous")):
+            if d is None:
+                continue
+            root = bytes(contract.functions.root_of(d.epoch).call())
+            if root != d.root:
+                raise ConfigError(
+                    f"{name} is not the published directory of epoch {d.epoch} (its root "
+                    f"0x{d.root.hex()}, published 0x{root.hex()})"
+                )
+        ids = tuple(sorted(a.area_id for a in cfg.areas))
+        unknown = sorted({a for a in current.entries.values() if a not in ids})
+        if unknown:
+            raise ConfigError(f"the directory places accounts in areas {unknown} the devnet lacks")
+        asker = get_dev_account(0).key  # any key: reading and submitting moves needs no role
+
+        def ledger(area: int, account: str):
+            body = node_request(
+                cfg,
+                area,
+                net.LEDGER_REQ,
+                rlp.encode([bytes.fromhex(account[2:])]),
+                net.LEDGER,
+                asker,
+            )
+            return json.loads(body) if body else None
+
+        def submit(area: int, tx) -> tuple[bool, str]:
+            body = node_request(cfg, area, net.SUBMIT_TX, tx.encode(), net.ACK, asker)
+            if body is None:
+                return False, "no node answers"
+            ok, message = rlp.decode(body)
+            return ok == b"\x01", message.decode()
+
+        moves = plan_moves(current, before, ids)
+        console.print(f"epoch {current.epoch}: {len(moves)} accounts change area", highlight=False)
+        failed = 0
+        for move, outcome in run_moves(moves, ledger, submit, pace):
+            console.print(
+                f"{move.account}: area {move.src} -> area {move.dst}: {outcome}", highlight=False
+            )
+            failed += outcome.startswith(("refused", "no node"))
+        if failed:
+            raise SecError(f"{failed} of {len(moves)} moves were not submitted; run it again")
 
     guarded(run)

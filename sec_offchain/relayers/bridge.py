@@ -47,6 +47,7 @@ from sec_offchain.area.records import (
     make_record,
     recover_address,
 )
+from sec_offchain.areas.graph import AreaError
 from sec_offchain.crypto.hashing import keccak
 from sec_offchain.encoding.area_header import sign_digest
 from sec_offchain.follow import BlockTrail, fetch_safe_head, is_still_canonical
@@ -108,8 +109,14 @@ class EscrowBridge:
         submit: Submit,
         db_path: Path,
         start_block: int = 0,
+        order_area: Callable[[str, int], int] | None = None,
     ) -> None:
+        """`area_of(seller)` places a record when `order_area` is not given;
+        `order_area(seller, paid_block)` (the published directories, `PublishedDirectories`)
+        places it in the area its seller was in when the order was paid, and may raise
+        `AreaError` while that is not known (the bridge then waits at that event)."""
         self.w3 = w3
+        self.order_area = order_area
         self.escrow = w3.eth.contract(
             address=Web3.to_checksum_address(escrow_address), abi=escrow_abi
         )
@@ -208,7 +215,13 @@ class EscrowBridge:
                 # a reorg under our feet: nothing after this point is trusted this round
                 log.warning("bridge %d: block %d left the chain", self.cfg.index, e["blockNumber"])
                 return done
-            record = self.record_for(e)
+            try:
+                record = self.record_for(e)
+            except AreaError as exc:
+                # the seller's area is not known yet (a directory file to come): wait here
+                log.warning("bridge %d: %s", self.cfg.index, exc)
+                self.db.execute("UPDATE cursor SET block=? WHERE id=0", (e["blockNumber"] - 1,))
+                return done
             if record is None:
                 continue
             if not self.submit(record):
@@ -247,6 +260,11 @@ class EscrowBridge:
             log.warning("order %d has no OrderPaid event", order_id)
             return None
         buy_tx = paid[0]["transactionHash"]
+        # an order finishes in the area where it started: its seller's when it was paid
+        if self.order_area is not None:
+            area_id = self.order_area(seller, int(paid[0]["blockNumber"]))
+        else:
+            area_id = self.area_of(seller)
         details = {
             "order_id": order_id,
             "listing_id": int(listing_id),
@@ -259,7 +277,7 @@ class EscrowBridge:
         return make_record(
             writer_key=self.cfg.key,
             separator=self.separator,
-            area_id=self.area_of(seller),
+            area_id=area_id,
             seller=bytes.fromhex(seller[2:]),
             buyer=bytes.fromhex(buyer[2:]),
             buyer_public_key=public_key_of_transaction(self.w3, buy_tx),

@@ -255,6 +255,7 @@ def run_bridge(
         poll=cfg.interval,
         confirmations=cfg.confirmations,
     )
+    published = cfg.published_directories()  # the directory in force when an order was paid
     bridge = EscrowBridge(
         _w3(cfg),
         deployment.address_of("Escrow"),
@@ -266,6 +267,7 @@ def run_bridge(
         submitter(cfg, key),
         cfg.home / "relayers" / f"bridge-{index}.db",
         start_block=int(cfg.extra.get("start_block", 0)),
+        order_area=published.order_area if published is not None else None,
     )
     threading.Thread(target=lambda: (stop.wait(), bridge.stop()), daemon=True).start()
     bridge.run()

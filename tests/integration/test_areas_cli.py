@@ -19,6 +19,11 @@ PRICE = 10**17
 # two circles of friends: seller 1 with buyers 2 and 3, seller 4 with buyers 5 and 6
 GROUPS = ((1, (2, 3)), (4, (5, 6)))
 CROSS = (4, 2)  # buyer 2 also buys once from seller 4
+# the workload's 16 trades (seed 3): 13 inside the buyer's circle; of all 25 trades on the
+# chain, relation areas keep 21 inside one area: the 8 of GROUPS and the 13 in-circle ones
+# (each circle in one area, the three trades between circles cross)
+WORKLOAD_LOCAL = 13
+WORKLOAD_RELATION = 21
 
 
 def sec(*args, check=True):
@@ -135,3 +140,42 @@ def test_areas__bad_input__one_line_error_and_nothing_published(chain_with_trade
         assert (proc.returncode, proc.stdout, proc.stderr.strip()) == (1, "", message)
     # no transaction was sent
     assert (directory.functions.latest_epoch().call(), w3.eth.block_number) == before
+
+
+def test_areas__scripted_workload__report_shows_relation_areas_on_real_events(chain_with_trades):
+    """The devnet workload (circles of friends trading mostly inside their circle, through
+    the Escrow) on the same chain: the report of a directory computed from the chain's
+    completed trades keeps far more of them inside one area than address hashing."""
+    from sec_offchain.areas.workload import WorkloadParams, plan_trades, run_workload
+    from sec_offchain.contracts.deployment import Deployment
+
+    rpc, deployment, pairs = chain_with_trades
+    params = WorkloadParams(communities=2, size=4, sellers=1, trades=16, seed=3)
+    planned = plan_trades(params)
+    assert planned == plan_trades(params)  # the same trades for the same seed
+    assert (
+        sum(s in params.members(0) for s, b in planned if b in params.members(0))
+        + sum(s in params.members(1) for s, b in planned if b in params.members(1))
+        == WORKLOAD_LOCAL
+    )
+    suite = Suite(Web3(Web3.HTTPProvider(rpc)), Deployment.from_file(deployment))
+    done = run_workload(suite, params)
+    assert done == [
+        (get_dev_account(s).address.lower(), get_dev_account(b).address.lower()) for s, b in planned
+    ]
+    every = [(addr(s), addr(b)) for s, b in pairs] + done
+    ids = (1, 2)
+    hash_in = sum(hash_area(s, ids) == hash_area(b, ids) for s, b in every)
+    report = sec(
+        "areas", "report", "--areas", "1,2", "--json", "--rpc", rpc, "--deployment", str(deployment)
+    )
+    assert json.loads(report.stdout) == {
+        "trades": 25,
+        "areas": [1, 2],
+        "hash": {"intra_area": hash_in, "percent": round(100 * hash_in / 25, 1)},
+        "relation": {
+            "intra_area": WORKLOAD_RELATION,
+            "percent": round(100 * WORKLOAD_RELATION / 25, 1),
+            "source": "directory computed now from these trades",
+        },
+    }

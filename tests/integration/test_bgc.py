@@ -1,6 +1,8 @@
 """BGC end to end on anvil: SEC deposited into area 1, buyer B pays seller A's listing in
 area 2 (egress of area 1, anchored, delivered by the untrusted relayer, ingress of area 2),
-A ships, B confirms; area totals on chain and ledgers off chain agree at every step."""
+A ships, B confirms; area totals on chain and ledgers off chain agree at every step. Last,
+a published directory moves three accounts from area 1 to area 2 and `sec areas move`,
+SIGKILLed after its first move and run again, makes each balance arrive once."""
 
 import time
 
@@ -51,7 +53,10 @@ def net(tmp_path_factory):
         sep = anchor_domain_separator(chain_id, suite.anchor_hub.address)
         rsep = domain_separator(chain_id, suite.escrow.address)
         gw = suite.contract("BorderGateway")
-        events = Web3Events(w3, gw.address, gw.abi, min_interval=0)
+        directory = suite.contract("AreaDirectory")
+        events = Web3Events(
+            w3, gw.address, gw.abi, min_interval=0, directory=(directory.address, directory.abi)
+        )
         areas = {
             a: AreaChain(
                 home / f"area{a}.db",
@@ -303,3 +308,166 @@ def test_withdrawal__area_to_main_chain__paid_out_once_by_the_relayer(net):
     again.step()
     assert (1, 0, 1) in again.already and suite.sec_balance(BUYER.address) == wallet + 12 * SEC
     assert sum(a1.ledger.balances.values()) == gw.functions.area_balance(1).call()
+
+
+# ---------------------------------------------------------------------------- moves
+# Last in the module: the node it starts closes area 1's chain when it stops.
+
+# accounts whose address-hash area is 1 (an even address), in address order: the order
+# `sec areas move` takes them in
+MOVERS = sorted(
+    [a for a in map(get_dev_account, range(50, 80)) if int(a.address, 16) % 2 == 0][:3],
+    key=lambda a: a.address.lower(),
+)
+NODE_KEY = get_dev_account(33)
+
+
+def serve(chain, port):
+    """Area 1's chain behind a node that produces nothing (the test seals the blocks): what
+    `sec areas move` talks to."""
+    import asyncio
+    import threading
+
+    from sec_offchain.area.net import TcpTransport
+    from sec_offchain.area.node import AreaNode
+
+    node = AreaNode(NODE_KEY.key, addr(NODE_KEY), chain, TcpTransport("127.0.0.1", port), [], 1.0)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(node.run(),), daemon=True)
+    thread.start()
+    return node, loop, thread
+
+
+def test_move__mover_sigkilled_after_its_first_move__each_balance_arrives_once(net):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sec_offchain.area.devnet_config import AreaEntry, DevnetConfig, NodeEntry
+    from sec_offchain.area.ledger import MOVE, move_payload
+    from sec_offchain.area.net import free_listen_port
+    from sec_offchain.areas import AreaDirectory
+
+    node, suite, areas, sep, rsep, home = net
+    gw = suite.contract("BorderGateway")
+    a1, a2 = areas[1], areas[2]
+    deployer = suite.tx(get_dev_account(0))
+    amounts = [10 * SEC, 20 * SEC, 30 * SEC]
+    for m, amount in zip(MOVERS, amounts, strict=True):
+        deployer.send_value(m.address, 10**17)
+        deployer.transact(suite.token.functions.transfer(m.address, amount))
+        suite.ensure_allowance(m, gw.address, amount)
+        suite.tx(m).transact(gw.functions.deposit_to_area(1, amount))
+    seal(a1, 1)
+    assert [a1.ledger.balances[addr(m)] for m in MOVERS] == amounts
+
+    # epoch 1 puts the three in area 2
+    epoch1 = AreaDirectory(1, {m.address.lower(): 2 for m in MOVERS})
+    directory_c = suite.contract("AreaDirectory")
+    head = node.w3.eth.block_number
+    deployer.transact(directory_c.functions.publish(1, epoch1.root, len(epoch1), 2, head))
+    folder = home / "moves"
+    folder.mkdir()
+    (folder / "epoch-1.json").write_text(json.dumps(epoch1.dump()))
+    suite.deployment.save(folder / "deployments.json")
+    port = free_listen_port()
+    cfg = DevnetConfig(
+        chain_id=node.w3.eth.chain_id,
+        rpc=node.url,
+        deployments=str(folder / "deployments.json"),
+        anchor_hub=suite.anchor_hub.address,
+        escrow=suite.escrow.address,
+        trust_index=suite.trust.address,
+        home=folder,
+        interval=1.0,
+        areas=(
+            AreaEntry(1, (NodeEntry(NODE_KEY.address, "0x" + NODE_KEY.key.hex(), port),)),
+            AreaEntry(2, (NodeEntry(NODE_KEY.address, "0x" + NODE_KEY.key.hex(), 1),)),
+        ),
+    )
+    cfg.save(folder / "devnet.json")
+    area_node, loop, thread = serve(a1, port)
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "sec_offchain.cli", "areas", "move"]
+    command += ["--directory", str(folder / "epoch-1.json"), "--home", str(folder)]
+    env = {**os.environ, "SEC_PROJECT_ROOT": str(root)}
+
+    def moves_pooled():
+        return [t for t in a1.tx_pool() if t.kind == MOVE]
+
+    try:
+        mover = subprocess.Popen(
+            [*command, "--pace", "60"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.time() + 60
+        while not moves_pooled():
+            assert mover.poll() is None, mover.stdout.read().decode()
+            assert time.time() < deadline, "the mover submitted nothing"
+            time.sleep(0.1)
+        os.kill(mover.pid, signal.SIGKILL)  # mid-way: one move submitted, two to go
+        mover.wait(10)
+        assert [t.sender for t in moves_pooled()] == [addr(MOVERS[0])]
+        first = seal(a1, 1)
+        assert [(m.dst_area, m.recipient, m.amount, m.payload_hash) for m in first.egress] == [
+            (2, addr(MOVERS[0]), 10 * SEC, move_payload(1))
+        ]
+
+        again = subprocess.run(command, cwd=root, env=env, capture_output=True, timeout=120)
+        assert again.returncode == 0, again.stderr.decode() + again.stdout.decode()
+        lines = again.stdout.decode().splitlines()
+        assert lines == [
+            "epoch 1: 3 accounts change area",
+            f"{MOVERS[0].address.lower()}: area 1 -> area 2: already moved",
+            f"{MOVERS[1].address.lower()}: area 1 -> area 2: submitted",
+            f"{MOVERS[2].address.lower()}: area 1 -> area 2: submitted",
+        ]
+    finally:
+        loop.call_soon_threadsafe(area_node.stopping.set)
+        thread.join(10)
+        loop.close()
+    # the node closed area 1's chain: open it again, as a restarted node would
+    a1 = AreaChain(home / "area1.db", a1.config, a1.policy, events=a1.events)
+    areas[1] = a1
+    assert a1.ledger.moves_out == {(addr(MOVERS[0]), 1): 10 * SEC}
+    nonce_before = gw.functions.next_nonce(1, 2).call()
+    second = seal(a1, 1)
+    assert [(m.recipient, m.amount) for m in second.egress] == [
+        (addr(MOVERS[1]), 20 * SEC),
+        (addr(MOVERS[2]), 30 * SEC),
+    ]
+    assert not moves_pooled()
+    seal(a1, 1)
+    seal(a1, 1)  # both blocks final
+    anchor_final(suite, a1, 1, sep)
+    relayer = BgcRelayer(
+        node.w3, suite.anchor_hub, gw, RELAYERS[0], [1], blocks_of(areas), sep, home / "mv.db"
+    )
+    relayer.step()
+    moved = [first.egress[0].nonce, *(m.nonce for m in second.egress)]
+    assert moved == [nonce_before, nonce_before + 1, nonce_before + 2]  # one message each
+    assert gw.functions.next_nonce(1, 2).call() == nonce_before + 3
+    seal(a2, 2)
+    seal(a2, 2)  # a second block credits nothing more
+    assert [a2.ledger.balances.get(addr(m), 0) for m in MOVERS] == amounts
+    assert [a1.ledger.balances[addr(m)] for m in MOVERS] == [0, 0, 0]
+    assert {k: v for k, v in a2.ledger.moves_in.items()} == {
+        (addr(m), 1): amount for m, amount in zip(MOVERS, amounts, strict=True)
+    }
+    assert sum(a1.ledger.balances.values()) == gw.functions.area_balance(1).call()
+    assert sum(a2.ledger.balances.values()) == gw.functions.area_balance(2).call()
+    # a third run of the mover would find every move done; the ledger refuses one by hand
+    for m in MOVERS:
+        assert (
+            a1.add_tx(
+                AreaTx(MOVE, addr(m), 1, 1, 2, addr(m), proof=epoch1.get_proof(m.address).proof)
+            )
+            is False
+        )

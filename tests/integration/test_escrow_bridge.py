@@ -427,3 +427,75 @@ def test_primary_process__sigkilled__standby_takes_over_restart_acks_each_order_
     assert Counter(acked()) == Counter(every)
     assert {o for o, _ in standby.submitted} >= set(outage)
     assert not set(after) & {o for o, _ in standby.submitted}
+
+
+def test_bridge__open_order_across_an_epoch_change__finishes_where_it_was_paid(devchain, tmp_path):
+    """The bridge places each order in its seller's area when it was *paid*, from the
+    published directories: an order paid before epoch 1 moved the seller finishes in the
+    old area, one paid after it in the new; while epoch 1's file is missing or forged the
+    bridge waits instead of guessing."""
+    import json
+
+    from sec_offchain.areas import AreaDirectory, hash_area
+    from sec_offchain.areas.published import PublishedDirectories
+
+    node, suite = devchain
+    ids = (1, 2)
+    old = hash_area(SELLER.address.lower(), ids)
+    new = 3 - old
+    chains = {}
+    for a in ids:
+        chain_id = node.w3.eth.chain_id
+        config = AreaConfig(
+            a,
+            chain_id,
+            anchor_domain_separator(chain_id, suite.anchor_hub.address),
+            domain_separator(chain_id, suite.escrow.address),
+            bridges=(addr(PRIMARY),),
+        )
+        chains[a] = AreaChain(tmp_path / f"a{a}.db", config, RoundRobin((addr(PRODUCER),)))
+    directory_c = suite.contract("AreaDirectory")
+    published = PublishedDirectories(
+        directory_c, tmp_path / "areas", ids, start_block=node.w3.eth.block_number
+    )
+    bridge = EscrowBridge(
+        suite.w3,
+        suite.escrow.address,
+        suite.escrow.abi,
+        BridgeConfig(key=PRIMARY.key, index=0),
+        addr(PRIMARY),
+        chains[1].config.record_separator,
+        lambda seller: 0,  # never used: the directory places every order
+        lambda r: chains[r.area_id].add_record(r) is not None,
+        tmp_path / "bridge.db",
+        node.w3.eth.block_number,
+        order_area=published.order_area,
+    )
+    try:
+        listing, _ = suite.create_listing(SELLER, 10**15)
+        before, _ = suite.buy(BUYER, listing)  # paid while the seller is in its hash area
+        epoch1 = AreaDirectory(1, {SELLER.address.lower(): new, BUYER.address.lower(): new})
+        head = node.w3.eth.block_number
+        suite.tx(get_dev_account(0)).transact(
+            directory_c.functions.publish(1, epoch1.root, len(epoch1), 2, head)
+        )
+        after, _ = suite.buy(BUYER, listing)
+        for order in (before, after):
+            suite.ship(SELLER, order, "T")
+            suite.confirm(BUYER, order)
+        folder = tmp_path / "areas"
+        folder.mkdir()
+        forged = AreaDirectory(1, {SELLER.address.lower(): old, BUYER.address.lower(): new})
+        (folder / "epoch-1.json").write_text(json.dumps(forged.dump()))
+        bridge.scan_once()
+        # `before` was paid before epoch 1: placed; `after` waits for a directory that holds
+        assert [r.order_id for r in chains[old].pool()] == [before]
+        assert chains[new].pool() == []
+        (folder / "epoch-1.json").write_text(json.dumps(epoch1.dump()))
+        bridge.scan_once()
+        assert [r.order_id for r in chains[old].pool()] == [before]
+        assert [r.order_id for r in chains[new].pool()] == [after]
+        assert bridge.cursor == node.w3.eth.block_number
+    finally:
+        for c in chains.values():
+            c.close()

@@ -65,6 +65,9 @@ def test_load__key_file_and_peers__the_devnet_view_processes_run_on(tmp_path):
     assert nodes[0].key == bytes(NODE.key) and nodes[1].key_hex == ""  # only its own key
     assert cfg.extra["start_block"] == 7 and cfg.extra["genesis_time"] == 1000
     assert cfg.confirmations == 2 and host.section("node") == {"area": 3}
+    assert cfg.directory_folder == tmp_path / "data" / "areas"  # the published directories
+    other = load_host_config(write(tmp_path, 'key_file = "node.key"\nareas_dir = "dirs"\n' + BASE))
+    assert other.devnet.directory_folder == tmp_path / "dirs"
 
 
 def test_load__keystore_by_name_under_sec_home(tmp_path, monkeypatch):
