@@ -296,6 +296,29 @@ class Ledger:
         return out
 
 
+def apply_in_turn(
+    ledger: Ledger, txs: list[AreaTx]
+) -> tuple[list[tuple[AreaTx, tuple[tuple | None, bytes | None]]], list[tuple[AreaTx, str]]]:
+    """Applies `txs` to `ledger` in the order given, as a block producer does with its pool;
+    one that does not apply yet (say, a nonce behind another still waiting) is tried again
+    after the others, until a round applies nothing. Returns (the applied ones in the order
+    they applied, each with `apply_tx`'s result; the others, each with the reason it does
+    not apply). The one set of rules for building a block, checking a submission and
+    settling the pool after a block."""
+    applied: list[tuple[AreaTx, tuple[tuple | None, bytes | None]]] = []
+    waiting = list(txs)
+    while True:
+        left: list[tuple[AreaTx, str]] = []
+        for tx in waiting:
+            try:
+                applied.append((tx, ledger.apply_tx(tx)))
+            except LedgerError as exc:
+                left.append((tx, str(exc)))
+        if len(left) in (0, len(waiting)):
+            return applied, left
+        waiting = [tx for tx, _ in left]
+
+
 def tx_applies(ledger: Ledger, tx: AreaTx) -> bool:
     trial = ledger.copy()
     try:
