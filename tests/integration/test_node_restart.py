@@ -289,3 +289,99 @@ async def inject(cfg, index, frame):
     await conn.send_now(net.SIGNED_HEADER, frame)
     await asyncio.sleep(0.5)  # let the node read it before the connection closes
     conn.close()
+
+
+def test_bgc__node_answers_fates_and_a_standby_relayer_beside_the_primary(area):
+    """Withdrawals from the area through the CLI: the node refuses one that never applies
+    with the exact reason (`sec bgc send` exits 1 with it), `sec bgc status` shows each
+    transaction's fate; a primary and a standby BGC relayer (`sec relayer run bgc
+    [--standby]`, each a process with its own key) run at once and every message is paid
+    out exactly once, all by the primary while it lives; once the primary is SIGKILLed the
+    standby delivers after its grace period."""
+    from tests.fixtures.cli import run_sec
+
+    cfg, suite, procs, (configs, logs, home) = area
+    gw = suite.contract("BorderGateway")
+    primary, standby = get_dev_account(93), get_dev_account(41)  # 93: funded by provision
+    suite.tx(get_dev_account(0)).send_value(standby.address, 10**18)
+    for name, account, extra in (
+        ("bgc-primary", primary, {}),
+        ("bgc-standby", standby, {"standby": "true", "grace": "6"}),
+    ):
+        path = write_config(
+            home / f"{name}.toml", cfg, "0x" + account.key.hex(), name, "relayer", **extra
+        )
+        procs[name] = start(path, logs, name, "relayer", "run", "bgc")
+    user = get_dev_account(3)
+    suite.tx(get_dev_account(0)).transact(
+        suite.token.functions.transfer(user.address, 1_500 * 10**18)
+    )
+    h = ("--home", str(home), "--key", "dev:3")
+    out = run_sec("bgc", "deposit", "--area", "1", "--amount", "1500", *h)
+    assert out.returncode == 0, out.stderr
+    me = bytes.fromhex(user.address[2:])
+
+    def ledger():
+        body = ask(cfg, 1, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER)
+        return json.loads(body) if body else None
+
+    wait_for("the deposit credited", lambda: (v := ledger()) and v["balance"] == str(1500 * 10**18))
+    # more than one message may carry: the node refuses it, with the reason, and nothing pools
+    too_big = run_sec(
+        "bgc", "send", "--from-area", "1", "--to-area", "0", "--to", user.address,
+        "--amount", "1001", *h,
+    )  # fmt: skip
+    assert (too_big.returncode, too_big.stderr) == (
+        1,
+        f"error: area 1 refused transaction 1 of {user.address}: a payment leaves an area in "
+        "messages of at most 1000000000000000000000 wei (the BorderGateway outflow floor); "
+        "split it\n",
+    )
+    for amount in ("5", "6"):
+        out = run_sec("bgc", "withdraw", "--area", "1", "--amount", amount, *h)
+        assert out.returncode == 0, out.stderr
+        assert f"area 1 accepted transaction {int(amount) - 4} of {user.address}" in out.stdout
+
+    def paid_out():
+        return [
+            (e["args"]["nonce"], e["args"]["amount"], e["transactionHash"])
+            for e in gw.events.WithdrawnFromArea().get_logs(
+                from_block=0, argument_filters={"recipient": user.address}
+            )
+        ]
+
+    wait_for("two withdrawals paid out", lambda: len(paid_out()) == 2)
+    w3 = suite.w3
+    senders = [w3.eth.get_transaction(t)["from"] for _, _, t in paid_out()]
+    assert [(n, a) for n, a, _ in paid_out()] == [(1, 5 * 10**18), (2, 6 * 10**18)]
+    assert senders == [primary.address, primary.address]
+    assert w3.eth.get_transaction_count(standby.address) == 0  # it sent nothing
+    view = json.loads(run_sec("bgc", "status", "--json", *h).stdout)
+    txs = view["ledgers"][0]["transactions"]
+    assert [(t["nonce"], t["kind"], t["amount"], t["status"], t["reason"]) for t in txs] == [
+        (
+            1,
+            "withdraw",
+            str(1001 * 10**18),
+            "refused",
+            "a payment leaves an area in messages of at most 1000000000000000000000 wei "
+            "(the BorderGateway outflow floor); split it",
+        ),
+        (1, "withdraw", str(5 * 10**18), "applied", None),
+        (2, "withdraw", str(6 * 10**18), "applied", None),
+    ]
+    assert all(isinstance(t["block"], int) and t["block"] > 0 for t in txs[1:])
+    human = run_sec("bgc", "status", *h).stdout
+    assert f"tx 2 withdraw 6 SEC to {user.address}: applied in block {txs[2]['block']}" in human
+
+    os.kill(procs["bgc-primary"].pid, signal.SIGKILL)
+    assert procs["bgc-primary"].wait(10) == -signal.SIGKILL
+    out = run_sec("bgc", "withdraw", "--area", "1", "--amount", "7", *h)
+    assert out.returncode == 0, out.stderr
+    wait_for("the standby pays the third", lambda: len(paid_out()) == 3)
+    last = paid_out()[-1]
+    assert (last[0], last[1]) == (3, 7 * 10**18)
+    assert w3.eth.get_transaction(last[2])["from"] == standby.address
+    assert gw.functions.next_nonce(1, 0).call() == 4
+    assert "the standby delivers" in (logs / "bgc-standby.log").read_text()
+    assert procs["bgc-standby"].poll() is None
