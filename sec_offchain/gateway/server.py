@@ -37,12 +37,14 @@ def serve(
     say: Callable[[str], None] = print,
     relayer_key: Any = None,
     relay_db: Path | None = None,
+    areas: Any = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
     deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
     (an eth-account LocalAccount) the gateway relays users' signed requests, paying their gas
     under the default sponsorship policy (its queue in `relay_db`, default relay.db beside
-    `db`)."""
+    `db`). `areas` (a DevnetConfig, as a host config file gives it) names the area nodes
+    blocks are read from when there is no devnet home."""
     import uvicorn
 
     from sec_offchain.gateway.app import GatewayContext, build_app
@@ -65,6 +67,8 @@ def serve(
     ctx = GatewayContext(store, w3, deployment, indexer, confirmations, web=True)
     if devnet_home is not None:
         ctx.blocks = devnet_blocks(devnet_home)
+    elif areas is not None:
+        ctx.blocks = area_blocks(areas)
     core = None
     relay = None
     if relayer_key is not None:
@@ -117,14 +121,20 @@ def _check_port(host: str, port: int) -> None:
 
 def devnet_blocks(home: Path) -> Callable[[int, int], object]:
     """(area, height) -> the block from any node of a devnet's area (None if none answers)."""
+    from sec_offchain.area.devnet_config import DevnetConfig
+
+    return area_blocks(DevnetConfig.load(home / "devnet.json"))
+
+
+def area_blocks(cfg: Any) -> Callable[[int, int], object]:
+    """(area, height) -> the block from any node of the area `cfg` lists (None if none
+    answers); `cfg.relayer_key` greets the nodes."""
     import rlp
 
     from sec_offchain.area import net
     from sec_offchain.area.block import Block
-    from sec_offchain.area.devnet_config import DevnetConfig
     from sec_offchain.relayers.run import node_request
 
-    cfg = DevnetConfig.load(home / "devnet.json")
     key = bytes.fromhex(cfg.relayer_key[2:])
 
     def blocks(area_id: int, height: int) -> Block | None:

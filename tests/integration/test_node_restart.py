@@ -291,16 +291,27 @@ async def inject(cfg, index, frame):
     conn.close()
 
 
-def test_bgc__node_answers_fates_and_a_standby_relayer_beside_the_primary(area):
+def test_bgc__node_answers_fates__standby_relayer__gateway_from_a_config(area):
     """Withdrawals from the area through the CLI: the node refuses one that never applies
     with the exact reason (`sec bgc send` exits 1 with it), `sec bgc status` shows each
     transaction's fate; a primary and a standby BGC relayer (`sec relayer run bgc
     [--standby]`, each a process with its own key) run at once and every message is paid
     out exactly once, all by the primary while it lives; once the primary is SIGKILLed the
-    standby delivers after its grace period."""
+    standby delivers after its grace period. Meanwhile `sec gateway up --config` (no key:
+    it relays nothing) indexes the chain and reads the area's blocks from its nodes."""
+    import httpx
+
     from tests.fixtures.cli import run_sec
 
     cfg, suite, procs, (configs, logs, home) = area
+    gw_port = net.free_listen_port()
+    gw_cfg = write_config(
+        home / "gateway.toml", cfg, "", "gateway", "gateway",
+        listen=f'"127.0.0.1:{gw_port}"', confirmations=0,
+    )  # fmt: skip
+    text = gw_cfg.read_text().replace('key_file = "gateway.key"\n', "")
+    gw_cfg.write_text(text)
+    procs["gateway"] = start(gw_cfg, logs, "gateway", "gateway", "up")
     gw = suite.contract("BorderGateway")
     primary, standby = get_dev_account(93), get_dev_account(41)  # 93: funded by provision
     suite.tx(get_dev_account(0)).send_value(standby.address, 10**18)
@@ -385,3 +396,22 @@ def test_bgc__node_answers_fates_and_a_standby_relayer_beside_the_primary(area):
     assert gw.functions.next_nonce(1, 0).call() == 4
     assert "the standby delivers" in (logs / "bgc-standby.log").read_text()
     assert procs["bgc-standby"].poll() is None
+
+    url = f"http://127.0.0.1:{gw_port}/v1"
+
+    def gateway_area():
+        try:
+            areas = httpx.get(f"{url}/areas", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return areas[0] if areas and areas[0]["anchored_height"] else None
+
+    anchored = wait_for("the gateway indexes anchors", gateway_area)["anchored_height"]
+    record = "0x" + "ab" * 32
+    resp = httpx.get(f"{url}/records/{record}/proof", params={"area": 1}, timeout=30)
+    # every anchored block read from the area's nodes, the record in none of them
+    assert resp.status_code == 404, resp.text
+    assert resp.json()["detail"].startswith(
+        f"record {record} is in no anchored block of area 1 (up to height "
+    )
+    assert anchored >= 1 and procs["gateway"].poll() is None
