@@ -85,6 +85,8 @@ def relayer_run(
         fail(f"relayer kind is anchor or bgc, not {kind!r}")
     if kind == "anchor" and (standby or grace is not None):
         fail("--standby and --grace are for the bgc relayer")
+    if grace is not None and not 0 < grace < 1e6:
+        fail(f"--grace is a positive number of seconds, not {grace}")
     host = _load(config)
     if kind == "anchor":
         area_id = _area_of_section(host, "relayer")
