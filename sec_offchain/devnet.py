@@ -344,7 +344,7 @@ def status_table(data: dict) -> Table:
 
 
 def write_profile(cfg: DevnetConfig, console: Console) -> Path:
-    """Writes `<home>/profile.env` (SEC_HOME, SEC_RPC, SEC_DEPLOYMENT, SEC_GATEWAY and who
+    """Writes `<home>/profile.env` (SEC_DEVNET, SEC_RPC, SEC_DEPLOYMENT, SEC_GATEWAY and who
     is who) and prints its export lines for another terminal."""
     from sec_offchain.cli.profile import PROFILE_FILE, profile_text
 

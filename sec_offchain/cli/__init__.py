@@ -72,7 +72,7 @@ def _root(
     home: Path | None = typer.Option(
         None,
         "--home",
-        envvar="SEC_HOME",
+        envvar="SEC_DEVNET",
         help="a devnet home: its profile (written by `sec devnet up`) gives every command "
         "its --home, --rpc, --deployment and --gateway",
     ),

@@ -1,9 +1,9 @@
 """The devnet profile: what `sec devnet up` writes into its home so another terminal needs no
-digging — `profile.env`, shell `export` lines (SEC_HOME, SEC_RPC, SEC_DEPLOYMENT,
+digging — `profile.env`, shell `export` lines (SEC_DEVNET, SEC_RPC, SEC_DEPLOYMENT,
 SEC_GATEWAY) with the development accounts and their areas as comments.
 
 `. HOME/profile.env` sets them for every `sec` command through the options' environment
-variables; `sec --home HOME ...` (or SEC_HOME alone) reads the file instead and gives each
+variables; `sec --home HOME ...` (or SEC_DEVNET alone) reads the file instead and gives each
 command its `--home`, `--devnet`, `--rpc`, `--deployment` and `--gateway` defaults from it.
 What is typed on the command line, or set in the environment, still wins."""
 
@@ -16,7 +16,7 @@ from typing import Any
 from sec_offchain.exceptions import ConfigError
 
 PROFILE_FILE = "profile.env"
-HOME_VAR = "SEC_HOME"
+HOME_VAR = "SEC_DEVNET"
 # option flag -> the profile variable that gives its default
 FLAG_VARS = {
     "--home": HOME_VAR,
@@ -86,7 +86,7 @@ def read_profile(home: Path) -> dict[str, str]:
 
 
 def profile_values(home: Path) -> dict[str, str]:
-    """What a profile gives: SEC_HOME is `home` itself (a home without a profile still
+    """What a profile gives: SEC_DEVNET is `home` itself (a home without a profile still
     gives every --home), the rest from its profile.env."""
     values = read_profile(home)
     values[HOME_VAR] = str(home)

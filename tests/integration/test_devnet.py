@@ -94,10 +94,10 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         suite.confirm(buyer, order)
 
         # the profile: the export lines printed, the file in the home, `sec --home` and
-        # SEC_HOME give every command the devnet's home, chain and deployments
+        # SEC_DEVNET give every command the devnet's home, chain and deployments
         profile = (home / "profile.env").read_text()
         exports = [
-            f"export SEC_HOME={home.resolve()}",
+            f"export SEC_DEVNET={home.resolve()}",
             f"export SEC_RPC={cfg.rpc}",
             f"export SEC_DEPLOYMENT={Path(cfg.deployments).resolve()}",
         ]
@@ -115,15 +115,15 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             assert time.time() < deadline, out.stdout + out.stderr
             time.sleep(1)
         assert "0.01 ETH" in out.stdout
-        other = sec("area", "records", "--key", "dev:7", env={"SEC_HOME": str(home)})
+        other = sec("area", "records", "--key", "dev:7", env={"SEC_DEVNET": str(home)})
         assert other.returncode == 0 and "no records" in other.stdout
 
         # the whitepaper's cross-area purchase: buyer dev:6 pays from its area (2) for a
         # listing of seller dev:5, delivered to the seller's area (1) through BGC; ship;
-        # confirm. The commands find the devnet from its profile (SEC_HOME).
+        # confirm. The commands find the devnet from its profile (SEC_DEVNET).
 
         def psec(*args, **kw):
-            return sec(*args, env={"SEC_HOME": str(home)}, **kw)
+            return sec(*args, env={"SEC_DEVNET": str(home)}, **kw)
 
         assert (
             psec("bgc", "deposit", "--area", "2", "--amount", "100", "--key", "dev:6").returncode
@@ -237,7 +237,7 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             time.sleep(1)
         # the escrow trade and the cross-area purchase of the listing, both in its area
         assert resp.json()["credit"] == 2
-        checked = sec("verify", url, env={"SEC_HOME": str(home)})  # chain, deployments: profile
+        checked = sec("verify", url, env={"SEC_DEVNET": str(home)})  # chain, deployments: profile
         assert checked.returncode == 0, checked.stderr
         assert checked.stdout.startswith(f"verified: product {product} has credit 2 in area 1 ")
         table = sec("devnet", "status", "--home", str(home))
