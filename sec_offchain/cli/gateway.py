@@ -40,7 +40,7 @@ def gateway_up(
         None,
         "--config",
         help="a host config file (TOML or JSON, as for `sec node run`): the chain, the "
-        "deployments, the areas' nodes and a [gateway] section",
+        "deployments, the areas' nodes and a gateway section",
     ),
 ) -> None:
     """Index the deployment's events and serve the API until Ctrl-C: from --rpc and

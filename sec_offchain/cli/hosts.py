@@ -68,7 +68,7 @@ def relayer_run(
     standby: bool = typer.Option(
         False,
         "--standby",
-        help="bgc: a standby beside a primary (also [relayer] standby = true in the config)",
+        help="bgc: a standby beside a primary (or standby = true in the config's relayer section)",
     ),
     grace: float | None = typer.Option(
         None,
