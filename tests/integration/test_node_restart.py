@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from sec_offchain.relayers.watcher import offence_id
 
 ROOT = Path(__file__).resolve().parents[2]
 ASKER = get_dev_account(99)
+DEPOSITOR = get_dev_account(3)
 
 
 def wait_for(what, check, timeout=90.0):
@@ -113,6 +115,30 @@ def start(config: Path, logs: Path, name: str, *command: str) -> subprocess.Pope
     )
 
 
+BGC_RELAYERS = (get_dev_account(93), get_dev_account(41))  # 93: funded by provision
+
+
+def start_bgc_processes(cfg, suite, procs, configs, logs, home):
+    gw_port = net.free_listen_port()
+    gw_cfg = write_config(
+        home / "gateway.toml", cfg, "", "gateway", "gateway",
+        listen=f'"127.0.0.1:{gw_port}"', confirmations=0,
+    )  # fmt: skip
+    gw_cfg.write_text(gw_cfg.read_text().replace('key_file = "gateway.key"\n', ""))  # no key
+    configs["gateway"] = gw_cfg
+    procs["gateway"] = start(gw_cfg, logs, "gateway", "gateway", "up")
+    primary, standby = BGC_RELAYERS
+    suite.tx(get_dev_account(0)).send_value(standby.address, 10**18)
+    for name, account, extra in (
+        ("bgc-primary", primary, {}),
+        ("bgc-standby", standby, {"standby": "true", "grace": "6"}),
+    ):
+        path = write_config(
+            home / f"{name}.toml", cfg, "0x" + account.key.hex(), name, "relayer", **extra
+        )
+        procs[name] = start(path, logs, name, "relayer", "run", "bgc")
+
+
 @pytest.fixture(scope="module")
 def area(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("area")
@@ -137,6 +163,16 @@ def area(tmp_path_factory):
         }
         procs["relayer"] = start(configs["relayer"], logs, "relayer", "relayer", "run", "anchor")
         suite = Suite(chain.w3, Deployment.from_file(Path(cfg.deployments)))
+        # SEC in the area for the BGC test, credited while the tests before it run
+        suite.tx(get_dev_account(0)).transact(
+            suite.token.functions.transfer(DEPOSITOR.address, 1_500 * 10**18)
+        )
+        gw = suite.contract("BorderGateway")
+        suite.ensure_allowance(DEPOSITOR, gw.address, 1_500 * 10**18)
+        suite.tx(DEPOSITOR).transact(gw.functions.deposit_to_area(1, 1_500 * 10**18))
+        # the BGC test's relayers (a primary and a standby) and a gateway, each from its own
+        # config file, started here so that they are up by then
+        start_bgc_processes(cfg, suite, procs, configs, logs, tmp_path)
         try:
             yield cfg, suite, procs, (configs, logs, tmp_path)
         finally:
@@ -304,32 +340,11 @@ def test_bgc__node_answers_fates__standby_relayer__gateway_from_a_config(area):
     from tests.fixtures.cli import run_sec
 
     cfg, suite, procs, (configs, logs, home) = area
-    gw_port = net.free_listen_port()
-    gw_cfg = write_config(
-        home / "gateway.toml", cfg, "", "gateway", "gateway",
-        listen=f'"127.0.0.1:{gw_port}"', confirmations=0,
-    )  # fmt: skip
-    text = gw_cfg.read_text().replace('key_file = "gateway.key"\n', "")
-    gw_cfg.write_text(text)
-    procs["gateway"] = start(gw_cfg, logs, "gateway", "gateway", "up")
+    gw_port = tomllib.loads(configs["gateway"].read_text())["gateway"]["listen"].split(":")[1]
     gw = suite.contract("BorderGateway")
-    primary, standby = get_dev_account(93), get_dev_account(41)  # 93: funded by provision
-    suite.tx(get_dev_account(0)).send_value(standby.address, 10**18)
-    for name, account, extra in (
-        ("bgc-primary", primary, {}),
-        ("bgc-standby", standby, {"standby": "true", "grace": "6"}),
-    ):
-        path = write_config(
-            home / f"{name}.toml", cfg, "0x" + account.key.hex(), name, "relayer", **extra
-        )
-        procs[name] = start(path, logs, name, "relayer", "run", "bgc")
-    user = get_dev_account(3)
-    suite.tx(get_dev_account(0)).transact(
-        suite.token.functions.transfer(user.address, 1_500 * 10**18)
-    )
+    primary, standby = BGC_RELAYERS
+    user = DEPOSITOR  # 1,500 SEC deposited into area 1 by the fixture
     h = ("--home", str(home), "--key", "dev:3")
-    out = run_sec("bgc", "deposit", "--area", "1", "--amount", "1500", *h)
-    assert out.returncode == 0, out.stderr
     me = bytes.fromhex(user.address[2:])
 
     def ledger():
