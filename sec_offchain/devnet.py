@@ -346,6 +346,38 @@ def status_table(data: dict) -> Table:
     return table
 
 
+def write_profile(cfg: DevnetConfig, console: Console) -> Path:
+    """Writes `<home>/profile.env` (SEC_DEVNET, SEC_RPC, SEC_DEPLOYMENT, SEC_GATEWAY and who
+    is who) and prints its export lines for another terminal."""
+    from sec_offchain.cli.profile import PROFILE_FILE, profile_text
+
+    port = cfg.extra.get("gateway_port")
+    text = profile_text(
+        cfg.home,
+        cfg.rpc,
+        Path(cfg.deployments),
+        f"http://127.0.0.1:{port}" if port else None,
+        cfg.area_of,
+    )
+    path = cfg.home / PROFILE_FILE
+    path.write_text(text)
+    console.print(
+        f"profile: {path} (in another terminal `. {path}`, or `sec --home {cfg.home} ...`)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in text.splitlines():
+        if line.startswith("export "):
+            console.print("  " + line, highlight=False, soft_wrap=True)
+    areas = ", ".join(
+        f"{line.split()[1]} area {line.split()[-1]}"
+        for line in text.splitlines()
+        if line.startswith("#   dev:")
+    )
+    console.print(f"accounts' areas: {areas}", highlight=False, soft_wrap=True)
+    return path
+
+
 def up(
     areas: int,
     nodes: int,
@@ -387,6 +419,7 @@ def up(
         )
         if parent_death_signal() is None:
             console.print("[yellow]no parent-death signal here: children outlive a kill -9[/]")
+        write_profile(cfg, console)
         gateway_url = wait_for_gateway(home)
         console.print(
             f"gateway on {gateway_url} (API docs {gateway_url}/docs)"

@@ -30,6 +30,12 @@
     standbys = ["10.0.0.5:40001"]         # primary: where heartbeats go
     [watcher]       # sec watcher run: a staked judge watching every area's gossip
     areas = [1, 2]
+    [gateway]       # sec gateway up --config: the HTTP API over the suite and the areas
+    listen = "0.0.0.0:8700"               # default 127.0.0.1:8700
+    db = "gateway.db"                     # default <home>/gateway.db; or postgresql://...
+    confirmations = 2                     # default: the top-level confirmations
+    relay = true                          # relay users' signed requests, gas from the key
+                                          # (the gateway needs no key otherwise)
 
 It becomes the same `DevnetConfig` the devnet's processes read, so a process started from
 a config file on its own host runs exactly the code `sec devnet up` runs.
@@ -150,15 +156,20 @@ def _key(data: dict[str, Any], base: Path) -> bytes:
     raise ConfigError("the config names no key: keystore = NAME or key_file = PATH")
 
 
-def load_host_config(path: Path) -> HostConfig:
-    """Reads and checks a host config file; ConfigError says what is wrong."""
+def load_host_config(path: Path, key_required: bool = True) -> HostConfig:
+    """Reads and checks a host config file; ConfigError says what is wrong. Without
+    `key_required` a file that names no key gets a new random one (what the gateway uses
+    to greet area nodes when it relays nothing)."""
     path = Path(path)
     data = _read(path)
     base = path.parent
     for required in ("rpc", "deployments", "areas"):
         if required not in data:
             raise ConfigError(f"config file {path}: missing {required!r}")
-    key = _key(data, base)
+    if key_required or "key_file" in data or "keystore" in data:
+        key = _key(data, base)
+    else:
+        key = os.urandom(32)
     me = Account.from_key(key).address
     deployments = (base / data["deployments"]).resolve()
     if not deployments.is_file():

@@ -39,6 +39,7 @@ from sec_offchain.area.ledger import (
     Ledger,
     LedgerError,
     NoChain,
+    apply_in_turn,
 )
 from sec_offchain.area.merkle import ZERO32
 from sec_offchain.area.records import (
@@ -54,6 +55,9 @@ FINALITY_DEPTH = 2
 LATE_SLOTS = 1  # the refusal rule is for late blocks (docs/consensus.md)
 MAX_RECORDS_PER_BLOCK = 10_000
 MAX_CLOCK_DRIFT = 5
+# what became of an area transaction this node has seen (`tx_fates`)
+PENDING, APPLIED, REFUSED = "pending", "applied", "refused"
+REFUSALS_KEPT = 32  # refused transactions remembered per sender (the newest)
 
 
 class BlockError(SecError):
@@ -138,6 +142,10 @@ class AreaChain:
             CREATE INDEX IF NOT EXISTS included_buyer ON included (buyer);
             CREATE TABLE IF NOT EXISTS txpool (id BLOB PRIMARY KEY, sender BLOB NOT NULL,
                 nonce INTEGER NOT NULL, body BLOB NOT NULL, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS txfate (id BLOB PRIMARY KEY, sender BLOB NOT NULL,
+                nonce INTEGER NOT NULL, body BLOB NOT NULL, status TEXT NOT NULL,
+                height INTEGER, reason TEXT);
+            CREATE INDEX IF NOT EXISTS txfate_sender ON txfate (sender, nonce);
             """
         )
         self.headers: dict[bytes, FullHeader] = {}
@@ -287,36 +295,121 @@ class AreaChain:
             self.shares.pop(next(iter(self.shares)))
         return True
 
-    def add_tx(self, tx: AreaTx) -> bool:
+    def add_tx(self, tx: AreaTx, strict: bool = True) -> bool:
         """Checks and pools a signed area transaction (committed before returning). True if
-        new, False if already pooled or applied; LedgerError when it is invalid."""
-        tx.check_signature(self.config.record_separator)
+        new, False if already pooled or applied; LedgerError with the reason when it does not
+        apply. `strict` (a submission): it must apply on this node's ledger after every
+        pooled transaction, by the rules a block applies (`apply_in_turn`), and a refusal is
+        remembered as its fate. A gossiped one (`strict` False) only needs an unused nonce:
+        this node may be a block behind the one that accepted it, and the pool is settled
+        against the ledger after each block anyway."""
+        sep = self.config.record_separator
+        tx.check_signature(sep)
         if tx.area_id != self.config.area_id:
             raise LedgerError(f"transaction is for area {tx.area_id}")
-        if tx.kind == MOVE:
-            # no signature: the proof against the epoch's published root must hold now
-            with self._lock:
+        tid = tx.digest(sep)
+        with self._lock:
+            row = self.db.execute("SELECT status FROM txfate WHERE id=?", (tid,)).fetchone()
+            if row is not None and (row[0] != REFUSED or not strict):
+                return False
+            if tx.kind == MOVE:
+                # no signature: the proof against the epoch's published root must hold now
                 if (tx.sender, tx.nonce) in self.ledger.moves_out:
                     return False
-                self.ledger.copy().apply_move(tx, self.events)
-        elif tx.nonce <= self.ledger.tx_nonces.get(tx.sender, 0):
-            return False
-        with self._lock:
+                try:
+                    self.ledger.copy().apply_move(tx, self.events)
+                except LedgerError as exc:
+                    if strict:
+                        self._refused(tx, tid, str(exc))
+                    raise
+            elif strict:
+                try:
+                    self.pending_ledger().apply_tx(tx)
+                except LedgerError as exc:
+                    self._refused(tx, tid, str(exc))
+                    raise
+            elif tx.nonce <= self.ledger.tx_nonces.get(tx.sender, 0):
+                return False
             self._seq += 1
-            cur = self.db.execute(
-                "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
-                (
-                    tx.digest(self.config.record_separator),
-                    tx.pool_sender,
-                    tx.nonce,
-                    tx.encode(),
-                    self._seq,
-                ),
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
+                    (tid, tx.pool_sender, tx.nonce, tx.encode(), self._seq),
+                )
+                self._set_fate(tid, tx, PENDING)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            return True
+
+    def _set_fate(self, tid: bytes, tx: AreaTx, status: str, height=None, reason=None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO txfate VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tid, tx.pool_sender, tx.nonce, tx.encode(), status, height, reason),
+        )
+
+    def _refused(self, tx: AreaTx, tid: bytes, reason: str) -> None:
+        """Remembers a refused submission (the newest REFUSALS_KEPT per sender)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._set_fate(tid, tx, REFUSED, None, reason)
+            self.db.execute(
+                "DELETE FROM txfate WHERE sender=? AND status=? AND rowid NOT IN (SELECT rowid"
+                " FROM txfate WHERE sender=? AND status=? ORDER BY rowid DESC LIMIT ?)",
+                (tx.pool_sender, REFUSED, tx.pool_sender, REFUSED, REFUSALS_KEPT),
             )
-            return cur.rowcount == 1
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def pending_ledger(self) -> Ledger:
+        """The ledger as the next block would leave it with this node's pool (a copy)."""
+        ledger = self.ledger.copy()
+        apply_in_turn(ledger, self.tx_pool(), self.events)
+        return ledger
+
+    def _settle_pool(self, ledger: Ledger) -> None:
+        """After the canonical chain moved (inside the caller's transaction): a pooled
+        transaction that no longer applies after the others (another one took its nonce,
+        shipped or confirmed its payment first, spent the balance) leaves the pool, refused
+        with its reason, instead of waiting for ever."""
+        pool = self.tx_pool()
+        if not pool:
+            return
+        _, left = apply_in_turn(ledger.copy(), pool, self.events)
+        sep = self.config.record_separator
+        for tx, reason in left:
+            tid = tx.digest(sep)
+            self.db.execute("DELETE FROM txpool WHERE id=?", (tid,))
+            self._set_fate(tid, tx, REFUSED, None, reason)
+
+    def tx_fates(self, sender: bytes, limit: int = 100) -> list[dict]:
+        """The newest `limit` area transactions of `sender` this node has seen, by nonce:
+        each with its status (pending, applied at `height`, refused with `reason`)."""
+        rows = self.db.execute(
+            "SELECT id, body, status, height, reason FROM txfate WHERE sender=?"
+            " ORDER BY nonce DESC, rowid DESC LIMIT ?",
+            (sender, limit),
+        ).fetchall()
+        out = []
+        for tid, body, status, height, reason in reversed(rows):
+            out.append(
+                {
+                    "id": tid,
+                    "tx": AreaTx.decode(body),
+                    "status": status,
+                    "height": height,
+                    "reason": reason,
+                }
+            )
+        return out
 
     def tx_pool(self) -> list[AreaTx]:
-        rows = self.db.execute("SELECT body FROM txpool ORDER BY sender, nonce, seq")
+        """Pooled transactions in the order they arrived (a block applies them in turn)."""
+        rows = self.db.execute("SELECT body FROM txpool ORDER BY seq")
         return [AreaTx.decode(b) for (b,) in rows]
 
     # ------------------------------------------------------------------ records
@@ -495,15 +588,10 @@ class AreaChain:
                     ingress.append(i)
                 except LedgerError:
                     continue
-            for tx in self.tx_pool():
-                try:
-                    if tx.kind == MOVE:
-                        moved = scratch.apply_move(tx, self.events)
-                        txs.append(tx)
-                        egress += [Message(*m) for m in moved]
-                        continue
-                    message, product = scratch.apply_tx(tx)
-                except LedgerError:
+            for tx, (message, product) in apply_in_turn(scratch, self.tx_pool(), self.events)[0]:
+                if tx.kind == MOVE:  # `message`: the move's egress messages
+                    txs.append(tx)
+                    egress += [Message(*moved) for moved in message]
                     continue
                 txs.append(tx)
                 if message is not None:
@@ -771,16 +859,12 @@ class AreaChain:
                 )
             for tx in old.txs:
                 self._seq += 1
+                tid = tx.digest(self.config.record_separator)
                 self.db.execute(
                     "INSERT OR IGNORE INTO txpool VALUES (?, ?, ?, ?, ?)",
-                    (
-                        tx.digest(self.config.record_separator),
-                        tx.pool_sender,
-                        tx.nonce,
-                        tx.encode(),
-                        self._seq,
-                    ),
+                    (tid, tx.pool_sender, tx.nonce, tx.encode(), self._seq),
                 )
+                self._set_fate(tid, tx, PENDING)
             self.db.execute("DELETE FROM included WHERE height=?", (height,))
             self.db.execute("DELETE FROM canonical WHERE height=?", (height,))
         for height in range(common + 1, len(new_chain) + 1):
@@ -796,22 +880,15 @@ class AreaChain:
             self.db.executemany("DELETE FROM pool WHERE order_id=?", [(o,) for o, *_ in rows])
             for _, _, rid, _ in rows:
                 self._decoded.pop(rid, None)
-            self.db.executemany(
-                "DELETE FROM txpool WHERE id=?",
-                [(t.digest(self.config.record_separator),) for t in b.txs],
-            )
+            for t in b.txs:
+                tid = t.digest(self.config.record_separator)
+                self.db.execute("DELETE FROM txpool WHERE id=?", (tid,))
+                self._set_fate(tid, t, APPLIED, height)
         reorged = common < len(self.canonical)
         self.canonical = new_chain
         self.ledger = ledger
-        # transactions that no longer apply (their nonce is used) leave the pool
-        self.db.executemany(
-            "DELETE FROM txpool WHERE sender=? AND nonce<=?", list(ledger.tx_nonces.items())
-        )
-        # other moves of an (account, epoch) this block moved (they can never apply)
-        self.db.executemany(
-            "DELETE FROM txpool WHERE sender=? AND nonce=?",
-            [(t.pool_sender, t.nonce) for t in new_block.txs if t.kind == MOVE],
-        )
+        # transactions that no longer apply leave the pool, refused with their reason
+        self._settle_pool(ledger)
         if reorged:
             self.credits = {}
             for bid in new_chain:

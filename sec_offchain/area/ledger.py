@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import rlp
 
@@ -413,6 +413,33 @@ class Ledger:
             messages.append((self.area_id, dst, n, account, account, part, payload))
             amount -= part
         return messages
+
+
+def apply_in_turn(
+    ledger: Ledger, txs: list[AreaTx], events: ChainEvents | None = None
+) -> tuple[list[tuple[AreaTx, tuple[Any, bytes | None]]], list[tuple[AreaTx, str]]]:
+    """Applies `txs` to `ledger` in the order given, as a block producer does with its pool;
+    one that does not apply yet (say, a nonce behind another still waiting) is tried again
+    after the others, until a round applies nothing. Returns (the applied ones in the order
+    they applied, each with `apply_tx`'s result; the others, each with the reason it does
+    not apply). The one set of rules for building a block, checking a submission and
+    settling the pool after a block. A MOVE applies with `apply_move` (its proof checked
+    against `events`' published root); its result is (the list of its egress messages, None)."""
+    applied: list[tuple[AreaTx, tuple[Any, bytes | None]]] = []
+    waiting = list(txs)
+    while True:
+        left: list[tuple[AreaTx, str]] = []
+        for tx in waiting:
+            try:
+                if tx.kind == MOVE:
+                    applied.append((tx, (ledger.apply_move(tx, events), None)))
+                else:
+                    applied.append((tx, ledger.apply_tx(tx)))
+            except LedgerError as exc:
+                left.append((tx, str(exc)))
+        if len(left) in (0, len(waiting)):
+            return applied, left
+        waiting = [tx for tx, _ in left]
 
 
 def tx_applies(ledger: Ledger, tx: AreaTx) -> bool:

@@ -25,7 +25,7 @@ import rlp
 from sec_offchain.area.block import Block, fast_header_digest
 from sec_offchain.area.chain import AreaChain, AreaConfig, BlockError, RoundRobin
 from sec_offchain.area.devnet_config import DevnetConfig
-from sec_offchain.area.ledger import MAX_EGRESS, AreaTx, LedgerError
+from sec_offchain.area.ledger import KIND_NAMES, MAX_EGRESS, PAY, AreaTx, LedgerError
 from sec_offchain.area.net import (
     ACK,
     ATTEST,
@@ -361,11 +361,24 @@ class AreaNode:
             )
 
     def _take_tx(self, payload: bytes, source: Connection | None) -> tuple[bool, str]:
+        """A submitted transaction (`source` None) is checked against the ledger and the
+        pool and answered "accepted", "duplicate" or the reason it will never apply; a
+        gossiped one is pooled unless its nonce is used (the pool is settled after each
+        block)."""
         try:
             tx = AreaTx.decode(payload)
-            new = self.chain.add_tx(tx)  # committed before we acknowledge
+            new = self.chain.add_tx(tx, strict=source is None)  # committed before we answer
         except LedgerError as exc:
+            if source is None:
+                log.info("area transaction refused: %s", exc)
             return False, str(exc)
+        if source is None:
+            log.info(
+                "area transaction %d of 0x%s %s",
+                tx.nonce,
+                tx.sender.hex(),
+                "accepted" if new else "already known",
+            )
         if new and self.seen.add(tx.digest(self.chain.config.record_separator)):
             self._broadcast(TX, payload, skip=source)
         return True, "accepted" if new else "duplicate"
@@ -384,11 +397,16 @@ class AreaNode:
             for (src, nonce), p in sorted(ledger.payments.items())
             if account in (p["buyer"], p["seller"])
         ]
+        pending = self.chain.pending_ledger()
         return {
             "area_id": ledger.area_id,
             "account": "0x" + account.hex(),
             "balance": str(ledger.balances.get(account, 0)),
             "next_tx_nonce": ledger.tx_nonces.get(account, 0) + 1,
+            # the nonce a new transaction takes after this node's pooled ones
+            "pending_tx_nonce": pending.tx_nonces.get(account, 0) + 1,
+            "pending_balance": str(pending.balances.get(account, 0)),
+            "transactions": [tx_view(f) for f in self.chain.tx_fates(account)],
             "blocks_produced": ledger.produced.get(account, 0),
             "participation": ledger.participation.get(account, 0),
             "moved_out_epochs": sorted(e for a, e in ledger.moves_out if a == account),
@@ -552,6 +570,29 @@ class AreaNode:
             "attested": self.attested,
             "uptime": round(time.time() - self.started, 1),
         }
+
+
+def tx_view(fate: dict) -> dict:
+    """One of an account's area transactions as the ledger view shows it (JSON)."""
+    tx = fate["tx"]
+    view = {
+        "id": "0x" + fate["id"].hex(),
+        "nonce": tx.nonce,
+        "kind": KIND_NAMES.get(tx.kind, str(tx.kind)),
+        "status": fate["status"],
+        "height": fate["height"],
+        "reason": fate["reason"],
+    }
+    if tx.kind == PAY:
+        view.update(
+            dst_area=tx.dst_area,
+            recipient="0x" + tx.recipient.hex(),
+            amount=str(tx.amount),
+            listing_id=tx.listing_id,
+        )
+    else:
+        view["ref"] = f"{tx.ref_src}:{tx.ref_nonce}"
+    return view
 
 
 def build_node(

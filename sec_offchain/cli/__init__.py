@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import typer
 
@@ -60,6 +61,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     show_version: bool = typer.Option(
         False,
         "--version",
@@ -67,8 +69,26 @@ def _root(
         is_eager=True,
         help="Print the installed version and exit.",
     ),
+    home: Path | None = typer.Option(
+        None,
+        "--home",
+        envvar="SEC_DEVNET",
+        help="a devnet home: its profile (written by `sec devnet up`) gives every command "
+        "its --home, --rpc, --deployment and --gateway",
+    ),
 ) -> None:
     """SEC - Social Ecommerce Chain: escrow auto-contracts and trust indexes."""
+    if home is not None:
+        from sec_offchain.cli.common import fail
+        from sec_offchain.cli.profile import default_map, profile_values
+        from sec_offchain.exceptions import ConfigError
+
+        if home.exists() and not home.is_dir():
+            fail(f"--home {home} is not a directory")
+        try:
+            ctx.default_map = default_map(ctx.command, profile_values(home))
+        except ConfigError as exc:
+            fail(str(exc))
 
 
 # Registration order is the order `sec --help` lists them in: commands, then groups.

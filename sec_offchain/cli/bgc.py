@@ -65,9 +65,11 @@ def _area_tx(
     spend: int = 0,
     check: Callable[[dict[str, Any], str], None] | None = None,
 ) -> None:
-    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes; first
-    checks, on the node's view of the account, that it will apply: with `spend`, that the
-    balance in the area covers it, and `check(view, address)`."""
+    """Signs the area transaction `build(nonce)` and submits it to `area`'s nodes, and prints
+    the node's answer: accepted, or the reason it will never apply (checked by the node
+    against its ledger and pool, by the rules its blocks apply; an error, exit 1). First
+    checks, on the node's view of the account, what it can say better: with `spend`, that
+    the balance in the area covers it, and `check(view, address)`."""
     import rlp
 
     from sec_offchain.area import net
@@ -80,24 +82,30 @@ def _area_tx(
     if view is None:
         raise SecError(f"no node of area {area} answers")
     ledger = json.loads(view)
-    if spend and int(ledger["balance"]) < spend:
+    balance = int(ledger.get("pending_balance", ledger["balance"]))
+    if spend and balance < spend:
+        waiting = (
+            " once its pending transactions apply" if balance != int(ledger["balance"]) else ""
+        )
         raise ConfigError(
-            f"account {account.address} has {format_amount(int(ledger['balance']), 'SEC')} "
-            f"in area {area}, not {format_amount(spend, 'SEC')}"
+            f"account {account.address} has {format_amount(balance, 'SEC')} "
+            f"in area {area}{waiting}, not {format_amount(spend, 'SEC')}"
         )
     if check is not None:
         check(ledger, account.address)
-    nonce = int(ledger["next_tx_nonce"])
+    nonce = int(ledger.get("pending_tx_nonce", ledger["next_tx_nonce"]))
     tx = build(nonce).signed(account.key, cfg.record_separator)
     body = node_request(cfg, area, net.SUBMIT_TX, tx.encode(), net.ACK, account.key)
     if body is None:
         raise SecError(f"no node of area {area} answers")
     ok, message = rlp.decode(body)
+    answer = message.decode(errors="replace")
     if ok != b"\x01":
-        raise SecError(f"area {area} refused it: {message.decode()}")
+        raise SecError(f"area {area} refused transaction {nonce} of {account.address}: {answer}")
     console.print(
-        f"submitted to area {area} (transaction {nonce} of {account.address}); "
-        "it applies in the area's next block"
+        f"area {area} {'accepted' if answer == 'accepted' else 'already has'} transaction "
+        f"{nonce} of {account.address}; it applies in the area's next block "
+        f"(`sec bgc status --key ...` shows its fate)"
     )
 
 
@@ -333,6 +341,7 @@ def bgc_status(
                         "height": int(view["height"]),
                         "balance": str(view["balance"]),
                         "transactions_applied": int(view["next_tx_nonce"]) - 1,
+                        "transactions": [_tx_json(t) for t in view.get("transactions", [])],
                         "payments": [
                             {
                                 "ref": p["ref"],
@@ -355,6 +364,46 @@ def bgc_status(
         _print_status(data)
 
     guarded(run)
+
+
+def _tx_json(t: dict[str, Any]) -> dict[str, Any]:
+    """One of the account's area transactions with its fate, in the `--json` shape."""
+    out: dict[str, Any] = {
+        "nonce": int(t["nonce"]),
+        "kind": "withdraw" if t["kind"] == "pay" and int(t["dst_area"]) == 0 else t["kind"],
+        "status": t["status"],
+        "block": t["height"],
+        "reason": t["reason"],
+        "id": t["id"],
+    }
+    if t["kind"] == "pay":
+        out.update(
+            dst_area=str(t["dst_area"]),
+            recipient=to_checksum(t["recipient"]),
+            amount=str(t["amount"]),
+            listing=str(t["listing_id"]),
+        )
+    else:
+        out["ref"] = t["ref"]
+    return out
+
+
+def _describe_tx(t: dict[str, Any]) -> str:
+    """'tx 2 ship 1:1: refused: only the seller ships a paid order'."""
+    if t["kind"] in ("pay", "withdraw"):
+        what = f"{t['kind']} {format_amount(int(t['amount']), 'SEC')} to {t['recipient']}"
+        if t["kind"] == "pay":
+            what += f" in area {t['dst_area']}"
+            if t["listing"] != "0":
+                what += f" (listing {t['listing']})"
+    else:
+        what = f"{t['kind']} {t['ref']}"
+    fate = {
+        "applied": f"applied in block {t['block']}",
+        "refused": f"refused: {t['reason']}",
+        "pending": "pending",
+    }.get(t["status"], t["status"])
+    return f"tx {t['nonce']} {what}: {fate}"
 
 
 def to_checksum(address: str) -> str:
@@ -438,6 +487,8 @@ def _print_status(data: dict[str, Any]) -> None:
                 f"  payment {p['ref']}: listing {p['listing']}, "
                 f"{format_amount(int(p['amount']), 'SEC')}, {p['status']}"
             )
+        for t in view.get("transactions", []):
+            console.print(f"  {_describe_tx(t)}", highlight=False)
     for d in data["deposits"]:
         console.print(
             f"deposit into area {d['area']}: {format_amount(int(d['amount']), 'SEC')} "

@@ -82,7 +82,7 @@ def devnet_up(
 
 # What a devnet writes in its home: these (and area<N>/ directories) are what --fresh deletes;
 # nothing else in --home is touched.
-DEVNET_ENTRIES = ("devnet.json", "deployments.json", "pids.json", "logs", "relayers")
+DEVNET_ENTRIES = ("devnet.json", "deployments.json", "pids.json", "logs", "relayers", "profile.env")
 
 
 def get_left_over(home: Path) -> list[Path]:

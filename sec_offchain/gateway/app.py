@@ -751,6 +751,7 @@ def build_app(ctx: GatewayContext) -> FastAPI:
             return ctx.lookup.answer(address, max(store.get_cursor(), 0))
         except LookupUnavailable as exc:
             raise Problem(exc.status, TITLES.get(exc.status, "Error"), exc.reason) from None
+
     # the network: nodes, relayers, alerts ------------------------------------------------
     def _anchored_height(area_id: int) -> int:
         known = store.get_entity("area", str(area_id))

@@ -44,6 +44,7 @@ def serve(
     thresholds: AlertThresholds | None = None,
     node_poll: float = 1.0,
     public_rpc: str | None = None,
+    areas: Any = None,
 ) -> None:
     """Indexes and serves until SIGINT/SIGTERM. `db` defaults to gateway.db beside the
     deployments file (or in the devnet home); `port` 0 picks a free one. With `relayer_key`
@@ -55,7 +56,8 @@ def serve(
     are its alert limits. The account -> area lookup uses the devnet's areas (or
     `area_ids`) and the directory files in `directories` (default the devnet home's
     `directories/`). `public_rpc` is named to browsers for reading the chain without a
-    wallet."""
+    wallet. `areas` (a DevnetConfig, as a host config file gives it) names the area nodes
+    blocks are read from when there is no devnet home."""
     import uvicorn
 
     from sec_offchain.gateway.app import FastReads, GatewayContext, build_app
@@ -97,6 +99,8 @@ def serve(
         from sec_offchain.gateway.areas import AreaLookupService
 
         ctx.lookup = AreaLookupService(store, area_ids, directories)
+    elif areas is not None:
+        ctx.blocks = area_blocks(areas)
     core = None
     relay = None
     if relayer_key is not None:
@@ -157,14 +161,20 @@ def _check_port(host: str, port: int) -> None:
 
 def devnet_blocks(home: Path) -> Callable[[int, int], object]:
     """(area, height) -> the block from any node of a devnet's area (None if none answers)."""
+    from sec_offchain.area.devnet_config import DevnetConfig
+
+    return area_blocks(DevnetConfig.load(home / "devnet.json"))
+
+
+def area_blocks(cfg: Any) -> Callable[[int, int], object]:
+    """(area, height) -> the block from any node of the area `cfg` lists (None if none
+    answers); `cfg.relayer_key` greets the nodes."""
     import rlp
 
     from sec_offchain.area import net
     from sec_offchain.area.block import Block
-    from sec_offchain.area.devnet_config import DevnetConfig
     from sec_offchain.relayers.run import node_request
 
-    cfg = DevnetConfig.load(home / "devnet.json")
     key = bytes.fromhex(cfg.relayer_key[2:])
 
     def blocks(area_id: int, height: int) -> Block | None:

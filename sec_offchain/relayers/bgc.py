@@ -8,11 +8,21 @@ height it finished) only saves rescanning, and never outruns the chain: each mes
 delivered is remembered with the height of its block, and when a reorg takes a delivery back
 (`next_nonce` of the channel falls to or below it) the cursor returns to that block, so the
 message is delivered again instead of the channel failing "nonce out of order" for ever.
+
+A standby (`grace` > 0) runs beside a primary without delivering anything twice: it
+delivers a message only once it has been deliverable (anchored, next in its channel) for
+`grace` seconds without the primary delivering it, so while the primary lives the standby
+sends nothing, and when the primary dies the standby takes over after one grace period.
+Before any transaction the delivery runs as an estimate on the pending block (an
+`eth_call`): a message the other relayer delivered meanwhile fails there and nothing is
+sent; one both send at once lands once, and the other's transaction reverts
+"already delivered", which counts as delivered.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +51,8 @@ class BgcRelayer:
         blocks: BlockSource,
         separator: bytes,
         db_path: Path,
+        grace: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.w3 = w3
         self.hub = hub
@@ -59,6 +71,9 @@ class BgcRelayer:
         )
         self.delivered: list[tuple[int, int, int]] = []  # (src, dst, nonce) this one landed
         self.already: list[tuple[int, int, int]] = []
+        self.grace = grace  # > 0: a standby, delivering what the primary left this long
+        self.clock = clock
+        self._waiting: dict[tuple[int, int, int], float] = {}  # standby: first seen due
 
     def cursor(self, area: int) -> int:
         row = self.db.execute("SELECT height FROM cursor WHERE area=?", (area,)).fetchone()
@@ -128,22 +143,42 @@ class BgcRelayer:
             if m.nonce < nxt:
                 self.already.append(key)  # by us before a restart, or by another relayer
                 self._landed(key, header.height)
+                self._waiting.pop(key, None)
                 continue
+            if self.grace and m.nonce == nxt:
+                first = self._waiting.setdefault(key, self.clock())
+                if self.clock() - first < self.grace:
+                    return False  # the primary's to deliver, for now
+                log.info(
+                    "message %s still undelivered %.0f s after it was due: the standby delivers",
+                    key,
+                    self.clock() - first,
+                )
             fn_name = "withdraw_from_area" if m.dst_area == 0 else "deliver"
             fn = getattr(self.gateway.functions, fn_name)(
                 m.as_tuple(), header.as_tuple(), tree.proof(i)
             )
             try:
-                self.tx.transact(fn)
+                receipt = self.tx.transact(fn)
                 self.delivered.append(key)
                 self._landed(key, header.height)
+                self._waiting.pop(key, None)
+                log.info(
+                    "delivered message %s of area %d height %d (%s gas)",
+                    key,
+                    m.src_area,
+                    header.height,
+                    receipt["gasUsed"] if receipt else "?",
+                )
             except (ContractRevert, TransactionFailed) as exc:
                 # another relayer's delivery got there first: in the pending block our
                 # estimate ran on ("already delivered"), or mined before our transaction
                 moved = int(self.gateway.functions.next_nonce(m.src_area, m.dst_area).call())
                 if "already delivered" in str(exc) or moved > m.nonce:
+                    log.info("message %s was delivered by another relayer first", key)
                     self.already.append(key)
                     self._landed(key, header.height)
+                    self._waiting.pop(key, None)
                     continue
                 log.warning("message %s not delivered: %s", key, exc)
                 return False

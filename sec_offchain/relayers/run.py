@@ -195,8 +195,12 @@ def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
     relayer.run(stop.is_set, interval=cfg.interval)
 
 
-def run_bgc(cfg: DevnetConfig, stop: threading.Event) -> None:
-    """The BGC relayer of every area (key: `cfg.extra["bgc_key"]`) until `stop`."""
+STANDBY_GRACE = 30.0  # seconds a standby BGC relayer leaves a due message to the primary
+
+
+def run_bgc(cfg: DevnetConfig, stop: threading.Event, grace: float | None = None) -> None:
+    """The BGC relayer of every area (key: `cfg.extra["bgc_key"]`) until `stop`; with
+    `grace` a standby beside a primary (its own database, `bgc-standby.db`)."""
     from sec_offchain.relayers.bgc import BgcRelayer
 
     deployment = Deployment.from_file(Path(cfg.deployments))
@@ -216,7 +220,14 @@ def run_bgc(cfg: DevnetConfig, stop: threading.Event) -> None:
         [a.area_id for a in cfg.areas],
         blocks,
         cfg.anchor_separator,
-        cfg.home / "relayers" / "bgc.db",
+        cfg.home / "relayers" / ("bgc.db" if grace is None else "bgc-standby.db"),
+        grace=grace or 0.0,
+    )
+    log.info(
+        "BGC relayer %s%s for areas %s",
+        relayer.tx.account.address,
+        "" if grace is None else f" (standby, {grace:g} s grace)",
+        [a.area_id for a in cfg.areas],
     )
     while not stop.is_set():
         try:

@@ -12,7 +12,16 @@ from coincurve import PrivateKey  # noqa: F401 - keys are used through sign help
 from sec_offchain.area.block import anchor_domain_separator, fast_header_digest
 from sec_offchain.area.chain import AreaChain, AreaConfig, RoundRobin
 from sec_offchain.area.events import Web3Events
-from sec_offchain.area.ledger import COMPLETED, CONFIRM, PAID, PAY, SHIP, SHIPPED, AreaTx
+from sec_offchain.area.ledger import (
+    COMPLETED,
+    CONFIRM,
+    PAID,
+    PAY,
+    SHIP,
+    SHIPPED,
+    AreaTx,
+    LedgerError,
+)
 from sec_offchain.area.records import domain_separator, product_id_of
 from sec_offchain.contracts.client import Suite
 from sec_offchain.contracts.deploy import deploy_suite
@@ -156,8 +165,10 @@ def test_cross_area_purchase__end_to_end(net):
     fake_confirm = AreaTx(CONFIRM, addr(SELLER), 2, 2, ref_src=1, ref_nonce=1).signed(
         SELLER.key, rsep
     )
-    a2.add_tx(ship)
-    a2.add_tx(fake_confirm)  # the seller cannot confirm for the buyer: never applied
+    assert a2.add_tx(ship)
+    # the seller cannot confirm for the buyer: refused at submission, with the reason
+    with pytest.raises(LedgerError, match="^only the buyer confirms an open order$"):
+        a2.add_tx(fake_confirm)
     seal(a2, 2)
     assert a2.ledger.payments[ref]["status"] == SHIPPED
     confirm = AreaTx(CONFIRM, addr(BUYER), 2, 1, ref_src=1, ref_nonce=1).signed(BUYER.key, rsep)
@@ -197,10 +208,17 @@ def test_ledger__overspend_and_wrong_area_never_apply(net):
     too_much = AreaTx(
         PAY, addr(BUYER), 1, nonce, dst_area=2, recipient=addr(SELLER), amount=10_000 * SEC
     ).signed(BUYER.key, rsep)
-    a1.add_tx(too_much)
+    with pytest.raises(LedgerError, match="^balance too low$"):
+        a1.add_tx(too_much)
     before = dict(a1.ledger.balances)
     block = seal(a1, 1)
     assert not block.egress and a1.ledger.balances == before
+    fates = a1.tx_fates(addr(BUYER))
+    assert (fates[-1]["tx"], fates[-1]["status"], fates[-1]["reason"]) == (
+        too_much,
+        "refused",
+        "balance too low",
+    )
     forged = AreaTx(
         PAY, addr(BUYER), 1, nonce, dst_area=2, recipient=addr(SELLER), amount=1
     ).signed(SELLER.key, rsep)

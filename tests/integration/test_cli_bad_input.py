@@ -141,6 +141,8 @@ def _files(w: World, suite: Suite) -> None:
         (w.tmp / name).write_text(json.dumps(copy))
 
     (w.tmp / "not_json.json").write_text("{not json")
+    (w.tmp / "bad_profile").mkdir()
+    (w.tmp / "bad_profile" / "profile.env").write_text("export SEC_RPC=x\nrm -rf /\n")
     (w.tmp / "list.json").write_text("[1, 2]")
     (w.tmp / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
     variant("no_contracts.json", lambda c: c.pop("contracts"))
@@ -2521,6 +2523,62 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
             f"{t}/listing_expired.json",
             *c,
             *dev1,
+        )
+    )
+    # -- the devnet profile (`sec --home HOME`), the standby relayer, gateway --config ---
+    add(
+        C(
+            f"error: {t}/bad_profile/profile.env line 2: not an `export NAME=VALUE` line",
+            "--home",
+            f"{t}/bad_profile",
+            "bgc",
+            "status",
+        )
+    )
+    add(C(f"error: --home {t}/a_file is not a directory", "--home", f"{t}/a_file", "trust", DEV[1]))
+    add(
+        C(
+            "error: --grace is a positive number of seconds, not -1.0",
+            "relayer",
+            "run",
+            "bgc",
+            "--config",
+            f"{t}/missing.toml",
+            "--standby",
+            "--grace",
+            "-1",
+        )
+    )
+    add(
+        C(
+            "error: --standby and --grace are for the bgc relayer",
+            "relayer",
+            "run",
+            "anchor",
+            "--config",
+            f"{t}/missing.toml",
+            "--standby",
+        )
+    )
+    add(C("error: give --rpc and --deployment, or --config FILE", "gateway", "up"))
+    add(
+        C(
+            "error: --config names the chain, deployments and nodes: not --rpc too",
+            "gateway",
+            "up",
+            "--config",
+            f"{t}/missing.toml",
+            "--rpc",
+            w.node.url,
+        )
+    )
+    add(
+        C(
+            f"error: config file not found: {t}/missing.toml",
+            "gateway",
+            "up",
+            "--config",
+            f"{t}/missing.toml",
         )
     )
     return out

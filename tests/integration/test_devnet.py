@@ -22,13 +22,14 @@ from sec_offchain.crypto.keys import get_dev_account
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def sec(*args, timeout=60):
+def sec(*args, timeout=60, env=None):
     return subprocess.run(
         [sys.executable, "-m", "sec_offchain.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -92,42 +93,60 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         suite.ship(seller, order, "T")
         suite.confirm(buyer, order)
 
+        # the profile: the export lines printed, the file in the home, `sec --home` and
+        # SEC_DEVNET give every command the devnet's home, chain and deployments
+        profile = (home / "profile.env").read_text()
+        exports = [
+            f"export SEC_DEVNET={home.resolve()}",
+            f"export SEC_RPC={cfg.rpc}",
+            f"export SEC_DEPLOYMENT={Path(cfg.deployments).resolve()}",
+        ]
+        exported = [line for line in profile.splitlines() if line.startswith("export")]
+        assert exported[:3] == exports and len(exported) == 4
+        exports.append(exported[3])  # the gateway's URL, checked below
+        assert f"#   dev:5 {seller.address} area 1" in profile  # the seller's area
+        assert f"#   dev:6 {buyer.address} area 2" in profile  # the buyer's
+        assert all(f"  {line}" in "".join(lines) for line in exports)
         deadline = time.time() + 60
         while True:
-            out = sec("area", "records", "--key", "dev:6", "--home", str(home))
+            out = sec("--home", str(home), "area", "records", "--key", "dev:6")
             if out.returncode == 0 and "completed" in out.stdout:
                 break
             assert time.time() < deadline, out.stdout + out.stderr
             time.sleep(1)
         assert "0.01 ETH" in out.stdout
-        other = sec("area", "records", "--key", "dev:7", "--home", str(home))
+        other = sec("area", "records", "--key", "dev:7", env={"SEC_DEVNET": str(home)})
         assert other.returncode == 0 and "no records" in other.stdout
 
-        # the whitepaper's cross-area purchase: buyer dev:6 pays from area 1 for a listing
-        # of seller dev:5, delivered to area 2 through BGC; ship; confirm
-        h = ("--home", str(home))
+        # the whitepaper's cross-area purchase: buyer dev:6 pays from its area (2) for a
+        # listing of seller dev:5, delivered to the seller's area (1) through BGC; ship;
+        # confirm. The commands find the devnet from its profile (SEC_DEVNET).
+
+        def psec(*args, **kw):
+            return sec(*args, env={"SEC_DEVNET": str(home)}, **kw)
+
         assert (
-            sec("bgc", "deposit", "--area", "1", "--amount", "100", "--key", "dev:6", *h).returncode
+            psec("bgc", "deposit", "--area", "2", "--amount", "100", "--key", "dev:6").returncode
             == 0
         )
 
         def wait_status(key, text, timeout=60):
             deadline = time.time() + timeout
             while True:
-                out = sec("bgc", "status", "--key", key, *h)
+                out = psec("bgc", "status", "--key", key)
                 if text in out.stdout:
                     return out.stdout
                 assert time.time() < deadline, out.stdout + out.stderr
                 time.sleep(1)
 
-        wait_status("dev:6", "100 SEC")  # credited in area 1
-        sent = sec(
+        wait_status("dev:6", "100 SEC")  # credited in area 2
+        sent = psec(
             "bgc",
             "send",
             "--from-area",
-            "1",
-            "--to-area",
             "2",
+            "--to-area",
+            "1",
             "--to",
             seller.address,
             "--amount",
@@ -136,44 +155,46 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             str(listing),
             "--key",
             "dev:6",
-            *h,
         )
         assert sent.returncode == 0, sent.stderr
-        wait_status("dev:5", "30 SEC, paid")  # delivered to area 2, held for the seller
-        assert (
-            sec("bgc", "ship", "--area", "2", "--ref", "1:1", "--key", "dev:5", *h).returncode == 0
-        )
+        assert f"area 2 accepted transaction 1 of {buyer.address}" in sent.stdout
+        wait_status("dev:5", "30 SEC, paid")  # delivered to area 1, held for the seller
+        assert psec("bgc", "ship", "--area", "1", "--ref", "2:1", "--key", "dev:5").returncode == 0
         wait_status("dev:5", "30 SEC, shipped")
-        bad = sec("bgc", "ship", "--area", "2", "--ref", "x", "--key", "dev:5", *h)
+        bad = psec("bgc", "ship", "--area", "1", "--ref", "x", "--key", "dev:5")
         assert bad.returncode == 1 and "SRC_AREA:NONCE" in bad.stderr
         assert (
-            sec("bgc", "confirm", "--area", "2", "--ref", "1:1", "--key", "dev:6", *h).returncode
-            == 0
+            psec("bgc", "confirm", "--area", "1", "--ref", "2:1", "--key", "dev:6").returncode == 0
         )
         out = wait_status("dev:5", "30 SEC, completed")
-        assert "area 2" in out and "30 SEC" in out
-        again = sec("bgc", "confirm", "--area", "2", "--ref", "1:1", "--key", "dev:6", *h)
+        assert "area 1" in out and "30 SEC" in out
+        assert "tx 1 ship 2:1: applied in block " in out
+        again = psec("bgc", "confirm", "--area", "1", "--ref", "2:1", "--key", "dev:6")
         assert (again.returncode, again.stderr.strip()) == (
             1,
-            "error: payment 1:1 is completed, not paid or shipped: cannot confirm it",
+            "error: payment 2:1 is completed, not paid or shipped: cannot confirm it",
         )
-        # the seller takes 10 of its 30 SEC in area 2 home to the main chain
+        # the seller takes 10 of its 30 SEC in area 1 home to the main chain
         wallet = suite.sec_balance(seller.address)
-        out = sec("bgc", "withdraw", "--area", "2", "--amount", "10", "--key", "dev:5", *h)
+        out = psec("bgc", "withdraw", "--area", "1", "--amount", "10", "--key", "dev:5")
         assert out.returncode == 0, out.stderr
         deadline = time.time() + 120
         while suite.sec_balance(seller.address) != wallet + 10 * 10**18:
             assert time.time() < deadline, "the withdrawal was not paid out"
             time.sleep(1)
-        view = json.loads(sec("bgc", "status", "--key", "dev:5", "--json", *h).stdout)
+        view = json.loads(psec("bgc", "status", "--key", "dev:5", "--json").stdout)
         assert [(w["area"], w["nonce"], w["amount"], w["status"]) for w in view["withdrawals"]] == [
-            ("2", "1", str(10 * 10**18), "paid out")
+            ("1", "1", str(10 * 10**18), "paid out")
         ]
         assert [
             (m["src_area"], m["dst_area"], m["nonce"], m["amount"]) for m in view["messages"]
-        ] == [("1", "2", "1", str(30 * 10**18))]
-        area2 = next(v for v in view["ledgers"] if v["area"] == "2")
-        assert (area2["balance"], area2["transactions_applied"]) == (str(20 * 10**18), 2)
+        ] == [("2", "1", "1", str(30 * 10**18))]
+        area1 = next(v for v in view["ledgers"] if v["area"] == "1")
+        assert (area1["balance"], area1["transactions_applied"]) == (str(20 * 10**18), 2)
+        assert [(t["nonce"], t["kind"], t["status"]) for t in area1["transactions"]] == [
+            (1, "ship", "applied"),
+            (2, "withdraw", "applied"),
+        ]
 
         deadline = time.time() + 60
         while True:
@@ -195,6 +216,7 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         # the devnet's gateway indexed the trade and the anchors
         gw = data["gateway"]
         assert gw["up"] and gw["url"].startswith("http://127.0.0.1:")
+        assert exports[3] == f"export SEC_GATEWAY={gw['url']}"
         assert httpx.get(f"{gw['url']}/v1/orders/{order}").json()["status"] == "completed"
         deadline = time.time() + 30
         while True:
@@ -213,10 +235,11 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
         while (resp := httpx.get(url, timeout=30)).status_code != 200:
             assert time.time() < deadline, resp.text
             time.sleep(1)
-        assert resp.json()["credit"] == 1
-        checked = sec("verify", url, "--rpc", cfg.rpc, "--deployment", cfg.deployments)
+        # the escrow trade and the cross-area purchase of the listing, both in its area
+        assert resp.json()["credit"] == 2
+        checked = sec("verify", url, env={"SEC_DEVNET": str(home)})  # chain, deployments: profile
         assert checked.returncode == 0, checked.stderr
-        assert checked.stdout.startswith(f"verified: product {product} has credit 1 in area ")
+        assert checked.stdout.startswith(f"verified: product {product} has credit 2 in area 1 ")
         table = sec("devnet", "status", "--home", str(home))
         assert f"gateway {gw['url']} (indexed block" in table.stdout
     finally:

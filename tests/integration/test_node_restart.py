@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from sec_offchain.relayers.watcher import offence_id
 
 ROOT = Path(__file__).resolve().parents[2]
 ASKER = get_dev_account(99)
+DEPOSITOR = get_dev_account(3)
 
 
 def wait_for(what, check, timeout=90.0):
@@ -113,6 +115,30 @@ def start(config: Path, logs: Path, name: str, *command: str) -> subprocess.Pope
     )
 
 
+BGC_RELAYERS = (get_dev_account(93), get_dev_account(41))  # 93: funded by provision
+
+
+def start_bgc_processes(cfg, suite, procs, configs, logs, home):
+    gw_port = net.free_listen_port()
+    gw_cfg = write_config(
+        home / "gateway.toml", cfg, "", "gateway", "gateway",
+        listen=f'"127.0.0.1:{gw_port}"', confirmations=0,
+    )  # fmt: skip
+    gw_cfg.write_text(gw_cfg.read_text().replace('key_file = "gateway.key"\n', ""))  # no key
+    configs["gateway"] = gw_cfg
+    procs["gateway"] = start(gw_cfg, logs, "gateway", "gateway", "up")
+    primary, standby = BGC_RELAYERS
+    suite.tx(get_dev_account(0)).send_value(standby.address, 10**18)
+    for name, account, extra in (
+        ("bgc-primary", primary, {}),
+        ("bgc-standby", standby, {"standby": "true", "grace": "6"}),
+    ):
+        path = write_config(
+            home / f"{name}.toml", cfg, "0x" + account.key.hex(), name, "relayer", **extra
+        )
+        procs[name] = start(path, logs, name, "relayer", "run", "bgc")
+
+
 @pytest.fixture(scope="module")
 def area(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("area")
@@ -137,6 +163,16 @@ def area(tmp_path_factory):
         }
         procs["relayer"] = start(configs["relayer"], logs, "relayer", "relayer", "run", "anchor")
         suite = Suite(chain.w3, Deployment.from_file(Path(cfg.deployments)))
+        # SEC in the area for the BGC test, credited while the tests before it run
+        suite.tx(get_dev_account(0)).transact(
+            suite.token.functions.transfer(DEPOSITOR.address, 1_500 * 10**18)
+        )
+        gw = suite.contract("BorderGateway")
+        suite.ensure_allowance(DEPOSITOR, gw.address, 1_500 * 10**18)
+        suite.tx(DEPOSITOR).transact(gw.functions.deposit_to_area(1, 1_500 * 10**18))
+        # the BGC test's relayers (a primary and a standby) and a gateway, each from its own
+        # config file, started here so that they are up by then
+        start_bgc_processes(cfg, suite, procs, configs, logs, tmp_path)
         try:
             yield cfg, suite, procs, (configs, logs, tmp_path)
         finally:
@@ -289,3 +325,108 @@ async def inject(cfg, index, frame):
     await conn.send_now(net.SIGNED_HEADER, frame)
     await asyncio.sleep(0.5)  # let the node read it before the connection closes
     conn.close()
+
+
+def test_bgc__node_answers_fates__standby_relayer__gateway_from_a_config(area):
+    """Withdrawals from the area through the CLI: the node refuses one that never applies
+    with the exact reason (`sec bgc send` exits 1 with it), `sec bgc status` shows each
+    transaction's fate; a primary and a standby BGC relayer (`sec relayer run bgc
+    [--standby]`, each a process with its own key) run at once and every message is paid
+    out exactly once, all by the primary while it lives; once the primary is SIGKILLed the
+    standby delivers after its grace period. Meanwhile `sec gateway up --config` (no key:
+    it relays nothing) indexes the chain and reads the area's blocks from its nodes."""
+    import httpx
+
+    from tests.fixtures.cli import run_sec
+
+    cfg, suite, procs, (configs, logs, home) = area
+    gw_port = tomllib.loads(configs["gateway"].read_text())["gateway"]["listen"].split(":")[1]
+    gw = suite.contract("BorderGateway")
+    primary, standby = BGC_RELAYERS
+    user = DEPOSITOR  # 1,500 SEC deposited into area 1 by the fixture
+    h = ("--home", str(home), "--key", "dev:3")
+    me = bytes.fromhex(user.address[2:])
+
+    def ledger():
+        body = ask(cfg, 1, net.LEDGER_REQ, rlp.encode([me]), net.LEDGER)
+        return json.loads(body) if body else None
+
+    wait_for("the deposit credited", lambda: (v := ledger()) and v["balance"] == str(1500 * 10**18))
+    # more than one message may carry: the node refuses it, with the reason, and nothing pools
+    too_big = run_sec(
+        "bgc", "send", "--from-area", "1", "--to-area", "0", "--to", user.address,
+        "--amount", "1001", *h,
+    )  # fmt: skip
+    assert (too_big.returncode, too_big.stderr) == (
+        1,
+        f"error: area 1 refused transaction 1 of {user.address}: a payment leaves an area in "
+        "messages of at most 1000000000000000000000 wei (the BorderGateway outflow floor); "
+        "split it\n",
+    )
+    for amount in ("5", "6"):
+        out = run_sec("bgc", "withdraw", "--area", "1", "--amount", amount, *h)
+        assert out.returncode == 0, out.stderr
+        assert f"area 1 accepted transaction {int(amount) - 4} of {user.address}" in out.stdout
+
+    def paid_out():
+        return [
+            (e["args"]["nonce"], e["args"]["amount"], e["transactionHash"])
+            for e in gw.events.WithdrawnFromArea().get_logs(
+                from_block=0, argument_filters={"recipient": user.address}
+            )
+        ]
+
+    wait_for("two withdrawals paid out", lambda: len(paid_out()) == 2)
+    w3 = suite.w3
+    senders = [w3.eth.get_transaction(t)["from"] for _, _, t in paid_out()]
+    assert [(n, a) for n, a, _ in paid_out()] == [(1, 5 * 10**18), (2, 6 * 10**18)]
+    assert senders == [primary.address, primary.address]
+    assert w3.eth.get_transaction_count(standby.address) == 0  # it sent nothing
+    view = json.loads(run_sec("bgc", "status", "--json", *h).stdout)
+    txs = view["ledgers"][0]["transactions"]
+    assert [(t["nonce"], t["kind"], t["amount"], t["status"], t["reason"]) for t in txs] == [
+        (
+            1,
+            "withdraw",
+            str(1001 * 10**18),
+            "refused",
+            "a payment leaves an area in messages of at most 1000000000000000000000 wei "
+            "(the BorderGateway outflow floor); split it",
+        ),
+        (1, "withdraw", str(5 * 10**18), "applied", None),
+        (2, "withdraw", str(6 * 10**18), "applied", None),
+    ]
+    assert all(isinstance(t["block"], int) and t["block"] > 0 for t in txs[1:])
+    human = run_sec("bgc", "status", *h).stdout
+    assert f"tx 2 withdraw 6 SEC to {user.address}: applied in block {txs[2]['block']}" in human
+
+    os.kill(procs["bgc-primary"].pid, signal.SIGKILL)
+    assert procs["bgc-primary"].wait(10) == -signal.SIGKILL
+    out = run_sec("bgc", "withdraw", "--area", "1", "--amount", "7", *h)
+    assert out.returncode == 0, out.stderr
+    wait_for("the standby pays the third", lambda: len(paid_out()) == 3)
+    last = paid_out()[-1]
+    assert (last[0], last[1]) == (3, 7 * 10**18)
+    assert w3.eth.get_transaction(last[2])["from"] == standby.address
+    assert gw.functions.next_nonce(1, 0).call() == 4
+    assert "the standby delivers" in (logs / "bgc-standby.log").read_text()
+    assert procs["bgc-standby"].poll() is None
+
+    url = f"http://127.0.0.1:{gw_port}/v1"
+
+    def gateway_area():
+        try:
+            areas = httpx.get(f"{url}/areas", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return areas[0] if areas and areas[0]["anchored_height"] else None
+
+    anchored = wait_for("the gateway indexes anchors", gateway_area)["anchored_height"]
+    record = "0x" + "ab" * 32
+    resp = httpx.get(f"{url}/records/{record}/proof", params={"area": 1}, timeout=30)
+    # every anchored block read from the area's nodes, the record in none of them
+    assert resp.status_code == 404, resp.text
+    assert resp.json()["detail"].startswith(
+        f"record {record} is in no anchored block of area 1 (up to height "
+    )
+    assert anchored >= 1 and procs["gateway"].poll() is None

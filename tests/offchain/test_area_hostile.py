@@ -906,3 +906,132 @@ def test_node__txs_acked_exactly(funded, tmp_path):
     ok, reason = node._take_tx(pay(3, 1, key=OTHER).encode(), None)
     assert (ok, reason) == (False, "area transaction is not signed by its sender")
     assert [k for k, _ in peer.sent] == [TX] and [t.nonce for t in chain.tx_pool()] == [2]
+
+
+# ---------------------------------------------------------------------------- tx answers
+
+PURCHASE = Ingress(2, 1, addr(BUYER), addr(SELLER), 50, purchase_payload(7))
+
+
+def ref_tx(kind, account, nonce, ref=(2, 1)):
+    return AreaTx(kind, addr(account), 1, nonce, ref_src=ref[0], ref_nonce=ref[1]).signed(
+        account.key, SEP
+    )
+
+
+def fates(chain, account):
+    return [
+        (f["tx"].nonce, f["status"], f["height"], f["reason"])
+        for f in chain.tx_fates(addr(account))
+    ]
+
+
+def test_submission__checked_against_ledger_and_pool__exact_reasons(funded):
+    """A submission is answered with the reason the block would refuse it, counting the
+    transactions already pooled: balance, nonce, area, payment, role, status."""
+    chain, _, _ = funded
+    chain.events._ingress = [PURCHASE]
+    assert chain.add_block(chain.build_block(PRODUCERS[0].key, addr(PRODUCERS[0]), T0 + 3))
+    assert chain.ledger.payments[(2, 1)]["status"] == "paid"
+    assert chain.add_tx(pay(2, 500)) is True  # 600 held: 100 left once it applies
+    cases = [
+        (pay(3, 101), "balance too low"),
+        (pay(4, 50), "transaction nonce 4 is not the next one"),
+        (pay(2, 1), "transaction nonce 2 is not the next one"),  # the pooled one has it
+        (pay(3, 1, dst=1), "a payment goes to another area"),
+        (pay(3, 1, dst=0), "a withdrawal to the main chain pays no listing"),
+        (ref_tx(SHIP, SELLER, 1, ref=(2, 9)), "no such payment in this area"),
+        (ref_tx(SHIP, BUYER, 3), "only the seller ships a paid order"),
+        (ref_tx(CONFIRM, SELLER, 1), "only the buyer confirms an open order"),
+        (pay(3, area=2), "transaction is for area 2"),
+    ]
+    for tx, reason in cases:
+        with pytest.raises(LedgerError) as exc:
+            chain.add_tx(tx)
+        assert str(exc.value) == reason
+    assert chain.add_tx(ref_tx(CONFIRM, BUYER, 3)) is True  # after the pooled pay, nonce 3
+    with pytest.raises(LedgerError, match="^only the seller ships a paid order$"):
+        chain.add_tx(ref_tx(SHIP, SELLER, 1))  # the pooled confirm completes it first
+    assert [t.nonce for t in chain.tx_pool()] == [2, 3]
+    assert fates(chain, BUYER) == [
+        (1, "applied", 2, None),
+        (2, "pending", None, None),
+        (2, "refused", None, "transaction nonce 2 is not the next one"),
+        (3, "refused", None, "balance too low"),
+        (3, "refused", None, "a payment goes to another area"),
+        (3, "refused", None, "a withdrawal to the main chain pays no listing"),
+        (3, "refused", None, "only the seller ships a paid order"),
+        (3, "pending", None, None),
+        (4, "refused", None, "transaction nonce 4 is not the next one"),
+    ]
+    # a refused transaction submitted again once it applies is accepted
+    block = chain.build_block(PRODUCERS[1].key, addr(PRODUCERS[1]), T0 + 4)
+    assert [t.nonce for t in block.txs] == [2, 3] and chain.add_block(block)
+    now = fates(chain, BUYER)
+    assert (2, "applied", 4, None) in now and (3, "applied", 4, None) in now
+    assert not [f for f in now if f[1] == "pending"]
+
+
+def test_pooled_tx__made_invalid_by_another_nodes_block__ends_refused(funded):
+    """The seller's ship is accepted here while another node takes the buyer's confirm
+    into its block: after that block, the ship no longer applies and ends refused with the
+    reason (not pending for ever); a pooled payment whose nonce another payment of the same
+    sender took ends refused too."""
+    chain, _, _ = funded
+    chain.events._ingress = [PURCHASE]
+    assert chain.add_block(chain.build_block(PRODUCERS[0].key, addr(PRODUCERS[0]), T0 + 3))
+    chain.events._ingress = []
+    ship = ref_tx(SHIP, SELLER, 1)
+    mine = pay(2, 300)
+    assert chain.add_tx(ship) is True and chain.add_tx(mine) is True
+    theirs = pay(2, 100)  # the same nonce, signed again, reached another node first
+    confirm = ref_tx(CONFIRM, BUYER, 3)
+    block = hand_block(
+        chain,
+        T0 + 4,
+        txs=(theirs, confirm),
+        egress=(Message(1, 2, 2, addr(BUYER), addr(SELLER), 100, purchase_payload(7)),),
+        credits=((product_id_of(7), 1),),
+    )
+    assert chain.add_block(block) is True
+    assert chain.tx_pool() == []
+    assert fates(chain, SELLER) == [(1, "refused", None, "only the seller ships a paid order")]
+    assert fates(chain, BUYER) == [
+        (1, "applied", 2, None),
+        (2, "applied", 4, None),
+        (2, "refused", None, "transaction nonce 2 is not the next one"),
+        (3, "applied", 4, None),
+    ]
+    assert [f["tx"] for f in chain.tx_fates(addr(BUYER))][1:3] == [theirs, mine]
+
+
+def test_node__submission_answered_with_reason__gossip_pooled_leniently(funded, tmp_path):
+    chain, _, _ = funded
+    node, peer = node_on(chain, tmp_path)
+    assert node._take_tx(pay(2, 700).encode(), None) == (False, "balance too low")
+    assert node._take_tx(pay(2, 100).encode(), None) == (True, "accepted")
+    assert node._take_tx(pay(2, 100).encode(), None) == (True, "duplicate")
+    assert node._take_tx(pay(9, 1).encode(), None) == (
+        False,
+        "transaction nonce 9 is not the next one",
+    )
+    # from a peer (it may be a block ahead of this node): pooled, settled after a block
+    assert node._take_tx(pay(3, 900).encode(), peer) == (True, "accepted")
+    view = node.ledger_view(addr(BUYER))
+    assert (view["next_tx_nonce"], view["pending_tx_nonce"], view["pending_balance"]) == (
+        2,
+        3,
+        "500",
+    )
+    assert [(t["nonce"], t["kind"], t["status"], t["amount"]) for t in view["transactions"]] == [
+        (1, "pay", "applied", "400"),
+        (2, "pay", "refused", "700"),
+        (2, "pay", "pending", "100"),
+        (3, "pay", "pending", "900"),
+        (9, "pay", "refused", "1"),
+    ]
+    assert chain.add_block(chain.build_block(PRODUCERS[0].key, addr(PRODUCERS[0]), T0 + 3))
+    view = node.ledger_view(addr(BUYER))
+    assert [(t["nonce"], t["status"], t["height"], t["reason"]) for t in view["transactions"]][
+        2:4
+    ] == [(2, "applied", 3, None), (3, "refused", None, "balance too low")]
