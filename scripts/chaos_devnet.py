@@ -12,7 +12,10 @@ seller in another, shipped and confirmed there). Then:
   kill runs (`--runs`)     every few seconds a random process gets SIGKILL (nodes, the first
                            node of every area among them, bridges, relayers, the gateway);
   reorg runs (2 x `--reorg-runs`)  halfway, `anvil_reorg` replaces the last blocks: half of
-                           these runs deeper than the confirmation depth, half shallower.
+                           these runs deeper than the confirmation depth, half shallower;
+                           the removed transactions are then sent again, as a real chain's
+                           nodes return them to their pools (`--no-replay`: gone for good,
+                           as after a double spend).
 
 After the workload the run settles (everything in flight delivered, anchors caught up), is
 checked, and stopped: with Ctrl-C, or every other run with SIGKILL of `sec devnet up` itself.
@@ -149,6 +152,7 @@ class Run:
     back: dict[int, float] = field(default_factory=dict)  # kill -> when it was up again
     anchors: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
     reorg: int = 0
+    replayed: int = 0
     trades: int = 0
     payments: int = 0
     errors: Counter = field(default_factory=Counter)
@@ -163,17 +167,22 @@ class Workload:
     def __init__(self, cfg: DevnetConfig, suite: Suite, run: Run, rng: random.Random) -> None:
         self.cfg, self.suite, self.run, self.rng = cfg, suite, run, rng
         self.stop = threading.Event()
+        self.gate = threading.Lock()  # held around each main-chain transaction (a reorg waits)
 
     def trades(self, seller, buyer) -> None:
         while not self.stop.is_set():
             try:
-                listing, _ = self.suite.create_listing(seller, 10**15)
-                order, _ = self.suite.buy(buyer, listing)
+                with self.gate:
+                    listing, _ = self.suite.create_listing(seller, 10**15)
+                with self.gate:
+                    order, _ = self.suite.buy(buyer, listing)
                 self.run.trades += 1
                 if self.rng.random() < 0.8:
-                    self.suite.ship(seller, order, "T")
+                    with self.gate:
+                        self.suite.ship(seller, order, "T")
                     if self.rng.random() < 0.85:
-                        self.suite.confirm(buyer, order)
+                        with self.gate:
+                            self.suite.confirm(buyer, order)
             except Exception as exc:  # noqa: BLE001 - reorged, reverted: go on
                 self.run.errors[type(exc).__name__] += 1
                 self.stop.wait(0.5)
@@ -317,8 +326,27 @@ def track_back(dev: Devnet, run: Run, stop: threading.Event) -> None:
         stop.wait(0.25)
 
 
-def reorg(w3: Web3, depth: int) -> None:
-    assert w3.provider.make_request("anvil_reorg", [depth, []]).get("error") is None
+def reorg(w3: Web3, depth: int, gate: threading.Lock, replay: bool) -> int:
+    """Replaces the last `depth` blocks with empty ones (`anvil_reorg`). With `replay`, the
+    transactions of the removed blocks are then sent again, as a real chain's nodes return
+    an abandoned branch's transactions to their pools (the workload waits meanwhile);
+    without, they are gone for good. Returns how many were mined again."""
+    with gate:
+        head = w3.eth.block_number
+        raws = []
+        for n in range(head - depth + 1, head + 1):
+            for h in w3.eth.get_block(n)["transactions"]:
+                got = w3.provider.make_request("eth_getRawTransactionByHash", ["0x" + h.hex()])
+                raws.append(got["result"])
+        assert w3.provider.make_request("anvil_reorg", [depth, []]).get("error") is None
+        again = 0
+        for raw in raws if replay else []:
+            try:
+                w3.eth.send_raw_transaction(raw)
+                again += 1
+            except Exception:  # noqa: BLE001 - a relayer sent its own again first
+                pass
+        return again
 
 
 def header_of(cfg: DevnetConfig, area: int, index: int, height: int):
@@ -457,7 +485,7 @@ def check_anchors(run: Run, until: float) -> tuple[bool, str]:
     worst = (0.0, 1.0, "", 0)
     baseline = 0.0
     for area, seen in run.anchors.items():
-        times = [t for t, _ in seen]
+        times = [t for t, h in seen if h > 0]  # from the first anchor (start-up excluded)
         if len(times) < 2:
             return False, f"area {area}: {len(times)} anchors"
         interval = (times[-1] - times[0]) / (len(times) - 1)
@@ -535,7 +563,7 @@ def one_run(i: int, kind: str, args, rng: random.Random, base: Path) -> Run:
         else:
             time.sleep(args.duration / 2)
             run.reorg = rng.randint(CONFIRMATIONS + 2, 12) if kind == "deep" else 1
-            reorg(w3, run.reorg)
+            run.replayed = reorg(w3, run.reorg, work.gate, replay=not args.no_replay)
         time.sleep(max(0.0, until - time.time()))
         work.stop.set()
         for t in threads[:3]:
@@ -565,6 +593,11 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=40.0, help="seconds of workload per run")
     p.add_argument("--areas", type=int, default=2)
     p.add_argument("--nodes", type=int, default=4)
+    p.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="the reorged-out transactions are not sent again (a double-spend reorg)",
+    )
     p.add_argument("--keep", type=Path, help="keep homes and logs here (default: deleted)")
     args = p.parse_args()
     rng = random.Random(args.seed)
@@ -586,7 +619,7 @@ def main() -> None:
             what = (
                 f"{len(run.kills)} kills ({', '.join(n for _, n, _ in run.kills)})"
                 if kind == "kill"
-                else f"reorg depth {run.reorg}"
+                else f"reorg depth {run.reorg}, {run.replayed} transactions mined again"
             )
             print(
                 f"run {i + 1}/{len(kinds)} {kind}: {what}; {run.trades} orders, "
