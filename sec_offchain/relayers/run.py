@@ -28,6 +28,7 @@ from sec_offchain.encoding.area_header import AreaHeader
 
 log = logging.getLogger("sec.relayers")
 
+LATE_GRACE = 0.5  # seconds the anchor relayer still waits for the slower nodes of an area
 BLOCK_BATCH = 64  # blocks the BGC relayer fetches per connection (a node serves at most 64)
 
 
@@ -87,14 +88,37 @@ async def _ask_all(
         except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
             return None
 
-    answers = await asyncio.gather(*(ask(n) for n in cfg.area(area_id).nodes))
-    return [a for a in answers if a is not None]
+    nodes = cfg.area(area_id).nodes
+    enough = len(nodes) * 2 // 3 + 1  # more than two thirds of the nodes
+    started = asyncio.get_running_loop().time()
+    pending = {asyncio.ensure_future(ask(n)) for n in nodes}
+    answers: list[bytes] = []
+    deadline = None
+    while pending:
+        timeout = (
+            None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+        )
+        done, pending = await asyncio.wait(
+            pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done:
+            break  # the late ones are skipped this round
+        answers += [a for a in (t.result() for t in done) if a is not None]
+        if deadline is None and len(answers) >= enough:
+            now = asyncio.get_running_loop().time()
+            deadline = now + max(LATE_GRACE, now - started)
+    for t in pending:
+        t.cancel()
+    return answers
 
 
 def node_request_all(
     cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
 ) -> list[bytes]:
-    """Asks every node of the area at once; the answers of those that answered."""
+    """Asks every node of the area at once; the answers of those that answered. Once more
+    than two thirds have answered, the rest get as long again as that took (at least
+    LATE_GRACE): a node that is starting up or overloaded cannot hold every anchor back by
+    the whole timeout, and one that answers in reasonable time is still heard."""
     return asyncio.run(_ask_all(cfg, area_id, kind, payload, reply, key))
 
 
