@@ -17,6 +17,7 @@ import json
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -378,6 +379,38 @@ def write_profile(cfg: DevnetConfig, console: Console) -> Path:
     return path
 
 
+def show_status(cfg: DevnetConfig, console: Console, quiet: threading.Event) -> None:
+    """Prints the network's table every STATUS_EVERY seconds until `quiet`."""
+    while not quiet.wait(STATUS_EVERY):
+        try:
+            table = status_table(status(cfg))
+        except Exception as exc:  # noqa: BLE001 - the chain or a node gone mid-way: next time
+            console.print(f"[yellow]status: {exc.__class__.__name__}[/]")
+            continue
+        if not quiet.is_set():
+            console.print(table)
+
+
+def supervise(
+    supervisor: Supervisor, cfg: DevnetConfig, console: Console, duration: float | None
+) -> None:
+    """Restarts dead children every SUPERVISE_TICK until `duration` or Ctrl-C, then stops
+    them all. The status table asks every node and the chain (seconds when they are slow or
+    hung): it prints from a thread of its own, so a restart is never late behind it."""
+    started = time.time()
+    quiet = threading.Event()
+    threading.Thread(target=show_status, args=(cfg, console, quiet), daemon=True).start()
+    try:
+        while duration is None or time.time() - started < duration:
+            time.sleep(SUPERVISE_TICK)
+            supervisor.poll()
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        quiet.set()
+        supervisor.stop()
+
+
 def up(
     areas: int,
     nodes: int,
@@ -430,19 +463,9 @@ def up(
             f"started {len(supervisor.children)} processes (logs in {home / 'logs'}); "
             f"`sec devnet status --home {home}` from another terminal; Ctrl-C stops"
         )
-        started = time.time()
-        shown = 0.0
         try:
-            while duration is None or time.time() - started < duration:
-                time.sleep(SUPERVISE_TICK)
-                supervisor.poll()
-                if time.time() - shown >= STATUS_EVERY:
-                    shown = time.time()
-                    console.print(status_table(status(cfg)))
-        except KeyboardInterrupt:
-            console.print("stopping")
+            supervise(supervisor, cfg, console, duration)
         finally:
-            supervisor.stop()
             console.print(f"stopped {len(supervisor.children)} processes")
     finally:
         if anvil is not None:

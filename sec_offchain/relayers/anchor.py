@@ -83,6 +83,14 @@ class AnchorRelayer:
         )
         self.sent = 0  # transactions this instance broadcast (first sends and re-sends)
         self.lock_path = Path(db_path).parent / f"nonce-{account.address.lower()}.lock"
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        """The chain's id, asked once: every height costs round trips to a distant RPC."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     @contextlib.contextmanager
     def _key_lock(self):
@@ -136,7 +144,7 @@ class AnchorRelayer:
         header, signatures = got
         if header.height != height or header.area_id != self.area_id:
             return StepResult("nothing", height, "source gave another height")
-        digest = hash_area_header(header, self.w3.eth.chain_id, self.hub.address)
+        digest = hash_area_header(header, self.chain_id, self.hub.address)
         valid = {}
         for validator, sig in signatures.items():
             try:
@@ -163,7 +171,7 @@ class AnchorRelayer:
         base = {
             "from": self.account.address,
             "gas": int(gas * 1.25) + 10_000,
-            "chainId": self.w3.eth.chain_id,
+            "chainId": self.chain_id,
         }
         with self._key_lock():
             nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
@@ -203,7 +211,7 @@ class AnchorRelayer:
                 "to": Web3.to_checksum_address(to),
                 "value": int.from_bytes(value, "big"),
                 "data": bytes(data),
-                "chainId": self.w3.eth.chain_id,
+                "chainId": self.chain_id,
             }
             signed_tx = self.account.sign_transaction(tx)
             try:
@@ -249,7 +257,12 @@ class AnchorRelayer:
         except Exception:  # noqa: BLE001 - TransactionNotFound: not mined (or reorged out)
             receipt = None
         if receipt is not None:
-            depth = self.w3.eth.block_number - receipt["blockNumber"] + 1
+            # a receipt is one confirmation: the head is asked only when more are wanted
+            depth = (
+                self.w3.eth.block_number - receipt["blockNumber"] + 1
+                if self.confirmations > 1
+                else 1
+            )
             if depth < self.confirmations:
                 return StepResult(
                     "waiting", height, f"{depth} of {self.confirmations} confirmations"

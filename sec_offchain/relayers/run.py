@@ -28,6 +28,9 @@ from sec_offchain.encoding.area_header import AreaHeader
 
 log = logging.getLogger("sec.relayers")
 
+LATE_GRACE = 0.5  # seconds the anchor relayer still waits for the slower nodes of an area
+BLOCK_BATCH = 64  # blocks the BGC relayer fetches per connection (a node serves at most 64)
+
 
 def node_host(node) -> tuple[str, int]:
     """Where a node listens: its `host` in the devnet file (a node on another host), else
@@ -85,14 +88,37 @@ async def _ask_all(
         except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
             return None
 
-    answers = await asyncio.gather(*(ask(n) for n in cfg.area(area_id).nodes))
-    return [a for a in answers if a is not None]
+    nodes = cfg.area(area_id).nodes
+    enough = len(nodes) * 2 // 3 + 1  # more than two thirds of the nodes
+    started = asyncio.get_running_loop().time()
+    pending = {asyncio.ensure_future(ask(n)) for n in nodes}
+    answers: list[bytes] = []
+    deadline = None
+    while pending:
+        timeout = (
+            None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+        )
+        done, pending = await asyncio.wait(
+            pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not done:
+            break  # the late ones are skipped this round
+        answers += [a for a in (t.result() for t in done) if a is not None]
+        if deadline is None and len(answers) >= enough:
+            now = asyncio.get_running_loop().time()
+            deadline = now + max(LATE_GRACE, now - started)
+    for t in pending:
+        t.cancel()
+    return answers
 
 
 def node_request_all(
     cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
 ) -> list[bytes]:
-    """Asks every node of the area at once; the answers of those that answered."""
+    """Asks every node of the area at once; the answers of those that answered. Once more
+    than two thirds have answered, the rest get as long again as that took (at least
+    LATE_GRACE): a node that is starting up or overloaded cannot hold every anchor back by
+    the whole timeout, and one that answers in reasonable time is still heard."""
     return asyncio.run(_ask_all(cfg, area_id, kind, payload, reply, key))
 
 
@@ -198,6 +224,54 @@ def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
 STANDBY_GRACE = 30.0  # seconds a standby BGC relayer leaves a due message to the primary
 
 
+class BatchedBlocks:
+    """The BGC relayer's block source: a block missing from the cache fetches that height and
+    up to BLOCK_BATCH after it from the first node that answers, over one connection, so a
+    relayer far from the nodes (tens of milliseconds each way) keeps up with the area
+    instead of paying a connection and a handshake per height. Each cached block is handed
+    out once (the relayer checks it against the anchored digest; after a mismatch the next
+    read fetches again)."""
+
+    def __init__(self, cfg: DevnetConfig, key: bytes) -> None:
+        self.cfg, self.key = cfg, key
+        self.me = bytes.fromhex(Account.from_key(key).address[2:])
+        self.cache: dict[tuple[int, int], Block] = {}
+
+    def __call__(self, area_id: int, height: int) -> Block | None:
+        block = self.cache.pop((area_id, height), None)
+        if block is not None:
+            return block
+        for k in [k for k in self.cache if k[0] == area_id]:
+            del self.cache[k]
+        for node in self.cfg.area(area_id).nodes:
+            host, port = node_host(node)
+            try:
+                bodies = asyncio.run(
+                    net.request_blocks(
+                        host,
+                        port,
+                        self.key,
+                        self.me,
+                        self.cfg.chain_id,
+                        area_id,
+                        height,
+                        BLOCK_BATCH,
+                        timeout=5,
+                    )
+                )
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
+                continue
+            for body in bodies:
+                try:
+                    got = Block.decode(body)
+                except Exception:  # noqa: BLE001 - a malformed block is no block
+                    continue
+                self.cache[(area_id, got.header.height)] = got
+            if (area_id, height) in self.cache:
+                return self.cache.pop((area_id, height))
+        return None
+
+
 def run_bgc(cfg: DevnetConfig, stop: threading.Event, grace: float | None = None) -> None:
     """The BGC relayer of every area (key: `cfg.extra["bgc_key"]`) until `stop`; with
     `grace` a standby beside a primary (its own database, `bgc-standby.db`)."""
@@ -207,9 +281,7 @@ def run_bgc(cfg: DevnetConfig, stop: threading.Event, grace: float | None = None
     w3 = _w3(cfg)
     key = bytes.fromhex(cfg.relayer_key[2:])
 
-    def blocks(area_id: int, height: int):
-        body = node_request(cfg, area_id, net.GET_BLOCKS, rlp.encode([height, 1]), net.BLOCK, key)
-        return Block.decode(body) if body else None
+    blocks = BatchedBlocks(cfg, key)
 
     hub_rec, gw_rec = deployment.contracts["AnchorHub"], deployment.contracts["BorderGateway"]
     relayer = BgcRelayer(

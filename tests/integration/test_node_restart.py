@@ -252,6 +252,31 @@ def test_merge_attestations__union_of_every_node__most_signed_header_wins():
     assert merge_attestations([body(None, {}), b"{}"]) is None
 
 
+@pytest.mark.parametrize(("last_delay", "heard"), [(30.0, 3), (0.3, 4)])
+def test_node_request_all__a_slow_node__heard_within_grace_skipped_past_it(
+    monkeypatch, last_delay, heard
+):
+    """The anchor relayer asked every node and waited for the slowest (5 s timeout each
+    round): a node starting up after a kill held anchoring back by seconds. Once more than
+    two thirds answered, the rest get as long again (at least LATE_GRACE)."""
+    from sec_offchain.area.devnet_config import AreaEntry, NodeEntry
+    from sec_offchain.relayers import run
+
+    nodes = tuple(NodeEntry(get_dev_account(60 + i).address, "", 1 + i) for i in range(4))
+    zero = "0x" + "00" * 20
+    cfg = DevnetConfig(1, "", "", zero, zero, zero, Path("."), 1.0, (AreaEntry(1, nodes),))
+
+    async def request(host, port, *args, timeout):
+        await asyncio.sleep(last_delay if port == 4 else 0.05 * port)
+        return f"node {port}".encode()
+
+    monkeypatch.setattr(net, "request", request)
+    started = time.time()
+    got = run.node_request_all(cfg, 1, net.GET_ATTEST, b"", net.ATTEST, ASKER.key)
+    assert sorted(got) == [f"node {p}".encode() for p in range(1, heard + 1)]
+    assert time.time() - started < 5  # never the slow node's 30 s
+
+
 def test_watcher__double_sign_injected_at_another_node__slashed_once_bounty_claimed(area):
     cfg, suite, procs, (configs, logs, home) = area
     judge = get_dev_account(8)

@@ -20,6 +20,7 @@ from sec_offchain.area.chain import AreaChain, AreaConfig, RoundRobin
 from sec_offchain.area.devnet_config import AreaEntry, DevnetConfig, NodeEntry
 from sec_offchain.area.records import make_record
 from sec_offchain.crypto.keys import get_dev_account
+from sec_offchain.relayers.run import BatchedBlocks
 
 KILL_RUNS = int(os.environ.get("SEC_KILL_RUNS", "20"))
 SELLER, BUYER, CLIENT = (get_dev_account(i) for i in (50, 51, 52))
@@ -212,6 +213,14 @@ def test_nodes__records_gossip_and_a_late_node_syncs(tmp_path):
         st = [status(p) for p in ports]
         assert len({s["tip"] for s in st}) == 1, st
         assert all(len(s["peers"]) == 2 for s in st), st
+        # the BGC relayer's source: one connection brings a height and every block after it
+        # the node holds (at most 64), each then handed out from the cache once
+        blocks = BatchedBlocks(cfg, get_dev_account(99).key)
+        first = blocks(1, 1)
+        cached = sorted(h for _, h in blocks.cache)
+        assert cached == list(range(2, cached[-1] + 1)) and cached[-1] >= st[0]["final_height"]
+        second = blocks(1, 2)
+        assert (1, 2) not in blocks.cache and len(blocks.cache) == len(cached) - 1
     finally:
         for p in procs:
             p.terminate()
@@ -224,6 +233,7 @@ def test_nodes__records_gossip_and_a_late_node_syncs(tmp_path):
     ]
     assert included[0] == list(range(1, 31))
     assert included[1][:30] == included[0] and included[2][:30] == included[0]
+    assert [first.encode(), second.encode()] == [chains[0].block_at(h).encode() for h in (1, 2)]
     assert chains[0].credits == chains[2].credits
     assert sum(chains[0].credits.values()) == 30
     for c in chains:

@@ -99,3 +99,38 @@ def test_parent_death_signal__parent_sigkilled__child_gets_sigterm(tmp_path):
 
     wait_for("the child to exit", gone)
     assert parent_death_signal() is not None
+
+
+def test_supervise__status_table_hangs__a_dead_child_is_restarted_meanwhile(tmp_path, monkeypatch):
+    """`sec devnet up` printed its table between two polls: a node that answered slowly
+    (3 s timeouts each) held every restart back behind it. Now the table has a thread."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from sec_offchain import devnet
+
+    monkeypatch.setattr(procs, "BACKOFF_FIRST", 0.1)
+    monkeypatch.setattr(devnet, "SUPERVISE_TICK", 0.05)
+    monkeypatch.setattr(devnet, "STATUS_EVERY", 0.01)
+    asked = threading.Event()
+
+    def hung_status(cfg):
+        asked.set()
+        time.sleep(60)
+
+    monkeypatch.setattr(devnet, "status", hung_status)
+    sup = Supervisor(
+        [("dies", [sys.executable, "-c", "import time; time.sleep(0.2)"])],
+        tmp_path / "logs",
+        tmp_path / "state.json",
+        say=lambda m: None,
+    )
+    sup.start()
+    started = time.time()
+    devnet.supervise(sup, None, Console(file=io.StringIO()), duration=3.0)
+    assert time.time() - started < 10  # never stuck behind the table
+    assert asked.is_set()
+    assert sup.children[0].restarts >= 1
+    assert json.loads((tmp_path / "state.json").read_text())["dies"]["up"] is False
