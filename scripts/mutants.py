@@ -840,7 +840,7 @@ MUTANTS: list[Mutant] = [
         "min_amount != 0 and amount > min_amount",
         "a trade of exactly the floor not valued",
     ),
-    m(TI, "if old > amount + 1:", "if old > amount:", "active account penalized to 0"),
+    m(TI, "if old > amount + 1:", "if old >= amount:", "active account penalized to 0"),
     m(
         TI,
         "        if new == 0:\n            status = STATUS_DISABLED\n",

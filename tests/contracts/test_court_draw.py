@@ -164,9 +164,24 @@ def test_draw__disabled_judge__never_drawn(
     stake_judges(staking, token, honest)
     trust.grantRole(trust.WRITER_ROLE(), deployer, sender=deployer)
     trust.penalize(honest[0], 100, 3, sender=deployer)  # disabled after the judge joined
-    order_id = dispute_order(escrow, listing, seller, buyer)
-    draw(court, order_id, attacker)
-    assert sorted(court.panel_of(order_id)) == sorted(j.address for j in honest[1:])
+    # Disputes until one whose seed would seat the disabled judge if the draw did not check
+    # (three of four seats: most seeds do), so the check itself is what keeps it out.
+    for _ in range(12):
+        order_id = dispute_order(escrow, listing, seller, buyer)
+        mine_to_draw(court, order_id)
+        info = court.case_info(order_id)
+        seats = [staking.judge_seat(seat) for seat in range(info.judge_seats)]
+        unchecked = pick_model(
+            draw_seed(court, order_id),
+            [(judge, active and since < info.opened_block) for judge, since, _, active in seats],
+            set(info.party_seats),
+        )
+        court.draw(order_id, sender=attacker)
+        assert sorted(court.panel_of(order_id)) == sorted(j.address for j in honest[1:])
+        if honest[0].address in unchecked:
+            break
+    else:
+        pytest.fail("no seed in 12 disputes would have drawn the disabled judge")
 
 
 def test_draw__parties_holding_judge_seats__never_drawn(

@@ -256,6 +256,21 @@ def test_bonus__capped_per_sharer_per_period_and_by_pool(
         bonus.claim(sender=buyer)
 
 
+def test_on_purchase_completed__same_order_twice__second_reverts(
+    project, token, trust, deployer, stranger
+):
+    # The escrow is an account here, so it can call twice: once per order, whatever calls.
+    rewards = project.ShareRewards.deploy(
+        stranger, token, trust, 200, 11_000, 0, 30 * DAY, ETH, sender=deployer
+    )
+    tx = rewards.on_purchase_completed(0, 7, PRICE, ETH, sender=stranger)
+    assert [e.commission for e in tx.events.filter(rewards.ShareRewarded)] == [COMMISSION]
+    assert rewards.rewarded(7)
+    with ape.reverts("share: already rewarded"):
+        rewards.on_purchase_completed(0, 7, PRICE, ETH, sender=stranger)
+    rewards.on_purchase_completed(0, 8, PRICE, ETH, sender=stranger)  # another order: fine
+
+
 def test_on_purchase_completed__not_escrow__reverts(shares, share_id, attacker):
     with ape.reverts("share: caller is not the escrow"):
         shares.on_purchase_completed(share_id, 1, PRICE, ETH, sender=attacker)

@@ -194,6 +194,13 @@ def test_penalize__failure_on_active__floors_at_one(trust, writer, seller, buyer
     assert trust.status_of(seller) == 1 and not trust.is_disabled(seller)
 
 
+@pytest.mark.parametrize("amount", [2, 3])
+def test_penalize__failure_of_the_whole_index__floors_at_one(trust, writer, seller, buyer, amount):
+    raise_to(trust, writer, seller, buyer, 3)
+    trust.penalize(seller, amount, MISSED, sender=writer)  # 3 - 2 and 3 - 3: both land on 1
+    assert (trust.trust_of(seller), trust.status_of(seller)) == (1, 1)
+
+
 def test_penalize__offence_to_zero__disabled_forever(trust, writer, seller, buyer):
     raise_to(trust, writer, seller, buyer, 25)
     trust.penalize(seller, 20, FAKE, sender=writer)
