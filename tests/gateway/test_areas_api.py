@@ -111,7 +111,7 @@ def gw(gateway, gateway_chain, devnet, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def funded(devnet, gateway_chain):
+def area_nodes(devnet, gateway_chain):
     """The buyer's deposit into area 1 (in the recorded history), once the node has it."""
     nodes = AreaNodes(devnet, bytes(get_dev_account(12).key))
     me = bytes.fromhex(gateway_chain.history.buyer[2:])
@@ -169,7 +169,7 @@ def post_record(gw, record, area=1):
 
 
 # ── area transactions ───────────────────────────────────────────────────────────────────
-def test_area_tx__withdrawal_from_the_deposit__accepted_then_a_duplicate(gw, funded, devnet):
+def test_area_tx__withdrawal_from_the_deposit__accepted_then_a_duplicate(gw, area_nodes, devnet):
     buyer = get_dev_account(2)
     sep = devnet.record_separator
     tx = area_tx(buyer, 1, sep, dst_area=0, recipient=bytes.fromhex(buyer.address[2:]), amount=SEC)
@@ -185,18 +185,18 @@ def test_area_tx__withdrawal_from_the_deposit__accepted_then_a_duplicate(gw, fun
     # the node applies it in its next block: the balance falls by the amount
     me = bytes.fromhex(buyer.address[2:])
     deadline = time.monotonic() + 30
-    while (view := funded.ledger(1, me))["next_tx_nonce"] != 2:
+    while (view := area_nodes.ledger(1, me))["next_tx_nonce"] != 2:
         assert time.monotonic() < deadline, view
         time.sleep(0.1)
     assert view["balance"] == str(AREA_DEPOSIT - SEC)
     assert post_tx(gw, tx).json()["result"] == "duplicate"
 
 
-def test_area_tx__bad_input__4xx_and_nothing_forwarded(gw, funded, devnet, gateway_chain):
+def test_area_tx__bad_input__4xx_and_nothing_forwarded(gw, area_nodes, devnet, gateway_chain):
     buyer, other = get_dev_account(2), get_dev_account(3)
     sep = devnet.record_separator
     me = bytes.fromhex(buyer.address[2:])
-    before = funded.ledger(1, me)
+    before = area_nodes.ledger(1, me)
     nxt = before["next_tx_nonce"]
     cases = [
         (
@@ -249,13 +249,13 @@ def test_area_tx__bad_input__4xx_and_nothing_forwarded(gw, funded, devnet, gatew
     ]
     for resp, status, detail in cases:
         problem(resp, status, detail)
-    after = funded.ledger(1, me)
+    after = area_nodes.ledger(1, me)
     assert (after["next_tx_nonce"], after["balance"]) == (nxt, before["balance"])
     assert node_db(devnet, "SELECT COUNT(*) FROM txpool") == [(0,)]
 
 
 # ── trade records ───────────────────────────────────────────────────────────────────────
-def test_record__seller_signed__accepted_then_duplicate(gw, devnet, funded):
+def test_record__seller_signed__accepted_then_duplicate(gw, devnet, area_nodes):
     sep = devnet.record_separator
     record = record_of(AREA1_SELLER, get_dev_account(2), 9_001, sep)
     resp = post_record(gw, record)
@@ -269,7 +269,9 @@ def test_record__seller_signed__accepted_then_duplicate(gw, devnet, funded):
     assert post_record(gw, record).json()["result"] == "duplicate"
 
 
-def test_record__refusals__reason_from_the_gateway_or_the_node(gw, devnet, gateway_chain, funded):
+def test_record__refusals__reason_from_the_gateway_or_the_node(
+    gw, devnet, gateway_chain, area_nodes
+):
     sep = devnet.record_separator
     h = gateway_chain.history
     buyer, seller = get_dev_account(2), get_dev_account(1)  # seller: disabled by the ruling
@@ -306,7 +308,7 @@ def test_record__refusals__reason_from_the_gateway_or_the_node(gw, devnet, gatew
 
 # ── pending BGC messages ────────────────────────────────────────────────────────────────
 def test_pending_messages__the_withdrawal_waits__with_its_age_and_in_metrics(
-    gw, funded, devnet, gateway_chain
+    gw, area_nodes, devnet, gateway_chain
 ):
     buyer = get_dev_account(2)
     deadline = time.monotonic() + 30
@@ -327,7 +329,7 @@ def test_pending_messages__the_withdrawal_waits__with_its_age_and_in_metrics(
         "amount": str(SEC),
     }
     # the node's block at that height sent it; its header is not the anchored one
-    raw = funded.request(1, net.GET_BLOCKS, rlp.encode([m["height"], 1]), net.BLOCK)
+    raw = area_nodes.request(1, net.GET_BLOCKS, rlp.encode([m["height"], 1]), net.BLOCK)
     block = Block.decode(raw)
     assert [e.nonce for e in block.egress] == [m["nonce"]]
     assert (m["sent_at"], m["status"]) == (block.header.timestamp, "sent")

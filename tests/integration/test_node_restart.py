@@ -140,7 +140,7 @@ def start_bgc_processes(cfg, suite, procs, configs, logs, home):
 
 
 @pytest.fixture(scope="module")
-def area(tmp_path_factory):
+def area_procs(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("area")
     with Anvil() as chain:
         cfg = provision(
@@ -205,8 +205,8 @@ def quorum_at(cfg, suite, index, height):
     return signers if len(signers) >= 3 else None
 
 
-def test_first_node_sigkilled_and_restarted__pulls_attestations__anchoring_continues(area):
-    cfg, suite, procs, (configs, logs, _) = area
+def test_first_node_sigkilled_and_restarted__pulls_attestations__anchoring_continues(area_procs):
+    cfg, suite, procs, (configs, logs, _) = area_procs
     anchored = suite.anchor_hub.functions.latest_height
     wait_for("the first anchors", lambda: anchored(1).call() >= 2)
 
@@ -277,8 +277,8 @@ def test_node_request_all__a_slow_node__heard_within_grace_skipped_past_it(
     assert time.time() - started < 5  # never the slow node's 30 s
 
 
-def test_watcher__double_sign_injected_at_another_node__slashed_once_bounty_claimed(area):
-    cfg, suite, procs, (configs, logs, home) = area
+def test_watcher__double_sign_injected_at_another_node__slashed_once_bounty_claimed(area_procs):
+    cfg, suite, procs, (configs, logs, home) = area_procs
     judge = get_dev_account(8)
     tx = suite.tx(get_dev_account(0))
     tx.transact(suite.token.functions.transfer(judge.address, 1_000 * 10**18))
@@ -352,7 +352,7 @@ async def inject(cfg, index, frame):
     conn.close()
 
 
-def test_bgc__node_answers_fates__standby_relayer__gateway_from_a_config(area):
+def test_bgc__node_answers_fates__standby_relayer__gateway_from_a_config(area_procs):
     """Withdrawals from the area through the CLI: the node refuses one that never applies
     with the exact reason (`sec bgc send` exits 1 with it), `sec bgc status` shows each
     transaction's fate; a primary and a standby BGC relayer (`sec relayer run bgc
@@ -364,7 +364,7 @@ def test_bgc__node_answers_fates__standby_relayer__gateway_from_a_config(area):
 
     from tests.fixtures.cli import run_sec
 
-    cfg, suite, procs, (configs, logs, home) = area
+    cfg, suite, procs, (configs, logs, home) = area_procs
     gw_port = tomllib.loads(configs["gateway"].read_text())["gateway"]["listen"].split(":")[1]
     gw = suite.contract("BorderGateway")
     primary, standby = BGC_RELAYERS

@@ -94,16 +94,16 @@ def record(order_id=1, writer=SELLER, listing=7, status=3, credit=1, **kw):
 
 
 @pytest.fixture
-def chain(tmp_path):
+def area_chain(tmp_path):
     c = AreaChain(tmp_path / "area.db", replace(CONFIG, bridges=(addr(BRIDGE),)), POLICY)
     yield c
     c.close()
 
 
-def produce(chain, height_ts, records=None, producer=None):
-    height = chain.height + 1
+def produce(area_chain, height_ts, records=None, producer=None):
+    height = area_chain.height + 1
     key = producer or PRODUCERS[height % len(PRODUCERS)]
-    block = chain.build_block(key.key, addr(key), height_ts, records)
+    block = area_chain.build_block(key.key, addr(key), height_ts, records)
     return block
 
 
@@ -239,7 +239,7 @@ def test_record__only_the_buyer_reads_the_details():
     assert b"blue" not in r.encode()
 
 
-def test_record__tampered_fields_or_ciphertext__refused(chain):
+def test_record__tampered_fields_or_ciphertext__refused(area_chain):
     r = record()
     r.digest(CONFIG.record_separator)  # a cached digest must not follow a changed copy
     for bad in (
@@ -249,19 +249,19 @@ def test_record__tampered_fields_or_ciphertext__refused(chain):
         replace(r, product_id=b"\x01" * 32),
     ):
         with pytest.raises(RecordError, match="neither its seller nor an escrow bridge"):
-            chain.add_record(bad)
+            area_chain.add_record(bad)
     with pytest.raises(RecordError, match="high s"):
         n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
         s = int.from_bytes(r.signature[32:64], "big")
         flipped = r.signature[:32] + (n - s).to_bytes(32, "big") + bytes([55 - r.signature[64]])
-        chain.add_record(replace(r, signature=flipped))
-    assert chain.pool_size() == 0
-    assert chain.add_record(r) is True
+        area_chain.add_record(replace(r, signature=flipped))
+    assert area_chain.pool_size() == 0
+    assert area_chain.add_record(r) is True
 
 
-def test_record__wrong_signer_and_malformed__refused(chain):
+def test_record__wrong_signer_and_malformed__refused(area_chain):
     with pytest.raises(RecordError, match="neither its seller"):
-        chain.add_record(record(writer=OTHER))
+        area_chain.add_record(record(writer=OTHER))
     with pytest.raises(RecordError, match="public key is not the buyer"):
         record(buyer_public_key=pub(OTHER))
     with pytest.raises(RecordError, match="completed trade adds 1"):
@@ -269,8 +269,8 @@ def test_record__wrong_signer_and_malformed__refused(chain):
     with pytest.raises(RecordError, match="status"):
         record(status=1)
     with pytest.raises(RecordError, match="area 2"):
-        chain.add_record(record(area_id=2))
-    assert chain.add_record(record(writer=BRIDGE)) is True  # a bridge key may write
+        area_chain.add_record(record(area_id=2))
+    assert area_chain.add_record(record(writer=BRIDGE)) is True  # a bridge key may write
 
 
 def test_record__disabled_seller_or_buyer__refused(tmp_path):
@@ -317,20 +317,20 @@ def test_fast_header_digest__equals_eth_account(area, height, ts, roots):
     assert fast_header_digest(h, CONFIG.separator) == hash_area_header(h, CHAIN_ID, HUB)
 
 
-def test_block__roots_credits_and_restart(chain, tmp_path):
+def test_block__roots_credits_and_restart(area_chain, tmp_path):
     for o in range(1, 4):
-        chain.add_record(record(order_id=o, listing=7 if o < 3 else 8))
+        area_chain.add_record(record(order_id=o, listing=7 if o < 3 else 8))
     now = int(time.time())
-    b1 = produce(chain, now - 20)
-    assert chain.add_block(b1) is True and chain.add_block(b1) is False
-    assert chain.height == 1 and chain.pool_size() == 0
+    b1 = produce(area_chain, now - 20)
+    assert area_chain.add_block(b1) is True and area_chain.add_block(b1) is False
+    assert area_chain.height == 1 and area_chain.pool_size() == 0
     assert dict(b1.credits) == {(7).to_bytes(32, "big"): 2, (8).to_bytes(32, "big"): 1}
-    chain.add_record(record(order_id=4, listing=7, status=6, credit=-1))
-    b2 = produce(chain, now - 19)
-    chain.add_block(b2)
+    area_chain.add_record(record(order_id=4, listing=7, status=6, credit=-1))
+    b2 = produce(area_chain, now - 19)
+    area_chain.add_block(b2)
     assert dict(b2.credits) == {(7).to_bytes(32, "big"): 1}  # the tail entry is the new total
     assert Block.decode(b2.encode()) == b2
-    chain.close()
+    area_chain.close()
     again = AreaChain(tmp_path / "area.db", replace(CONFIG, bridges=(addr(BRIDGE),)), POLICY)
     assert again.height == 2 and again.tip == b2.block_id(CONFIG.separator)
     assert again.credits == {(7).to_bytes(32, "big"): 1, (8).to_bytes(32, "big"): 1}
@@ -338,56 +338,58 @@ def test_block__roots_credits_and_restart(chain, tmp_path):
     again.close()
 
 
-def test_block__invalid_blocks_refused(chain):
-    chain.add_record(record(order_id=1))
+def test_block__invalid_blocks_refused(area_chain):
+    area_chain.add_record(record(order_id=1))
     now = int(time.time())
-    good = produce(chain, now - 10)
-    wrong_producer = produce(chain, now - 10, producer=PRODUCERS[2])
+    good = produce(area_chain, now - 10)
+    wrong_producer = produce(area_chain, now - 10, producer=PRODUCERS[2])
     with pytest.raises(BlockError, match="not by a producer due"):
-        chain.add_block(wrong_producer)
+        area_chain.add_block(wrong_producer)
     forged = replace(good, header=replace(good.header, tx_root=b"\x01" * 32))
     with pytest.raises(BlockError, match="producer"):
-        chain.add_block(forged)
+        area_chain.add_block(forged)
     resealed = forged.sealed(PRODUCERS[1].key)
     with pytest.raises(BlockError, match="tx_root"):
-        chain.add_block(resealed)
+        area_chain.add_block(resealed)
     bad_credit = replace(good, credits=((b"\x00" * 31 + b"\x07", 5),)).sealed(PRODUCERS[1].key)
     with pytest.raises(BlockError, match="tail credit"):
-        chain.add_block(bad_credit)
-    future = produce(chain, now + 60)
+        area_chain.add_block(bad_credit)
+    future = produce(area_chain, now + 60)
     with pytest.raises(BlockError, match="future"):
-        chain.add_block(future)
-    assert chain.height == 0
-    chain.add_block(good)
+        area_chain.add_block(future)
+    assert area_chain.height == 0
+    area_chain.add_block(good)
     # a second record of an already recorded order, in a new block
-    dup = chain.build_block(PRODUCERS[2].key, addr(PRODUCERS[2]), now - 9, [record(order_id=1)])
+    dup = area_chain.build_block(
+        PRODUCERS[2].key, addr(PRODUCERS[2]), now - 9, [record(order_id=1)]
+    )
     with pytest.raises(BlockError, match="already recorded"):
-        chain.add_block(dup)
+        area_chain.add_block(dup)
 
 
-def test_block__longer_fork_wins_and_orphaned_records_return(chain):
+def test_block__longer_fork_wins_and_orphaned_records_return(area_chain):
     now = int(time.time())
-    chain.add_record(record(order_id=1))
-    a1 = produce(chain, now - 30)
-    chain.add_block(a1)
+    area_chain.add_record(record(order_id=1))
+    a1 = produce(area_chain, now - 30)
+    area_chain.add_block(a1)
     # two competing blocks at height 2: the due producer's, and a stand-in's much later
-    chain.add_record(record(order_id=2))
-    a2 = produce(chain, now - 29)
+    area_chain.add_record(record(order_id=2))
+    a2 = produce(area_chain, now - 29)
     standin = PRODUCERS[0]  # rank 1 at height 2
-    b2 = chain.build_block(standin.key, addr(standin), now - 26, [record(order_id=3)])
-    chain.add_block(a2)
-    assert chain.add_block(b2) is True  # stored, not canonical (same height, seen later)
-    assert chain.tip == a2.block_id(CONFIG.separator)
+    b2 = area_chain.build_block(standin.key, addr(standin), now - 26, [record(order_id=3)])
+    area_chain.add_block(a2)
+    assert area_chain.add_block(b2) is True  # stored, not canonical (same height, seen later)
+    assert area_chain.tip == a2.block_id(CONFIG.separator)
     # b3 on b2 makes that fork longer: a2's record 2 returns to the pool, 3 is included
     fork_tip = b2.block_id(CONFIG.separator)
-    saved = list(chain.canonical)
-    chain.canonical = saved[:1] + [fork_tip]
-    b3 = chain.build_block(PRODUCERS[0].key, addr(PRODUCERS[0]), now - 25, [])
-    chain.canonical = saved
-    assert chain.add_block(b3) is True
-    assert chain.height == 3 and chain.canonical[1] == fork_tip
-    assert [r.order_id for r in chain.pool()] == [2]
-    assert chain.final_height == 1
+    saved = list(area_chain.canonical)
+    area_chain.canonical = saved[:1] + [fork_tip]
+    b3 = area_chain.build_block(PRODUCERS[0].key, addr(PRODUCERS[0]), now - 25, [])
+    area_chain.canonical = saved
+    assert area_chain.add_block(b3) is True
+    assert area_chain.height == 3 and area_chain.canonical[1] == fork_tip
+    assert [r.order_id for r in area_chain.pool()] == [2]
+    assert area_chain.final_height == 1
 
 
 @settings(max_examples=60, deadline=None)
@@ -441,14 +443,14 @@ def test_add_records__batch_equals_one_by_one(tmp_path):
     many.close()
 
 
-def test_block_encoding__equals_the_generic_rlp_encoder(chain):
+def test_block_encoding__equals_the_generic_rlp_encoder(area_chain):
     import rlp
 
     from sec_offchain.area.block import _BlockSedes
 
     for o in range(1, 4):
-        chain.add_record(record(order_id=o))
-    block = produce(chain, int(time.time()) - 5)
+        area_chain.add_record(record(order_id=o))
+    block = produce(area_chain, int(time.time()) - 5)
     generic = rlp.encode(rlp.decode(block.encode(), _BlockSedes))
     assert block.encode() == generic
     assert Block.decode(generic) == block

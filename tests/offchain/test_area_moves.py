@@ -143,7 +143,7 @@ def test_move_tx__encoding_round_trip__signature_or_proof_where_they_do_not_belo
 
 
 @pytest.fixture
-def chain(tmp_path):
+def area_chain(tmp_path):
     config = AreaConfig(1, 31337, b"\x11" * 32, b"\x22" * 32)
     roots = Roots(e=EPOCH1)
     roots.deposits = [Deposit(b"\x01" * 32, 0, addr(A), 30 * SEC)]
@@ -173,8 +173,8 @@ def seal(c, ts):
     return block
 
 
-def test_area_chain__move_pooled_once__applied_in_a_block__kept_after_restart(chain):
-    c, tmp_path, config, events = chain
+def test_area_chain__move_pooled_once__applied_in_a_block__kept_after_restart(area_chain):
+    c, tmp_path, config, events = area_chain
     seal(c, 1_000)  # the deposit
     tx = move_tx(addr(A), 1, 2, 1, proof_of(EPOCH1, A))
     with pytest.raises(LedgerError, match="does not put"):

@@ -47,16 +47,16 @@ def at(slot, offset=0):
     return GENESIS + 2 * slot + offset
 
 
-def build(chain, slot, who=None, offset=0):
+def build(area_chain, slot, who=None, offset=0):
     """A block of `slot` (two seconds long; `offset` seconds into it). Blocks with the same
     contents and time have the same id (the AreaHeader digest): competitors differ in time."""
-    p = chain.policy
+    p = area_chain.policy
     node = who or on_duty_nodes(p, slot)[0]
-    return chain.build_block(node.key, bytes.fromhex(node.address[2:]), at(slot, offset))
+    return area_chain.build_block(node.key, bytes.fromhex(node.address[2:]), at(slot, offset))
 
 
 @pytest.fixture
-def chain(tmp_path):
+def area_chain(tmp_path):
     c = AreaChain(tmp_path / "pow.db", CONFIG, policy())
     yield c
     c.close()
@@ -70,37 +70,37 @@ def slot_with_both(p):
     raise AssertionError("communities did not split the nodes")
 
 
-def test_pow__on_duty_blocks_accepted_with_work_and_difficulty(chain):
+def test_pow__on_duty_blocks_accepted_with_work_and_difficulty(area_chain):
     now = at(100)
     for slot in (1, 2, 3):
-        block = build(chain, slot)
+        block = build(area_chain, slot)
         h = block.header
         assert h.community == on_duty(slot, 2) and h.difficulty == 2**10
-        assert chain.add_block(block, now=now)
-    assert chain.height == 3
+        assert area_chain.add_block(block, now=now)
+    assert area_chain.height == 3
 
 
-def test_pow__off_duty_bad_nonce_wrong_difficulty_refused(chain):
-    p = chain.policy
+def test_pow__off_duty_bad_nonce_wrong_difficulty_refused(area_chain):
+    p = area_chain.policy
     slot = slot_with_both(p)
     now = at(100)
     intruder = off_duty_nodes(p, slot)[0]
     assert not p.may_produce(bytes.fromhex(intruder.address[2:]), 1, at(slot), None)
-    good = build(chain, slot)
+    good = build(area_chain, slot)
     bad_nonce = replace(good, header=replace(good.header, nonce=good.header.nonce + 1))
     bad_nonce = bad_nonce.sealed(on_duty_nodes(p, slot)[0].key)
     with pytest.raises(BlockError, match="proof of work"):
-        chain.add_block(bad_nonce, now=now)
+        area_chain.add_block(bad_nonce, now=now)
     easy = replace(good, header=replace(good.header, difficulty=1))
     easy = easy.sealed(on_duty_nodes(p, slot)[0].key)
     with pytest.raises(BlockError, match="difficulty"):
-        chain.add_block(easy, now=now)
-    assert chain.height == 0
-    assert chain.add_block(good, now=now)
+        area_chain.add_block(easy, now=now)
+    assert area_chain.height == 0
+    assert area_chain.add_block(good, now=now)
     # one block per slot along a chain: a second block of the same slot on top is refused
-    again = build(chain, slot)
+    again = build(area_chain, slot)
     with pytest.raises(BlockError, match="not by a producer due"):
-        chain.add_block(again, now=now)
+        area_chain.add_block(again, now=now)
 
 
 def test_pow__late_competitor_of_the_previous_community_refused(tmp_path):
@@ -126,11 +126,11 @@ def test_pow__late_competitor_of_the_previous_community_refused(tmp_path):
     b.close()
 
 
-def test_pow__producer_equivocation_becomes_evidence(tmp_path, chain):
-    p = chain.policy
+def test_pow__producer_equivocation_becomes_evidence(tmp_path, area_chain):
+    p = area_chain.policy
     slot = 3
     producer = on_duty_nodes(p, slot)[0]
-    one = build(chain, slot, producer)
+    one = build(area_chain, slot, producer)
     other_chain = AreaChain(tmp_path / "other.db", CONFIG, p)
     two = other_chain.build_block(
         producer.key, bytes.fromhex(producer.address[2:]), GENESIS + slot + 0
@@ -191,30 +191,30 @@ def test_pow__nodes_converge_over_the_memory_transport(tmp_path):
     assert set(participation) <= set(ADDRS) and len(produced) >= 2  # both communities produced
 
 
-def test_pow__shares_credit_participation_and_bad_shares_are_refused(chain):
+def test_pow__shares_credit_participation_and_bad_shares_are_refused(area_chain):
     from sec_offchain.consensus.pow import mine_share
 
-    p = chain.policy
+    p = area_chain.policy
     slot = next(s for s in range(1, 60) if len(on_duty_nodes(p, s)) >= 2)
     winner, helper = on_duty_nodes(p, slot)[:2]
     helper_addr = bytes.fromhex(helper.address[2:])
-    nonce = mine_share(chain.tip, slot, helper_addr, 2**10)
-    assert chain.add_share(chain.tip, slot, helper_addr, nonce)
-    assert not chain.add_share(chain.tip, slot, helper_addr, nonce)  # once
-    block = build(chain, slot, winner)
+    nonce = mine_share(area_chain.tip, slot, helper_addr, 2**10)
+    assert area_chain.add_share(area_chain.tip, slot, helper_addr, nonce)
+    assert not area_chain.add_share(area_chain.tip, slot, helper_addr, nonce)  # once
+    block = build(area_chain, slot, winner)
     assert block.shares == ((helper_addr, nonce),)
-    chain.add_block(block, now=at(slot, 1))
-    assert chain.ledger.participation == {helper_addr: 1}
-    assert chain.ledger.produced == {bytes.fromhex(winner.address[2:]): 1}
+    area_chain.add_block(block, now=at(slot, 1))
+    assert area_chain.ledger.participation == {helper_addr: 1}
+    assert area_chain.ledger.produced == {bytes.fromhex(winner.address[2:]): 1}
     # a block claiming a share for an off-duty member, or the producer's own, is refused
     nxt = slot + 1
     while not off_duty_nodes(p, nxt):
         nxt += 1
     outsider = bytes.fromhex(off_duty_nodes(p, nxt)[0].address[2:])
-    honest = build(chain, nxt)
+    honest = build(area_chain, nxt)
     from sec_offchain.consensus.pow import mine
 
-    forged = replace(honest, shares=((outsider, mine_share(chain.tip, nxt, outsider, 2**10)),))
+    forged = replace(honest, shares=((outsider, mine_share(area_chain.tip, nxt, outsider, 2**10)),))
     from sec_offchain.area.block import body_digests, tx_root
 
     forged = replace(
@@ -229,4 +229,4 @@ def test_pow__shares_credit_participation_and_bad_shares_are_refused(chain):
     )
     forged = forged.sealed(on_duty_nodes(p, nxt)[0].key)
     with pytest.raises(BlockError, match="not on duty"):
-        chain.add_block(forged, now=at(nxt, 1))
+        area_chain.add_block(forged, now=at(nxt, 1))

@@ -138,7 +138,7 @@ def network(suite):
 
 
 @pytest.fixture(scope="module")
-def gateway(node, suite, network):
+def app(node, suite, network):
     port = get_free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SEC_PROJECT_ROOT": str(ROOT)}
@@ -224,17 +224,17 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def network_ready(gateway):
+def network_ready(app):
     """Every area node answers with its peers, area 1 has anchored, and nothing alerts."""
-    net = httpx.get(f"{gateway}/v1/network").json()
+    net = httpx.get(f"{app}/v1/network").json()
     nodes = [n for a in net["areas"] for n in a["nodes"]]
-    areas = httpx.get(f"{gateway}/v1/areas").json()
+    areas = httpx.get(f"{app}/v1/areas").json()
     return (
         len(nodes) == AREA_NODES
         and all(n["up"] and n["peers"] == AREA_NODES - 1 for n in nodes)
         and [a["area_id"] for a in areas] == [1]
         and areas[0]["anchored_height"] >= 1
-        and httpx.get(f"{gateway}/v1/alerts").json()["alerts"] == []
+        and httpx.get(f"{app}/v1/alerts").json()["alerts"] == []
     )
 
 
@@ -259,9 +259,9 @@ def post(page, title, price, token, quantity="1"):
     return page.locator("#link").inner_text()
 
 
-def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wallet):
+def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(app, suite, wallet):
     page = wallet(SELLER, PHONE).new_page()
-    page.goto(f"{gateway}/app/post.html")
+    page.goto(f"{app}/app/post.html")
     eth_link = post(page, "Handmade leather wallet", "0.25", "ETH")
     assert page.locator("#notice").inner_text() == (
         "Published: Handmade leather wallet for 0.25 ETH."
@@ -277,7 +277,7 @@ def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wa
         (eth_link, 25 * 10**16, "0x0000000000000000000000000000000000000000"),
         (sec_link, 158 * 10**18, suite.token.address),
     ):
-        assert link.startswith(f"{gateway}/l/")
+        assert link.startswith(f"{app}/l/")
         signed = decode_code(link.rsplit("/l/", 1)[1])  # verifies the seller's signature
         listing = signed.listing
         assert (listing.seller, listing.price, listing.token) == (SELLER.address, price, token)
@@ -294,11 +294,11 @@ def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(gateway, suite, wa
 
 
 def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
-    gateway, suite, wallet
+    app, suite, wallet
 ):
-    wait_for(lambda: network_ready(gateway), "area 1's nodes up and anchoring", timeout=120)
+    wait_for(lambda: network_ready(app), "area 1's nodes up and anchoring", timeout=120)
     dashboard = wallet(SELLER, DESKTOP).new_page()
-    dashboard.goto(f"{gateway}/app/dashboard.html")
+    dashboard.goto(f"{app}/app/dashboard.html")
     dashboard.wait_for_selector("#live:text('live')")
     expect(dashboard.locator("#alerts li")).to_have_text(["No alerts."])
 
@@ -344,7 +344,7 @@ def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
     dashboard.close()  # it polls the gateway every second while open
 
 
-def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(gateway, suite, wallet):
+def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(app, suite, wallet):
     w3 = suite.w3
     assert w3.eth.get_balance(SEC_BUYER.address) == 0
     sec_before = suite.token.functions.balanceOf(SEC_BUYER.address).call()
@@ -372,11 +372,11 @@ def test_listing__buyer_with_no_eth_pays_with_sec_gaslessly(gateway, suite, wall
     assert page.locator("#pay").is_hidden()
 
 
-def test_orders__seller_ships_buyer_confirms__each_sees_it_live(gateway, suite, wallet):
+def test_orders__seller_ships_buyer_confirms__each_sees_it_live(app, suite, wallet):
     seller = wallet(SELLER, DESKTOP).new_page()
     buyer = wallet(ETH_BUYER, PHONE).new_page()
     for page in (seller, buyer):
-        page.goto(f"{gateway}/app/orders.html")
+        page.goto(f"{app}/app/orders.html")
         page.get_by_role("button", name="Connect wallet").click()
         page.wait_for_selector("#live:text('Live'), #error:not([hidden])")
         assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
@@ -396,9 +396,9 @@ def test_orders__seller_ships_buyer_confirms__each_sees_it_live(gateway, suite, 
     seller.wait_for_selector("#order-1[data-status='completed']")  # live, no reload
 
 
-def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(gateway, wallet):
+def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(app, wallet):
     page = wallet(ETH_BUYER, PHONE).new_page()
-    page.goto(f"{gateway}/l/AAAA")
+    page.goto(f"{app}/l/AAAA")
     page.wait_for_selector("#error:not([hidden])")
     with pytest.raises(ListingError) as reason:
         decode_code("AAAA")
@@ -407,7 +407,7 @@ def test_errors__gateway_refusal_and_wallet_rejection__one_sentence_each(gateway
     shot(page, "listing-error")
 
     page = wallet(SELLER, PHONE, reject=("eth_signTypedData_v4",)).new_page()
-    page.goto(f"{gateway}/app/post.html")
+    page.goto(f"{app}/app/post.html")
     page.get_by_label("Product title").fill("Rejected")
     page.get_by_label("Price").fill("1")
     page.get_by_role("button", name="Sign with my wallet and publish").click()
@@ -443,36 +443,36 @@ def _problem(response, status):
     return response.json()["detail"]
 
 
-def test_post_listing__bad_signature_or_terms__400_with_the_reason(gateway, suite):
+def test_post_listing__bad_signature_or_terms__400_with_the_reason(app, suite):
     good = _signed(suite)
-    res = httpx.post(f"{gateway}/v1/listings", json=good)
+    res = httpx.post(f"{app}/v1/listings", json=good)
     assert res.status_code == 201, res.text
-    assert res.json()["link"] == f"{gateway}/l/{res.json()['code']}"
+    assert res.json()["link"] == f"{app}/l/{res.json()['code']}"
     assert res.json()["state"] == {"listing_id": 0, "sold": 0, "cancelled": False}
 
     tampered = {**good, "listing": {**good["listing"], "price": str(10**17)}}
-    detail = _problem(httpx.post(f"{gateway}/v1/listings", json=tampered), 400)
+    detail = _problem(httpx.post(f"{app}/v1/listings", json=tampered), 400)
     assert detail.startswith("listing signed by 0x")
     assert detail.endswith(f", not by its seller {SELLER.address} (tampered with after signing?)")
 
     short = _signed(suite, auto_complete=60)
-    assert _problem(httpx.post(f"{gateway}/v1/listings", json=short), 400) == (
+    assert _problem(httpx.post(f"{app}/v1/listings", json=short), 400) == (
         "auto-complete must be between 1 hour and 90 days"
     )
     now = suite.w3.eth.get_block("latest")["timestamp"]
     expired = _signed(suite, expiry=now)
-    assert _problem(httpx.post(f"{gateway}/v1/listings", json=expired), 400) == (
+    assert _problem(httpx.post(f"{app}/v1/listings", json=expired), 400) == (
         f"the listing expired at {now}"
     )
     other_chain = {**good, "chain_id": 1}
-    detail = _problem(httpx.post(f"{gateway}/v1/listings", json=other_chain), 400)
+    detail = _problem(httpx.post(f"{app}/v1/listings", json=other_chain), 400)
     assert detail.startswith("listing signed by 0x")  # the digest covers the chain id
-    assert _problem(httpx.post(f"{gateway}/v1/listings", json={}), 400) == (
+    assert _problem(httpx.post(f"{app}/v1/listings", json={}), 400) == (
         "malformed listing file: KeyError 'listing'"
     )
 
 
-def test_relay__refused_requests__422_with_the_policy_reason(gateway, suite):
+def test_relay__refused_requests__422_with_the_policy_reason(app, suite):
     from sec_offchain.relay.build import build_request
     from sec_offchain.relay.requests import sign_request
 
@@ -488,19 +488,19 @@ def test_relay__refused_requests__422_with_the_policy_reason(gateway, suite):
     )
     sig = sign_request(bytes(SEC_BUYER.key), request, 31337, str(forwarder.address))
     body = {"request": request.to_json(), "signature": "0x" + sig.hex()}
-    assert _problem(httpx.post(f"{gateway}/v1/relay", json=body), 422) == (
+    assert _problem(httpx.post(f"{app}/v1/relay", json=body), 422) == (
         f"{suite.token.address} function 0xa9059cbb is not sponsored"
     )
     forged = sign_request(bytes(ETH_BUYER.key), request, 31337, str(forwarder.address))
     body["signature"] = "0x" + forged.hex()
-    assert _problem(httpx.post(f"{gateway}/v1/relay", json=body), 422) == (
+    assert _problem(httpx.post(f"{app}/v1/relay", json=body), 422) == (
         f"request signed by {ETH_BUYER.address}, not by its sender {SEC_BUYER.address} "
         "(tampered with, or signed for another chain or forwarder)"
     )
-    assert _problem(httpx.post(f"{gateway}/v1/relay", json={"request": 1}), 400) == (
+    assert _problem(httpx.post(f"{app}/v1/relay", json={"request": 1}), 400) == (
         "a relay body has a request and a signature"
     )
-    assert _problem(httpx.get(f"{gateway}/v1/relay/0x{'00' * 32}"), 404) == (
+    assert _problem(httpx.get(f"{app}/v1/relay/0x{'00' * 32}"), 404) == (
         f"request 0x{'00' * 32} not known to this relayer"
     )
 
@@ -509,7 +509,7 @@ JUDGES = [get_dev_account(i) for i in (4, 5, 6, 8)]
 
 
 def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_browsers(
-    gateway, suite, node, wallet
+    app, suite, node, wallet
 ):
     from sec_offchain.listings import SignedListing
     from sec_offchain.relay.actions import buy_signed
@@ -525,7 +525,7 @@ def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_brows
     suite.ship(SELLER, order_id, "SF-99")
 
     buyer = wallet(get_dev_account(9), PHONE).new_page()
-    buyer.goto(f"{gateway}/app/orders.html")
+    buyer.goto(f"{app}/app/orders.html")
     buyer.get_by_role("button", name="Connect wallet").click()
     buyer.wait_for_selector(f"#order-{order_id}[data-status='shipped']")
     card = buyer.locator(f"#order-{order_id}")
@@ -536,13 +536,13 @@ def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_brows
     assert suite.get_order(order_id).status == 5  # disputed
     evidence = "0x" + Web3.keccak(text="The lamp never arrived").hex().removeprefix("0x")
     wait_for(
-        lambda: httpx.get(f"{gateway}/v1/orders/{order_id}").json().get("evidence") == evidence,
+        lambda: httpx.get(f"{app}/v1/orders/{order_id}").json().get("evidence") == evidence,
         "the dispute in the index",
     )
 
     node.w3.provider.make_request("anvil_mine", [hex(6)])  # past the draw block
     drawer = wallet(JUDGES[0], DESKTOP).new_page()
-    drawer.goto(f"{gateway}/app/judge.html")
+    drawer.goto(f"{app}/app/judge.html")
     drawer.get_by_role("button", name="Connect wallet").click()
     drawer.locator(f"#case-{order_id}").get_by_role("button", name="Draw the panel").click()
     drawer.wait_for_selector("#notice:not([hidden]), #error:not([hidden])")
@@ -554,7 +554,7 @@ def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_brows
     pages = []
     for judge in panel[:2]:
         page = wallet(by_address[judge], PHONE).new_page()
-        page.goto(f"{gateway}/app/judge.html")
+        page.goto(f"{app}/app/judge.html")
         page.get_by_role("button", name="Connect wallet").click()
         case = page.locator(f"#case-{order_id}")
         case.wait_for()
@@ -574,20 +574,20 @@ def test_dispute__buyer_disputes_judges_draw_vote_and_execute_in_their_own_brows
     # The first voter's page saw the second vote and the execution without a reload.
     pages[0].wait_for_selector(f"#case-{order_id}:has-text('executed')")
     # Judged to have sold fake goods, the seller is disabled: the gateway takes no listing.
-    assert _problem(httpx.post(f"{gateway}/v1/listings", json=_signed(suite)), 403) == (
+    assert _problem(httpx.post(f"{app}/v1/listings", json=_signed(suite)), 403) == (
         f"the seller {SELLER.address} is disabled"
     )
-    assert httpx.get(f"{gateway}/v1/orders/{order_id}").json()["ruling"] == 1  # the buyer
+    assert httpx.get(f"{app}/v1/orders/{order_id}").json()["ruling"] == 1  # the buyer
 
 
 def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward_live(
-    gateway, suite, wallet
+    app, suite, wallet
 ):
     from sec_offchain.listings import SignedListing
     from sec_offchain.relay.actions import buy_signed
 
     seller, sharer, friend = get_dev_account(0), get_dev_account(2), get_dev_account(6)
-    response = httpx.post(f"{gateway}/v1/listings", json=_signed(suite, seller, quantity=0))
+    response = httpx.post(f"{app}/v1/listings", json=_signed(suite, seller, quantity=0))
     assert response.status_code == 201, response.text
     posted = response.json()
     signed = SignedListing.from_json(posted)
@@ -599,7 +599,7 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
     suite.tx(seller).transact(suite.shares.functions.fund(pool))
 
     page = wallet(sharer, PHONE).new_page()
-    page.goto(f"{gateway}/app/orders.html")
+    page.goto(f"{app}/app/orders.html")
     page.get_by_role("button", name="Connect wallet").click()
     card = page.locator(f"#order-{order_id}[data-status='completed']")
     card.get_by_role("button", name="Share this purchase").click()
@@ -628,10 +628,10 @@ def test_share__a_friend_buys_through_the_share_link__the_sharer_sees_the_reward
     suite.confirm(friend, friend_order)
 
     wait_for(
-        lambda: httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"],
+        lambda: httpx.get(f"{app}/v1/shares/{share_id}").json()["rewards"],
         "the reward in the index",
     )
-    [reward] = httpx.get(f"{gateway}/v1/shares/{share_id}").json()["rewards"]
+    [reward] = httpx.get(f"{app}/v1/shares/{share_id}").json()["rewards"]
     bps = suite.shares.functions.REWARD_BPS().call()
     assert (reward["order_id"], int(reward["commission"])) == (friend_order, 10**18 * bps // 10_000)
     # The bonus: the commission's worth in SEC at the deployed rate, capped per sharer.
@@ -683,17 +683,17 @@ MERKLE_REFUSAL = (
 
 
 def test_credit__listing_page_checks_it_against_the_anchored_header__tampered_not_verified(
-    gateway, suite, wallet
+    app, suite, wallet
 ):
     from sec_offchain.gateway.proofs import BundleError, verify_credit_bundle
 
     hub = suite.anchor_hub
     code = LINKS["eth"].rsplit("/l/", 1)[1]
-    state = httpx.get(f"{gateway}/v1/signed-listings/{code}").json()["state"]
+    state = httpx.get(f"{app}/v1/signed-listings/{code}").json()["state"]
     digest = decode_code(code).digest
     assert state["listing_id"] == suite.escrow.functions.signed_listing(digest).call()[0]
     product = "0x" + state["listing_id"].to_bytes(32, "big").hex()
-    url = f"{gateway}/v1/products/{product}/credit?area=1"
+    url = f"{app}/v1/products/{product}/credit?area=1"
     # order #1 completed: the bridge wrote its record into area 1, and once final the block
     # was attested and anchored
     started = time.monotonic()
@@ -822,11 +822,11 @@ def test_credit__listing_page_checks_it_against_the_anchored_header__tampered_no
 
 
 def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
-    gateway, suite, network, wallet
+    app, suite, network, wallet
 ):
     cfg = suite.cfg
     page = wallet(SELLER, PHONE).new_page()
-    page.goto(f"{gateway}/app/dashboard.html")
+    page.goto(f"{app}/app/dashboard.html")
     page.wait_for_selector("#live:text('live')")
     rows = page.locator("#nodes tr[data-node]")
     expect(rows).to_have_count(AREA_NODES)
@@ -867,7 +867,7 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
     ]
     shot(page, "dashboard-nodes")
     page.close()
-    metrics = set(httpx.get(f"{gateway}/metrics").text.splitlines())
+    metrics = set(httpx.get(f"{app}/metrics").text.splitlines())
     for a in addresses:
         assert f'sec_node_up{{area="1",node="{a}"}} 1.0' in metrics
         assert f'sec_node_peers{{area="1",node="{a}"}} {float(AREA_NODES - 1)}' in metrics
@@ -875,11 +875,11 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
 
 
 def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_resumes(
-    gateway, suite, network, wallet
+    app, suite, network, wallet
 ):
     hub = suite.anchor_hub
     page = wallet(SELLER, PHONE).new_page()
-    page.goto(f"{gateway}/app/dashboard.html")
+    page.goto(f"{app}/app/dashboard.html")
     alerts = page.locator("#alerts li")
     expect(alerts).to_have_text(["No alerts."], timeout=60_000)
     [relayer] = [c.proc for c in network.children if c.name == "anchor-relayer-1"]
@@ -926,7 +926,7 @@ def test_alerts__anchor_relayer_stopped__missed_anchors_raised__cleared_when_it_
 PAGES = ("index", "post", "orders", "judge", "dashboard")
 
 
-def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, browser):
+def test_pages__every_control_labelled__keyboard_order__fits_a_phone(app, browser):
     # a visitor with no wallet at all: every page still shows, and the listing page checks
     # the product's credit through the gateway's public RPC instead of a wallet
     context = browser.new_context(viewport=PHONE)
@@ -941,7 +941,7 @@ def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, br
 
     page.route("**/v1/products/*/credit?*", record)
     try:
-        _check_pages(gateway, page)
+        _check_pages(app, page)
         page.wait_for_selector("#credit[data-state='verified'], #credit[data-state='failed']")
         assert page.locator("#credit").inner_text() == (
             f"✓ Product credit 1: verified at area 1 height {served[-1]['height']} against "
@@ -951,9 +951,9 @@ def test_pages__every_control_labelled__keyboard_order__fits_a_phone(gateway, br
         context.close()
 
 
-def _check_pages(gateway, page):
+def _check_pages(app, page):
     for name in PAGES + ("listing",):
-        url = f"{gateway}/app/{name}.html" if name != "listing" else LINKS["eth"]
+        url = f"{app}/app/{name}.html" if name != "listing" else LINKS["eth"]
         page.goto(url)
         page.wait_for_load_state("load")
         if name == "listing":
