@@ -55,6 +55,7 @@ from sec_offchain.area.net import (
     handshake,
 )
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
+from sec_offchain.consensus.communities import on_duty
 from sec_offchain.consensus.evidence import EquivocationWatcher
 from sec_offchain.consensus.pow import CommunityPoW
 from sec_offchain.consensus.signer import SlashingProtectionError, ValidatorSigner
@@ -559,17 +560,34 @@ class AreaNode:
             self._pull_attestations(list(self.conns.values()))
 
     def status(self) -> dict:
+        height = self.chain.height
         return {
             "node": "0x" + self.address.hex(),
             "area_id": self.chain.config.area_id,
-            "height": self.chain.height,
+            "height": height,
             "final_height": self.chain.final_height,
             "tip": "0x" + self.chain.tip.hex(),
             "pool": self.chain.pool_size(),
             "peers": sorted("0x" + p.hex() for p in self.conns),
             "attested": self.attested,
             "uptime": round(time.time() - self.started, 1),
+            "on_duty": self.on_duty(height),
         }
+
+    def on_duty(self, height: int, now: float | None = None) -> dict:
+        """Who may produce the block after `height`: under the community proof of work the
+        slot at `now`, its community and the producers in it (every producer when none is);
+        under round-robin the one producer due (no slot, no community)."""
+        policy = self.chain.policy
+        if isinstance(policy, CommunityPoW):
+            slot = policy.slot_of(int(time.time() if now is None else now))
+            members = [p for p in policy.producers if policy.on_duty(p, slot)]
+            return {
+                "slot": slot,
+                "community": on_duty(slot, policy.k),
+                "producers": ["0x" + p.hex() for p in members],
+            }
+        return {"slot": None, "community": None, "producers": ["0x" + policy.due(height + 1).hex()]}
 
 
 def tx_view(fate: dict) -> dict:

@@ -763,8 +763,10 @@ def build_app(ctx: GatewayContext) -> FastAPI:
     @v1.get("/network", tags=["areas"])
     def get_network() -> dict[str, Any]:
         """The area nodes this gateway watches (`--devnet`): per area head, final and
-        anchored height and anchor lag, per node up or down, height, final height, peers
-        and pool; the devnet's processes (pid, up, restarts, last exit status); and the
+        anchored height, anchor lag and who is on duty for the next block (`on_duty`: the
+        slot, the community of the proof of work or null under round-robin, and its
+        producers), per node up or down, height, final height, peers and pool; the devnet's
+        processes (pid, up, restarts, last exit status); and the
         relayers: each area's anchor queue (final blocks waiting to be anchored) and the
         gasless relayer's requests by state."""
         snap = _network()

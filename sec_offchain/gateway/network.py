@@ -119,6 +119,7 @@ class NodeMonitor:
                         peers=len(data.get("peers", [])),
                         pool=int(data.get("pool", 0)),
                         uptime=data.get("uptime"),
+                        on_duty=data.get("on_duty"),
                         last_seen=now,
                     )
             for area in self.cfg.areas:
@@ -163,12 +164,23 @@ class NodeMonitor:
                     )
                 up = [n for n in nodes if n["up"]]
                 final = self._final.get(area.area_id)
+                # who is on duty, as the node with the longest chain sees it
+                leader = max(
+                    (
+                        e
+                        for (a, _), e in self._nodes.items()
+                        if a == area.area_id and e["up"] and e.get("on_duty")
+                    ),
+                    key=lambda e: e["height"],
+                    default=None,
+                )
                 areas.append(
                     {
                         "area_id": area.area_id,
                         "head": max((n["height"] for n in up), default=None),
                         "final": max((n["final_height"] for n in up), default=None),
                         "final_since": final[1] if final else None,
+                        "on_duty": leader["on_duty"] if leader else None,
                         "nodes": nodes,
                     }
                 )

@@ -213,6 +213,11 @@ def test_nodes__records_gossip_and_a_late_node_syncs(tmp_path):
         st = [status(p) for p in ports]
         assert len({s["tip"] for s in st}) == 1, st
         assert all(len(s["peers"]) == 2 for s in st), st
+        # round-robin: on duty is the one producer due for the height after the node's own
+        producers = ["0x" + n.address[2:].lower() for n in cfg.area(1).nodes]
+        for s in st:
+            due = producers[(s["height"] + 1) % len(producers)]
+            assert s["on_duty"] == {"slot": None, "community": None, "producers": [due]}, s
         # the BGC relayer's source: one connection brings a height and every block after it
         # the node holds (at most 64), each then handed out from the cache once
         blocks = BatchedBlocks(cfg, get_dev_account(99).key)

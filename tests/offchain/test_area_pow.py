@@ -230,3 +230,18 @@ def test_pow__shares_credit_participation_and_bad_shares_are_refused(area_chain)
     forged = forged.sealed(on_duty_nodes(p, nxt)[0].key)
     with pytest.raises(BlockError, match="not on duty"):
         area_chain.add_block(forged, now=at(nxt, 1))
+
+
+def test_pow__status_names_the_community_on_duty_and_exactly_its_members(area_chain):
+    p = area_chain.policy
+    node = AreaNode(NODES[0].key, ADDRS[0], area_chain, net.MemoryTransport("n0", {}), [], 0.5)
+    seen = set()
+    for slot in range(0, 2 * p.epoch_slots, 7):  # two epochs: the communities are redrawn
+        duty = node.on_duty(area_chain.height, now=p.genesis_time + slot * p.slot_time)
+        members = ["0x" + n.address[2:].lower() for n in on_duty_nodes(p, slot)]
+        assert duty == {"slot": slot, "community": on_duty(slot, p.k), "producers": members}
+        seen.add(duty["community"])
+    assert seen == {1, 2}
+    before = p.slot_of(int(time.time()))
+    slot_now = node.status()["on_duty"]["slot"]  # the clock's slot when not told
+    assert before <= slot_now <= p.slot_of(int(time.time()))

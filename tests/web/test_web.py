@@ -29,6 +29,7 @@ import pytest
 from playwright.sync_api import expect
 from web3 import Web3
 
+from sec_offchain.consensus.pow import CommunityPoW
 from sec_offchain.contracts.client import Suite
 from sec_offchain.contracts.deployment import Deployment
 from sec_offchain.crypto.keys import get_dev_account
@@ -293,9 +294,7 @@ def test_post__seller_signs_in_the_wallet__gets_a_link_and_qr(app, suite, wallet
     LINKS.update(eth=eth_link, sec=sec_link)
 
 
-def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(
-    app, suite, wallet
-):
+def test_listing__buyer_at_phone_size_pays_with_eth__dashboard_shows_it_live(app, suite, wallet):
     wait_for(lambda: network_ready(app), "area 1's nodes up and anchoring", timeout=120)
     dashboard = wallet(SELLER, DESKTOP).new_page()
     dashboard.goto(f"{app}/app/dashboard.html")
@@ -838,6 +837,7 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
                 .map((r) => [r.dataset.node, ...[...r.cells].map((c) => c.textContent)]),
             area: [...document.getElementById('area-1').cells].map((c) => c.textContent),
             queue: document.querySelector('.anchor-queue[data-area="1"]').textContent,
+            duty: document.querySelector('#area-1 td.duty').dataset.slot,
         })"""
     )
     addresses = [n.address for n in cfg.areas[0].nodes]
@@ -851,6 +851,14 @@ def test_dashboard__area_nodes_heights_and_peers__relayer_queues_and_processes(
     area, head, final, anchored, lag = snap["area"][:5]
     assert (area, int(head), int(final)) == ("1", max(heights), max(finals))
     assert lag == f"{int(final) - int(anchored)} blocks"
+    # on duty for the next block: the community of the proof of work for the slot the node
+    # with the longest chain named, and exactly its members (all producers if none is in it)
+    slot = int(snap["duty"])
+    pow_policy = CommunityPoW(tuple(bytes.fromhex(a[2:]) for a in addresses), k=2)
+    members = ["0x" + x.hex() for x in pow_policy.producers if pow_policy.on_duty(x, slot)]
+    assert members and snap["area"][7] == (
+        f"community {slot % 2 + 1}: " + ", ".join(f"{m[:6]}…{m[-4:]}" for m in members)
+    )
     assert snap["queue"] == (
         f"Area 1 anchor relayer: {int(final) - int(anchored)} final headers waiting "
         f"(anchored {anchored})."

@@ -97,6 +97,14 @@ function relayers(config, net, areas) {
   return out;
 }
 
+// The producers on duty for the next block: a community of the proof of work, or the one
+// producer whose turn it is under round-robin.
+function onDuty(duty) {
+  if (!duty) return "—";
+  const who = duty.producers.map(short).join(", ");
+  return duty.community === null ? `producer ${who}` : `community ${duty.community}: ${who}`;
+}
+
 async function refreshNetwork() {
   const [config, net, areas, alerts] = await Promise.all([
     getConfig(), api("/v1/network"), api("/v1/areas"), api("/v1/alerts"),
@@ -115,8 +123,9 @@ async function refreshNetwork() {
         : a.anchor_age === null ? "—" : `${a.anchor_age} s`;
       return el("tr", { id: `area-${a.area_id}` },
         cell(a.area_id), cell(n?.head), cell(n?.final), cell(a.anchored_height), cell(lag),
-        el("td", {}, amount(a.validator_stake, config.sec)), el("td", {}, a.paused ? "paused" : "running"));
-    }) : [el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No area has anchored yet."))]),
+        el("td", {}, amount(a.validator_stake, config.sec)), el("td", {}, a.paused ? "paused" : "running"),
+        el("td", { class: "duty", "data-slot": n?.on_duty?.slot ?? "" }, onDuty(n?.on_duty)));
+    }) : [el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No area has anchored yet."))]),
   );
   const nodes = net.areas.flatMap((a) => a.nodes.map((n) => ({ area: a.area_id, ...n })));
   document.getElementById("nodes").replaceChildren(net.nodes_known
