@@ -251,8 +251,9 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         L,
-        "if tx.dst_area in (0, self.area_id):",
-        "if tx.dst_area == 0:",
+        "            if tx.dst_area == self.area_id:\n"
+        '                raise LedgerError("a payment goes to another area")\n',
+        "",
         "a payment to the own area",
     ),
     m(
@@ -499,8 +500,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         A,
-        'depth = self.w3.eth.block_number - receipt["blockNumber"] + 1',
-        'depth = self.w3.eth.block_number - receipt["blockNumber"] + 2',
+        'self.w3.eth.block_number - receipt["blockNumber"] + 1',
+        'self.w3.eth.block_number - receipt["blockNumber"] + 2',
         "depth counted one high",
     ),
     m(
@@ -531,15 +532,19 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         B,
-        'self.db.execute("UPDATE cursor SET block=? WHERE id=0", (e["blockNumber"] - 1,))',
-        'self.db.execute("UPDATE cursor SET block=? WHERE id=0", (e["blockNumber"],))',
+        "# not acknowledged: stop before this block so it is retried\n"
+        '                self.db.execute("UPDATE cursor SET block=? WHERE id=0", '
+        '(e["blockNumber"] - 1,))',
+        "# not acknowledged: stop before this block so it is retried\n"
+        '                self.db.execute("UPDATE cursor SET block=? WHERE id=0", '
+        '(e["blockNumber"],))',
         "a refused block is skipped",
     ),
     m(B, "start = self.cursor + 1", "start = self.cursor", "the cursor block scanned again"),
     m(
         B,
-        "head = self.w3.eth.block_number - self.cfg.confirmations",
-        "head = self.w3.eth.block_number",
+        "safe = fetch_safe_head(self.w3, self.cfg.confirmations)",
+        "safe = fetch_safe_head(self.w3, 0)",
         "confirmations ignored",
     ),
     m(B, "        if not self.active:\n            return 0\n", "", "a standby submits"),
@@ -584,7 +589,7 @@ MUTANTS: list[Mutant] = [
         "        if rank > 1:\n",
         "the primary bridge's record refused for a disabled party",
     ),
-    h(L, "        if listing:\n", "        if not listing:\n", "purchase taken as a transfer"),
+    h(L, "        elif listing:\n", "        elif not listing:\n", "purchase taken as a transfer"),
     h(
         L,
         "            self.egress_nonces[tx.dst_area] = n\n",
@@ -641,8 +646,8 @@ MUTANTS: list[Mutant] = [
     ),
     h(
         A,
-        "if time.time() - sent_at >= self.rebroadcast_after or not self._in_mempool(tx_hash):",
-        "if time.time() - sent_at >= self.rebroadcast_after:",
+        "        if stuck or not self._in_mempool(tx_hash):\n",
+        "        if stuck:\n",
         "a dropped tx waits 30 s",
     ),
     h(
@@ -653,8 +658,12 @@ MUTANTS: list[Mutant] = [
     ),
     h(
         B,
-        "area_id=self.area_of(seller),",
-        "area_id=self.area_of(buyer),",
+        'area_id = self.order_area(seller, int(paid[0]["blockNumber"]))\n'
+        "        else:\n"
+        "            area_id = self.area_of(seller)\n",
+        'area_id = self.order_area(buyer, int(paid[0]["blockNumber"]))\n'
+        "        else:\n"
+        "            area_id = self.area_of(buyer)\n",
         "record sent to the buyer's area",
     ),
     # ---------------------------------------------------------------- contracts (--contracts)

@@ -489,3 +489,42 @@ def test_move__mover_sigkilled_after_its_first_move__each_balance_arrives_once(n
             )
             is False
         )
+
+
+def test_relayer__delivery_refused_for_another_reason__retried_not_taken_as_delivered(net):
+    """Only "already delivered" (or the channel's nonce past the message) means another
+    relayer delivered it: a delivery the contract refuses for another reason (the guardian
+    paused the source area) stays due, the relayer stops at that height, and delivers it
+    once the area is unpaused."""
+    node, suite, areas, sep, rsep, home = net
+    gw = suite.contract("BorderGateway")
+    a1 = areas[1]
+    me = addr(BUYER)
+    nonce = a1.ledger.tx_nonces.get(me, 0) + 1
+    out = AreaTx(PAY, me, 1, nonce, dst_area=0, recipient=me, amount=3 * SEC).signed(
+        BUYER.key, rsep
+    )
+    assert a1.add_tx(out)
+    block = seal(a1, 1)
+    channel = gw.functions.next_nonce(1, 0).call()
+    assert [(m.dst_area, m.nonce) for m in block.egress] == [(0, channel)]
+    seal(a1, 1)
+    seal(a1, 1)
+    anchor_final(suite, a1, 1, sep)
+    guardian = suite.tx(get_dev_account(0))
+    guardian.transact(gw.functions.pause_area(1))
+    relayer = BgcRelayer(
+        node.w3, suite.anchor_hub, gw, RELAYERS[0], [1], blocks_of(areas), sep, home / "p.db"
+    )
+    relayer.db.execute("INSERT OR REPLACE INTO cursor VALUES (1, ?)", (block.header.height - 1,))
+    wallet = suite.sec_balance(BUYER.address)
+    assert relayer.step() == 0
+    key = (1, 0, channel)
+    assert key not in relayer.delivered and key not in relayer.already
+    assert relayer.cursor(1) == block.header.height - 1  # stopped before the refused height
+    assert gw.functions.next_nonce(1, 0).call() == channel
+    guardian.transact(gw.functions.unpause_area(1))
+    assert relayer.step() == 1
+    assert key in relayer.delivered and key not in relayer.already
+    assert suite.sec_balance(BUYER.address) == wallet + 3 * SEC
+    assert gw.functions.next_nonce(1, 0).call() == channel + 1

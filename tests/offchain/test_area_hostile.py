@@ -1035,3 +1035,15 @@ def test_node__submission_answered_with_reason__gossip_pooled_leniently(funded, 
     assert [(t["nonce"], t["status"], t["height"], t["reason"]) for t in view["transactions"]][
         2:4
     ] == [(2, "applied", 3, None), (3, "refused", None, "balance too low")]
+
+
+def test_add_tx__gossiped_at_an_applied_nonce__not_pooled_and_no_fate(funded):
+    """A gossiped transaction needs only an unused nonce; one at the sender's applied nonce
+    (a different transaction than the one applied there) is dropped, not pooled to be
+    refused later, and leaves no fate behind."""
+    chain, _, _ = funded
+    before = chain.tx_fates(addr(BUYER))
+    assert chain.add_tx(pay(1, 600), strict=False) is False  # nonce 1 applied in block 2
+    assert chain.tx_pool() == [] and chain.tx_fates(addr(BUYER)) == before
+    assert chain.add_tx(pay(3, 600), strict=False) is True  # ahead of nonce 2: pooled
+    assert [t.nonce for t in chain.tx_pool()] == [3]
