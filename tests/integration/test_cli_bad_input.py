@@ -2662,9 +2662,10 @@ def _label(o: Outcome) -> str:
     return "sec " + " ".join(repr(a) if not a or " " in a else a for a in o.case.argv)
 
 
-def test_bad_input_table__has_150_cases_or_more__counted(run):
-    assert len(run["outcomes"]) >= 150
+def test_bad_input_table__324_cases_over_53_commands__counted(run):
+    assert len(run["outcomes"]) == 324
     commands = {command_of(o.case.argv) for o in run["outcomes"]}
+    assert len(commands) == 53
     spawned = [o for o in run["outcomes"] if not o.in_process]
     # every command ran at least once as a real process
     assert {command_of(o.case.argv) for o in spawned} == commands
