@@ -206,11 +206,20 @@ class SqliteStore(Store):
         # one statement in autocommit mode reads one consistent snapshot already
         return list(self.conn.execute(sql, tuple(params)).fetchall())
 
+    def get_meta(self, key: str) -> str | None:
+        rows = self.query("SELECT v FROM meta WHERE k = ?", (key,))
+        return rows[0][0] if rows else None
+
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
+        """A write transaction: the write lock is taken at BEGIN (IMMEDIATE), so a second
+        writer waits (busy_timeout) instead of failing. A deferred BEGIN that read first and
+        wrote after another connection's commit failed at once with "database is locked" (a
+        WAL snapshot cannot be upgraded): a signed listing posted while the indexer wrote a
+        batch answered 500."""
         conn = self.conn
         cur = conn.cursor()
-        cur.execute("BEGIN")
+        cur.execute("BEGIN IMMEDIATE")
         try:
             yield Tx(cur, self.paramstyle)
         except BaseException:

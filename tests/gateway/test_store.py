@@ -220,3 +220,45 @@ def _without_seq(entities):
         d.pop("updated_seq")
         out.append((kind, key, a, b, status, d))
     return out
+
+
+def test_sqlite_write__read_then_write_while_another_writer_commits__both_land(tmp_path):
+    """A write transaction that reads first and writes after another connection committed
+    (a listing posted while the indexer writes a batch) must wait for its turn, not fail
+    with "database is locked"; the other writer waits in turn. If the second writer does
+    not get in within 2 s (it waits for the first: the fix), the first goes ahead anyway."""
+    import threading
+
+    store = open_store(str(tmp_path / "g.db"))
+    read, tried, done = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with store.transaction() as tx:
+                assert tx.get_meta("a") is None
+                read.set()
+                tried.wait(10)
+                done.wait(2)  # a deferred BEGIN let the second commit here
+                tx.set_meta("a", "1")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def second() -> None:
+        read.wait(10)
+        tried.set()
+        try:
+            with store.transaction() as tx:
+                tx.set_meta("b", "2")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert (store.get_meta("a"), store.get_meta("b")) == ("1", "2")
+    store.close()
