@@ -44,6 +44,15 @@ CONSENSUS_TESTS = (
     OFF + "test_signer.py",
 )
 
+GWT = "tests/gateway/"
+GATEWAY_TESTS = (
+    GWT + "test_alerts.py",
+    GWT + "test_proofs.py",
+    GWT + "test_store.py",
+    GWT + "test_durability.py",
+    GWT + "test_api.py",
+)
+
 CT = "tests/contracts/"
 ESCROW_TESTS = (
     CT + "test_escrow.py",
@@ -79,6 +88,10 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sec_offchain/relayers/anchor.py": ("relayers", (INT + "test_anchor_relayer.py",)),
     "sec_offchain/relayers/bridge.py": ("relayers", (INT + "test_escrow_bridge.py",)),
     "sec_offchain/relayers/bgc.py": ("relayers", (INT + "test_bgc.py",)),
+    "sec_offchain/gateway/network.py": ("gateway", GATEWAY_TESTS),
+    "sec_offchain/gateway/proofs.py": ("gateway", GATEWAY_TESTS),
+    "sec_offchain/gateway/indexer.py": ("gateway", GATEWAY_TESTS),
+    "sec_offchain/gateway/app.py": ("gateway", GATEWAY_TESTS),
     "contracts/Escrow.vy": ("contracts/escrow", ESCROW_TESTS),
     "contracts/Court.vy": ("contracts/court", COURT_TESTS),
     "contracts/Staking.vy": ("contracts/staking", STAKING_TESTS),
@@ -130,6 +143,10 @@ SG = "sec_offchain/consensus/signer.py"
 A = "sec_offchain/relayers/anchor.py"
 B = "sec_offchain/relayers/bridge.py"
 G = "sec_offchain/relayers/bgc.py"
+GN = "sec_offchain/gateway/network.py"
+GP = "sec_offchain/gateway/proofs.py"
+GI = "sec_offchain/gateway/indexer.py"
+GA = "sec_offchain/gateway/app.py"
 ES = "contracts/Escrow.vy"
 CO = "contracts/Court.vy"
 ST = "contracts/Staking.vy"
@@ -666,6 +683,56 @@ MUTANTS: list[Mutant] = [
         "            area_id = self.area_of(buyer)\n",
         "record sent to the buyer's area",
     ),
+    # ---------------------------------------------------------------- gateway
+    m(
+        GN,
+        'if status["lag"] > thresholds.index_lag:',
+        'if status["lag"] >= thresholds.index_lag:',
+        "index lag alert at the limit",
+    ),
+    m(
+        GN,
+        "if final - anchored > thresholds.anchor_lag:",
+        "if final - anchored >= thresholds.anchor_lag:",
+        "anchor lag alert at the limit",
+    ),
+    m(
+        GN,
+        "now - since > thresholds.finality_stall:",
+        "now - since >= thresholds.finality_stall:",
+        "finality stall alert at the limit",
+    ),
+    m(
+        GN,
+        "age > thresholds.anchor_age:",
+        "age >= thresholds.anchor_age:",
+        "anchor age alert at the limit",
+    ),
+    m(
+        GP,
+        "if root != header.credit_root:",
+        "if False:",
+        "credit proof not folded to the header's root",
+    ),
+    m(
+        GP,
+        "if anchored != digest:",
+        "if False:",
+        "bundle header not compared with the anchored digest",
+    ),
+    m(
+        GI,
+        "if number <= self.head and self._hash_of(number) == block_hash:",
+        "if number <= self.head:",
+        "rewind keeps a replaced block",
+    ),
+    m(
+        GI,
+        'tx.set_meta("cursor", str(end))',
+        'tx.set_meta("cursor", str(end + 1))',
+        "cursor one block past the batch",
+    ),
+    m(GA, "Query(ge=1, le=500,", "Query(ge=1, le=5000,", "page limit above 500 accepted"),
     # ---------------------------------------------------------------- contracts (--contracts)
     # Escrow
     m(
