@@ -21,36 +21,21 @@ from sec_offchain.area.fastrlp import encode_item, encode_list
 from sec_offchain.area.ledger import AreaTx, Deposit, Ingress
 from sec_offchain.area.merkle import ZERO32, keccak, root_of
 from sec_offchain.area.records import RecordError, TradeRecord, recover_address
-from sec_offchain.encoding.area_header import AreaHeader, eip712_domain_separator, sign_digest
+from sec_offchain.encoding.area_header import (
+    AreaHeader,
+    eip712_domain_separator,
+    fast_header_digest,
+    sign_digest,
+)
 
 TX_LEAF = ("bytes32",)
 CREDIT_LEAF = ("bytes32", "int256")
 MESSAGE_LEAF = ("uint256", "uint256", "uint256", "address", "address", "uint256", "bytes32")
 
-_AREA_HEADER_TYPEHASH = keccak(
-    b"AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,"
-    b"bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
-)
-
 
 def anchor_domain_separator(chain_id: int, anchor_hub: str) -> bytes:
     """AnchorHub's EIP-712 domain: the one block ids and validator signatures use."""
     return eip712_domain_separator("SEC AnchorHub", "1", chain_id, anchor_hub)
-
-
-def fast_header_digest(h: AreaHeader, separator: bytes) -> bytes:
-    """`hash_area_header` without eth-account's generic encoder (equal; see the tests)."""
-    struct = keccak(
-        _AREA_HEADER_TYPEHASH
-        + h.area_id.to_bytes(32, "big")
-        + h.height.to_bytes(32, "big")
-        + h.parent_hash
-        + h.tx_root
-        + h.credit_root
-        + h.egress_root
-        + h.timestamp.to_bytes(32, "big")
-    )
-    return keccak(b"\x19\x01" + separator + struct)
 
 
 # ---------------------------------------------------------------------- messages (BGC)

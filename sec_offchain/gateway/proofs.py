@@ -18,8 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sec_offchain.area.merkle import StandardMerkleTree, keccak, leaf_hash, process_proof
-from sec_offchain.encoding.area_header import AreaHeader, eip712_domain_separator
+from sec_offchain.area.merkle import StandardMerkleTree, leaf_hash, process_proof
+from sec_offchain.encoding.area_header import (
+    AreaHeader,
+    eip712_domain_separator,
+    fast_header_digest,
+)
 from sec_offchain.exceptions import SecError
 
 if TYPE_CHECKING:
@@ -32,26 +36,13 @@ if TYPE_CHECKING:
 HEADER_BYTES = ("parent_hash", "tx_root", "credit_root", "egress_root")
 TX_LEAF = ("bytes32",)
 CREDIT_LEAF = ("bytes32", "int256")
-AREA_HEADER_TYPEHASH = keccak(
-    b"AreaHeader(uint256 area_id,uint256 height,bytes32 parent_hash,bytes32 tx_root,"
-    b"bytes32 credit_root,bytes32 egress_root,uint256 timestamp)"
-)
 
 
 def header_digest(h: AreaHeader, chain_id: int, anchor_hub: str) -> bytes:
     """The header's EIP-712 digest under AnchorHub's domain (= `hash_area_header`)."""
-    separator = eip712_domain_separator("SEC AnchorHub", "1", chain_id, anchor_hub)
-    struct = keccak(
-        AREA_HEADER_TYPEHASH
-        + h.area_id.to_bytes(32, "big")
-        + h.height.to_bytes(32, "big")
-        + h.parent_hash
-        + h.tx_root
-        + h.credit_root
-        + h.egress_root
-        + h.timestamp.to_bytes(32, "big")
+    return fast_header_digest(
+        h, eip712_domain_separator("SEC AnchorHub", "1", chain_id, anchor_hub)
     )
-    return keccak(b"\x19\x01" + separator + struct)
 
 
 class BundleError(SecError):
