@@ -84,6 +84,12 @@ def mine(node, n=1):
         node.w3.provider.make_request("evm_mine", [])
 
 
+def mined(node, r):
+    """Waits for the relayer's in-flight transaction to have a receipt: anvil answers
+    eth_sendRawTransaction before it has mined it, so the next step could see none yet."""
+    node.w3.eth.wait_for_transaction_receipt(r._inflight()[2], timeout=60)
+
+
 def pending_count(node):
     content = node.w3.provider.make_request("txpool_content", [])["result"]
     return sum(len(v) for v in content["pending"].values())
@@ -292,6 +298,7 @@ def test_relayer__exactly_two_thirds_is_no_quorum__one_wei_more_anchors(fresh, t
     suite.activate_validators([v5], node)
     result = r.step()
     assert result.action == "sent" and r.sent == 1
+    mined(node, r)
     assert r.step().action == "confirmed"
     assert suite.anchor_hub.functions.latest_height(area).call() == 1
 
@@ -315,6 +322,7 @@ def test_relayer__an_unstaked_signer_is_left_out_of_the_anchor(fresh, tmp_path):
     got = attested(suite, AREA, 1, VALIDATORS[:3] + [outsider])
     r = relayer(suite, lambda h: got if h == 1 else None, tmp_path / "u.db")
     assert r.step().action == "sent"
+    mined(node, r)
     assert r.step().action == "confirmed" and latest(suite) == 1
 
 
