@@ -1,16 +1,17 @@
 """Areas measured against the alternatives (prints; asserts nothing).
 
-    python scripts/bench_areas.py [--accounts 100000] [--areas 10] [--epochs 6] [--seed 1]
-                                  [--local 0.85] [--plot docs/areas.png]
+    python scripts/bench_areas.py [--accounts 100000] [--areas 10] [--epoch-days 7]
+                                  [--epochs 8] [--seed 1] [--local 0.85] [--plot docs/areas.png]
 
 Generates a social-commerce trade stream: accounts in communities of power-law sizes, a tenth
 of each community selling with power-law popularity (Zipf), each seller in one product
 category, each community favouring a few categories; a buyer buys inside its community with
 probability `--local`, otherwise from platform-wide star sellers (power-law) or anyone at random.
-Churn every epoch (30 days): 2 % of accounts join another community, 1 % stop trading and as
-many new ones arrive, 5 % of sellers change popularity rank. The relation period is 90 days,
-so after three warm-up epochs every epoch's relation graph holds about `--trades` trades
-(default 1,000,000).
+Churn every month (30 days), spread over the epochs: 2 % of accounts join another community,
+1 % stop trading and as many new ones arrive, 5 % of sellers change popularity rank. A new
+directory is made every `--epoch-days` (7: weekly). The relation period is 90 days, so after
+the warm-up epochs (one relation period) every epoch's relation graph holds about `--trades`
+trades (default 1,000,000).
 
 Each policy's directory is computed at the end of an epoch and judged on the *next* epoch's
 trades (new accounts, not yet in a directory, take their address-hash area):
@@ -21,7 +22,8 @@ trades (new accounts, not yet in a directory, take their address-hash area):
 A trade is intra-area when seller and buyer share an area; otherwise its payment crosses by one
 BGC message. A moved account's balance follows it by one message. Printed per policy, averaged
 over the measured epochs:
-  <policy>: N % intra-area, M BGC msgs/1000 trades, K % moved/epoch, largest area X× mean
+  <policy>: N % intra-area, M BGC msgs/1000 trades, K % moved/epoch (J % per 30 days),
+            largest area X× mean
 and the time one epoch's clustering takes on this one core (graph + plan, then the directory's
 Merkle tree). The plot shows intra-area share and moves per epoch, and the area sizes.
 """
@@ -46,7 +48,7 @@ from sec_offchain.areas import (  # noqa: E402
 )
 
 DAY = 86_400
-EPOCH = 30 * DAY
+MONTH = 30 * DAY
 PERIOD = 90 * DAY
 CATEGORIES = 10
 
@@ -109,13 +111,14 @@ def make_world(n: int, seed: int) -> World:
     return world
 
 
-def churn(world: World, next_id: int) -> int:
-    """One epoch of churn; returns the new next free account id."""
+def churn(world: World, next_id: int, months: float) -> int:
+    """`months` (30 days each) of churn at its monthly rates; returns the new next free
+    account id."""
     rng = world.rng
     active = np.flatnonzero(world.community >= 0)
-    switch = rng.choice(active, size=int(0.02 * len(active)), replace=False)
+    switch = rng.choice(active, size=int(0.02 * months * len(active)), replace=False)
     world.community[switch] = rng.integers(0, world.n_communities, len(switch))
-    leave = rng.choice(active, size=int(0.01 * len(active)), replace=False)
+    leave = rng.choice(active, size=int(0.01 * months * len(active)), replace=False)
     world.community[leave] = -1
     k = len(leave)
     grow = np.arange(next_id, next_id + k)
@@ -128,14 +131,15 @@ def churn(world: World, next_id: int) -> int:
     )
     world.category = np.concatenate([world.category, new_cat])
     world.rank = np.concatenate([world.rank, rng.integers(0, world.n, k)])
-    shuffle = rng.choice(np.flatnonzero(world.is_seller), size=int(0.05 * world.is_seller.sum()))
+    sellers = np.flatnonzero(world.is_seller)
+    shuffle = rng.choice(sellers, size=int(0.05 * months * len(sellers)))
     world.rank[shuffle] = rng.integers(0, world.n, len(shuffle))
     world.index()
     return next_id + k
 
 
-def trades_of_epoch(world: World, count: int, start: int, local: float) -> np.ndarray:
-    """`count` trades (seller, buyer, time) in the epoch starting at `start`."""
+def trades_of_epoch(world: World, count: int, start: int, length: int, local: float) -> np.ndarray:
+    """`count` trades (seller, buyer, time) in the epoch of `length` seconds from `start`."""
     rng = world.rng
     active = np.flatnonzero(world.community >= 0)
     buyers = active[rng.integers(0, len(active), count)]
@@ -156,7 +160,7 @@ def trades_of_epoch(world: World, count: int, start: int, local: float) -> np.nd
     sellers[star] = world.stars[rng.choice(len(world.stars), size=star.sum(), p=zipf / zipf.sum())]
     all_sellers = np.flatnonzero(world.is_seller & (world.community >= 0))
     sellers[anyone] = all_sellers[rng.integers(0, len(all_sellers), anyone.sum())]
-    times = start + rng.integers(0, EPOCH, count)
+    times = start + rng.integers(0, length, count)
     keep = sellers != buyers
     return np.stack([sellers[keep], buyers[keep], times[keep]], axis=1)
 
@@ -186,11 +190,12 @@ class Score:
         self.msgs.append(1000.0 * (cross + moved) / len(trades))
         self.moved.append(100.0 * moved / known)
 
-    def line(self, name: str) -> str:
+    def line(self, name: str, months: float) -> str:
         return (
             f"{name}: {np.mean(self.intra):.1f} % intra-area, "
             f"{np.mean(self.msgs):.0f} BGC msgs/1000 trades, "
-            f"{np.mean(self.moved):.2f} % moved/epoch, "
+            f"{np.mean(self.moved):.2f} % moved/epoch "
+            f"({np.mean(self.moved) / months:.2f} % per 30 days), "
             f"largest area {np.max(self.largest):.2f}× mean"
         )
 
@@ -205,7 +210,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=100_000)
     ap.add_argument("--areas", type=int, default=10)
-    ap.add_argument("--epochs", type=int, default=6, help="measured epochs after the warm-up")
+    ap.add_argument("--epochs", type=int, default=8, help="measured epochs after the warm-up")
+    ap.add_argument(
+        "--epoch-days", type=int, default=7, help="days between two directories (churn is monthly)"
+    )
     ap.add_argument("--trades", type=int, default=1_000_000, help="trades per relation period")
     ap.add_argument("--local", type=float, default=0.85, help="share of in-community trades")
     ap.add_argument("--seed", type=int, default=1)
@@ -228,7 +236,9 @@ def main() -> None:
         min_gain=args.min_gain,
         gain_ratio=args.gain_ratio,
     )
-    per_epoch = args.trades // (PERIOD // EPOCH)
+    epoch_len = args.epoch_days * DAY
+    months = epoch_len / MONTH
+    per_epoch = round(args.trades * epoch_len / PERIOD)
     next_id = args.accounts
     history: list[np.ndarray] = []
     scores = {"hash": Score(), "category": Score(), "relation": Score()}
@@ -238,10 +248,10 @@ def main() -> None:
     category_moves = relation_moves = 0
     timings: list[tuple[float, float, int, int]] = []
     final_sizes: dict[str, np.ndarray] = {}
-    warmup = PERIOD // EPOCH
+    warmup = -(-PERIOD // epoch_len)  # epochs in one relation period
     for epoch in range(warmup + args.epochs + 1):
-        start = epoch * EPOCH
-        trades = trades_of_epoch(world, per_epoch, start, args.local)
+        start = epoch * epoch_len
+        trades = trades_of_epoch(world, per_epoch, start, epoch_len, args.local)
         n = len(world.community)
         if epoch > warmup:
             # judge the directories made at the end of the previous epoch on this epoch's trades
@@ -262,11 +272,11 @@ def main() -> None:
                 final_sizes[name] = np.bincount(area[live], minlength=args.areas)
         history.append(trades)
         history = history[-warmup:]
-        next_id = churn(world, next_id)
+        next_id = churn(world, next_id, months)
         if epoch + 1 < warmup:
             continue
         # end of the epoch: recompute the directories from the last relation period
-        now = (epoch + 1) * EPOCH
+        now = (epoch + 1) * epoch_len
         window = np.concatenate(history)
         known_mask = np.zeros(len(world.community), dtype=bool)
         known_mask[window[:, 0]] = True
@@ -301,7 +311,7 @@ def main() -> None:
     t_dir = time.process_time() - t0
     print()
     for name in ("relation", "hash", "category"):
-        print(scores[name].line(name))
+        print(scores[name].line(name, months))
     g, p, trades_n, nodes = max(timings, key=lambda t: t[0] + t[1])
     print(
         f"clustering: {trades_n:,} trades, {nodes:,} accounts, {args.areas} areas: "
