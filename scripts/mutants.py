@@ -61,6 +61,7 @@ ESCROW_TESTS = (
     CT + "test_economics_trade.py",
     CT + "test_share_rewards.py",
     CT + "test_court_draw.py",
+    CT + "test_signed_listings.py",
 )
 COURT_TESTS = (CT + "test_court.py", CT + "test_court_draw.py", CT + "test_court_combined_draw.py")
 STAKING_TESTS = (
@@ -105,6 +106,12 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "contracts/AnchorHub.vy": ("contracts/anchor", (CT + "test_anchor_hub.py",)),
     "contracts/BorderGateway.vy": ("contracts/gateway", (CT + "test_border_gateway.py",)),
+    "contracts/Forwarder.vy": ("contracts/forwarder", (CT + "test_forwarder.py",)),
+    "contracts/modules/erc2771.vy": (
+        "contracts/forwarder",
+        (CT + "test_forwarder.py", CT + "test_signed_listings.py"),
+    ),
+    "contracts/AreaDirectory.vy": ("contracts/directory", (CT + "test_area_directory.py",)),
 }
 
 
@@ -154,6 +161,9 @@ TI = "contracts/TrustIndex.vy"
 SR = "contracts/ShareRewards.vy"
 AH = "contracts/AnchorHub.vy"
 BG = "contracts/BorderGateway.vy"
+FW = "contracts/Forwarder.vy"
+M2771 = "contracts/modules/erc2771.vy"
+AD = "contracts/AreaDirectory.vy"
 
 MUTANTS: list[Mutant] = [
     # ---------------------------------------------------------------- area/chain
@@ -1060,6 +1070,136 @@ MUTANTS: list[Mutant] = [
         '    assert staticcall TOKEN.balanceOf(self) == before + amount, "bgc: token took a fee"\n',
         "",
         "fee-on-transfer deposit credited in full",
+    ),
+    # Forwarder and the ERC-2771 sender (gasless requests)
+    m(
+        FW,
+        'block.timestamp <= convert(request.deadline, uint256), "forwarder: request expired"',
+        'block.timestamp < convert(request.deadline, uint256), "forwarder: request expired"',
+        "request refused at its deadline instant",
+    ),
+    m(
+        FW,
+        'assert request.nonce == nonce, "forwarder: invalid nonce"',
+        'assert request.nonce >= nonce, "forwarder: invalid nonce"',
+        "a future nonce accepted",
+    ),
+    m(FW, "self.nonces[request.from_] = nonce + 1", "self.nonces[request.from_] = nonce", "replay"),
+    m(
+        FW,
+        '    assert signer == request.from_, "forwarder: signer is not from"\n',
+        "",
+        "anyone's signature acts for from",
+    ),
+    m(
+        FW,
+        '    assert self._trusted_by(request.to), "forwarder: target does not trust this'
+        ' forwarder"\n',
+        "",
+        "calls a target that does not trust the forwarder",
+    ),
+    m(
+        FW,
+        '    assert msg.gas >= request.gas // 63, "forwarder: insufficient gas"\n',
+        "",
+        "a starved inner call passes",
+    ),
+    m(
+        FW,
+        'assert msg.value == request.value, "forwarder: value mismatch"',
+        'assert msg.value >= request.value, "forwarder: value mismatch"',
+        "extra value kept by the forwarder",
+    ),
+    m(FW, "if s > _HALF_N or (v != 27 and v != 28):", "if v != 27 and v != 28:", "high s"),
+    m(FW, "keccak256(request.data),", 'keccak256(b""),', "calldata not signed"),
+    m(
+        FW,
+        "if block.timestamp > convert(request.deadline, uint256):\n        return False",
+        "if block.timestamp >= convert(request.deadline, uint256):\n        return False",
+        "verify refuses at the deadline, execute accepts",
+    ),
+    m(
+        FW,
+        "    if request.nonce != self.nonces[request.from_]:\n        return False\n",
+        "",
+        "verify ignores the nonce",
+    ),
+    m(
+        M2771,
+        "if msg.sender == FORWARDER and len(msg.data) >= 20:",
+        "if len(msg.data) >= 20:",
+        "any caller appends a sender",
+    ),
+    # AreaDirectory
+    m(
+        AD,
+        '    assert access_control.hasRole[PUBLISHER_ROLE][msg.sender], "directory: caller is not'
+        ' a publisher"\n',
+        "",
+        "anyone publishes",
+    ),
+    m(
+        AD,
+        'assert epoch == self.latest_epoch + 1, "directory: epoch out of order"',
+        'assert epoch > self.latest_epoch, "directory: epoch out of order"',
+        "an epoch skipped",
+    ),
+    m(AD, '    assert root != empty(bytes32), "directory: zero root"\n', "", "zero root"),
+    m(
+        AD,
+        'assert source_block < block.number, "directory: source block not mined yet"',
+        'assert source_block <= block.number, "directory: source block not mined yet"',
+        "dated to the block being mined",
+    ),
+    m(
+        AD,
+        'source_block >= self._source_blocks[epoch - 1], "directory: source block before',
+        'source_block > self._source_blocks[epoch - 1], "directory: source block before',
+        "two epochs from one block refused",
+    ),
+    m(
+        AD,
+        "leaf: bytes32 = keccak256(keccak256(abi_encode(account, area_id)))",
+        "leaf: bytes32 = keccak256(abi_encode(account, area_id))",
+        "single-hashed leaf (an inner node passes for a leaf)",
+    ),
+    m(
+        AD,
+        "    if root == empty(bytes32):\n        return False\n",
+        "",
+        "an unpublished epoch verifies",
+    ),
+    # Escrow's signed listings (run against their own tests)
+    m(
+        ES,
+        'assert block.timestamp < listing.expiry, "escrow: listing expired"',
+        'assert block.timestamp <= listing.expiry, "escrow: listing expired"',
+        "signed listing bought at its expiry instant",
+    ),
+    m(
+        ES,
+        'assert listing.quantity == 0 or sold < listing.quantity, "escrow: listing sold out"',
+        'assert listing.quantity == 0 or sold <= listing.quantity, "escrow: listing sold out"',
+        "one order beyond the signed quantity",
+    ),
+    m(
+        ES,
+        '    assert word & _CANCELLED == 0, "escrow: listing cancelled"\n'
+        "    assert block.timestamp",
+        "    assert block.timestamp",
+        "cancelled signed listing bought",
+    ),
+    m(
+        ES,
+        'assert s <= _HALF_N, "escrow: signature s is not low"',
+        'assert s <= max_value(uint256), "escrow: signature s is not low"',
+        "high-s listing signature (a second encoding)",
+    ),
+    m(
+        ES,
+        "self._signed[digest] = (word & ~(_MASK_64 << 48)) | ((sold + 1) << 48)",
+        "self._signed[digest] = (word & ~(_MASK_64 << 48)) | (sold << 48)",
+        "later purchases of a limited listing not counted",
     ),
 ]
 
