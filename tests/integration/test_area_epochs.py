@@ -427,3 +427,111 @@ def test_node__seller_record__checked_against_the_area_when_its_order_was_paid(w
     )
     # the node stays up and answers
     assert {a: node_height(world, a) for a in IDS} == heights
+
+
+def test_devnet_up__area_epoch__supervised_daemon_publishes_and_the_workload_reports(tmp_path):
+    """`sec devnet up --area-epoch 3`: the daemon is one of the supervised processes (in
+    `sec devnet status`), publishes once there are trades, is restarted after a SIGKILL,
+    and `scripts/areas_workload.py --wait-epoch` reports on the directory it published."""
+    import threading
+
+    from web3 import Web3
+
+    from sec_offchain.contracts.deployment import Deployment
+
+    home = tmp_path / "devnet"
+    argv = [sys.executable, "-m", "sec_offchain.cli", "devnet", "up", "--areas", "2"]
+    argv += ["--nodes", "1", "--consensus", "round-robin", "--interval", "1"]
+    argv += ["--area-epoch", "3", "--home", str(home)]
+    up = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(up.stdout), daemon=True).start()
+
+    def sec(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "sec_offchain.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+
+    def processes() -> dict:
+        out = sec("devnet", "status", "--home", str(home), "--json")
+        if out.returncode:
+            return {}
+        return {p["name"]: p for p in json.loads(out.stdout)["processes"]}
+
+    try:
+        deadline = time.monotonic() + 300
+        while "area-epochs" not in processes():
+            assert up.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(1)
+        first = processes()["area-epochs"]
+        assert (first["up"], first["restarts"]) == (True, 0)
+        cfg = DevnetConfig.load(home / "devnet.json")
+        suite = Suite(Web3(Web3.HTTPProvider(cfg.rpc)), Deployment.from_file(Path(cfg.deployments)))
+        directory_c = suite.contract("AreaDirectory").functions
+        assert directory_c.latest_epoch().call() == 0  # nobody has traded: nothing to place
+        seller, buyer = get_dev_account(5), get_dev_account(6)  # hash areas 1 and 2
+        listing, _ = suite.create_listing(seller, 10**16)
+        for _ in range(2):
+            order, _ = suite.buy(buyer, listing)
+            suite.ship(seller, order, "T")
+            suite.confirm(buyer, order)
+        os.kill(first["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while not (
+            processes().get("area-epochs", {}).get("restarts") == 1
+            and processes()["area-epochs"]["up"]
+        ):
+            assert time.monotonic() < deadline, "the daemon was not restarted"
+            time.sleep(1)
+        # the workload trades more and waits for an epoch computed after its last trade
+        workload = subprocess.run(
+            [
+                sys.executable,
+                "scripts/areas_workload.py",
+                "--home",
+                str(home),
+                "--communities",
+                "1",
+                "--size",
+                "3",
+                "--sellers",
+                "1",
+                "--trades",
+                "4",
+                "--local",
+                "1",
+                "--wait-epoch",
+                "240",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+        )
+        assert workload.returncode == 0, workload.stdout + workload.stderr
+        out = workload.stdout.splitlines()
+        assert out[-3].startswith("the devnet published epoch ")
+        epoch = int(out[-3].split()[4].rstrip(";"))
+        # every published epoch has its file, matching the root on chain
+        for n in range(1, directory_c.latest_epoch().call() + 1):
+            book = AreaDirectory.load(json.loads((home / "areas" / f"epoch-{n}.json").read_text()))
+            assert book.root == bytes(directory_c.root_of(n).call())
+        # 6 trades: dev:5 -> dev:6 twice (hash areas 1 and 2) and the workload's 4 inside one
+        # circle of three (one circle: epochs published mid-way cannot split two circles
+        # by the size bound); relation areas keep every one inside one area
+        assert out[-1].startswith("relation: 100.0 % intra-area (6 of 6 trades), 0 BGC messages; ")
+        assert out[-1].endswith(f"directory of epoch {epoch} (published)")
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            up.wait(10)
