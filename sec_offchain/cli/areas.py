@@ -383,7 +383,7 @@ def areas_run(
         if not numeric or not low <= value <= high:
             fail(
                 f"config file {config}: [area_epochs] {name} is a number from {low:g} to "
-                f"{high:g}, not {value!r}"
+                f"{high:.0f}, not {value!r}"
             )
         if kind is int and value != int(value):
             fail(f"config file {config}: [area_epochs] {name} is a whole number, not {value!r}")
