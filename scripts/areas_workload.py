@@ -3,12 +3,16 @@ the report of the relation policy on those real events.
 
     python scripts/areas_workload.py [--home .sec/devnet] [--communities 3] [--size 6]
                                      [--trades 45] [--local 0.85] [--seed 7] [--no-publish]
+                                     [--wait-epoch SECONDS]
 
 Runs the workload (`sec_offchain.areas.workload`: circles of friends trading mostly inside
 their circle, through the Escrow), then `sec areas plan --publish` for the devnet's areas,
 writing the directory where the devnet's processes read it (`<home>/areas/epoch-<N>.json`,
 so the bridges place new orders by it and `sec areas move` can move balances), then
-`sec areas report --directory` on it, whose two lines it prints.
+`sec areas report --directory` on it, whose two lines it prints. With `--wait-epoch` (a
+devnet started with `--area-epoch`) it publishes nothing itself: it waits up to that many
+seconds for the devnet's epoch daemon to publish a directory computed after the last trade,
+and reports on that one.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ def main() -> int:
     parser.add_argument("--local", type=float, default=0.85)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-publish", action="store_true", help="only trade and report")
+    parser.add_argument(
+        "--wait-epoch",
+        type=float,
+        default=0.0,
+        help="wait this many seconds for the devnet's epoch daemon to publish, and report on it",
+    )
     args = parser.parse_args()
 
     from web3 import Web3
@@ -66,7 +76,25 @@ def main() -> int:
     common = ["--rpc", cfg.rpc, "--deployment", str(deployment)]
     sec = [sys.executable, "-m", "sec_offchain.cli", "areas"]
     report = [*sec, "report", "--areas", ids, *common]
-    if not args.no_publish:
+    if args.wait_epoch > 0:
+        import time
+
+        directory_c = suite.contract("AreaDirectory")
+        last = int(suite.w3.eth.block_number)  # the last trade's block
+        deadline = time.monotonic() + args.wait_epoch
+        while True:
+            latest = int(directory_c.functions.latest_epoch().call())
+            source = int(directory_c.functions.source_block_of(latest).call()) if latest else 0
+            out = cfg.directory_folder / f"epoch-{latest}.json"
+            if latest and source >= last and out.is_file():
+                break
+            if time.monotonic() > deadline:
+                print(f"error: no epoch published after block {last}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        print(f"the devnet published epoch {latest}; directory {out}", flush=True)
+        report += ["--directory", str(out)]
+    elif not args.no_publish:
         directory_c = suite.contract("AreaDirectory")
         latest = int(directory_c.functions.latest_epoch().call())
         folder = cfg.directory_folder

@@ -42,6 +42,7 @@ NODE_KEY_BASE = 100  # node (= validator) keys: dev accounts 100 + 10 * area + i
 BRIDGE_KEYS = (90, 91)
 RELAYER_KEY = 92
 BGC_KEY = 93
+AREAS_KEY = 94  # the area epoch daemon: publishes directories (PUBLISHER_ROLE) and moves
 STATUS_KEY = 99
 DEV_ACTIVATION_DELAY = 10  # seconds; production deployments wait a day
 CONFIRMATIONS = 2
@@ -60,9 +61,11 @@ def provision(
     say=print,
     consensus: str = "pow",
     params: SuiteParams | None = None,
+    area_epoch: int = 0,
 ) -> DevnetConfig:
     """Deploys (with `params`, default SuiteParams()), funds and stakes; returns the devnet
-    file's content (also written)."""
+    file's content (also written). With `area_epoch` seconds the area epoch daemon's key
+    is funded and made a directory publisher (the deployer stays one)."""
     deployer = get_dev_account(0)
     say("deploying the suite")
     # A development deployment: added validator stake waits seconds, not a day (recorded in
@@ -89,6 +92,12 @@ def provision(
     say(f"validators activated after the {DEV_ACTIVATION_DELAY} s activation delay")
     for k in (*BRIDGE_KEYS, RELAYER_KEY, BGC_KEY):
         tx.send_value(get_dev_account(k).address, 10**18)
+    if area_epoch:
+        publisher = get_dev_account(AREAS_KEY).address
+        tx.send_value(publisher, 10**18)
+        directory = suite.contract("AreaDirectory").functions
+        tx.transact(directory.grantRole(directory.PUBLISHER_ROLE().call(), publisher))
+        say(f"area epochs every {area_epoch} s, published by {publisher}")
     cfg = DevnetConfig(
         chain_id=w3.eth.chain_id,
         rpc=rpc,
@@ -115,6 +124,8 @@ def provision(
             "max_egress": int(deployment.params.get("bgc_outflow_floor", 1_000 * 10**18)),
             # the community proof of work (docs/consensus.md); "round-robin" is the simple one
             "consensus": {"kind": consensus, "communities": 2, "difficulty": 2**14},
+            # seconds of chain time per area epoch (0: no directories published by the devnet)
+            "area_epoch": int(area_epoch),
         },
     )
     cfg.save(home / "devnet.json")
@@ -171,6 +182,11 @@ def process_specs(cfg: DevnetConfig) -> list[tuple[str, list[str]]]:
             section["listen"] = f"127.0.0.1:{ports[i]}"
         path = host_config(cfg, cfg.bridge_keys[i], f"bridge-{i}", "bridge", section)
         specs.append((f"bridge-{i}", [*sec, "bridge", "run", "--config", str(path)]))
+    if cfg.extra.get("area_epoch"):
+        key = "0x" + get_dev_account(AREAS_KEY).key.hex()
+        section = {"seconds": int(cfg.extra["area_epoch"])}
+        path = host_config(cfg, key, "area-epochs", "area_epochs", section)
+        specs.append(("area-epochs", [*sec, "areas", "run", "--config", str(path)]))
     path = host_config(cfg, cfg.extra["bgc_key"], "bgc-relayer", "relayer", {})
     specs.append(("bgc-relayer", [*sec, "relayer", "run", "bgc", "--config", str(path)]))
     for area in cfg.areas:
@@ -420,6 +436,7 @@ def up(
     console: Console,
     duration: float | None = None,
     consensus: str = "pow",
+    area_epoch: int = 0,
 ) -> None:
     if areas < 1 or nodes < 1:
         raise ConfigError("--areas and --nodes must be at least 1")
@@ -435,7 +452,15 @@ def up(
             rpc_url = rpc
             w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
         cfg = provision(
-            w3, rpc_url, home, areas, nodes, interval, say=console.print, consensus=consensus
+            w3,
+            rpc_url,
+            home,
+            areas,
+            nodes,
+            interval,
+            say=console.print,
+            consensus=consensus,
+            area_epoch=area_epoch,
         )
         # Ape (imported to compile the contracts) turns SIGINT into sys.exit(130) at once;
         # here Ctrl-C (and SIGTERM) must stop the processes first

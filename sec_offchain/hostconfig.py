@@ -1,5 +1,6 @@
 """The configuration file of one process on one host: `sec node run`, `sec relayer run`,
-`sec bridge run` and `sec watcher run` each read one (TOML, or JSON with the same keys).
+`sec bridge run`, `sec watcher run` and `sec areas run` each read one (TOML, or JSON with
+the same keys).
 
     rpc = "http://10.0.0.1:8545"          # the main chain
     deployments = "deployments.json"      # the suite (relative paths: from this file)
@@ -30,6 +31,10 @@
     standbys = ["10.0.0.5:40001"]         # primary: where heartbeats go
     [watcher]       # sec watcher run: a staked judge watching every area's gossip
     areas = [1, 2]
+    [area_epochs]   # sec areas run: publish the areas' directory each epoch (the key
+    seconds = 86400                       # holds AreaDirectory's PUBLISHER_ROLE); epoch length
+    seed = 0                              # clustering seed
+    pace = 0.0                            # seconds between two submitted moves
     [gateway]       # sec gateway up --config: the HTTP API over the suite and the areas
     listen = "0.0.0.0:8700"               # default 127.0.0.1:8700
     db = "gateway.db"                     # default <home>/gateway.db; or postgresql://...

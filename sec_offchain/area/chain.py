@@ -123,8 +123,14 @@ class AreaChain:
         policy: ProducerPolicy,
         is_disabled: Callable[[bytes], bool] = lambda account: False,
         events: ChainEvents | None = None,
+        check_area: Callable[[TradeRecord], None] | None = None,
     ) -> None:
+        """`check_area(record)` raises RecordError when a seller-written record's seller is
+        not in this area for its order (the published directory; None: not checked). It is
+        applied when a record enters the pool, not to the records of a received block:
+        block validity never depends on a directory file a node may lack."""
         self.config = config
+        self.check_area = check_area
         self.events: ChainEvents = events or NoChain()
         self.policy = policy
         self.is_disabled = is_disabled
@@ -444,6 +450,8 @@ class AreaChain:
         replaces a pooled record of the same order by a better-ranked writer); False for a
         duplicate (harmless). RecordError for an invalid record."""
         record_id, rank = self.check_record(record)
+        if rank == 0 and self.check_area is not None:
+            self.check_area(record)
         with self._lock:
             if self.db.execute(
                 "SELECT 1 FROM included WHERE order_id=?", (record.order_id,)
@@ -471,6 +479,8 @@ class AreaChain:
         for i, r in enumerate(records):
             try:
                 rid, rank = self.check_record(r)
+                if rank == 0 and self.check_area is not None:
+                    self.check_area(r)
             except RecordError as exc:
                 out.append(str(exc))
                 continue

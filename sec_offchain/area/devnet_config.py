@@ -97,6 +97,28 @@ class DevnetConfig:
             confirmations=self.confirmations,
         )
 
+    def seller_area_check(self, area_id: int):
+        """What area `area_id`'s node checks a seller-written record with: its seller's
+        area when the order was paid, by the published directories (`SellerAreaCheck`);
+        None without a chain or an AreaDirectory (nothing to check against)."""
+        published = self.published_directories()
+        if published is None:
+            return None
+        from web3 import Web3
+
+        from sec_offchain.areas.record_check import SellerAreaCheck
+        from sec_offchain.contracts.deployment import Deployment
+
+        escrow = Deployment.from_file(Path(self.deployments)).contracts["Escrow"]
+        w3 = published.contract.w3
+        return SellerAreaCheck(
+            published,
+            w3.eth.contract(address=Web3.to_checksum_address(self.escrow), abi=escrow.abi),
+            area_id,
+            start_block=int(self.extra.get("start_block", 0)),
+            confirmations=self.confirmations,
+        )
+
     def disabled_check(self) -> Callable[[bytes], bool]:
         """`TrustIndex.is_disabled`, read from the chain with a 10-second cache. Disabled is
         permanent, so a cached True never goes stale; an outage answers False for unknown

@@ -643,7 +643,12 @@ def build_node(
         policy = RoundRobin(producers, cfg.interval, int(cfg.extra.get("genesis_time", 0)))
     home = cfg.home / f"area{area_id}" / f"node{index}"
     chain = AreaChain(
-        home / "chain.db", config, policy, is_disabled=cfg.disabled_check(), events=cfg.events()
+        home / "chain.db",
+        config,
+        policy,
+        is_disabled=cfg.disabled_check(),
+        events=cfg.events(),
+        check_area=cfg.seller_area_check(area_id),
     )
     signer = ValidatorSigner(me.key, home / "slashing.db", cfg.chain_id, cfg.anchor_hub)
     peers = [

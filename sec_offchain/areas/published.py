@@ -122,8 +122,10 @@ class PublishedDirectories:
     def placement(self, account: str, block: int) -> Placement:
         """`account`'s area at `block`, with the epoch and proof (checked against the
         committed root); DirectoryUnavailable while a directory in force then is not
-        loaded."""
-        self.refresh()
+        loaded. The chain is read only when `block` is past what was read already (or a
+        file is still awaited): the publications up to there are all known."""
+        if block >= self._next_block or self._pending:
+            self.refresh()
         if self._pending and self._pending[0].block <= block:
             raise DirectoryUnavailable(
                 f"the directory of epoch {self._pending[0].epoch} is in force at block {block} "

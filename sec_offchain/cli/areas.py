@@ -26,6 +26,7 @@ from sec_offchain.cli.common import (
     KeyOpt,
     RpcOpt,
     console,
+    fail,
     guarded,
     load_devnet,
     resolve_account,
@@ -300,14 +301,12 @@ def areas_move(
     epoch) it moved, so a balance leaves once and arrives once."""
 
     def run() -> None:
-        import rlp
         from web3 import Web3
 
-        from sec_offchain.area import net
         from sec_offchain.areas.mover import plan_moves, run_moves
         from sec_offchain.contracts.deployment import Deployment
         from sec_offchain.crypto.keys import get_dev_account
-        from sec_offchain.relayers.run import node_request
+        from sec_offchain.relayers.run import ledger_reader, tx_submitter
 
         current = _read_directory(directory)
         before = _read_directory(previous) if previous is not None else None
@@ -339,24 +338,7 @@ def areas_move(
         if unknown:
             raise ConfigError(f"the directory places accounts in areas {unknown} the devnet lacks")
         asker = get_dev_account(0).key  # any key: reading and submitting moves needs no role
-
-        def ledger(area: int, account: str):
-            body = node_request(
-                cfg,
-                area,
-                net.LEDGER_REQ,
-                rlp.encode([bytes.fromhex(account[2:])]),
-                net.LEDGER,
-                asker,
-            )
-            return json.loads(body) if body else None
-
-        def submit(area: int, tx) -> tuple[bool, str]:
-            body = node_request(cfg, area, net.SUBMIT_TX, tx.encode(), net.ACK, asker)
-            if body is None:
-                return False, "no node answers"
-            ok, message = rlp.decode(body)
-            return ok == b"\x01", message.decode()
+        ledger, submit = ledger_reader(cfg, asker), tx_submitter(cfg, asker)
 
         moves = plan_moves(current, before, ids)
         console.print(f"epoch {current.epoch}: {len(moves)} accounts change area", highlight=False)
@@ -370,3 +352,50 @@ def areas_move(
             raise SecError(f"{failed} of {len(moves)} moves were not submitted; run it again")
 
     guarded(run)
+
+
+MAX_EPOCH = 10 * 365 * 86_400  # seconds: ten years
+
+
+@areas_app.command("run")
+def areas_run(
+    config: Path = typer.Option(..., "--config", help="config file (TOML or JSON)"),
+) -> None:
+    """Run the area epoch daemon of the config's [area_epochs] section until SIGINT or
+    SIGTERM: every `seconds` of chain time it plans the next directory from the chain's trades,
+    writes its file where the nodes, bridge and gateway read it (`areas_dir`, default
+    <home>/areas), publishes its root (the key must hold AreaDirectory's PUBLISHER_ROLE) and
+    moves the balances of the accounts it moved, once each. Safe to kill and start again.
+
+    [area_epochs] keys: seconds = N (the epoch's length, required), seed = N (clustering
+    seed, default 0), pace = SECONDS (between two submitted moves, default 0)."""
+    from sec_offchain.cli.hosts import _load
+    from sec_offchain.relayers.run import build_epoch_daemon, run_epochs, stop_on_signals
+
+    host = _load(config)
+    section = host.section("area_epochs")
+
+    def number(name: str, default, low: float, high: float, kind=float):
+        value = section.get(name, default)
+        if value is None:
+            fail(f"config file {config}: [area_epochs] needs {name} = N (the epoch's length)")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if not numeric or not low <= value <= high:
+            fail(
+                f"config file {config}: [area_epochs] {name} is a number from {low:g} to "
+                f"{high:.0f}, not {value!r}"
+            )
+        if kind is int and value != int(value):
+            fail(f"config file {config}: [area_epochs] {name} is a whole number, not {value!r}")
+        return kind(value)
+
+    epoch = number("seconds", None, 1, MAX_EPOCH, int)
+    seed = number("seed", 0, 0, 2**32 - 1, int)
+    pace = number("pace", 0.0, 0, 60)
+    daemon = guarded(lambda: build_epoch_daemon(host.devnet, host.key, epoch, seed, pace))
+    if not guarded(daemon.is_publisher):
+        fail(
+            f"the key's address {host.address} may not publish on AreaDirectory "
+            "(PUBLISHER_ROLE): the admin grants it"
+        )
+    run_epochs(daemon, stop_on_signals(), poll=min(host.devnet.interval, 2.0))

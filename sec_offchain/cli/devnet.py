@@ -37,6 +37,14 @@ def devnet_up(
     fresh: bool = typer.Option(
         False, "--fresh", help="delete an earlier devnet's chains, logs and deployments in --home"
     ),
+    area_epoch: int = typer.Option(
+        0,
+        "--area-epoch",
+        min=0,
+        max=10 * 365 * 86_400,
+        help="seconds of chain time per area epoch: a daemon publishes the relation areas' "
+        "directory and moves balances each epoch (0: off, accounts keep their hash areas)",
+    ),
 ) -> None:
     """Start anvil (or use --rpc), deploy, stake validators and run the area nodes, the
     escrow bridge (primary + standby), an anchor relayer per area and the BGC relayer until
@@ -77,12 +85,20 @@ def devnet_up(
         guarded(reach)
     for path in left:
         guarded(lambda path=path: _delete(path))
-    guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration, consensus))
+    guarded(lambda: up(areas, nodes, rpc, home, interval, console, duration, consensus, area_epoch))
 
 
 # What a devnet writes in its home: these (and area<N>/ directories) are what --fresh deletes;
 # nothing else in --home is touched.
-DEVNET_ENTRIES = ("devnet.json", "deployments.json", "pids.json", "logs", "relayers", "profile.env")
+DEVNET_ENTRIES = (
+    "devnet.json",
+    "deployments.json",
+    "pids.json",
+    "logs",
+    "relayers",
+    "profile.env",
+    "areas",  # the directories' files: roots of another chain
+)
 
 
 def get_left_over(home: Path) -> list[Path]:

@@ -41,7 +41,7 @@ def gateway_up(
         None,
         "--directories",
         help="folder of AreaDirectory files (`sec areas plan --out`) the lookup serves "
-        "(default: DEVNET/directories)",
+        "(default: the devnet's `areas_dir`, DEVNET/areas, where the nodes read them)",
     ),
     relayer_key: str | None = typer.Option(
         None,

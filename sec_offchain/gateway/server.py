@@ -54,10 +54,11 @@ def serve(
     devnet's area nodes, follows their BGC messages, serves the area blocks (proofs) and
     polls the area nodes' status every `node_poll` seconds for the dashboard; `thresholds`
     are its alert limits. The account -> area lookup uses the devnet's areas (or
-    `area_ids`) and the directory files in `directories` (default the devnet home's
-    `directories/`). `public_rpc` is named to browsers for reading the chain without a
-    wallet. `areas` (a DevnetConfig, as a host config file gives it) names the area nodes
-    blocks are read from when there is no devnet home."""
+    `area_ids`) and the directory files in `directories` (default the devnet's folder,
+    `areas/` in its home, where its nodes and bridge read them). `public_rpc` is named to
+    browsers for reading the chain without a wallet. `areas` (a DevnetConfig, as a host
+    config file gives it) names the area nodes blocks are read from when there is no devnet
+    home."""
     import uvicorn
 
     from sec_offchain.gateway.app import FastReads, GatewayContext, build_app
@@ -94,7 +95,7 @@ def serve(
         if area_ids is None:
             area_ids = ctx.nodes.area_ids
         if directories is None:
-            directories = devnet_home / "directories"
+            directories = ctx.nodes.cfg.directory_folder
     if area_ids:
         from sec_offchain.gateway.areas import AreaLookupService
 

@@ -169,6 +169,80 @@ def submitter(cfg: DevnetConfig, key: bytes):
     return submit
 
 
+def ledger_reader(cfg: DevnetConfig, key: bytes):
+    """`read(area, account)`: the account's ledger view from the area's nodes (None when no
+    node answers), what the mover asks before each move."""
+
+    def read(area_id: int, account: str) -> dict | None:
+        payload = rlp.encode([bytes.fromhex(account[2:])])
+        body = node_request(cfg, area_id, net.LEDGER_REQ, payload, net.LEDGER, key)
+        return json.loads(body) if body else None
+
+    return read
+
+
+def tx_submitter(cfg: DevnetConfig, key: bytes):
+    """`submit(area, tx)`: (accepted, the node's word) for an area transaction."""
+
+    def submit(area_id: int, tx) -> tuple[bool, str]:
+        body = node_request(cfg, area_id, net.SUBMIT_TX, tx.encode(), net.ACK, key)
+        if body is None:
+            return False, "no node answers"
+        ok, message = rlp.decode(body)
+        return ok == b"\x01", message.decode()
+
+    return submit
+
+
+def build_epoch_daemon(cfg: DevnetConfig, key: bytes, epoch: int, seed: int = 0, pace: float = 0):
+    """The area epoch daemon over the devnet's (or host config's) chain and areas; its key
+    publishes the roots (it must hold AreaDirectory's PUBLISHER_ROLE) and asks the nodes."""
+    from sec_offchain.relayers.epochs import EpochDaemon, EpochParams
+
+    deployment = Deployment.from_file(Path(cfg.deployments))
+    w3 = _w3(cfg)
+
+    def contract(name: str):
+        rec = deployment.contracts[name]
+        return w3.eth.contract(address=Web3.to_checksum_address(rec.address), abi=rec.abi)
+
+    params = EpochParams(
+        epoch_seconds=epoch,
+        area_ids=tuple(sorted(a.area_id for a in cfg.areas)),
+        seed=seed,
+        confirmations=cfg.confirmations,
+        start_block=int(cfg.extra.get("start_block", deployment.block)),
+        pace=pace,
+    )
+    return EpochDaemon(
+        contract("Escrow"),
+        contract("AreaDirectory"),
+        contract("TrustIndex"),
+        Account.from_key(key),
+        cfg.directory_folder,
+        params,
+        ledger_reader(cfg, key),
+        tx_submitter(cfg, key),
+    )
+
+
+def run_epochs(daemon, stop: threading.Event, poll: float) -> None:
+    """Steps the area epoch daemon every `poll` seconds until `stop`."""
+    log.info(
+        "area epochs every %d s for areas %s, publisher %s, directories in %s",
+        daemon.params.epoch_seconds,
+        list(daemon.params.area_ids),
+        daemon.tx.address,
+        daemon.folder,
+    )
+    while not stop.is_set():
+        try:
+            daemon.step()
+        except Exception as exc:  # noqa: BLE001 - RPC or node outage: next round
+            log.warning("area epochs: %s", exc)
+        stop.wait(poll)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a devnet relayer.")
     parser.add_argument("kind", choices=["anchor", "bridge", "bgc"])

@@ -59,7 +59,7 @@ def devnet(gateway_chain, tmp_path_factory):
         relayer_key="0x" + bytes(get_dev_account(12).key).hex(),
     )
     cfg.save(home / "devnet.json")
-    (home / "directories").mkdir()
+    (home / "areas").mkdir()
     log = open(home / "node.log", "wb")  # noqa: SIM115 - open for the node's lifetime
     node = subprocess.Popen(
         [
@@ -386,7 +386,7 @@ def test_lookup__address_hash__then_the_published_directory_with_its_proof(
     assert gw.get(f"/v1/accounts/{AREA1_SELLER.address}/area").json()["area_id"] == 1
     # epoch 1 moves the area-2 seller to area 1; its file is in the devnet's directories
     one = AreaDirectory(1, {a2: 1, AREA1_SELLER.address: 2}, int(w3.eth.block_number) - 1)
-    (devnet.home / "directories" / "epoch-1.json").write_text(json.dumps(one.dump()))
+    (devnet.home / "areas" / "epoch-1.json").write_text(json.dumps(one.dump()))
     wait_indexed(gw, publish(gateway_chain, one))
     body = gw.get(f"/v1/accounts/{a2}/area").json()
     proof = one.get_proof(a2)
@@ -415,7 +415,7 @@ def test_lookup__address_hash__then_the_published_directory_with_its_proof(
         f"the directory of epoch 2 (root 0x{two.root.hex()}) is published but this gateway "
         "does not hold it (--directories)",
     )
-    (devnet.home / "directories" / "epoch-2.json").write_text(json.dumps(two.dump()))
+    (devnet.home / "areas" / "epoch-2.json").write_text(json.dumps(two.dump()))
     body = gw.get(f"/v1/accounts/{a2}/area").json()
     assert (body["rule"], body["area_id"], body["epoch"]) == ("directory", 2, 2)
     problem(

@@ -158,6 +158,24 @@ def _files(w: World, suite: Suite) -> None:
     (w.tmp / "devnet_running" / "pids.json").write_text(json.dumps({"node-1-0": os.getpid()}))
     (w.tmp / "evidence_bad.json").write_text('{"header_a": 1}')
     (w.tmp / "devnet_bad").mkdir()
+    # `sec areas run` host configs: valid but for their [area_epochs] section (the key,
+    # raw_key, holds no PUBLISHER_ROLE)
+    for name, section in (
+        ("epochs_none", None),
+        ("epochs_zero", {"seconds": 0}),
+        ("epochs_seed", {"seconds": 60, "seed": 1.5}),
+        ("epochs_ok", {"seconds": 60}),
+    ):
+        host = {
+            "rpc": w.node.url,
+            "chain_id": 31337,
+            "deployments": str(w.dep),
+            "key_file": "raw_key",
+            "areas": [{"id": 1, "nodes": [f"{DEV[1]}@127.0.0.1:1"]}],
+        }
+        if section is not None:
+            host["area_epochs"] = section
+        (w.tmp / f"{name}.json").write_text(json.dumps(host))
     from sec_offchain.listings import Listing, metadata_of, sign_listing
 
     seller, escrow = get_dev_account(1), str(suite.escrow.address)
@@ -1184,6 +1202,61 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
         )
     )
     add(C("error: --consensus is pow or round-robin", "devnet", "up", "--consensus", "raft"))
+    add(
+        C(
+            "error: Invalid value for '--area-epoch': Input should be greater than or equal to 0",
+            "devnet",
+            "up",
+            "--area-epoch",
+            "-1",
+            code=2,
+        )
+    )
+    add(
+        C(
+            f"error: config file not found: {t}/missing.toml",
+            "areas",
+            "run",
+            "--config",
+            f"{t}/missing.toml",
+        )
+    )
+    add(
+        C(
+            f"error: config file {t}/epochs_none.json: [area_epochs] needs seconds = N (the epoch's length)",
+            "areas",
+            "run",
+            "--config",
+            f"{t}/epochs_none.json",
+        )
+    )
+    add(
+        C(
+            f"error: config file {t}/epochs_zero.json: [area_epochs] seconds is a number from 1 to 315360000, not 0",
+            "areas",
+            "run",
+            "--config",
+            f"{t}/epochs_zero.json",
+        )
+    )
+    add(
+        C(
+            f"error: config file {t}/epochs_seed.json: [area_epochs] seed is a whole number, not 1.5",
+            "areas",
+            "run",
+            "--config",
+            f"{t}/epochs_seed.json",
+        )
+    )
+    add(
+        C(
+            f"error: the key's address {Account.from_key('0x' + '42' * 32).address} may not publish on AreaDirectory (PUBLISHER_ROLE): the admin grants it",
+            "areas",
+            "run",
+            "--config",
+            f"{t}/epochs_ok.json",
+        )
+    )
     add(
         C(
             f"error: --home {t}/devnet_dead holds an earlier devnet (devnet.json): --fresh deletes it and starts clean, or choose another --home",
@@ -2662,10 +2735,10 @@ def _label(o: Outcome) -> str:
     return "sec " + " ".join(repr(a) if not a or " " in a else a for a in o.case.argv)
 
 
-def test_bad_input_table__324_cases_over_53_commands__counted(run):
-    assert len(run["outcomes"]) == 324
+def test_bad_input_table__330_cases_over_54_commands__counted(run):
+    assert len(run["outcomes"]) == 330
     commands = {command_of(o.case.argv) for o in run["outcomes"]}
-    assert len(commands) == 53
+    assert len(commands) == 54
     spawned = [o for o in run["outcomes"] if not o.in_process]
     # every command ran at least once as a real process
     assert {command_of(o.case.argv) for o in spawned} == commands
