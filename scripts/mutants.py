@@ -916,8 +916,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         TI,
-        "block.timestamp >= last_gain + RELATION_PERIOD)",
-        "block.timestamp > last_gain + RELATION_PERIOD)",
+        "return last_gain == 0 or block.timestamp >= last_gain + RELATION_PERIOD",
+        "return last_gain == 0 or block.timestamp > last_gain + RELATION_PERIOD",
         "trust gain a second late",
     ),
     m(
@@ -941,8 +941,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         TI,
-        '    assert seller != buyer, "trust: seller is the buyer"\n',
-        "",
+        'valued: bool):\n    assert seller != buyer, "trust: seller is the buyer"\n',
+        "valued: bool):\n",
         "self-trade recorded",
     ),
     m(

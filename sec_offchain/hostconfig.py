@@ -32,7 +32,7 @@ the same keys).
     [watcher]       # sec watcher run: a staked judge watching every area's gossip
     areas = [1, 2]
     [area_epochs]   # sec areas run: publish the areas' directory each epoch (the key
-    seconds = 86400                       # holds AreaDirectory's PUBLISHER_ROLE); epoch length
+    seconds = 604800                      # holds AreaDirectory's PUBLISHER_ROLE); a week
     seed = 0                              # clustering seed
     pace = 0.0                            # seconds between two submitted moves
     [gateway]       # sec gateway up --config: the HTTP API over the suite and the areas
