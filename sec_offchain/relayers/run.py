@@ -65,34 +65,22 @@ def node_request(
     return None
 
 
-async def _ask_all(
-    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
-) -> list[bytes]:
-    me = Account.from_key(key)
+async def _ask_all(cfg: DevnetConfig, area_id: int, ask) -> list:
+    """`ask(host, port)` of every node of the area at once; the answers of those that
+    answered, waiting for the late ones as `node_request_all` says."""
 
-    async def ask(node) -> bytes | None:
+    async def one(node):
         host, port = node_host(node)
         try:
-            return await net.request(
-                host,
-                port,
-                key,
-                bytes.fromhex(me.address[2:]),
-                cfg.chain_id,
-                area_id,
-                kind,
-                payload,
-                reply,
-                timeout=5,
-            )
+            return await ask(host, port)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
             return None
 
     nodes = cfg.area(area_id).nodes
     enough = len(nodes) * 2 // 3 + 1  # more than two thirds of the nodes
     started = asyncio.get_running_loop().time()
-    pending = {asyncio.ensure_future(ask(n)) for n in nodes}
-    answers: list[bytes] = []
+    pending = {asyncio.ensure_future(one(n)) for n in nodes}
+    answers: list = []
     deadline = None
     while pending:
         timeout = (
@@ -119,7 +107,29 @@ def node_request_all(
     than two thirds have answered, the rest get as long again as that took (at least
     LATE_GRACE): a node that is starting up or overloaded cannot hold every anchor back by
     the whole timeout, and one that answers in reasonable time is still heard."""
-    return asyncio.run(_ask_all(cfg, area_id, kind, payload, reply, key))
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+
+    def ask(host: str, port: int):
+        return net.request(
+            host, port, key, me, cfg.chain_id, area_id, kind, payload, reply, timeout=5
+        )
+
+    return asyncio.run(_ask_all(cfg, area_id, ask))
+
+
+def node_request_all_many(
+    cfg: DevnetConfig, area_id: int, kind: int, payloads: list[bytes], reply: int, key: bytes
+) -> list[list[bytes]]:
+    """`node_request_all` for several requests, sent to each node over one connection:
+    per node that answered, its replies in the order asked."""
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+
+    def ask(host: str, port: int):
+        return net.request_many(
+            host, port, key, me, cfg.chain_id, area_id, kind, payloads, reply, timeout=5
+        )
+
+    return asyncio.run(_ask_all(cfg, area_id, ask))
 
 
 def merge_attestations(bodies: list[bytes]):
@@ -143,17 +153,28 @@ def merge_attestations(bodies: list[bytes]):
     return max(by_header.values(), key=lambda e: len(e[1]))
 
 
-def attestations(cfg: DevnetConfig, area_id: int, key: bytes):
+class Attestations:
     """The anchor relayer's source: every node of the area is asked, their signatures for
-    the header at the height are merged (the relayer checks each one and the quorum)."""
+    the header at a height are merged (the relayer checks each one and the quorum).
+    `many` asks for several heights over one connection per node: a relayer catching up
+    (or far from the nodes) pays one round of requests for a whole batch."""
 
-    def source(height: int):
-        bodies = node_request_all(
-            cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key
+    def __init__(self, cfg: DevnetConfig, area_id: int, key: bytes) -> None:
+        self.cfg, self.area_id, self.key = cfg, area_id, key
+
+    def __call__(self, height: int):
+        return self.many(height, 1)[0]
+
+    def many(self, first: int, count: int) -> list:
+        payloads = [rlp.encode([h]) for h in range(first, first + count)]
+        answers = node_request_all_many(
+            self.cfg, self.area_id, net.GET_ATTEST, payloads, net.ATTEST, self.key
         )
-        return merge_attestations(bodies)
+        return [merge_attestations([a[i] for a in answers]) for i in range(count)]
 
-    return source
+
+def attestations(cfg: DevnetConfig, area_id: int, key: bytes) -> Attestations:
+    return Attestations(cfg, area_id, key)
 
 
 def submitter(cfg: DevnetConfig, key: bytes):
