@@ -51,6 +51,7 @@ MAX_IN_FLIGHT = 8  # anchor transactions of one area in flight at once
 # gas a batched anchor may take beyond the estimated one per signature more than it has
 # (an ecrecover, a cold weight read, 65 bytes of calldata: under 10,000)
 GAS_PER_SIGNATURE = 12_000
+POLL_FRACTION = 4  # the next height is asked for this many times per area interval
 
 # (header, {validator address: signature}) of an area's final header at a height, or None.
 # A source may also offer `many(first, count)`: the same for `count` heights from `first`
@@ -485,7 +486,12 @@ class AnchorRelayer:
     # ------------------------------------------------------------------ the loop
 
     def run(self, stop: Callable[[], bool], interval: float = 1.0) -> None:
+        """Steps until `stop`. The next height is asked for `POLL_FRACTION` times per
+        `interval` (the area's block interval): once a second, the anchor of a height came
+        anywhere up to a second after it was final, and a late block (a producer that is
+        down or starting) plus that phase made stalls of well over three intervals."""
         backoff = interval
+        poll = interval / POLL_FRACTION
         while not stop():
             result = self.step()
             if result.action == "error":
@@ -499,7 +505,7 @@ class AnchorRelayer:
                 # fell behind (a kill, an outage) catches up a batch at a time
                 time.sleep(min(backoff, SENT_RECHECK))
                 continue
-            time.sleep(backoff)
+            time.sleep(backoff if result.action == "error" else min(backoff, poll))
 
 
 def _summary(results: list[StepResult], sent: StepResult | None) -> StepResult:
