@@ -21,7 +21,13 @@ It is untrusted (AnchorHub checks everything) and restartable:
   nonce; a transaction stuck behind a nonce gap (an earlier transaction of the key dropped
   by a reorg or evicted, its relayer gone) is re-signed at the chain's next nonce instead of
   being re-broadcast for ever;
-* RPC errors (an outage) end the step; the loop retries with a capped backoff.
+* RPC errors (an outage) end the step; the loop retries with a capped backoff;
+* a standby (`grace` > 0; the primary's key or its own, its own database) anchors a height
+  only once it has been final and attested for `grace` seconds without the primary
+  anchoring it: while the primary lives the standby sends nothing, and when the primary is
+  down (or starting after a kill) anchoring goes on after one grace period. No lease
+  between the two: `AnchorHub.latest_height` is the only shared state, and an anchor both
+  send at once lands once (the other reverts, which counts as "already").
 """
 
 from __future__ import annotations
@@ -99,6 +105,8 @@ class AnchorRelayer:
         confirmations: int = 1,
         rebroadcast_after: float = 30.0,
         max_in_flight: int = MAX_IN_FLIGHT,
+        grace: float = 0.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.w3 = w3
         self.hub = w3.eth.contract(address=Web3.to_checksum_address(hub_address), abi=hub_abi)
@@ -111,6 +119,9 @@ class AnchorRelayer:
         self.confirmations = confirmations
         self.rebroadcast_after = rebroadcast_after
         self.max_in_flight = max(1, max_in_flight)
+        self.grace = grace  # > 0: a standby, anchoring what the primary left this long
+        self.clock = clock
+        self._ready_since: dict[int, float] = {}  # a standby's: when a height was ready
         self.db = open_db(db_path)
         _create_inflight(self.db)
         self.sent = 0  # transactions this instance broadcast (first sends and re-sends)
@@ -273,6 +284,10 @@ class AnchorRelayer:
         if not ready:
             assert short is not None
             return short
+        if parent is None and self.grace:
+            left = self._left_to_primary(first)
+            if left is not None:
+                return left
         if parent is None:
             est = self._estimate_first(ready[0])
             if isinstance(est, StepResult):
@@ -281,6 +296,23 @@ class AnchorRelayer:
             if one_by_one and room > 1:
                 ready += self._more(ready[-1], room - 1)
         return self._sign_and_send(ready)
+
+    def _left_to_primary(self, height: int) -> StepResult | None:
+        """A standby's wait: "nothing" while `height` has been ready for less than the grace
+        period (the primary's to anchor), None once the standby anchors it."""
+        now = self.clock()
+        self._ready_since = {h: t for h, t in self._ready_since.items() if h >= height}
+        since = self._ready_since.setdefault(height, now)
+        if now - since < self.grace:
+            return StepResult("nothing", height, "left to the primary")
+        log.info(
+            "anchor relayer, area %d: height %d ready %.1f s without an anchor: the standby"
+            " anchors",
+            self.area_id,
+            height,
+            now - since,
+        )
+        return None
 
     def _more(self, last: Ready, count: int) -> list[Ready]:
         """The heights after an estimated one that are ready too (a source without `many`)."""
@@ -491,7 +523,8 @@ class AnchorRelayer:
         anywhere up to a second after it was final, and a late block (a producer that is
         down or starting) plus that phase made stalls of well over three intervals."""
         backoff = interval
-        poll = interval / POLL_FRACTION
+        # a standby acts a grace period late anyway: it asks once an interval
+        poll = interval if self.grace else interval / POLL_FRACTION
         while not stop():
             result = self.step()
             if result.action == "error":

@@ -220,13 +220,18 @@ def _w3(cfg: DevnetConfig) -> Web3:
     return Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
 
 
-def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
-    """The anchor relayer of `area_id` (key: `cfg.relayer_key`) until `stop`."""
+def run_anchor(
+    cfg: DevnetConfig, area_id: int, stop: threading.Event, grace: float | None = None
+) -> None:
+    """The anchor relayer of `area_id` (key: `cfg.relayer_key`) until `stop`; with `grace`
+    a standby beside a primary (its own database, `anchor-<area>-standby.db`; the lock
+    beside it, so on one host the two share a key's nonces)."""
     from sec_offchain.relayers.anchor import AnchorRelayer
 
     deployment = Deployment.from_file(Path(cfg.deployments))
     w3 = _w3(cfg)
     key = bytes.fromhex(cfg.relayer_key[2:])
+    name = f"anchor-{area_id}" if grace is None else f"anchor-{area_id}-standby"
     relayer = AnchorRelayer(
         w3,
         deployment.address_of("AnchorHub"),
@@ -236,12 +241,16 @@ def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
         Account.from_key(key),
         area_id,
         attestations(cfg, area_id, key),
-        cfg.home / "relayers" / f"anchor-{area_id}.db",
+        cfg.home / "relayers" / f"{name}.db",
         confirmations=1,
+        grace=grace or 0.0,
     )
+    if grace is not None:
+        log.info("anchor relayer of area %d: standby, %g s grace", area_id, grace)
     relayer.run(stop.is_set, interval=cfg.interval)
 
 
+ANCHOR_STANDBY_INTERVALS = 2  # a standby anchor relayer's default grace, in area intervals
 STANDBY_GRACE = 30.0  # seconds a standby BGC relayer leaves a due message to the primary
 
 

@@ -787,3 +787,39 @@ def test_relayer__database_of_the_one_tx_version__its_tx_followed(fresh, tmp_pat
     mine(node)
     result = upgraded.step()  # 1 confirmed, 2 sent after it (estimated: 1 is anchored)
     assert (result.action, result.heights, latest(suite)) == ("sent", (2,), 1)
+
+
+# ---------------------------------------------------------------------------- standby
+
+
+def test_standby_sharing_the_key__waits_out_the_grace__anchors_once_the_primary_is_gone(
+    fresh, tmp_path
+):
+    node, suite = fresh
+    source = Growing(suite, 3, ready=1)
+    now = [1000.0]
+    primary = relayer(suite, source, tmp_path / "anchor-1.db")
+    standby = relayer(
+        suite, source, tmp_path / "anchor-1-standby.db", grace=2.0, clock=lambda: now[0]
+    )
+    nonce0 = node.w3.eth.get_transaction_count(primary.account.address)
+    assert (standby.step().action, standby.step().detail) == ("nothing", "left to the primary")
+    now[0] += 1.9
+    assert standby.step().detail == "left to the primary" and standby.sent == 0
+    assert primary.step().action == "sent"
+    mined(node, primary)
+    assert primary.step().action == "confirmed"
+    now[0] += 5  # past the grace of height 1, but height 1 is anchored
+    assert standby.step().action == "nothing" and standby.sent == 0
+    primary.close()  # the primary is gone; heights 2 and 3 become final
+    source.ready = 3
+    assert standby.step().detail == "left to the primary"
+    now[0] += 1.9
+    assert standby.step().detail == "left to the primary"
+    now[0] += 0.1
+    result = standby.step()
+    assert (result.action, result.heights) == ("sent", (2, 3))
+    assert rows(standby) == [(2, nonce0 + 1), (3, nonce0 + 2)]
+    drive(standby, node, 3, suite)
+    assert [h for h, _ in anchored_txs(suite)] == [1, 2, 3] and standby.sent == 2
+    assert node.w3.eth.get_transaction_count(primary.account.address) == nonce0 + 3
