@@ -533,9 +533,9 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         A,
-        "            if self._anchored(header, digest):\n"
-        '                return StepResult("already", height)\n',
-        '            return StepResult("already", height)\n',
+        "            if self._anchored(first.header, first.digest):\n"
+        '                return StepResult("already", first.header.height)\n',
+        '            return StepResult("already", first.header.height)\n',
         "every revert taken as done",
     ),
     m(
@@ -673,7 +673,7 @@ MUTANTS: list[Mutant] = [
     ),
     h(
         A,
-        "        if stuck or not self._in_mempool(tx_hash):\n",
+        "        if stuck or not self._in_mempool(row.tx_hash):\n",
         "        if stuck:\n",
         "a dropped tx waits 30 s",
     ),

@@ -2,7 +2,8 @@
 
 `up` starts anvil (unless given `--rpc`), deploys the suite, stakes one validator per node
 (the node key is its validator key), writes the devnet file, and starts as processes: every
-area's nodes, the escrow bridge (primary and one standby) and one anchor relayer per area.
+area's nodes, the escrow bridge (primary and one standby) and an anchor relayer per area
+with a standby beside it.
 Each process is the command an operator runs on its own host, `sec node run --config FILE`
 (and `relayer`, `bridge`), from a config file the devnet writes to `<home>/hosts/`.
 It supervises them (a process that dies is restarted with back-off; `sec devnet status`
@@ -192,6 +193,12 @@ def process_specs(cfg: DevnetConfig) -> list[tuple[str, list[str]]]:
     for area in cfg.areas:
         name = f"anchor-relayer-{area.area_id}"
         path = host_config(cfg, cfg.relayer_key, name, "relayer", {"area": area.area_id})
+        specs.append((name, [*sec, "relayer", "run", "anchor", "--config", str(path)]))
+        # a standby sharing the key (and, on this host, its nonce lock): anchors go on
+        # while a killed relayer restarts, after a grace of two intervals
+        name = f"anchor-relayer-{area.area_id}-standby"
+        section = {"area": area.area_id, "standby": True}
+        path = host_config(cfg, cfg.relayer_key, name, "relayer", section)
         specs.append((name, [*sec, "relayer", "run", "anchor", "--config", str(path)]))
     # the gateway: one port for the devnet's life, so a restarted gateway keeps its URL
     gateway_port = cfg.extra.get("gateway_port") or net.free_listen_port()

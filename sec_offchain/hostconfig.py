@@ -24,6 +24,7 @@ the same keys).
     listen = "0.0.0.0:30301"              # default: the host:port of its `areas` entry
     [relayer]       # sec relayer run anchor: the area it anchors (bgc: all areas)
     area = 1
+    standby = true                        # beside a primary (--standby); grace = seconds
     [bridge]        # sec bridge run: 0 = primary; standbys listen for heartbeats
     index = 0
     heartbeat = 10.0

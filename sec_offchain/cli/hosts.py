@@ -68,38 +68,48 @@ def relayer_run(
     standby: bool = typer.Option(
         False,
         "--standby",
-        help="bgc: a standby beside a primary (or standby = true in the config's relayer section)",
+        help="a standby beside a primary (or standby = true in the config's relayer section)",
     ),
     grace: float | None = typer.Option(
         None,
         "--grace",
-        help="bgc standby: seconds a due message is left to the primary (default 30)",
+        help="standby: seconds a due message (bgc, default 30) or a ready height (anchor,"
+        " default two area intervals) is left to the primary",
     ),
 ) -> None:
     """Run the anchor relayer of the config's [relayer] area, or the BGC relayer of every
     area it lists; a standby BGC relayer (its own key) delivers only what the primary has
-    left undelivered for the grace period, so the two never deliver a message twice."""
-    from sec_offchain.relayers.run import STANDBY_GRACE, run_anchor, run_bgc, stop_on_signals
+    left undelivered for the grace period, so the two never deliver a message twice; a
+    standby anchor relayer (the same key or its own) anchors only heights the primary has
+    left unanchored for the grace period."""
+    from sec_offchain.relayers.run import (
+        ANCHOR_STANDBY_INTERVALS,
+        STANDBY_GRACE,
+        run_anchor,
+        run_bgc,
+        stop_on_signals,
+    )
 
     if kind not in ("anchor", "bgc"):
         fail(f"relayer kind is anchor or bgc, not {kind!r}")
-    if kind == "anchor" and (standby or grace is not None):
-        fail("--standby and --grace are for the bgc relayer")
     if grace is not None and not 0 < grace < 1e6:
         fail(f"--grace is a positive number of seconds, not {grace}")
     host = _load(config)
-    if kind == "anchor":
-        area_id = _area_of_section(host, "relayer")
-        run_anchor(host.devnet, area_id, stop_on_signals())
-        return
     section = host.section("relayer")
     standby = standby or section.get("standby") is True
     if grace is not None and not standby:
         fail("--grace is for a standby relayer (--standby)")
     if grace is None:
-        grace = section.get("grace", STANDBY_GRACE)
+        default = (
+            ANCHOR_STANDBY_INTERVALS * host.devnet.interval if kind == "anchor" else STANDBY_GRACE
+        )
+        grace = section.get("grace", default)
     if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 < grace < 1e6:
         fail(f"the grace period is a positive number of seconds, not {grace!r}")
+    if kind == "anchor":
+        area_id = _area_of_section(host, "relayer")
+        run_anchor(host.devnet, area_id, stop_on_signals(), float(grace) if standby else None)
+        return
     run_bgc(host.devnet, stop_on_signals(), grace=float(grace) if standby else None)
 
 

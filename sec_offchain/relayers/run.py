@@ -65,34 +65,22 @@ def node_request(
     return None
 
 
-async def _ask_all(
-    cfg: DevnetConfig, area_id: int, kind: int, payload: bytes, reply: int, key: bytes
-) -> list[bytes]:
-    me = Account.from_key(key)
+async def _ask_all(cfg: DevnetConfig, area_id: int, ask) -> list:
+    """`ask(host, port)` of every node of the area at once; the answers of those that
+    answered, waiting for the late ones as `node_request_all` says."""
 
-    async def ask(node) -> bytes | None:
+    async def one(node):
         host, port = node_host(node)
         try:
-            return await net.request(
-                host,
-                port,
-                key,
-                bytes.fromhex(me.address[2:]),
-                cfg.chain_id,
-                area_id,
-                kind,
-                payload,
-                reply,
-                timeout=5,
-            )
+            return await ask(host, port)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, net.ProtocolError):
             return None
 
     nodes = cfg.area(area_id).nodes
     enough = len(nodes) * 2 // 3 + 1  # more than two thirds of the nodes
     started = asyncio.get_running_loop().time()
-    pending = {asyncio.ensure_future(ask(n)) for n in nodes}
-    answers: list[bytes] = []
+    pending = {asyncio.ensure_future(one(n)) for n in nodes}
+    answers: list = []
     deadline = None
     while pending:
         timeout = (
@@ -119,7 +107,29 @@ def node_request_all(
     than two thirds have answered, the rest get as long again as that took (at least
     LATE_GRACE): a node that is starting up or overloaded cannot hold every anchor back by
     the whole timeout, and one that answers in reasonable time is still heard."""
-    return asyncio.run(_ask_all(cfg, area_id, kind, payload, reply, key))
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+
+    def ask(host: str, port: int):
+        return net.request(
+            host, port, key, me, cfg.chain_id, area_id, kind, payload, reply, timeout=5
+        )
+
+    return asyncio.run(_ask_all(cfg, area_id, ask))
+
+
+def node_request_all_many(
+    cfg: DevnetConfig, area_id: int, kind: int, payloads: list[bytes], reply: int, key: bytes
+) -> list[list[bytes]]:
+    """`node_request_all` for several requests, sent to each node over one connection:
+    per node that answered, its replies in the order asked."""
+    me = bytes.fromhex(Account.from_key(key).address[2:])
+
+    def ask(host: str, port: int):
+        return net.request_many(
+            host, port, key, me, cfg.chain_id, area_id, kind, payloads, reply, timeout=5
+        )
+
+    return asyncio.run(_ask_all(cfg, area_id, ask))
 
 
 def merge_attestations(bodies: list[bytes]):
@@ -143,17 +153,28 @@ def merge_attestations(bodies: list[bytes]):
     return max(by_header.values(), key=lambda e: len(e[1]))
 
 
-def attestations(cfg: DevnetConfig, area_id: int, key: bytes):
+class Attestations:
     """The anchor relayer's source: every node of the area is asked, their signatures for
-    the header at the height are merged (the relayer checks each one and the quorum)."""
+    the header at a height are merged (the relayer checks each one and the quorum).
+    `many` asks for several heights over one connection per node: a relayer catching up
+    (or far from the nodes) pays one round of requests for a whole batch."""
 
-    def source(height: int):
-        bodies = node_request_all(
-            cfg, area_id, net.GET_ATTEST, rlp.encode([height]), net.ATTEST, key
+    def __init__(self, cfg: DevnetConfig, area_id: int, key: bytes) -> None:
+        self.cfg, self.area_id, self.key = cfg, area_id, key
+
+    def __call__(self, height: int):
+        return self.many(height, 1)[0]
+
+    def many(self, first: int, count: int) -> list:
+        payloads = [rlp.encode([h]) for h in range(first, first + count)]
+        answers = node_request_all_many(
+            self.cfg, self.area_id, net.GET_ATTEST, payloads, net.ATTEST, self.key
         )
-        return merge_attestations(bodies)
+        return [merge_attestations([a[i] for a in answers]) for i in range(count)]
 
-    return source
+
+def attestations(cfg: DevnetConfig, area_id: int, key: bytes) -> Attestations:
+    return Attestations(cfg, area_id, key)
 
 
 def submitter(cfg: DevnetConfig, key: bytes):
@@ -273,13 +294,18 @@ def _w3(cfg: DevnetConfig) -> Web3:
     return Web3(Web3.HTTPProvider(cfg.rpc, request_kwargs={"timeout": 10}))
 
 
-def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
-    """The anchor relayer of `area_id` (key: `cfg.relayer_key`) until `stop`."""
+def run_anchor(
+    cfg: DevnetConfig, area_id: int, stop: threading.Event, grace: float | None = None
+) -> None:
+    """The anchor relayer of `area_id` (key: `cfg.relayer_key`) until `stop`; with `grace`
+    a standby beside a primary (its own database, `anchor-<area>-standby.db`; the lock
+    beside it, so on one host the two share a key's nonces)."""
     from sec_offchain.relayers.anchor import AnchorRelayer
 
     deployment = Deployment.from_file(Path(cfg.deployments))
     w3 = _w3(cfg)
     key = bytes.fromhex(cfg.relayer_key[2:])
+    name = f"anchor-{area_id}" if grace is None else f"anchor-{area_id}-standby"
     relayer = AnchorRelayer(
         w3,
         deployment.address_of("AnchorHub"),
@@ -289,12 +315,16 @@ def run_anchor(cfg: DevnetConfig, area_id: int, stop: threading.Event) -> None:
         Account.from_key(key),
         area_id,
         attestations(cfg, area_id, key),
-        cfg.home / "relayers" / f"anchor-{area_id}.db",
+        cfg.home / "relayers" / f"{name}.db",
         confirmations=1,
+        grace=grace or 0.0,
     )
+    if grace is not None:
+        log.info("anchor relayer of area %d: standby, %g s grace", area_id, grace)
     relayer.run(stop.is_set, interval=cfg.interval)
 
 
+ANCHOR_STANDBY_INTERVALS = 2  # a standby anchor relayer's default grace, in area intervals
 STANDBY_GRACE = 30.0  # seconds a standby BGC relayer leaves a due message to the primary
 
 

@@ -38,21 +38,25 @@ def fresh(devchain):
     node, suite = devchain
     snap = node.w3.provider.make_request("evm_snapshot", [])["result"]
     yield node, suite
-    node.w3.provider.make_request("evm_setAutomine", [True])
+    # a test may leave anchors pending: dropped first, or switching automine back on could
+    # mine them into the next test's chain
+    assert node.w3.provider.make_request("anvil_dropAllTransactions", []).get("error") is None
     node.w3.provider.make_request("evm_revert", [snap])
+    node.w3.provider.make_request("evm_setAutomine", [True])
 
 
 class Headers:
     """An area's final headers, attested by 3 of the 4 validators (the relayer's source)."""
 
-    def __init__(self, suite: Suite, count: int, signers: int = 3) -> None:
+    def __init__(self, suite: Suite, count: int, signers=3) -> None:
         sep = anchor_domain_separator(suite.w3.eth.chain_id, suite.anchor_hub.address)
         self.headers = []
         parent = b"\x00" * 32
         for h in range(1, count + 1):
             header = AreaHeader(AREA, h, parent, tx_root=bytes([h]) * 32, timestamp=1000 + h)
             digest = fast_header_digest(header, sep)
-            sigs = {v.address: sign_digest(v.key, digest) for v in VALIDATORS[:signers]}
+            n = signers(h) if callable(signers) else signers
+            sigs = {v.address: sign_digest(v.key, digest) for v in VALIDATORS[:n]}
             self.headers.append((header, sigs))
             parent = digest
 
@@ -424,22 +428,23 @@ def wait_until(cond, what, timeout=60.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def inflight_height(db):
+def inflight_heights(db):
+    """The heights the relayer's database holds in flight, read from outside the process."""
     import sqlite3
 
     if not db.exists():
-        return None
+        return []
     con = sqlite3.connect(str(db))
     try:
-        row = con.execute("SELECT height FROM inflight").fetchone()
+        rows = con.execute("SELECT height FROM inflight ORDER BY height").fetchall()
     except sqlite3.OperationalError:
-        row = None
+        rows = []
     finally:
         con.close()
-    return row[0] if row else None
+    return [h for (h,) in rows]
 
 
-def test_relayer_process__sigkilled_with_a_tx_in_flight__restart_sends_each_anchor_once(
+def test_relayer_process__sigkilled_with_a_batch_in_flight__restart_sends_each_anchor_once(
     fresh, tmp_path
 ):
     import json
@@ -449,24 +454,27 @@ def test_relayer_process__sigkilled_with_a_tx_in_flight__restart_sends_each_anch
     import sys
 
     node, suite = fresh
-    source = Headers(suite, 2)
+    source = Headers(suite, 6)
     db = tmp_path / "anchor.db"
     account = get_dev_account(9)
-    cfg = {
-        "rpc": f"http://127.0.0.1:{node.port}",
-        "hub": suite.anchor_hub.address,
-        "hub_abi": suite.anchor_hub.abi,
-        "staking": suite.staking.address,
-        "staking_abi": suite.staking.abi,
-        "key": "0x" + bytes(account.key).hex(),
-        "area": AREA,
-        "db": str(db),
-        "headers": {
-            str(i + 1): {"header": h.to_json(), "sigs": {v: s.hex() for v, s in sigs.items()}}
-            for i, (h, sigs) in enumerate(source.headers)
-        },
-    }
-    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+
+    def write_config(heights):
+        cfg = {
+            "rpc": f"http://127.0.0.1:{node.port}",
+            "hub": suite.anchor_hub.address,
+            "hub_abi": suite.anchor_hub.abi,
+            "staking": suite.staking.address,
+            "staking_abi": suite.staking.abi,
+            "key": "0x" + bytes(account.key).hex(),
+            "area": AREA,
+            "db": str(db),
+            "headers": {
+                str(h): {"header": x.to_json(), "sigs": {v: s.hex() for v, s in sigs.items()}}
+                for h, (x, sigs) in enumerate(source.headers[:heights], start=1)
+            },
+        }
+        (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+
     (tmp_path / "runner.py").write_text(RUNNER)
     root = __import__("pathlib").Path(__file__).resolve().parents[2]
 
@@ -479,30 +487,46 @@ def test_relayer_process__sigkilled_with_a_tx_in_flight__restart_sends_each_anch
             stderr=subprocess.DEVNULL,
         )
 
+    def kill(proc):
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
     nonce0 = node.w3.eth.get_transaction_count(account.address)
     node.w3.provider.make_request("evm_setAutomine", [False])
+    write_config(3)
     proc = launch()
     try:
-        # killed with the first anchor recorded and broadcast, not yet mined
-        wait_until(lambda: inflight_height(db) == 1 and pending_count(node) == 1, "tx 1 sent")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        assert pending_count(node) == 1 and inflight_height(db) == 1
+        # killed with heights 1-3 recorded and broadcast in one step, none mined
+        wait_until(
+            lambda: inflight_heights(db) == [1, 2, 3] and pending_count(node) == 3, "1-3 sent"
+        )
+        kill(proc)
+        assert pending_count(node) == 3 and inflight_heights(db) == [1, 2, 3]
+        write_config(6)  # three more heights final meanwhile
         proc = launch()
         mine(node)
-        assert latest(suite) == 1
-        # the restarted relayer confirms height 1 (no second tx for it) and sends height 2
-        wait_until(lambda: inflight_height(db) == 2 and pending_count(node) == 1, "tx 2 sent")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        assert latest(suite) == 3
+        # the restarted relayer confirms 1-3 (no second tx for them) and sends 4-6 at once
+        wait_until(
+            lambda: inflight_heights(db) == [4, 5, 6] and pending_count(node) == 3, "4-6 sent"
+        )
+        kill(proc)
         mine(node)
         proc = launch()
-        wait_until(lambda: inflight_height(db) is None and latest(suite) == 2, "height 2 done")
+        wait_until(lambda: inflight_heights(db) == [] and latest(suite) == 6, "height 6 done")
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    assert node.w3.eth.get_transaction_count(account.address) == nonce0 + 2
+        kill(proc)
+    assert node.w3.eth.get_transaction_count(account.address) == nonce0 + 6
     assert pending_count(node) == 0
+    anchored = suite.anchor_hub.events.HeaderAnchored().get_logs(from_block=0)
+    assert [e["args"]["height"] for e in anchored if e["args"]["area_id"] == AREA] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
 
 
 def test_relayer__source_gives_another_areas_header__nothing_sent(fresh, tmp_path):
@@ -546,3 +570,256 @@ def test_relayers_sharing_a_key__tx_behind_a_nonce_gap__resigned_at_the_gap(fres
     assert latest(suite) == 1
     assert node.w3.eth.get_transaction_count(account) == nonce0 + 1 and pending_count(node) == 0
     assert stuck.step().action == "nothing"
+
+
+# ---------------------------------------------------------------------------- batches
+
+
+def rows(r):
+    return [(row.height, row.nonce) for row in sorted(r._rows())]
+
+
+def anchored_txs(suite):
+    """(height, transaction hash) of every anchor of the area on the chain, in order."""
+    logs = suite.anchor_hub.events.HeaderAnchored().get_logs(from_block=0)
+    return [
+        (e["args"]["height"], bytes(e["transactionHash"]))
+        for e in logs
+        if e["args"]["area_id"] == AREA
+    ]
+
+
+def test_relayer__five_heights_waiting__sent_in_one_step_with_consecutive_nonces(fresh, tmp_path):
+    """Height 1 is estimated with 3 signatures; 2-5 carry 4 (more gas than the estimate):
+    the bound for the unestimated ones covers them."""
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    r = relayer(suite, Headers(suite, 5, signers=lambda h: 3 if h == 1 else 4), tmp_path / "b.db")
+    nonce0 = node.w3.eth.get_transaction_count(r.account.address)
+    result = r.step()
+    assert (result.action, result.heights) == ("sent", (1, 2, 3, 4, 5))
+    assert rows(r) == [(h, nonce0 + h - 1) for h in range(1, 6)]
+    assert r.sent == 5 and pending_count(node) == 5
+    mine(node)  # all five in one block
+    result = r.step()
+    assert (result.action, result.heights) == ("confirmed", (1, 2, 3, 4, 5))
+    assert latest(suite) == 5 and r._rows() == []
+    assert node.w3.eth.get_transaction_count(r.account.address) == nonce0 + 5
+    for _, tx_hash in anchored_txs(suite):
+        assert node.w3.eth.get_transaction_receipt(tx_hash)["status"] == 1
+    assert r.step().action == "nothing"
+
+
+def test_relayer__ten_heights_waiting__eight_in_flight_then_the_other_two(fresh, tmp_path):
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    r = relayer(suite, Headers(suite, 10), tmp_path / "c.db")
+    assert r.step().heights == tuple(range(1, 9))
+    assert pending_count(node) == 8
+    assert r.step().action == "waiting" and pending_count(node) == 8  # at the cap
+    mine(node)
+    result = r.step()  # 1-8 confirmed, 9-10 sent in the same step
+    assert (result.action, result.heights) == ("sent", (9, 10))
+    assert latest(suite) == 8 and [h for h, _ in rows(r)] == [9, 10]
+    mine(node)
+    assert r.step().heights == (9, 10)
+    assert latest(suite) == 10 and r.sent == 10
+
+
+class Growing(Headers):
+    """Headers that become final over time: only the first `ready` are given out."""
+
+    def __init__(self, suite, count, ready):
+        super().__init__(suite, count)
+        self.ready = ready
+
+    def __call__(self, height):
+        return super().__call__(height) if height <= self.ready else None
+
+
+def test_relayer__heights_final_while_a_batch_is_in_flight__sent_behind_it(fresh, tmp_path):
+    """Heights that become final while earlier anchors are pending go out at once, at the
+    nonces after theirs (no estimate: their parent is not anchored yet; the parent hash is
+    checked against the pending anchor's digest)."""
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    source = Growing(suite, 4, ready=2)
+    r = relayer(suite, source, tmp_path / "p.db")
+    nonce0 = node.w3.eth.get_transaction_count(r.account.address)
+    assert r.step().heights == (1, 2)
+    source.ready = 4
+    result = r.step()
+    assert (result.action, result.heights) == ("sent", (3, 4))
+    assert rows(r) == [(h, nonce0 + h - 1) for h in range(1, 5)]
+    mine(node)
+    assert r.step().heights == (1, 2, 3, 4) and latest(suite) == 4
+
+
+def test_relayer__next_header_does_not_follow_the_pending_one__not_sent(fresh, tmp_path):
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    source = Growing(suite, 1, ready=1)
+    r = relayer(suite, source, tmp_path / "f.db")
+    assert r.step().heights == (1,)
+    stray = attested(suite, AREA, 2, VALIDATORS[:3], parent=b"\x05" * 32)
+    source.headers.append(stray)
+    source.ready = 2
+    result = r.step()
+    assert (result.action, result.height, result.detail) == ("waiting", 1, "pending")
+    assert [h for h, _ in rows(r)] == [1] and pending_count(node) == 1
+
+
+def test_relayer__killed_between_recording_and_sending_a_batch__rest_sent_once(fresh, tmp_path):
+    node, suite = fresh
+    source = Headers(suite, 4)
+    nonce0 = node.w3.eth.get_transaction_count(get_dev_account(9).address)
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    first = relayer(suite, source, tmp_path / "r.db")
+    real, calls = first._broadcast, []
+
+    def killed_at_third(raw):
+        calls.append(raw)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed in the middle of the batch")
+        real(raw)
+
+    first._broadcast = killed_at_third
+    with pytest.raises(KeyboardInterrupt):
+        first.step()
+    recorded = {row.height: bytes(row.tx_hash) for row in first._rows()}
+    first.close()
+    assert sorted(recorded) == [1, 2, 3, 4] and pending_count(node) == 2
+    again = relayer(suite, source, tmp_path / "r.db")
+    assert again.step().action == "waiting"  # 3 and 4 re-broadcast, the same bytes
+    assert again.sent == 2 and pending_count(node) == 4
+    mine(node)
+    assert again.step().heights == (1, 2, 3, 4)
+    assert anchored_txs(suite) == sorted(recorded.items())
+    assert node.w3.eth.get_transaction_count(again.account.address) == nonce0 + 4
+
+
+def test_relayer__reorg_drops_the_last_two_of_a_batch__those_two_anchored_again(fresh, tmp_path):
+    node, suite = fresh
+    r = relayer(suite, Headers(suite, 5), tmp_path / "r.db")
+    drive(r, node, 5, suite)  # automine: one block per anchor
+    assert r.sent == 5
+    node.w3.provider.make_request("anvil_reorg", [2, []])
+    assert latest(suite) == 3
+    result = r.step()
+    assert (result.action, result.heights) == ("sent", (4, 5))
+    drive(r, node, 5, suite)
+    assert latest(suite) == 5 and r.sent == 7
+    assert [h for h, _ in anchored_txs(suite)] == [1, 2, 3, 4, 5]
+
+
+def test_relayer__reorg_takes_a_batch_back_before_its_confirmations__same_bytes_again(
+    fresh, tmp_path
+):
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    r = relayer(suite, Headers(suite, 3), tmp_path / "r.db", confirmations=3)
+    nonce0 = node.w3.eth.get_transaction_count(r.account.address)
+    assert r.step().heights == (1, 2, 3)
+    recorded = [(row.height, bytes(row.tx_hash)) for row in r._rows()]
+    mine(node)
+    assert r.step().detail == "1 of 3 confirmations" and latest(suite) == 3
+    node.w3.provider.make_request("anvil_reorg", [1, []])  # the block with the batch is gone
+    assert latest(suite) == 0 and pending_count(node) == 0
+    assert r.step().action == "waiting"  # not in the mempool: the recorded bytes again
+    assert pending_count(node) == 3 and r.sent == 6
+    mine(node, 3)
+    assert r.step().heights == (1, 2, 3)
+    assert anchored_txs(suite) == recorded
+    assert node.w3.eth.get_transaction_count(r.account.address) == nonce0 + 3
+
+
+def test_relayer__a_batch_tx_dropped_from_the_mempool__the_same_bytes_fill_the_gap(fresh, tmp_path):
+    """Nonces n..n+3 in flight; n+1 is evicted. The ones behind it cannot be mined until
+    it is back: the relayer re-broadcasts it (lowest nonce first), nothing is re-signed."""
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    r = relayer(suite, Headers(suite, 4), tmp_path / "g.db")
+    nonce0 = node.w3.eth.get_transaction_count(r.account.address)
+    assert r.step().heights == (1, 2, 3, 4)
+    recorded = [(row.height, bytes(row.tx_hash)) for row in r._rows()]
+    node.w3.provider.make_request("anvil_dropTransaction", ["0x" + recorded[1][1].hex()])
+    mine(node)
+    assert latest(suite) == 1
+    assert node.w3.eth.get_transaction_count(r.account.address) == nonce0 + 1
+    result = r.step()
+    assert (result.action, result.heights) == ("confirmed", (1,))
+    assert [h for h, _ in rows(r)] == [2, 3, 4] and pending_count(node) == 3
+    mine(node)
+    assert r.step().heights == (2, 3, 4)
+    assert anchored_txs(suite) == recorded
+    assert node.w3.eth.get_transaction_count(r.account.address) == nonce0 + 4
+
+
+def test_relayer__database_of_the_one_tx_version__its_tx_followed(fresh, tmp_path):
+    """A relayer upgraded with a transaction in flight (the table keyed by account and area)
+    follows it instead of sending a second one."""
+    import sqlite3
+
+    node, suite = fresh
+    node.w3.provider.make_request("evm_setAutomine", [False])
+    source = Headers(suite, 2)
+    first = relayer(suite, source, tmp_path / "new.db")
+    assert first.step().heights == (1, 2)
+    (h1, n1, hash1, raw1, at1), second = [tuple(row[:5]) for row in first._rows()]
+    first.close()
+    old = sqlite3.connect(str(tmp_path / "old.db"))
+    old.execute(
+        "CREATE TABLE inflight (account TEXT NOT NULL, area_id INTEGER NOT NULL,"
+        " height INTEGER NOT NULL, nonce INTEGER NOT NULL, tx_hash BLOB NOT NULL,"
+        " raw BLOB NOT NULL, sent_at REAL NOT NULL, PRIMARY KEY (account, area_id))"
+    )
+    old.execute(
+        "INSERT INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (get_dev_account(9).address, AREA, h1, n1, hash1, raw1, at1),
+    )
+    old.commit()
+    old.close()
+    # the newer version's second transaction never happened
+    node.w3.provider.make_request("anvil_dropTransaction", ["0x" + second[2].hex()])
+    upgraded = relayer(suite, source, tmp_path / "old.db")
+    assert [tuple(row[:5]) for row in upgraded._rows()] == [(h1, n1, hash1, raw1, at1)]
+    assert upgraded.step().action == "waiting"  # no digest: nothing sent behind it
+    mine(node)
+    result = upgraded.step()  # 1 confirmed, 2 sent after it (estimated: 1 is anchored)
+    assert (result.action, result.heights, latest(suite)) == ("sent", (2,), 1)
+
+
+# ---------------------------------------------------------------------------- standby
+
+
+def test_standby_sharing_the_key__waits_out_the_grace__anchors_once_the_primary_is_gone(
+    fresh, tmp_path
+):
+    node, suite = fresh
+    source = Growing(suite, 3, ready=1)
+    now = [1000.0]
+    primary = relayer(suite, source, tmp_path / "anchor-1.db")
+    standby = relayer(
+        suite, source, tmp_path / "anchor-1-standby.db", grace=2.0, clock=lambda: now[0]
+    )
+    nonce0 = node.w3.eth.get_transaction_count(primary.account.address)
+    assert (standby.step().action, standby.step().detail) == ("nothing", "left to the primary")
+    now[0] += 1.9
+    assert standby.step().detail == "left to the primary" and standby.sent == 0
+    assert primary.step().action == "sent"
+    mined(node, primary)
+    assert primary.step().action == "confirmed"
+    now[0] += 5  # past the grace of height 1, but height 1 is anchored
+    assert standby.step().action == "nothing" and standby.sent == 0
+    primary.close()  # the primary is gone; heights 2 and 3 become final
+    source.ready = 3
+    assert standby.step().detail == "left to the primary"
+    now[0] += 1.9
+    assert standby.step().detail == "left to the primary"
+    now[0] += 0.1
+    result = standby.step()
+    assert (result.action, result.heights) == ("sent", (2, 3))
+    assert rows(standby) == [(2, nonce0 + 1), (3, nonce0 + 2)]
+    drive(standby, node, 3, suite)
+    assert [h for h, _ in anchored_txs(suite)] == [1, 2, 3] and standby.sent == 2
+    assert node.w3.eth.get_transaction_count(primary.account.address) == nonce0 + 3

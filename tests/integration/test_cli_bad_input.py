@@ -2624,13 +2624,15 @@ def cases(w: World) -> list[Case]:  # noqa: PLR0915 - one table
     )
     add(
         C(
-            "error: --standby and --grace are for the bgc relayer",
+            "error: --grace is a positive number of seconds, not 0.0",
             "relayer",
             "run",
             "anchor",
             "--config",
             f"{t}/missing.toml",
             "--standby",
+            "--grace",
+            "0",
         )
     )
     add(C("error: give --rpc and --deployment, or --config FILE", "gateway", "up"))

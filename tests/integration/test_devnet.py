@@ -82,8 +82,8 @@ def test_devnet__trade_to_record_to_anchor_and_clean_stop(tmp_path):
             assert time.time() < deadline
             time.sleep(0.5)
         pids = json.loads((home / "pids.json").read_text())
-        # nodes, bridges, anchor relayers, BGC relayer, gateway
-        assert len(pids) == 8 + 2 + 2 + 1 + 1
+        # nodes, bridges, anchor relayers and their standbys, BGC relayer, gateway
+        assert len(pids) == 8 + 2 + 2 + 2 + 1 + 1
         assert not (home / "area9").exists() and (home / "notes.txt").read_text() == "mine"
         cfg = DevnetConfig.load(home / "devnet.json")
         suite = Suite(Web3(Web3.HTTPProvider(cfg.rpc)), Deployment.from_file(Path(cfg.deployments)))

@@ -83,6 +83,7 @@ def test_devnet_up__restarts_a_killed_child__and_dies_whole_when_killed(tmp_path
             "bridge-1",
             "bgc-relayer",
             "anchor-relayer-1",
+            "anchor-relayer-1-standby",
             "gateway",
         }
         assert set(state) == names

@@ -20,7 +20,7 @@ from sec_offchain.area.chain import AreaChain, AreaConfig, RoundRobin
 from sec_offchain.area.devnet_config import AreaEntry, DevnetConfig, NodeEntry
 from sec_offchain.area.records import make_record
 from sec_offchain.crypto.keys import get_dev_account
-from sec_offchain.relayers.run import BatchedBlocks
+from sec_offchain.relayers.run import Attestations, BatchedBlocks
 
 KILL_RUNS = int(os.environ.get("SEC_KILL_RUNS", "20"))
 SELLER, BUYER, CLIENT = (get_dev_account(i) for i in (50, 51, 52))
@@ -226,6 +226,14 @@ def test_nodes__records_gossip_and_a_late_node_syncs(tmp_path):
         assert cached == list(range(2, cached[-1] + 1)) and cached[-1] >= st[0]["final_height"]
         second = blocks(1, 2)
         assert (1, 2) not in blocks.cache and len(blocks.cache) == len(cached) - 1
+        # the anchor relayer's source: several heights over one connection per node, the
+        # same headers as one height at a time, nothing past the nodes' chains
+        source = Attestations(cfg, 1, get_dev_account(99).key)
+        batch = source.many(1, st[0]["height"] + 20)
+        one_by_one = [source(h) for h in (1, 2, 3)]
+        assert [got[0] for got in batch[:3]] == [got[0] for got in one_by_one]
+        assert [got[0].height for got in batch[:3]] == [1, 2, 3]
+        assert all(got[1] for got in batch[:3]) and batch[-1] is None
     finally:
         for p in procs:
             p.terminate()
