@@ -146,6 +146,20 @@ def test_deadline__last_second_passes_one_after_refused(forwarder, escrow, order
     assert escrow.order_status(order) == 2
 
 
+def test_verify__agrees_with_execute_at_the_deadline(forwarder, escrow, order, seller, stranger):
+    """A relayer asks `verify` before it pays for a transaction: at the deadline's own second
+    it must say yes (execute passes then), one second later no."""
+    deadline = chain.blocks.head.timestamp + 100
+    request, signature = signed_ship(forwarder, escrow, seller, order, deadline=deadline)
+    snapshot = chain.snapshot()
+    chain.mine(timestamp=deadline)
+    assert chain.blocks.head.timestamp == deadline
+    assert forwarder.verify(req_tuple(request), signature)
+    chain.mine(timestamp=deadline + 1)
+    assert not forwarder.verify(req_tuple(request), signature)
+    chain.restore(snapshot)
+
+
 @pytest.mark.parametrize(
     "mangle",
     [high_s, lambda sig: sig[:64], lambda sig: sig[:64] + bytes([29]), lambda sig: b""],
@@ -172,6 +186,17 @@ def test_value__must_match_request(forwarder, probe, stranger):
     signature = sign_request(key_of(stranger), request, forwarder)
     with ape.reverts("forwarder: value mismatch"):
         relay(forwarder, request, signature, stranger)
+
+
+def test_value__more_than_the_request__refused_not_kept(forwarder, probe, stranger):
+    """A relayer that sends more ETH than the request moves would leave it in the
+    forwarder, which has no way to pay it out."""
+    request = make_request(forwarder, stranger, calldata(probe, "who"), probe)
+    signature = sign_request(key_of(stranger), request, forwarder)
+    with ape.reverts("forwarder: value mismatch"):
+        relay(forwarder, request, signature, stranger, value=1)
+    assert forwarder.balance == 0
+    assert forwarder.nonces(stranger) == request["nonce"]
 
 
 def test_starved_inner_call__refused_not_counted_as_done(forwarder, probe, stranger):
