@@ -88,6 +88,30 @@ def test_relation_graph__lapsed_relation__drops_out():
     assert build_relation_graph(trades, NOW + PERIOD, PERIOD).number_of_nodes() == 0
 
 
+def test_relation_graph__future_trade__weighs_one_as_if_now():
+    # a block time ahead of `now` (clock skew between the planner and the chain)
+    graph = build_relation_graph([Trade(1, 2, NOW + DAY)], NOW, PERIOD)
+    assert list(graph.edges(data="weight")) == [(1, 2, 1.0)]
+
+
+def test_relation_graph__integer_array__same_graph_as_the_records_at_the_edges():
+    import numpy as np
+
+    trades = [
+        (1, 2, NOW - PERIOD),  # lapsed
+        (1, 3, NOW - PERIOD + 1),
+        (3, 1, NOW + DAY),  # ahead of now: counts as now
+        (4, 4, NOW),
+        (5, 6, NOW - PERIOD // 2),
+    ]
+    records = build_relation_graph(trades, NOW, PERIOD)
+    array = build_relation_graph(np.array(trades, dtype=np.int64), NOW, PERIOD)
+    expected = [(1, 3, (1 + PERIOD) / PERIOD), (5, 6, 0.5)]
+    assert list(records.edges(data="weight")) == expected
+    assert list(array.edges(data="weight")) == expected
+    assert list(array.nodes) == list(records.nodes) == [1, 3, 5, 6]
+
+
 def test_relation_graph__trade_order__does_not_matter():
     trades = clustered_trades()
     shuffled = trades[:]
@@ -256,6 +280,15 @@ def test_directory__root_and_proofs_equal_openzeppelin(directory):
     )
     result = json.loads(out.stdout)
     assert result == {"root": dump["root"], "ok": [True] * 5, "static_ok": [True] * 5}
+
+
+def test_directory__load__another_leaf_encoding__refused_even_with_the_same_root(directory):
+    # uint64 encodes a small area id in the same 32 bytes: the root recomputes, but the tree
+    # is not declared as a directory (address, uint256)
+    data = json.loads(json.dumps(directory.dump()))
+    data["tree"]["leafEncoding"] = ["address", "uint64"]
+    with pytest.raises(AreaError, match=r"^not a directory tree \(wrong leaf encoding\)$"):
+        AreaDirectory.load(data)
 
 
 def test_directory__dump_and_load__same_root_and_tampering_refused(directory):
