@@ -902,7 +902,12 @@ MUTANTS: list[Mutant] = [
         "rewind keeps the entities of dropped events",
     ),
     # area submissions and the lookup
-    m(GR, "if balance < tx.amount:", "if balance <= tx.amount:", "paying the whole balance refused"),
+    m(
+        GR,
+        "if balance < tx.amount:",
+        "if balance <= tx.amount:",
+        "paying the whole balance refused",
+    ),
     m(
         GR,
         'SHIP: ("seller", ("paid",))',
@@ -969,8 +974,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         GW,
-        'if listing.price > int(escrow.functions.MAX_PRICE().call()):',
-        'if listing.price >= int(escrow.functions.MAX_PRICE().call()):',
+        "if listing.price > int(escrow.functions.MAX_PRICE().call()):",
+        "if listing.price >= int(escrow.functions.MAX_PRICE().call()):",
         "listing at exactly the maximum price refused",
     ),
     m(
@@ -1096,8 +1101,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         RC,
-        "if allowance >= permit.value:\n            return Decision(True, f\"permit skipped",
-        "if allowance > permit.value:\n            return Decision(True, f\"permit skipped",
+        'if allowance >= permit.value:\n            return Decision(True, f"permit skipped',
+        'if allowance > permit.value:\n            return Decision(True, f"permit skipped',
         "permit sent although the allowance covers it exactly",
     ),
     m(
@@ -1224,7 +1229,8 @@ MUTANTS: list[Mutant] = [
     ),
     m(
         AL,
-        "        if directory is not None and account in directory:\n            return directory.area_of",
+        "        if directory is not None and account in directory:\n"
+        "            return directory.area_of",
         "        if directory is not None:\n            return directory.area_of",
         "an unlisted account has no area",
     ),
@@ -1253,7 +1259,12 @@ MUTANTS: list[Mutant] = [
         "hard size bound rounded up",
     ),
     m(AC, "elif w_best <= w_cur:", "elif w_best < w_cur:", "new account moves for no gain"),
-    m(AC, "    ids = sorted(area_ids)\n", "    ids = tuple(area_ids)\n", "hash area of unsorted ids"),
+    m(
+        AC,
+        "    ids = sorted(area_ids)\n",
+        "    ids = tuple(area_ids)\n",
+        "hash area of unsorted ids",
+    ),
     # ---------------------------------------------------------------- contracts (--contracts)
     # Escrow
     m(
