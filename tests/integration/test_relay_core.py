@@ -205,6 +205,17 @@ def test_submit__rate_window__a_request_one_window_old_counts__one_second_later_
     core.close()
 
 
+def test_submit__nonce_past_a_queued_request__refused_naming_the_next_free_nonce(
+    w3, core, forwarder, target
+):
+    assert core.submit(*signed(w3, forwarder, target, "ping", 1)[:2], send=False).status == (
+        "queued"
+    )
+    # nonce 0 is taken by the queued request: the next free one is 1, not the chain's 0
+    skipping = signed(w3, forwarder, target, "ping", 1, nonce=2)[:2]
+    assert core.submit(*skipping).reason == "refused: nonce 2 skips ahead (next is 1)"
+
+
 def test_restart__queued_request__sent_by_the_next_core_once(w3, forwarder, target, tmp_path):
     path = tmp_path / "relay.db"
     core = make_core(w3, forwarder, target, path)
