@@ -1133,6 +1133,9 @@ MUTANTS: list[Mutant] = [
         "a sent, unmined request's nonce not taken",
     ),
     # ---------------------------------------------------------------- areas
+    # Equivalent, left out: relation_weight's `age >= period` as `>` (at age == period both
+    # return 0.0); placement's re-verification of an entry's proof (proof and root come from
+    # one tree: only a Merkle bug, which area/records' mutants cover, makes it fail).
     m(
         AG,
         "if seller == buyer or age >= period:",
