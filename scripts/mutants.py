@@ -12,6 +12,7 @@ out), and *survives* when they pass: a survivor is a bug the suite would let thr
     .venv/bin/python scripts/mutants.py --contracts --component contracts   # every contract
     .venv/bin/python scripts/mutants.py --contracts --component contracts/court --limit 3
     .venv/bin/python scripts/mutants.py --list     # the mutants, and whether each applies
+    .venv/bin/python scripts/mutants.py --component relay --no-baseline --match "rate"
 
 `--limit N` takes at most N mutants per file (spread over the file's list, the same ones every
 run), so a run stays short on a small machine. One test process runs at a time.
@@ -45,13 +46,29 @@ CONSENSUS_TESTS = (
 )
 
 GWT = "tests/gateway/"
+# test_store.py before the files that start the session's gateway (test_proofs.py,
+# test_api.py): its reorg test would otherwise show that gateway two reorgs, and
+# test_api.py's "no alerts" would fail on the unmutated code
 GATEWAY_TESTS = (
     GWT + "test_alerts.py",
-    GWT + "test_proofs.py",
     GWT + "test_store.py",
+    GWT + "test_proofs.py",
     GWT + "test_durability.py",
     GWT + "test_api.py",
 )
+# the projection, the store and the indexer: unit tests on the module first, then the
+# recorded history
+PROJECTION_TESTS = (GWT + "test_projection.py", GWT + "test_store.py", GWT + "test_api.py")
+# submissions and the lookup: the checks as functions first, then through a running gateway
+GATEWAY_AREAS_TESTS = (GWT + "test_area_checks.py", GWT + "test_areas_api.py")
+WEB_TESTS = (GWT + "test_api.py",)
+
+RELAY_TESTS = (
+    OFF + "test_relay.py",
+    INT + "test_relay_core.py",
+    INT + "test_gasless.py",
+)
+AREAS_TESTS = (OFF + "test_areas.py", OFF + "test_area_moves.py")
 
 CT = "tests/contracts/"
 ESCROW_TESTS = (
@@ -93,6 +110,20 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sec_offchain/gateway/proofs.py": ("gateway", GATEWAY_TESTS),
     "sec_offchain/gateway/indexer.py": ("gateway", GATEWAY_TESTS),
     "sec_offchain/gateway/app.py": ("gateway", GATEWAY_TESTS),
+    "sec_offchain/gateway/projection.py": ("gateway", PROJECTION_TESTS),
+    "sec_offchain/gateway/store.py": ("gateway", PROJECTION_TESTS),
+    "sec_offchain/gateway/areas.py": ("gateway", GATEWAY_AREAS_TESTS),
+    "sec_offchain/gateway/web.py": ("gateway", WEB_TESTS),
+    "sec_offchain/relay/policy.py": ("relay", RELAY_TESTS),
+    "sec_offchain/relay/requests.py": ("relay", RELAY_TESTS),
+    "sec_offchain/relay/core.py": ("relay", RELAY_TESTS),
+    "sec_offchain/relay/store.py": ("relay", RELAY_TESTS),
+    "sec_offchain/areas/graph.py": ("areas", AREAS_TESTS),
+    "sec_offchain/areas/directory.py": ("areas", AREAS_TESTS),
+    "sec_offchain/areas/published.py": ("areas", AREAS_TESTS[::-1]),
+    "sec_offchain/areas/mover.py": ("areas", AREAS_TESTS[::-1]),
+    "sec_offchain/areas/lookup.py": ("areas", AREAS_TESTS),
+    "sec_offchain/areas/cluster.py": ("areas", AREAS_TESTS),
     "contracts/Escrow.vy": ("contracts/escrow", ESCROW_TESTS),
     "contracts/Court.vy": ("contracts/court", COURT_TESTS),
     "contracts/Staking.vy": ("contracts/staking", STAKING_TESTS),
@@ -154,6 +185,20 @@ GN = "sec_offchain/gateway/network.py"
 GP = "sec_offchain/gateway/proofs.py"
 GI = "sec_offchain/gateway/indexer.py"
 GA = "sec_offchain/gateway/app.py"
+GJ = "sec_offchain/gateway/projection.py"
+GS = "sec_offchain/gateway/store.py"
+GR = "sec_offchain/gateway/areas.py"
+GW = "sec_offchain/gateway/web.py"
+RP = "sec_offchain/relay/policy.py"
+RQ = "sec_offchain/relay/requests.py"
+RC = "sec_offchain/relay/core.py"
+RS = "sec_offchain/relay/store.py"
+AG = "sec_offchain/areas/graph.py"
+AD = "sec_offchain/areas/directory.py"
+AP = "sec_offchain/areas/published.py"
+AM = "sec_offchain/areas/mover.py"
+AL = "sec_offchain/areas/lookup.py"
+AC = "sec_offchain/areas/cluster.py"
 ES = "contracts/Escrow.vy"
 CO = "contracts/Court.vy"
 ST = "contracts/Staking.vy"
@@ -743,6 +788,499 @@ MUTANTS: list[Mutant] = [
         "cursor one block past the batch",
     ),
     m(GA, "Query(ge=1, le=500,", "Query(ge=1, le=5000,", "page limit above 500 accepted"),
+    # projection: the read model the API serves
+    m(
+        GJ,
+        'seq, ts, oid, "completed", closed_at=ts, seller=a["seller"], buyer=a["buyer"]',
+        'seq, ts, oid, "completed", closed_at=ts, seller=a["buyer"], buyer=a["seller"]',
+        "completed order's buyer and seller swapped",
+    ),
+    m(
+        GJ,
+        'vol["paid"] = _add(vol["paid"], a["price"])',
+        'vol["paid"] = str(a["price"])',
+        "paid volume overwritten, not summed",
+    ),
+    m(
+        GJ,
+        'listing["orders"] = int(listing.get("orders", 0)) + 1',
+        'listing["orders"] = 1',
+        "a listing's order count stuck at 1",
+    ),
+    m(
+        GJ,
+        'd["status"] = "active" if int(a["reason"]) == 0 or d["status"] == "active" else "new"',
+        'd["status"] = "active" if int(a["reason"]) == 0 else "new"',
+        "an active account penalized shown as new",
+    ),
+    m(
+        GJ,
+        '        if d["status"] != "disabled":\n',
+        "        if True:\n",
+        "a disabled account shown active after a trust change",
+    ),
+    m(GJ, 'd["trust"] = int(a["new"])', 'd["trust"] = int(a["old"])', "trust before the change"),
+    m(
+        GJ,
+        'acct["rewards_earned"] = _add(acct.get("rewards_earned"), a["bonus"])',
+        'acct["rewards_earned"] = _add(acct.get("rewards_earned"), a["commission"])',
+        "commission counted as SEC rewards",
+    ),
+    m(
+        GJ,
+        'acct["rewards_claimed"] = _add(acct.get("rewards_claimed"), a["amount"])',
+        'acct["rewards_claimed"] = str(a["amount"])',
+        "claimed rewards overwritten, not summed",
+    ),
+    m(
+        GJ,
+        'd["penalties"] = _add(d.get("penalties"), a["amount"])',
+        'd["penalties"] = str(a["amount"])',
+        "judge penalties overwritten, not summed",
+    ),
+    m(
+        GJ,
+        'd["status"] = "active" if int(a["stake"]) > 0 else "inactive"',
+        'd["status"] = "active" if int(a["stake"]) >= 0 else "inactive"',
+        "validator with no stake shown active",
+    ),
+    m(
+        GJ,
+        '        if d["status"] != "ejected":\n',
+        "        if True:\n",
+        "ejected validator reactivated by a weight change",
+    ),
+    m(
+        GJ,
+        '        self._move(src, -int(a["amount"]), seq, ts)\n        self._move(dst,',
+        "        self._move(dst,",
+        "delivered message not debited from its source area",
+    ),
+    m(
+        GJ,
+        '"buyer": order.get("buyer"),\n            "seller": order.get("seller"),',
+        '"buyer": order.get("seller"),\n            "seller": order.get("buyer"),',
+        "case parties swapped",
+    ),
+    m(
+        GJ,
+        'majority=a["majority"], absent=a["absent"]',
+        'majority=a["absent"], absent=a["majority"]',
+        "case majority and absent judges swapped",
+    ),
+    m(
+        GJ,
+        'self.put("header", f"{area_id}:{height:020d}"',
+        'self.put("header", f"{area_id}:{height}"',
+        "header keys not zero-padded (pages out of height order)",
+    ),
+    m(
+        GJ,
+        'area["equivocations"] = int(area.get("equivocations", 0)) + 1',
+        'area["equivocations"] = 1',
+        "equivocation count stuck at 1",
+    ),
+    m(
+        GJ,
+        '        area["paused"] = False\n',
+        '        area["paused"] = True\n',
+        "unpaused area still shown paused",
+    ),
+    m(
+        GJ,
+        "if v != ZERO and v.lower() not in self._contracts()",
+        "if v != ZERO",
+        "contracts listed among the accounts an event concerns",
+    ),
+    # store
+    m(
+        GS,
+        "status = excluded.status, ",
+        "",
+        "an entity's status column never updated",
+    ),
+    m(GS, 'cur.execute("BEGIN IMMEDIATE")', 'cur.execute("BEGIN")', "deferred write transaction"),
+    # indexer
+    m(GI, "target = self.head - self.confirmations", "target = self.head", "confirmations ignored"),
+    m(
+        GI,
+        'tx.execute("DELETE FROM events WHERE block_number > ?", (fork,))',
+        'tx.execute("DELETE FROM events WHERE block_number >= ?", (fork,))',
+        "rewind drops the fork block's events too",
+    ),
+    m(
+        GI,
+        '            tx.execute("DELETE FROM entities")\n',
+        "",
+        "rewind keeps the entities of dropped events",
+    ),
+    # area submissions and the lookup
+    m(
+        GR,
+        "if balance < tx.amount:",
+        "if balance <= tx.amount:",
+        "paying the whole balance refused",
+    ),
+    m(
+        GR,
+        'SHIP: ("seller", ("paid",))',
+        'SHIP: ("buyer", ("paid",))',
+        "the buyer may ship",
+    ),
+    m(
+        GR,
+        'SHIP: ("seller", ("paid",))',
+        'SHIP: ("seller", ("paid", "shipped"))',
+        "a shipped payment shipped again",
+    ),
+    m(
+        GR,
+        "if signer != record.seller and signer not in bridges:",
+        "if False:",
+        "a record signed by anyone forwarded",
+    ),
+    m(GR, "if record.area_id != area:", "if False:", "another area's record forwarded"),
+    m(GR, "if tx.area_id != area:", "if False:", "another area's transaction forwarded"),
+    m(
+        GR,
+        "if pub.block > block:",
+        "if pub.block >= block:",
+        "lookup: a directory not in force at its publication block",
+    ),
+    m(
+        GR,
+        "if d.epoch == pub.epoch and d.root == pub.root)",
+        "if d.epoch == pub.epoch)",
+        "lookup: a directory file not matched to the published root",
+    ),
+    m(
+        GR,
+        "                    if key in delivered:\n                        continue\n",
+        "",
+        "delivered messages still pending",
+    ),
+    # the write API: POST /v1/listings
+    m(
+        GW,
+        "if escrow.functions.disabled(listing.seller).call():",
+        "if False:",
+        "disabled seller's listing posted",
+    ),
+    m(
+        GW,
+        "if signed.chain_id != ctx.deployment.chain_id:\n            raise",
+        "if False:\n            raise",
+        "listing for another chain posted",
+    ),
+    m(GW, "if listing.expiry <= now:", "if listing.expiry < now:", "listing posted at its expiry"),
+    m(
+        GW,
+        "if listing.expiry > now + LISTING_MAX_LIFE:",
+        "if listing.expiry >= now + LISTING_MAX_LIFE:",
+        "listing expiring exactly a year ahead refused",
+    ),
+    m(
+        GW,
+        "if listing.auto_complete and not lo <= listing.auto_complete <= hi:",
+        "if listing.auto_complete and not lo < listing.auto_complete <= hi:",
+        "auto-complete of exactly the minimum refused",
+    ),
+    m(
+        GW,
+        "if listing.price > int(escrow.functions.MAX_PRICE().call()):",
+        "if listing.price >= int(escrow.functions.MAX_PRICE().call()):",
+        "listing at exactly the maximum price refused",
+    ),
+    m(
+        GW,
+        "if signed.escrow.lower() != escrow_address().lower():\n            raise",
+        "if False:\n            raise",
+        "listing for another Escrow posted",
+    ),
+    # ---------------------------------------------------------------- relay
+    m(RP, "        if request.value:\n", "        if False:\n", "request carrying ETH sponsored"),
+    m(
+        RP,
+        "if usage.recent_requests >= self.rate_limit:",
+        "if usage.recent_requests > self.rate_limit:",
+        "rate limit one request late",
+    ),
+    m(
+        RP,
+        "if usage.account_gas_today + gas > self.account_gas_per_day:",
+        "if usage.account_gas_today + gas >= self.account_gas_per_day:",
+        "account budget refused at exactly the budget",
+    ),
+    m(
+        RP,
+        "if usage.account_gas_today + gas > self.account_gas_per_day:",
+        "if usage.account_gas_today > self.account_gas_per_day:",
+        "the request's own gas left out of the account budget",
+    ),
+    m(
+        RP,
+        "if usage.global_gas_today + gas > self.global_gas_per_day:",
+        "if usage.global_gas_today + gas >= self.global_gas_per_day:",
+        "global budget refused at exactly the budget",
+    ),
+    m(
+        RP,
+        "self.is_disabled(request.sender)",
+        "self.is_disabled(request.to)",
+        "trust gate asks about the target, not the sender",
+    ),
+    m(RP, "rate_limit: int = 20", "rate_limit: int = 25", "default rate limit 25 an hour"),
+    m(RP, "rate_window: int = 3600", "rate_window: int = 60", "default rate window a minute"),
+    m(
+        RP,
+        "account_gas_per_day: int = 3_000_000",
+        "account_gas_per_day: int = 30_000_000",
+        "default account budget ten times higher",
+    ),
+    m(RP, "if permit.owner != request.sender:", "if False:", "someone else's permit relayed"),
+    m(
+        RP,
+        "if permit.spender.lower() not in self.permit_spenders:",
+        "if False:",
+        "permit to any spender relayed",
+    ),
+    m(
+        RP,
+        "if permit.token.lower() not in self.permit_tokens:",
+        "if False:",
+        "permit of any token relayed",
+    ),
+    m(
+        RQ,
+        'deadline=_uint(data["deadline"], "deadline", MAX_UINT48),',
+        'deadline=_uint(data["deadline"], "deadline"),',
+        "deadline beyond uint48 taken",
+    ),
+    m(
+        RQ,
+        "if not 0 <= number <= high:",
+        "if not 0 <= number < high:",
+        "the largest value of a field refused",
+    ),
+    m(
+        RQ,
+        '+ request.gas.to_bytes(32, "big")\n        + request.nonce.to_bytes(32, "big")',
+        '+ request.nonce.to_bytes(32, "big")\n        + request.gas.to_bytes(32, "big")',
+        "gas and nonce swapped in the request hash",
+    ),
+    m(
+        RQ,
+        '"uint48 deadline,bytes data)"',
+        '"uint256 deadline,bytes data)"',
+        "deadline typed uint256 in the request type",
+    ),
+    m(RQ, "if signer != request.sender:", "if False:", "request signature not checked"),
+    m(RQ, "if len(permit.signature) != 65:", "if False:", "short permit signature taken"),
+    m(
+        RQ,
+        "+ _word(owner)\n        + _word(spender)",
+        "+ _word(spender)\n        + _word(owner)",
+        "permit owner and spender swapped in its hash",
+    ),
+    m(
+        RC,
+        "if req.deadline <= block_time:\n            return Verdict",
+        "if req.deadline < block_time:\n            return Verdict",
+        "request taken at its deadline",
+    ),
+    m(
+        RC,
+        "ahead = on_chain + self.store.open_count(req.sender)",
+        "ahead = on_chain",
+        "a second request before the first is mined refused",
+    ),
+    m(
+        RC,
+        "charge = req.gas + FORWARD_OVERHEAD + (PERMIT_GAS if permit else 0)",
+        "charge = req.gas + FORWARD_OVERHEAD",
+        "permit gas not charged up front",
+    ),
+    m(
+        RC,
+        "self.store.recent_count(req.sender, now - self.policy.rate_window),",
+        "self.store.recent_count(req.sender, 0),",
+        "rate limit counts requests forever",
+    ),
+    m(
+        RC,
+        'charged = gas_used + int(row.body.get("permit_gas", 0))',
+        "charged = gas_used",
+        "permit gas dropped from the charge once mined",
+    ),
+    m(
+        RC,
+        'if allowance >= permit.value:\n            return Decision(True, f"permit skipped',
+        'if allowance > permit.value:\n            return Decision(True, f"permit skipped',
+        "permit sent although the allowance covers it exactly",
+    ),
+    m(
+        RC,
+        "if int(self.forwarder.functions.nonces(req.sender).call()) > req.nonce:\n"
+        '                reason = "dropped',
+        "if int(self.forwarder.functions.nonces(req.sender).call()) >= req.nonce:\n"
+        '                reason = "dropped',
+        "queued request with the next nonce dropped",
+    ),
+    m(
+        RC,
+        "known = self.store.outcome(digest)\n",
+        "known = None\n",
+        "a duplicate request sent again",
+    ),
+    m(RS, "sender=? AND created>=?", "sender=? AND created>?", "rate window one second short"),
+    m(
+        RS,
+        "FROM requests WHERE day=? AND sender=?",
+        "FROM requests WHERE day=? OR sender=?",
+        "account budget counts everyone's gas",
+    ),
+    m(
+        RS,
+        "status IN ('queued','pending')",
+        "status = 'queued'",
+        "a sent, unmined request's nonce not taken",
+    ),
+    # ---------------------------------------------------------------- areas
+    # Equivalent, left out: relation_weight's `age >= period` as `>` (at age == period both
+    # return 0.0); placement's re-verification of an entry's proof (proof and root come from
+    # one tree: only a Merkle bug, which area/records' mutants cover, makes it fail).
+    m(
+        AG,
+        "if seller == buyer or age >= period:",
+        "if seller == buyer or age > period:",
+        "a relation exactly one period old kept (weight 0)",
+    ),
+    m(AG, "if seller == buyer or age >= period:", "if age >= period:", "self-trade is a relation"),
+    m(
+        AG,
+        "sums[key] = sums.get(key, 0) + period - max(age, 0)",
+        "sums[key] = sums.get(key, 0) + period - age",
+        "a future trade weighs more than one",
+    ),
+    m(
+        AG,
+        "keep = (t[:, 0] != t[:, 1]) & (age < period)",
+        "keep = (t[:, 0] != t[:, 1]) & (age <= period)",
+        "array path keeps a relation exactly one period old",
+    ),
+    m(
+        AG,
+        "units = period - np.maximum(age[keep], 0)",
+        "units = period - age[keep]",
+        "array path: a future trade weighs more than one",
+    ),
+    m(
+        AG,
+        "key = (seller, buyer) if seller < buyer else (buyer, seller)",
+        "key = (seller, buyer)",
+        "trades in both directions are two relations",
+    ),
+    m(
+        AD,
+        "            if address in normal:\n"
+        '                raise AreaError(f"{account} is listed twice")\n',
+        "",
+        "an account listed twice",
+    ),
+    m(
+        AD,
+        'if directory.root != tree.root or "0x" + directory.root.hex() != data.get("root"):',
+        "if directory.root != tree.root:",
+        "a dump's stated root not checked",
+    ),
+    m(AD, "if tuple(tree.types) != DIRECTORY_LEAF:", "if False:", "another leaf encoding loaded"),
+    m(
+        AD,
+        "tuple(self._tree.proof(i))",
+        "tuple(self._tree.proof(i))[::-1]",
+        "proof nodes in reverse order",
+    ),
+    m(
+        AP,
+        "if directory.epoch != publication.epoch or directory.root != publication.root:",
+        "if directory.epoch != publication.epoch:",
+        "a file not matched to the committed root",
+    ),
+    m(
+        AP,
+        "if self._pending and self._pending[0].block <= block:",
+        "if self._pending and self._pending[0].block < block:",
+        "placed at the block a missing directory takes effect",
+    ),
+    m(
+        AM,
+        "        if src is None:\n            src = hash_area(account, area_ids)\n",
+        "        if src is None:\n            src = dst\n",
+        "an unlisted account assumed already in its new area",
+    ),
+    m(
+        AM,
+        "if previous is not None and previous.epoch != current.epoch - 1:",
+        "if False:",
+        "moves planned from a non-consecutive epoch",
+    ),
+    m(
+        AM,
+        'if move.epoch in view.get("moved_out_epochs", []):',
+        "if False:",
+        "a done move submitted again",
+    ),
+    m(AM, 'if int(view.get("balance", 0)) == 0:', "if False:", "an empty account moved"),
+    m(
+        AL,
+        "i = bisect_right(self._blocks, block)",
+        "i = bisect_left(self._blocks, block)",
+        "a directory not in force at its publication block",
+    ),
+    m(
+        AL,
+        "publication.epoch != self._directories[-1].epoch + 1",
+        "publication.epoch <= self._directories[-1].epoch",
+        "a skipped epoch accepted",
+    ),
+    m(
+        AL,
+        "        if directory is not None and account in directory:\n"
+        "            return directory.area_of",
+        "        if directory is not None:\n            return directory.area_of",
+        "an unlisted account has no area",
+    ),
+    m(
+        AC,
+        "if w_best < w_cur + p.min_gain or w_best < p.gain_ratio * w_cur:",
+        "if w_best <= w_cur + p.min_gain or w_best < p.gain_ratio * w_cur:",
+        "a move at exactly min_gain refused",
+    ),
+    m(
+        AC,
+        "if w_best < w_cur + p.min_gain or w_best < p.gain_ratio * w_cur:",
+        "if w_best < w_cur + p.min_gain:",
+        "gain ratio ignored",
+    ),
+    m(
+        AC,
+        "if load[best] + 1 > (hard_cap if acc in prev else pack_cap):",
+        "if load[best] + 1 >= (hard_cap if acc in prev else pack_cap):",
+        "an area one below its bound refused",
+    ),
+    m(
+        AC,
+        "hard_cap = max(1, math.floor(p.max_ratio * mean))",
+        "hard_cap = max(1, math.ceil(p.max_ratio * mean))",
+        "hard size bound rounded up",
+    ),
+    m(AC, "elif w_best <= w_cur:", "elif w_best < w_cur:", "new account moves for no gain"),
+    m(
+        AC,
+        "    ids = sorted(area_ids)\n",
+        "    ids = tuple(area_ids)\n",
+        "hash area of unsorted ids",
+    ),
     # ---------------------------------------------------------------- contracts (--contracts)
     # Escrow
     m(

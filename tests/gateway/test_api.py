@@ -9,7 +9,9 @@ import time
 
 import httpx
 import pytest
+from web3 import Web3
 
+from sec_offchain.crypto.keys import get_dev_account
 from tests.fixtures.gateway import AREA_DEPOSIT, PRICE, VALIDATOR_STAKE
 
 ETH = "0x0000000000000000000000000000000000000000"
@@ -397,3 +399,70 @@ def test_schemathesis__no_server_errors_and_responses_match_the_schema(gateway, 
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def _listing(gateway_chain, seller_n=9, chain_id=31337, escrow=None, **terms):
+    from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
+
+    suite = gateway_chain.suite
+    seller = get_dev_account(seller_n)
+    fields = dict(
+        seller=seller.address,
+        price=10**18,
+        token="0x0000000000000000000000000000000000000000",
+        auto_complete=7 * 86_400,
+        ship_window=3 * 86_400,
+        metadata=metadata_of("Lamp"),
+        quantity=1,
+        expiry=suite.w3.eth.get_block("latest")["timestamp"] + 86_400,
+        salt=new_salt(),
+    )
+    fields.update(terms)
+    escrow = escrow or str(suite.escrow.address)
+    return sign_listing(bytes(seller.key), Listing(**fields), chain_id, escrow, "Lamp").to_json()
+
+
+def test_post_listing__terms_at_their_limits__taken_one_past__refused_with_the_reason(
+    api, gateway_chain
+):
+    from sec_offchain.gateway.web import LISTING_MAX_LIFE
+
+    escrow = gateway_chain.suite.escrow.functions
+    now = gateway_chain.anvil.w3.eth.get_block("latest")["timestamp"]
+    lo, top = escrow.MIN_AUTO_COMPLETE().call(), escrow.MAX_PRICE().call()
+    for terms in (
+        dict(auto_complete=lo),
+        dict(price=top),
+        dict(expiry=now + 1),
+        dict(expiry=now + LISTING_MAX_LIFE),
+    ):
+        res = api.post("/v1/listings", json=_listing(gateway_chain, **terms))
+        assert res.status_code == 201, (terms, res.text)
+    for terms, reason in (
+        (dict(auto_complete=lo - 1), "auto-complete must be between 1 hour and 90 days"),
+        (dict(price=top + 1), "the price is larger than the Escrow accepts"),
+        (dict(expiry=now), f"the listing expired at {now}"),
+        (dict(expiry=now + LISTING_MAX_LIFE + 1), "the listing must expire within a year"),
+    ):
+        problem(api.post("/v1/listings", json=_listing(gateway_chain, **terms)), 400, reason)
+
+
+def test_post_listing__disabled_seller_other_chain_or_escrow__refused(api, gateway_chain):
+    h = gateway_chain.history
+    assert h.seller == get_dev_account(1).address  # disabled by the ruling
+    problem(
+        api.post("/v1/listings", json=_listing(gateway_chain, seller_n=1)),
+        403,
+        f"the seller {h.seller} is disabled",
+    )
+    problem(
+        api.post("/v1/listings", json=_listing(gateway_chain, chain_id=1)),
+        400,
+        "the listing is for chain 1, this gateway serves chain 31337",
+    )
+    other = "0x" + "12" * 20
+    problem(
+        api.post("/v1/listings", json=_listing(gateway_chain, escrow=other)),
+        400,
+        f"the listing is for another Escrow ({Web3.to_checksum_address(other)})",
+    )

@@ -138,6 +138,15 @@ def test_index__restart_midway__equals_one_pass(gateway_chain, new_store):
     assert store.dump() == fresh.dump()
 
 
+def test_index__confirmations__stays_that_many_blocks_behind_the_head(gateway_chain, new_store):
+    store = new_store()
+    ix = build(gateway_chain, store, confirmations=3)
+    head = int(gateway_chain.anvil.w3.eth.block_number)
+    assert store.get_cursor() == head - 3
+    assert ix.step() == 0
+    assert store.query("SELECT COUNT(*) FROM events WHERE block_number > ?", (head - 3,)) == [(0,)]
+
+
 def test_index__failure_inside_a_batch__writes_nothing_of_it(gateway_chain, new_store, monkeypatch):
     chain = gateway_chain
     store = new_store()

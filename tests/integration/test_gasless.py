@@ -11,7 +11,7 @@ from sec_offchain.contracts.client import Suite
 from sec_offchain.crypto.keys import get_dev_account
 from sec_offchain.listings import Listing, metadata_of, new_salt, sign_listing
 from sec_offchain.relay.actions import get_signed_state, sign_relayed, sign_relayed_buy
-from sec_offchain.relay.core import RelayerCore
+from sec_offchain.relay.core import FORWARD_OVERHEAD, PERMIT_GAS, RelayerCore
 from sec_offchain.relay.requests import build_request_file
 
 SELLER, DONOR, RELAYER = get_dev_account(1), get_dev_account(2), get_dev_account(7)
@@ -84,6 +84,14 @@ def test_gasless_trade__buyer_without_eth__buys_and_confirms_through_the_relayer
     assert [r for _, ok, r in core.decisions() if r.startswith("permit")] == [
         f"permit sent: allowance {PRICE}"
     ]
+    # the permit's gas is charged to the budgets: its estimate up front, what it used once mined
+    charge = request.gas + FORWARD_OVERHEAD + PERMIT_GAS
+    assert (True, f"sponsored: Escrow.buy_signed for {BUYER.address} ({charge:,} gas)") in [
+        (ok, r) for _, ok, r in core.decisions(bought.hash)
+    ]
+    row = core.store.get(bought.hash)
+    assert row.body["permit_gas"] > 0
+    assert row.gas_charged == bought.gas_used + row.body["permit_gas"]
 
 
 def test_gasless_buy__front_run_permit__purchase_still_goes_through(suite, core):

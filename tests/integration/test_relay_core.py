@@ -37,13 +37,11 @@ def w3():
     return chain.provider.web3
 
 
-def make_core(w3, forwarder, target, path, **limits):
+def make_core(w3, forwarder, target, path, clock=lambda: NOW, **limits):
     policy = SponsorshipPolicy.from_contracts(
         [("Target", target.address, abi_of(target))], {"Target": ("ping",)}, **limits
     )
-    return RelayerCore(
-        w3, forwarder.address, abi_of(forwarder), RELAYER, policy, path, clock=lambda: NOW
-    )
+    return RelayerCore(w3, forwarder.address, abi_of(forwarder), RELAYER, policy, path, clock=clock)
 
 
 @pytest.fixture
@@ -187,6 +185,35 @@ def test_submit__gas_budgets__refused_when_spent(w3, forwarder, target, tmp_path
         f"{need + 1000:,})"
     )
     core.close()
+
+
+def test_submit__rate_window__a_request_one_window_old_counts__one_second_later_not(
+    w3, forwarder, target, tmp_path
+):
+    now = [NOW]
+    core = make_core(w3, forwarder, target, tmp_path / "w.db", clock=lambda: now[0], rate_limit=1)
+    assert core.submit(*signed(w3, forwarder, target, "ping", 1)[:2], send=False).status == (
+        "queued"
+    )
+    second = signed(w3, forwarder, target, "ping", 2)[:2]  # the same nonce: only one will run
+    now[0] = NOW + 3600
+    assert core.submit(*second, send=False).reason == (
+        f"refused: rate limit, 1 requests from {USER.address} in the last 3600 s (limit 1)"
+    )
+    now[0] = NOW + 3601
+    assert core.submit(*second, send=False).status == "queued"
+    core.close()
+
+
+def test_submit__nonce_past_a_queued_request__refused_naming_the_next_free_nonce(
+    w3, core, forwarder, target
+):
+    assert core.submit(*signed(w3, forwarder, target, "ping", 1)[:2], send=False).status == (
+        "queued"
+    )
+    # nonce 0 is taken by the queued request: the next free one is 1, not the chain's 0
+    skipping = signed(w3, forwarder, target, "ping", 1, nonce=2)[:2]
+    assert core.submit(*skipping).reason == "refused: nonce 2 skips ahead (next is 1)"
 
 
 def test_restart__queued_request__sent_by_the_next_core_once(w3, forwarder, target, tmp_path):

@@ -88,6 +88,30 @@ def test_relation_graph__lapsed_relation__drops_out():
     assert build_relation_graph(trades, NOW + PERIOD, PERIOD).number_of_nodes() == 0
 
 
+def test_relation_graph__future_trade__weighs_one_as_if_now():
+    # a block time ahead of `now` (clock skew between the planner and the chain)
+    graph = build_relation_graph([Trade(1, 2, NOW + DAY)], NOW, PERIOD)
+    assert list(graph.edges(data="weight")) == [(1, 2, 1.0)]
+
+
+def test_relation_graph__integer_array__same_graph_as_the_records_at_the_edges():
+    import numpy as np
+
+    trades = [
+        (1, 2, NOW - PERIOD),  # lapsed
+        (1, 3, NOW - PERIOD + 1),
+        (3, 1, NOW + DAY),  # ahead of now: counts as now
+        (4, 4, NOW),
+        (5, 6, NOW - PERIOD // 2),
+    ]
+    records = build_relation_graph(trades, NOW, PERIOD)
+    array = build_relation_graph(np.array(trades, dtype=np.int64), NOW, PERIOD)
+    expected = [(1, 3, (1 + PERIOD) / PERIOD), (5, 6, 0.5)]
+    assert list(records.edges(data="weight")) == expected
+    assert list(array.edges(data="weight")) == expected
+    assert list(array.nodes) == list(records.nodes) == [1, 3, 5, 6]
+
+
 def test_relation_graph__trade_order__does_not_matter():
     trades = clustered_trades()
     shuffled = trades[:]
@@ -174,11 +198,48 @@ def test_plan__giant_community__split_to_the_size_bound():
     assert plan.largest_ratio <= 2.0
 
 
+def hysteresis_plan(own: int, other: int, max_ratio: float = 2.0):
+    """Account 1 (area 0) with `own` fresh trades with account 2 (area 0) and `other` with
+    accounts 3 and 4 (area 1); accounts 5..8 fill the areas to 4 each (the hard bound is
+    `max_ratio` x 4)."""
+    trades = [Trade(1, 2, NOW)] * own + [Trade(1, 3 + i % 2, NOW) for i in range(other)]
+    previous = {1: 0, 2: 0, 3: 1, 4: 1, 5: 0, 6: 0, 7: 1, 8: 1}
+    params = AreaParams(area_ids=(0, 1), seed=1, max_ratio=max_ratio)
+    return plan_areas(build_relation_graph(trades, NOW, PERIOD), previous, params)
+
+
+def test_plan__gain_of_exactly_min_gain__moves_into_an_area_then_exactly_at_the_bound():
+    # 4 against 2: exactly min_gain (2) more, and twice as much (>= 1.5); area 1 then holds
+    # 5 = floor(1.3 x 4), exactly the hard bound (account 2 cannot follow: 6 would pass it)
+    plan = hysteresis_plan(own=2, other=4, max_ratio=1.3)
+    assert plan.assignment[1] == 1
+    assert [m for m in plan.moves if m.account in (1, 2)] == [Move(1, 0, 1)]
+    assert plan.sizes == {0: 3, 1: 5}
+
+
+def test_plan__min_gain_met_but_below_the_gain_ratio__stays():
+    # 8 against 6: min_gain (2) more, but 8 < 1.5 x 6
+    plan = hysteresis_plan(own=6, other=8)
+    assert plan.assignment[1] == 0
+    assert [m for m in plan.moves if m.account == 1] == []
+
+
+def test_plan__new_account_with_equal_weight_in_two_areas__stays_where_placed():
+    # account 1 is new, one trade with 2 (area 0) and one with 3 (area 1): its community
+    # joins the less loaded area 1, and a tie is no gain, so it stays there
+    trades = [Trade(1, 2, NOW), Trade(1, 3, NOW)]
+    previous = {2: 0, 3: 1, 5: 0, 6: 0, 7: 1}
+    params = AreaParams(area_ids=(0, 1), seed=1)
+    plan = plan_areas(build_relation_graph(trades, NOW, PERIOD), previous, params)
+    assert plan.assignment == {1: 1, 2: 0, 3: 1, 5: 0, 6: 0, 7: 1}
+
+
 def test_plan__new_accounts_without_relations__take_their_hash_area():
     plan = plan_areas(build_relation_graph([], NOW, PERIOD), None, PARAMS, accounts=[7, 11])
     assert plan.assignment == {7: hash_area(7, (0, 1, 2)), 11: hash_area(11, (0, 1, 2))}
     assert plan.assignment == {7: 1, 11: 2}
     assert hash_area("0x" + "00" * 19 + "0b", (4, 2, 9)) == 9
+    assert hash_area("0x" + "00" * 19 + "0a", (4, 2, 9)) == 4  # ids taken in sorted order
 
 
 def test_plan__bad_parameters_or_directory__refused(genesis):
@@ -258,6 +319,15 @@ def test_directory__root_and_proofs_equal_openzeppelin(directory):
     assert result == {"root": dump["root"], "ok": [True] * 5, "static_ok": [True] * 5}
 
 
+def test_directory__load__another_leaf_encoding__refused_even_with_the_same_root(directory):
+    # uint64 encodes a small area id in the same 32 bytes: the root recomputes, but the tree
+    # is not declared as a directory (address, uint256)
+    data = json.loads(json.dumps(directory.dump()))
+    data["tree"]["leafEncoding"] = ["address", "uint64"]
+    with pytest.raises(AreaError, match=r"^not a directory tree \(wrong leaf encoding\)$"):
+        AreaDirectory.load(data)
+
+
 def test_directory__dump_and_load__same_root_and_tampering_refused(directory):
     data = json.loads(json.dumps(directory.dump()))
     loaded = AreaDirectory.load(data)
@@ -315,4 +385,7 @@ def test_lookup__unpublished_or_out_of_order_directory__refused(directory):
     later = AreaDirectory(5, directory.entries)
     with pytest.raises(AreaError, match="^epoch 5 does not follow epoch 4$"):
         lookup.add(Publication(5, later.root, 99), later)
+    skipped = AreaDirectory(6, directory.entries)
+    with pytest.raises(AreaError, match="^epoch 6 does not follow epoch 4$"):
+        lookup.add(Publication(6, skipped.root, 200), skipped)
     assert lookup.directory_at(1_000) is directory
