@@ -208,7 +208,7 @@ AH = "contracts/AnchorHub.vy"
 BG = "contracts/BorderGateway.vy"
 FW = "contracts/Forwarder.vy"
 M2771 = "contracts/modules/erc2771.vy"
-AD = "contracts/AreaDirectory.vy"
+ADC = "contracts/AreaDirectory.vy"
 
 MUTANTS: list[Mutant] = [
     # ---------------------------------------------------------------- area/chain
@@ -1670,33 +1670,33 @@ MUTANTS: list[Mutant] = [
     ),
     # AreaDirectory
     m(
-        AD,
+        ADC,
         '    assert access_control.hasRole[PUBLISHER_ROLE][msg.sender], "directory: caller is not'
         ' a publisher"\n',
         "",
         "anyone publishes",
     ),
     m(
-        AD,
+        ADC,
         'assert epoch == self.latest_epoch + 1, "directory: epoch out of order"',
         'assert epoch > self.latest_epoch, "directory: epoch out of order"',
         "an epoch skipped",
     ),
-    m(AD, '    assert root != empty(bytes32), "directory: zero root"\n', "", "zero root"),
+    m(ADC, '    assert root != empty(bytes32), "directory: zero root"\n', "", "zero root"),
     m(
-        AD,
+        ADC,
         'assert source_block < block.number, "directory: source block not mined yet"',
         'assert source_block <= block.number, "directory: source block not mined yet"',
         "dated to the block being mined",
     ),
     m(
-        AD,
+        ADC,
         'source_block >= self._source_blocks[epoch - 1], "directory: source block before',
         'source_block > self._source_blocks[epoch - 1], "directory: source block before',
         "two epochs from one block refused",
     ),
     m(
-        AD,
+        ADC,
         "leaf: bytes32 = keccak256(keccak256(abi_encode(account, area_id)))",
         "leaf: bytes32 = keccak256(abi_encode(account, area_id))",
         "single-hashed leaf (an inner node passes for a leaf)",
