@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import typer
@@ -557,5 +558,9 @@ def test_shell_completion__commands_and_the_account_option_complete():
     assert (r.returncode, r.stdout) == (0, "new\nimport\nlist\naddress\n")
     r = run_sec(env=complete | {"COMP_WORDS": "sec escrow ship --acc", "COMP_CWORD": "3"})
     assert (r.returncode, r.stdout) == (0, "--account\n")
-    r = run_sec("--show-completion", "bash")
+    # `--show-completion` is a flag: the shell is detected from the process's ancestors,
+    # which depend on how the tests were started (`exec make` under a detached CI runner has
+    # no bash among them); here the user's shell is bash
+    with mock.patch("shellingham.detect_shell", return_value=("bash", "/bin/bash")):
+        r = run_sec("--show-completion")
     assert r.returncode == 0 and "complete -o default -F _sec_completion sec" in r.stdout
