@@ -247,17 +247,10 @@ async def request(
     timeout: float = 10.0,
 ) -> bytes:
     """One request-reply exchange as a short-lived client (used by the CLI and relayers)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    conn = Connection(reader, writer)
-    try:
-        await handshake(conn, Hello.make(key, node, chain_id, 0, 0), chain_id, area_id)
-        await conn.send_now(kind, payload)
-        while True:
-            got, body = await asyncio.wait_for(conn.read(), timeout)
-            if got == reply:
-                return body
-    finally:
-        conn.close()
+    replies = await request_many(
+        host, port, key, node, chain_id, area_id, kind, [payload], reply, timeout
+    )
+    return replies[0]
 
 
 async def request_many(
