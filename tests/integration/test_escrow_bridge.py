@@ -122,6 +122,9 @@ def test_bridge__failover_both_ways__no_gap_no_duplicate_primary_wins(devchain, 
     port = free_udp_port()
     primary = make_bridge(suite, area, tmp_path, 0, port, start_block)
     standby = make_bridge(suite, area, tmp_path, 1, port, start_block)
+    # The standby's patience is long except while the primary is down: a take-over must
+    # come from the primary's death, not from a thread that lost the CPU for 0.3 s.
+    standby.cfg.heartbeat = 30.0
     threads = [start(primary), start(standby)]
     orders = [trade(suite), trade(suite)]
     wait_for(lambda: set(orders) <= set(writers(area)))
@@ -129,12 +132,14 @@ def test_bridge__failover_both_ways__no_gap_no_duplicate_primary_wins(devchain, 
 
     primary.stop()  # the primary dies
     threads[0].join(5)
+    standby.cfg.heartbeat = 0.1
     wait_for(lambda: standby.active, timeout=5)
     outage = [trade(suite), trade(suite)]
     wait_for(lambda: set(outage) <= set(writers(area)))
     assert {writers(area)[o] for o in outage} == {addr(STANDBY)}
 
     back = make_bridge(suite, area, tmp_path, 0, port, start_block)  # same cursor file
+    standby.cfg.heartbeat = 30.0  # a late heartbeat only delays the step back
     threads.append(start(back))
     wait_for(lambda: not standby.active, timeout=10)  # 10 heartbeats of the primary
     after = [trade(suite), trade(suite)]
@@ -355,7 +360,7 @@ def test_primary_process__sigkilled__standby_takes_over_restart_acks_each_order_
     start_block = node.w3.eth.block_number
     port = free_udp_port()
     standby = make_bridge(suite, area, tmp_path, 1, port, start_block)
-    standby.cfg.heartbeat = 30.0  # no take-over while the primary process starts
+    standby.cfg.heartbeat = 30.0  # patient: no take-over while the primary process runs
     threads = [start(standby)]
     acks, db = tmp_path / "acks.txt", tmp_path / "primary.db"
     cfg = {
@@ -401,16 +406,17 @@ def test_primary_process__sigkilled__standby_takes_over_restart_acks_each_order_
     proc = launch()
     try:
         wait_for(lambda: standby.heard_in_row >= 3, timeout=60)  # heartbeats flow
-        standby.cfg.heartbeat = 0.1
         orders = [trade(suite), trade(suite)]
         head = node.w3.eth.block_number
         wait_for(lambda: primary_cursor() >= head, timeout=30)  # acked and past them
         assert acked() == orders and not standby.active
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+        standby.cfg.heartbeat = 0.1  # impatient only while the primary is dead
         wait_for(lambda: standby.active, timeout=10)
         outage = [trade(suite), trade(suite)]
         wait_for(lambda: set(outage) <= set(writers(area)))
+        standby.cfg.heartbeat = 30.0  # a late heartbeat only delays the step back
         proc = launch()  # same cursor file
         wait_for(lambda: not standby.active, timeout=60)
         after = [trade(suite)]
