@@ -25,9 +25,10 @@ The checks are the reliability targets (docs/decisions.md, "Multi-host test and 
              record exists for an order that is not completed;
   agree      all nodes of an area hold the same block at the lowest final height among them;
   anchors    anchored heights keep rising: the longest time without a new anchor in an area,
-             from when a killed process was back up (restarted by the supervisor) until the
-             next kill, is at most 3 anchor intervals (the area's mean time between anchors
-             in that run); one process is down at a time;
+             from when a killed process was back (restarted by the supervisor; a node
+             also answering its peers again) until the next kill, is at most 3 anchor
+             intervals (the area's mean time between anchors in that run); one process is
+             down at a time;
   bgc        every egress message of an anchored area block is delivered, each exactly once;
   totals     each area's balance on chain equals its ledger (balances plus held payments);
   shutdown   no process of the devnet (anvil included) runs 30 s after the stop.
@@ -67,7 +68,7 @@ from sec_offchain.area.records import TradeRecord  # noqa: E402
 from sec_offchain.contracts.client import Suite  # noqa: E402
 from sec_offchain.contracts.deployment import Deployment  # noqa: E402
 from sec_offchain.crypto.keys import get_dev_account  # noqa: E402
-from sec_offchain.devnet import CONFIRMATIONS  # noqa: E402
+from sec_offchain.devnet import CONFIRMATIONS, node_status  # noqa: E402
 
 SEC = 10**18
 COMPLETED = 3
@@ -149,7 +150,8 @@ def area_tx(cfg: DevnetConfig, area: int, account, build) -> bool:
 class Run:
     kind: str  # kill | deep | shallow
     kills: list[tuple[float, str, int]] = field(default_factory=list)  # when, what, pid
-    back: dict[int, float] = field(default_factory=dict)  # kill -> when it was up again
+    restarted: dict[int, float] = field(default_factory=dict)  # kill -> a new process runs
+    back: dict[int, float] = field(default_factory=dict)  # kill -> when it was back (answering)
     anchors: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
     reorg: int = 0
     replayed: int = 0
@@ -315,14 +317,23 @@ def chaos(dev: Devnet, run: Run, rng: random.Random, until: float, areas: list[i
             pass
 
 
-def track_back(dev: Devnet, run: Run, stop: threading.Event) -> None:
-    """When each killed process was up again (a new pid, running)."""
+def track_back(dev: Devnet, cfg: DevnetConfig, run: Run, stop: threading.Event) -> None:
+    """When each killed process was back: restarted (a new pid, running) and, for a node,
+    answering its peers again (a node that is still importing and rebuilding its state
+    takes no part yet; on a loaded machine that takes seconds, shown as start-up)."""
+    nodes = {
+        f"node-{a.area_id}-{i}": (a.area_id, n) for a in cfg.areas for i, n in enumerate(a.nodes)
+    }
     while not stop.is_set():
         state = dev.state()
         for k, (_, name, pid) in enumerate(run.kills):
             s = state.get(name)
-            if k not in run.back and s and s["up"] and s["pid"] != pid:
-                run.back[k] = time.time()
+            if k in run.back or not s or not s["up"] or s["pid"] == pid:
+                continue
+            run.restarted.setdefault(k, time.time())
+            if name in nodes and node_status(cfg, *nodes[name]) is None:
+                continue
+            run.back[k] = time.time()
         stop.wait(0.25)
 
 
@@ -554,7 +565,7 @@ def one_run(i: int, kind: str, args, rng: random.Random, base: Path) -> Run:
         threads.append(
             threading.Thread(target=watch_anchors, args=(suite, run, areas, stop), daemon=True)
         )
-        threads.append(threading.Thread(target=track_back, args=(dev, run, stop), daemon=True))
+        threads.append(threading.Thread(target=track_back, args=(dev, cfg, run, stop), daemon=True))
         for t in threads:
             t.start()
         until = time.time() + args.duration
@@ -613,6 +624,7 @@ def main() -> None:
     met: Counter = Counter()
     total: Counter = Counter()
     kills = 0
+    startups: list[float] = []
     try:
         for i, kind in enumerate(kinds):
             started = time.time()
@@ -632,6 +644,18 @@ def main() -> None:
                 total[name] += 1
                 met[name] += ok
                 print(f"  {'ok  ' if ok else 'FAIL'} {name}: {detail}", flush=True)
+            waits = [
+                run.back[k] - run.restarted[k]
+                for k, (_, name, _) in enumerate(run.kills)
+                if name.startswith("node-") and k in run.back and k in run.restarted
+            ]
+            startups += waits
+            if waits:
+                print(
+                    f"  restarted nodes answered {min(waits):.1f}-{max(waits):.1f} s after "
+                    "their process started",
+                    flush=True,
+                )
             if run.errors:
                 print(f"  workload steps that failed: {dict(run.errors)}", flush=True)
             if args.keep is not None:
@@ -640,6 +664,7 @@ def main() -> None:
                         {
                             "kind": kind,
                             "kills": run.kills,
+                            "restarted": run.restarted,
                             "back": run.back,
                             "anchors": run.anchors,
                             "reorg": run.reorg,
@@ -657,6 +682,13 @@ def main() -> None:
     for name in [*TARGETS, *(n for n in total if n not in TARGETS)]:
         if total[name]:
             print(f"  {name:9} met in {met[name]}/{total[name]} runs")
+    if startups:
+        startups.sort()
+        print(
+            f"  node start-up (process started to answering peers): median "
+            f"{startups[len(startups) // 2]:.1f} s, longest {startups[-1]:.1f} s "
+            f"over {len(startups)} restarts"
+        )
 
 
 if __name__ == "__main__":
