@@ -495,42 +495,59 @@ def check_totals(cfg: DevnetConfig, suite: Suite) -> tuple[bool, str]:
     return ok, ", ".join(parts)
 
 
-def check_anchors(run: Run, until: float) -> tuple[bool, str]:
-    """Per area, the anchor interval is the mean time between its anchors over the run; a
-    stall after a kill is the longest time without a new anchor from when the process was
-    back up until the next kill (or the end of the workload). Without kills: the longest
-    gap of the run. Also shown: the longest gap before the first kill (the machine's own)."""
+def worst_stall(
+    run: Run, until: float, since: dict[int, float]
+) -> tuple[float, float, str, int] | str:
+    """The longest stall (seconds, the area's anchor interval, after which kill, area), each
+    window opening at `since[kill]`; or why there is none."""
     worst = (0.0, 1.0, "", 0)
-    baseline = 0.0
     for area, seen in run.anchors.items():
         times = [t for t, h in seen if h > 0]  # from the first anchor (start-up excluded)
         if len(times) < 2:
-            return False, f"area {area}: {len(times)} anchors"
+            return f"area {area}: {len(times)} anchors"
         interval = (times[-1] - times[0]) / (len(times) - 1)
-        first_kill = run.kills[0][0] if run.kills else until
-        early = [t for t in times if t <= first_kill]
-        baseline = max([baseline, *(b - a for a, b in zip(early, early[1:], strict=False))])
         windows = [
-            (run.back.get(k), run.kills[k + 1][0] if k + 1 < len(run.kills) else until, name)
+            (since.get(k), run.kills[k + 1][0] if k + 1 < len(run.kills) else until, name)
             for k, (_, name, _) in enumerate(run.kills)
         ] or [(times[0], until, "")]
-        for back, end, name in windows:
-            if back is None:
-                return False, f"{name} never came back"
-            inside = [t for t in times if back < t <= end]
-            before = max((t for t in times if t <= back), default=back)
-            marks = [max(before, back), *inside]
-            if not inside and end - back > 3 * interval:
+        for start, end, name in windows:
+            if start is None:
+                return f"{name} never came back"
+            inside = [t for t in times if start < t <= end]
+            before = max((t for t in times if t <= start), default=start)
+            marks = [max(before, start), *inside]
+            if not inside and end - start > 3 * interval:
                 marks.append(end)  # nothing at all in the window
             stall = max((b - a for a, b in zip(marks, marks[1:], strict=False)), default=0.0)
             if stall / interval > worst[0] / worst[1]:
                 worst = (stall, interval, name, area)
+    return worst
+
+
+def check_anchors(run: Run, until: float) -> tuple[bool, str]:
+    """Per area, the anchor interval is the mean time between its anchors over the run; a
+    stall after a kill is the longest time without a new anchor from when the process was
+    back until the next kill (or the end of the workload). Without kills: the longest gap
+    of the run. Also shown: the longest gap before the first kill (the machine's own) and,
+    for kills, the longest stall counted from each new process's start instead."""
+    worst = worst_stall(run, until, run.back)
+    if isinstance(worst, str):
+        return False, worst
     stall, interval, name, area = worst
+    first_kill = run.kills[0][0] if run.kills else until
+    baseline = 0.0
+    for seen in run.anchors.values():
+        early = [t for t, h in seen if h > 0 and t <= first_kill]
+        baseline = max([baseline, *(b - a for a, b in zip(early, early[1:], strict=False))])
     after = f" after {name} was back" if name else ""
-    return stall <= 3 * interval, (
+    detail = (
         f"longest stall {stall:.1f} s{after} (area {area}) = {stall / interval:.1f} anchor "
         f"intervals of {interval:.2f} s; longest gap before any kill {baseline:.1f} s"
     )
+    from_start = worst_stall(run, until, run.restarted) if run.kills else None
+    if isinstance(from_start, tuple):
+        detail += f"; from each process start {from_start[0] / from_start[1]:.1f} intervals"
+    return stall <= 3 * interval, detail
 
 
 def shutdown(dev: Devnet, run_index: int) -> tuple[bool, str]:
