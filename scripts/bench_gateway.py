@@ -1,7 +1,7 @@
 """Gateway benchmark: read throughput and latency of `GET /v1/orders/{id}`, and indexing speed.
 
     .venv/bin/python scripts/bench_gateway.py [--clients 50] [--seconds 10] [--rounds 3]
-        [--copies 100] [--verify-runs 5]
+        [--copies 100] [--verify-runs 5] [--live-runs 5]
 
 1. Starts anvil, deploys the suite, records a trading history (the gateway tests' one), and
    starts `sec gateway up` (one uvicorn worker, SQLite) on a free port.
@@ -13,7 +13,8 @@
 3. Indexing: replays the chain's recorded logs `--copies` times (as consecutive blocks) to
    an indexer over a fresh SQLite store through a node stub (no RPC cost: what is measured
    is decoding, projecting and writing); prints events/s.
-4. Head to indexed: makes a listing on the chain and times until the gateway serves it.
+4. Head to indexed: makes a listing on the chain and times until the gateway serves it; and
+   `--live-runs` times, until its event arrives on an `/v1/events` stream opened before.
 5. `sec verify`: writes a credit proof bundle of the recorded history and runs
    `sec verify BUNDLE --rpc URL --deployment FILE` `--verify-runs` times as a new process
    (start-up included); prints the best and median wall time and the median CPU time.
@@ -172,6 +173,40 @@ def bench_verify(rpc: str, deployment: Path, history: Any, tmp: Path, runs: int)
     )
 
 
+def bench_live(url: str, suite: Any, seller: Any, runs: int) -> None:
+    """From a transaction mined to its event arriving on an already open `/v1/events`
+    stream (the live push, not a replay on connecting), `runs` times."""
+    import threading
+
+    import httpx
+
+    waits = []
+    for n in range(runs):
+        last = httpx.get(url + "/v1/status").json()["events"]
+        opened, arrived = threading.Event(), []
+
+        def read(last=last, opened=opened, arrived=arrived) -> None:
+            headers = {"Accept": "text/event-stream", "Last-Event-ID": str(last)}
+            with httpx.stream("GET", url + "/v1/events", headers=headers, timeout=30) as resp:
+                opened.set()
+                for line in resp.iter_lines():
+                    if line.startswith("data:"):
+                        arrived.append(time.perf_counter())
+                        return
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        opened.wait(30)
+        suite.create_listing(seller, 10**17, metadata=b"live %d" % n)
+        mined = time.perf_counter()
+        reader.join(30)
+        waits.append(arrived[0] - mined)
+    print(
+        f"live event: pushed to an open stream {statistics.median(waits) * 1000:.0f} ms "
+        f"(median of {runs}; longest {max(waits) * 1000:.0f} ms) after the transaction was mined"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -179,6 +214,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--verify-runs", type=int, default=5)
+    parser.add_argument("--live-runs", type=int, default=5)
     args = parser.parse_args()
 
     import httpx
@@ -215,6 +251,7 @@ def main() -> None:
                 f"head to indexed: {(done - mined) * 1000:.0f} ms after the transaction was "
                 f"mined ({(done - started) * 1000:.0f} ms from sending it)"
             )
+            bench_live(gateway.url, suite, get_dev_account(9), args.live_runs)
         finally:
             gateway.stop()
         bench_verify(anvil.url, path, history, tmp, args.verify_runs)

@@ -5,7 +5,7 @@ the event stream resumed after a disconnect, /metrics, and schemathesis over /op
 import json
 import subprocess
 import sys
-import time
+import threading
 
 import httpx
 import pytest
@@ -271,12 +271,15 @@ def test_events__json__filters_and_cursor(api, gateway_chain):
     assert ruled[0]["summary"].startswith(f"order {h.disputed} ruled: buyer right")
 
 
-def read_stream(url, headers, count, params=None):
-    """The first `count` events of the stream (then disconnects)."""
+def read_stream(url, headers, count, params=None, connected=None):
+    """The first `count` events of the stream (then disconnects); `connected` (an Event) is
+    set once the response has begun."""
     out = []
     headers = {"Accept": "text/event-stream", **headers}
     with httpx.stream("GET", url, headers=headers, params=params, timeout=30) as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")
+        if connected is not None:
+            connected.set()
         current = {}
         for line in resp.iter_lines():
             if line.startswith("id:"):
@@ -308,18 +311,28 @@ def test_stream__disconnect_and_resume__nothing_missed_nothing_twice(gateway, ap
     )
 
 
-def test_stream__live_event__arrives_within_two_seconds(gateway, api, gateway_chain):
+def test_stream__live_event__pushed_to_an_open_stream(gateway, api, gateway_chain):
+    """The stream is open, with nothing after the last event, before the transaction is
+    sent: the event is pushed live, not read back from the store on connecting. (How soon:
+    `scripts/bench_gateway.py`, "live event", against the 2 s target; a wall-clock bound
+    here would measure the machine's load.)"""
     from sec_offchain.crypto.keys import get_dev_account
 
     last = api.get("/v1/status").json()["events"]
     seller = get_dev_account(9)
-    started = time.monotonic()
+    connected, got = threading.Event(), []
+    url, since = gateway.url + "/v1/events", {"Last-Event-ID": str(last)}
+    reader = threading.Thread(
+        target=lambda: got.extend(read_stream(url, since, 1, None, connected)), daemon=True
+    )
+    reader.start()
+    assert connected.wait(30)
+    assert api.get("/v1/status").json()["events"] == last  # nothing new to replay
     gateway_chain.suite.create_listing(seller, PRICE, metadata=b"live")
-    got = read_stream(gateway.url + "/v1/events", {"Last-Event-ID": str(last)}, 1)
-    elapsed = time.monotonic() - started
+    reader.join(30)
+    assert [e["id"] for e in got] == [last + 1]
     assert got[0]["data"]["name"] == "ListingCreated"
     assert got[0]["data"]["args"]["seller"] == seller.address
-    assert elapsed < 2.0
 
 
 def test_metrics__exposition(api, gateway_chain):
