@@ -265,7 +265,11 @@ def test_area_epochs__sigkilled_after_publishing_and_mid_moves__one_epoch_each_b
         wait_for("every move", lambda: pooled_moves(world) == movers, third)
         for a in IDS:
             seal(chains[a], a)
-        time.sleep(3)  # a few rounds more: nothing is submitted twice, nothing published
+        # the daemon's next round finds every move settled in the sealed blocks and says so
+        # (a round a second, not "within 3 s": a loaded core stretches rounds); a round that
+        # submitted anything again would not have said it
+        log_c = world["home"] / "epochs-c.log"
+        wait_for("every move done", lambda: "every move done" in log_c.read_text(), third)
         assert pooled_moves(world) == []
         assert directory_c.latest_epoch().call() == 1
     finally:

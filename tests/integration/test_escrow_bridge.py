@@ -361,6 +361,14 @@ def test_primary_process__sigkilled__standby_takes_over_restart_acks_each_order_
     port = free_udp_port()
     standby = make_bridge(suite, area, tmp_path, 1, port, start_block)
     standby.cfg.heartbeat = 30.0  # patient: no take-over while the primary process runs
+    scans = [0]  # scans the standby has started
+    scan_once = standby.scan_once
+
+    def counted_scan():
+        scans[0] += 1
+        return scan_once()
+
+    standby.scan_once = counted_scan
     threads = [start(standby)]
     acks, db = tmp_path / "acks.txt", tmp_path / "primary.db"
     cfg = {
@@ -419,6 +427,11 @@ def test_primary_process__sigkilled__standby_takes_over_restart_acks_each_order_
         standby.cfg.heartbeat = 30.0  # a late heartbeat only delays the step back
         proc = launch()  # same cursor file
         wait_for(lambda: not standby.active, timeout=60)
+        # a scan the standby began while still active may read past the next trade (its
+        # thread off the CPU meanwhile): trade once a scan begun after the step-back started,
+        # i.e. the one before it is over
+        stepped_back_at = scans[0]
+        wait_for(lambda: scans[0] > stepped_back_at, timeout=30)
         after = [trade(suite)]
         wait_for(lambda: set(after) <= set(acked()), timeout=30)
     finally:

@@ -54,7 +54,11 @@ async def main(port, chain_id, area, frame):
     hello = net.Hello.make(peer.key, bytes.fromhex(peer.address[2:]), chain_id, area, 0)
     await net.handshake(conn, hello, chain_id, area)
     await conn.send_now(net.SIGNED_HEADER, frame)
-    await asyncio.sleep(0.5)
+    # taken once the node answers a status request sent after it (frames are handled in
+    # order); a fixed sleep before our close (a reset: we leave its frames unread) was not
+    await conn.send_now(net.STATUS_REQ, b"")
+    while (await asyncio.wait_for(conn.read(), 60))[0] != net.STATUS:
+        pass
     conn.close()
     print("injected")
 
