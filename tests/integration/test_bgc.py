@@ -263,11 +263,13 @@ def test_two_relayers_race__one_lands_the_other_treats_it_as_delivered(net):
         threads = [threading.Thread(target=r.step) for r in relayers]
         for t in threads:
             t.start()
-        deadline = time.time() + 20
-        while time.time() < deadline:
+        deadline = time.time() + 120
+        while True:  # until each relayer sent, or saw the other's pending delivery first
             content = node.w3.provider.make_request("txpool_content", [])["result"]
-            if sum(len(v) for v in content["pending"].values()) >= 2:
+            pending = sum(len(v) for v in content["pending"].values())
+            if pending + sum(len(r.already) for r in relayers) >= 2:
                 break
+            assert time.time() < deadline, f"{pending} sent, none saw the other's"
             time.sleep(0.05)
         node.w3.provider.make_request("evm_mine", [])
         for t in threads:
